@@ -1,0 +1,91 @@
+"""The ASGI application: routers, error handlers, and the resources built at start-up.
+
+``create_app(settings)`` builds nothing at import time; engines, session factories, the attachment
+store and the outbound HTTP client are created in the lifespan and disposed at shutdown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import sessionmaker
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from assessment_hub import __version__
+from assessment_hub.assessment.attachments import AttachmentStore
+from assessment_hub.assessment.routes import router as assessment_router
+from assessment_hub.config import Settings
+from assessment_hub.db.engine import build_engine, read_only
+from assessment_hub.errors import (
+    HubError,
+    InputInvalid,
+    MethodNotAllowed,
+    NotFound,
+    describe_validation_error,
+    error_body,
+)
+from assessment_hub.integrations.routes import icons as icon_router
+from assessment_hub.integrations.routes import router as general_router
+
+log = structlog.get_logger("assessment_hub")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = build_engine(settings)
+        app.state.engine = engine
+        app.state.sessions = sessionmaker(engine, expire_on_commit=False)
+        app.state.read_sessions = sessionmaker(read_only(engine), expire_on_commit=False)
+        app.state.attachment_store = AttachmentStore(settings.attachments_dir)
+        app.state.http = httpx.Client(timeout=settings.data_url_timeout_s)
+        try:
+            yield
+        finally:
+            app.state.http.close()
+            engine.dispose()
+
+    app = FastAPI(title="assessment-hub", version=__version__, lifespan=lifespan,
+                  docs_url="/docs", redoc_url=None)
+    app.state.settings = settings
+    app.include_router(assessment_router, prefix="/v1")
+    app.include_router(general_router, prefix="/v1")
+    app.include_router(icon_router)
+    _install_error_handlers(app)
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    def respond(exc: HubError) -> JSONResponse:
+        return JSONResponse(error_body(exc.code, exc.title, exc.message), status_code=exc.status_code)
+
+    @app.exception_handler(HubError)
+    async def hub_error(_request: Request, exc: HubError) -> JSONResponse:
+        return respond(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return respond(InputInvalid(describe_validation_error(exc).replace("Invalid request body", "Invalid request")))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 404:
+            return respond(NotFound(f"No route {request.method} {request.url.path}."))
+        if exc.status_code == 405:
+            return respond(MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}."))
+        error = InputInvalid(str(exc.detail))
+        error.status_code = exc.status_code
+        return respond(error)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled_error", method=request.method, path=request.url.path)
+        return respond(HubError("An unexpected error occurred in the hub; the operator can find it in the server log."))

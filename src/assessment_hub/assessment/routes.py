@@ -1,0 +1,128 @@
+"""The vendor API's ``/assessment/*`` routes (kombo-contract.md §4), thin over ``assessment.service``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
+
+from assessment_hub.assessment import service
+from assessment_hub.assessment.attachments import prepare_attachments
+from assessment_hub.assessment.results import normalize_result
+from assessment_hub.assessment.schemas import ORDER_STATUSES, PackagesIn, ResultIn
+from assessment_hub.assessment.views import order_view, package_view
+from assessment_hub.db.session import ReadSessionDep, SessionDep, unit_of_work
+from assessment_hub.errors import InputInvalid
+from assessment_hub.integrations.deps import IntegrationDep
+from assessment_hub.kit.body import json_body
+from assessment_hub.kit.envelope import success
+from assessment_hub.kit.timestamps import parse_instant
+
+router = APIRouter(prefix="/assessment")
+
+PageSize = Annotated[str | None, Query(description="1..250, default 100")]
+
+
+def _page_size(raw: str | None) -> int:
+    if raw is None or raw == "":
+        return 100
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InputInvalid(f"page_size: must be an integer from 1 to 250 (got {raw!r}).") from None
+    if not 1 <= value <= 250:
+        raise InputInvalid(f"page_size: must be from 1 to 250 (got {value}).")
+    return value
+
+
+def _split(raw: str | None) -> list[str]:
+    """Comma-separated list (percent-encoded commas arrive decoded); blanks dropped."""
+    return [part.strip() for part in (raw or "").split(",") if part.strip()]
+
+
+@router.get("/packages")
+def get_packages(integration: IntegrationDep, session: ReadSessionDep) -> dict[str, Any]:
+    rows = service.list_packages(session, integration.id)
+    return success({"packages": [package_view(row) for row in rows]})
+
+
+@router.put("/packages")
+def put_packages(
+    integration: IntegrationDep,
+    session: SessionDep,
+    body: Annotated[PackagesIn, Depends(json_body(PackagesIn))],
+) -> dict[str, Any]:
+    service.set_packages(session, integration.id, body.packages)
+    untyped = [p.id for p in body.packages if p.type is None]
+    warnings = [f"packages {', '.join(untyped)}: no type given; stored with type null."] if untyped else []
+    return success({}, warnings)
+
+
+@router.get("/orders")
+def get_orders(
+    integration: IntegrationDep,
+    session: ReadSessionDep,
+    cursor: str | None = None,
+    page_size: PageSize = None,
+    ids: str | None = None,
+    statuses: str | None = None,
+    created_after: str | None = None,
+) -> dict[str, Any]:
+    status_list = [s.upper() for s in _split(statuses)]
+    unknown = [s for s in status_list if s not in ORDER_STATUSES]
+    if unknown:
+        raise InputInvalid(f"statuses: unknown status {', '.join(unknown)}; use {', '.join(ORDER_STATUSES)}.")
+    after = None
+    if created_after:
+        try:
+            after = parse_instant(created_after).value
+        except ValueError as exc:
+            raise InputInvalid(f"created_after: {exc}") from None
+    rows, next_cursor = service.list_orders(
+        session, integration.id, page_size=_page_size(page_size), cursor=cursor,
+        ids=_split(ids), statuses=status_list, created_after=after,
+    )
+    return success({"next": next_cursor, "results": [order_view(row) for row in rows]})
+
+
+@router.get("/orders/open", deprecated=True)
+def get_open_orders(
+    integration: IntegrationDep,
+    session: ReadSessionDep,
+    cursor: str | None = None,
+    page_size: PageSize = None,
+) -> dict[str, Any]:
+    rows, next_cursor = service.list_orders(
+        session, integration.id, page_size=_page_size(page_size), cursor=cursor, statuses=["OPEN"]
+    )
+    return success({"next": next_cursor, "results": [order_view(row, with_status=False) for row in rows]})
+
+
+@router.put("/orders/{assessment_order_id}/result")
+async def put_result(
+    assessment_order_id: str,
+    request: Request,
+    integration: IntegrationDep,
+    read_session: ReadSessionDep,
+    body: Annotated[ResultIn, Depends(json_body(ResultIn))],
+) -> dict[str, Any]:
+    state = request.app.state
+    result = normalize_result(body)
+    await run_in_threadpool(service.check_result_allowed, read_session, integration.id,
+                            assessment_order_id, result.status)
+    read_session.rollback()
+    attachments, attachment_warnings = [], []
+    if body.attachments:
+        attachments, attachment_warnings = await run_in_threadpool(
+            prepare_attachments, body.attachments, state.settings, state.attachment_store, state.http
+        )
+    result.warnings.extend(attachment_warnings)
+
+    def write() -> None:
+        with unit_of_work(state.sessions) as session:
+            service.record_result(session, integration.id, assessment_order_id, result, attachments)
+
+    await run_in_threadpool(write)
+    return success({}, result.warnings)
+

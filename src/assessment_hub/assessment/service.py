@@ -1,0 +1,195 @@
+"""The vendor API's use cases: packages, order listing, result revisions, order creation.
+
+Functions take a session and only ``flush()``; the caller's unit of work commits. They raise
+``HubError`` subclasses, never HTTP exceptions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, tuple_, update
+from sqlalchemy.orm import Session, selectinload
+
+from assessment_hub.assessment.attachments import StoredAttachment
+from assessment_hub.assessment.lifecycle import check_result_transition
+from assessment_hub.assessment.models import AttachmentRow, OrderRow, PackageRow, ResultRevisionRow
+from assessment_hub.assessment.results import NormalizedResult
+from assessment_hub.assessment.schemas import PackageIn
+from assessment_hub.assessment.views import normalize_application, normalize_candidate, normalize_job
+from assessment_hub.errors import InputInvalid, NotFound
+from assessment_hub.kit.cursors import decode_cursor, encode_cursor
+from assessment_hub.kit.ids import new_id
+from assessment_hub.kit.timestamps import utcnow
+
+# ---------------------------------------------------------------- packages
+
+
+def set_packages(session: Session, integration_id: str, packages: Sequence[PackageIn]) -> None:
+    """Replace the integration's package list: upsert those given, soft-delete the others.
+
+    A package sent again after being left out is restored. ``updated_at`` changes only when the
+    package's content changed (or it was restored).
+    """
+    now = utcnow()
+    existing = {
+        row.package_id: row
+        for row in session.scalars(select(PackageRow).where(PackageRow.integration_id == integration_id))
+    }
+    wanted = {package.id for package in packages}
+    for package in packages:
+        row = existing.get(package.id)
+        if row is None:
+            session.add(PackageRow(integration_id=integration_id, package_id=package.id, name=package.name,
+                                   description=package.description, type=package.type, updated_at=now))
+            continue
+        changed = (row.name, row.description, row.type) != (package.name, package.description, package.type)
+        if changed or row.deleted_at is not None:
+            row.name, row.description, row.type = package.name, package.description, package.type
+            row.deleted_at = None
+            row.updated_at = now
+    for package_id, row in existing.items():
+        if package_id not in wanted and row.deleted_at is None:
+            row.deleted_at = now
+            row.updated_at = now
+    session.flush()
+
+
+def list_packages(session: Session, integration_id: str) -> list[PackageRow]:
+    """The integration's live packages, ordered by package id."""
+    return list(session.scalars(
+        select(PackageRow)
+        .where(PackageRow.integration_id == integration_id, PackageRow.deleted_at.is_(None))
+        .order_by(PackageRow.package_id)
+    ))
+
+
+def get_live_package(session: Session, integration_id: str, package_id: str) -> PackageRow | None:
+    return session.scalar(select(PackageRow).where(
+        PackageRow.integration_id == integration_id,
+        PackageRow.package_id == package_id,
+        PackageRow.deleted_at.is_(None),
+    ))
+
+
+# ---------------------------------------------------------------- orders
+
+
+def create_order(
+    session: Session,
+    integration_id: str,
+    package_id: str,
+    *,
+    candidate: dict[str, Any],
+    application: dict[str, Any],
+    job: dict[str, Any],
+    remote_data: dict[str, Any] | None = None,
+    inline: bool = False,
+) -> OrderRow:
+    """Store a new OPEN order; sub-objects are normalized so every contract key is present."""
+    now = utcnow()
+    row = OrderRow(
+        id=new_id(), integration_id=integration_id, package_id=package_id, status="OPEN",
+        candidate=normalize_candidate(candidate), application=normalize_application(application),
+        job=normalize_job(job), remote_data=remote_data, inline=inline, created_at=now, updated_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def list_orders(
+    session: Session,
+    integration_id: str,
+    *,
+    page_size: int,
+    cursor: str | None = None,
+    ids: Sequence[str] = (),
+    statuses: Sequence[str] = (),
+    created_after: datetime | None = None,
+) -> tuple[list[OrderRow], str | None]:
+    """One page of orders by ``(created_at, id)``, and the cursor of the next page (None on the last).
+
+    Keyset pagination: the cost of a page does not grow with its depth (index
+    ``ix_orders_integration_status_created`` / ``ix_orders_integration_created``).
+    """
+    query = select(OrderRow).where(OrderRow.integration_id == integration_id)
+    if statuses:
+        query = query.where(OrderRow.status.in_(statuses))
+    if ids:
+        query = query.where(OrderRow.id.in_(ids))
+    if created_after is not None:
+        query = query.where(OrderRow.created_at >= created_after)
+    if cursor:
+        try:
+            after_created, after_id = decode_cursor(cursor)
+        except ValueError as exc:
+            raise InputInvalid(f"cursor: {exc}") from None
+        query = query.where(tuple_(OrderRow.created_at, OrderRow.id) > tuple_(after_created, after_id))
+    query = (
+        query.order_by(OrderRow.created_at, OrderRow.id)
+        .limit(page_size + 1)
+        .options(selectinload(OrderRow.latest_result).selectinload(ResultRevisionRow.attachments))
+    )
+    rows = list(session.scalars(query))
+    if len(rows) <= page_size:
+        return rows, None
+    rows = rows[:page_size]
+    return rows, encode_cursor(rows[-1].created_at, rows[-1].id)
+
+
+def get_order(session: Session, integration_id: str, order_id: str, *, for_update: bool = False) -> OrderRow:
+    query = select(OrderRow).where(OrderRow.id == order_id, OrderRow.integration_id == integration_id)
+    if for_update:
+        query = query.with_for_update()
+    row = session.scalar(query)
+    if row is None:
+        raise NotFound(f"No assessment order with id {order_id!r} in integration {integration_id!r}.")
+    return row
+
+
+def check_result_allowed(session: Session, integration_id: str, order_id: str, status: str) -> None:
+    """Fail early (before attachments are fetched) when the order is unknown or the status change is forbidden."""
+    check_result_transition(get_order(session, integration_id, order_id).status, status)
+
+
+def record_result(
+    session: Session,
+    integration_id: str,
+    order_id: str,
+    result: NormalizedResult,
+    attachments: Sequence[StoredAttachment],
+) -> ResultRevisionRow:
+    """Store ``result`` as the order's next immutable revision and make it the latest.
+
+    The order row is locked (``FOR UPDATE`` on PostgreSQL; SQLite write transactions are exclusive),
+    so concurrent results for one order get consecutive revision numbers.
+    Raises ``NotFound`` for an unknown order and ``InputInvalid`` for a forbidden status change.
+    """
+    order = get_order(session, integration_id, order_id, for_update=True)
+    check_result_transition(order.status, result.status)
+    previous = session.scalar(
+        select(ResultRevisionRow.revision).where(ResultRevisionRow.id == order.latest_result_id)
+    ) if order.latest_result_id else 0
+    now = utcnow()
+    revision = ResultRevisionRow(
+        id=new_id(), order_id=order.id, revision=(previous or 0) + 1, status=result.status,
+        score=result.score, max_score=result.max_score, result_url=result.result_url,
+        completed_at=result.completed_at, attributes=result.attributes, remote_fields=result.remote_fields,
+        warnings=result.warnings, created_at=now,
+        attachments=[
+            AttachmentRow(id=new_id(), position=index, name=a.name, content_type=a.content_type,
+                          sha256=a.sha256, size_bytes=a.size_bytes, source_url=a.source_url)
+            for index, a in enumerate(attachments)
+        ],
+    )
+    session.add(revision)
+    session.flush()
+    session.execute(
+        update(OrderRow).where(OrderRow.id == order.id)
+        .values(status=result.status, latest_result_id=revision.id, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return revision

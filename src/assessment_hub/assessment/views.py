@@ -1,0 +1,87 @@
+"""Rows to API objects, in the exact shapes of kombo-contract.md §4.1 and §4.3.
+
+Every key of the Kombo order object is present (null where unknown); the hub adds ``created_at``,
+``updated_at``, ``rejection_message`` and ``result`` (the latest accepted revision), which official
+SDKs ignore.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from assessment_hub.assessment.models import OrderRow, PackageRow, ResultRevisionRow
+from assessment_hub.kit.timestamps import format_instant
+
+CANDIDATE_KEYS = ("remote_id", "email", "first_name", "last_name", "phone")
+JOB_KEYS = ("remote_id", "name", "job_code", "description", "location", "hiring_team")
+LOCATION_KEYS = ("street_1", "street_2", "city", "state", "zip_code", "country", "raw")
+HIRING_TEAM_KEYS = ("remote_id", "email", "first_name", "last_name", "hiring_team_roles")
+
+
+def package_view(row: PackageRow) -> dict[str, Any]:
+    return {
+        "id": row.package_id,
+        "name": row.name,
+        "description": row.description,
+        "updated_at": format_instant(row.updated_at),
+        "type": row.type,
+    }
+
+
+def normalize_candidate(data: dict[str, Any]) -> dict[str, Any]:
+    """All candidate keys present; ``email`` is required by the contract and defaults to ``""`` only if absent."""
+    out = {key: data.get(key) for key in CANDIDATE_KEYS}
+    if out["email"] is None:
+        out["email"] = ""
+    return out
+
+
+def normalize_application(data: dict[str, Any]) -> dict[str, Any]:
+    return {"remote_id": data.get("remote_id")}
+
+
+def normalize_job(data: dict[str, Any]) -> dict[str, Any]:
+    out = {key: data.get(key) for key in JOB_KEYS}
+    if isinstance(out["location"], dict):
+        out["location"] = {key: out["location"].get(key) for key in LOCATION_KEYS}
+    out["hiring_team"] = [
+        {**{key: member.get(key) for key in HIRING_TEAM_KEYS},
+         "hiring_team_roles": list(member.get("hiring_team_roles") or [])}
+        for member in (out["hiring_team"] or [])
+    ]
+    return out
+
+
+def result_view(row: ResultRevisionRow) -> dict[str, Any]:
+    return {
+        "revision": row.revision,
+        "status": row.status,
+        "score": row.score,
+        "max_score": row.max_score,
+        "result_url": row.result_url,
+        "completed_at": format_instant(row.completed_at),
+        "attributes": row.attributes,
+        "attachments": [
+            {"name": a.name, "content_type": a.content_type, "sha256": a.sha256, "size_bytes": a.size_bytes}
+            for a in row.attachments
+        ],
+        "remote_fields": row.remote_fields,
+        "received_at": format_instant(row.created_at),
+    }
+
+
+def order_view(row: OrderRow, *, with_status: bool = True) -> dict[str, Any]:
+    """The order object; ``with_status=False`` for the deprecated ``/orders/open`` listing (§4.4)."""
+    view: dict[str, Any] = {"id": row.id, "package_id": row.package_id}
+    if with_status:
+        view["status"] = row.status
+    view.update(
+        candidate=row.candidate,
+        application=row.application,
+        job=row.job,
+        created_at=format_instant(row.created_at),
+        updated_at=format_instant(row.updated_at),
+        rejection_message=row.rejection_message,
+        result=result_view(row.latest_result) if row.latest_result is not None else None,
+    )
+    return view

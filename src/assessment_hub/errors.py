@@ -1,0 +1,104 @@
+"""One exception hierarchy, mapped to the Kombo error envelope in one place.
+
+Envelope (kombo-contract.md §3.2): ``{"status": "error", "error": {"code", "title", "message", "log_url"}}``
+with all four keys present. ``code`` is always from the official enum; general endpoints
+(``/check-api-key``, ``/integrations/*``) only ever use ``PLATFORM.*`` codes, and every code below is one.
+Services raise these; routes never build error bodies themselves.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# The PLATFORM.* codes of the official enum (kombo-contract.md §3.2), the only ones the hub emits.
+AUTHENTICATION_INVALID = "PLATFORM.AUTHENTICATION_INVALID"
+INTEGRATION_NOT_FOUND = "PLATFORM.INTEGRATION_NOT_FOUND"
+INPUT_INVALID = "PLATFORM.INPUT_INVALID"
+UNKNOWN_ERROR = "PLATFORM.UNKNOWN_ERROR"
+RATE_LIMIT_EXCEEDED = "PLATFORM.RATE_LIMIT_EXCEEDED"
+
+
+class HubError(Exception):
+    """Base of every error the API answers with; ``status_code`` is the HTTP status."""
+
+    status_code = 500
+    code = UNKNOWN_ERROR
+    title = "Unknown error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class AuthenticationInvalid(HubError):
+    status_code = 401
+    code = AUTHENTICATION_INVALID
+    title = "Authentication invalid"
+
+
+class IntegrationNotFound(HubError):
+    status_code = 404
+    code = INTEGRATION_NOT_FOUND
+    title = "Integration not found"
+
+
+class InputInvalid(HubError):
+    status_code = 400
+    code = INPUT_INVALID
+    title = "Input invalid"
+
+
+class NotFound(InputInvalid):
+    """A resource named in the path or body does not exist (unknown order, unknown route)."""
+
+    status_code = 404
+    title = "Not found"
+
+
+class MethodNotAllowed(InputInvalid):
+    status_code = 405
+    title = "Method not allowed"
+
+
+class PayloadTooLarge(InputInvalid):
+    status_code = 413
+    title = "Payload too large"
+
+
+class UnsupportedMediaType(InputInvalid):
+    status_code = 415
+    title = "Unsupported media type"
+
+
+def error_body(code: str, title: str, message: str) -> dict[str, Any]:
+    """The Kombo error envelope; ``log_url`` is null because the hub's logs are local."""
+    return {"status": "error", "error": {"code": code, "title": title, "message": message, "log_url": None}}
+
+
+def describe_validation_error(exc: Any, *, limit: int = 5) -> str:
+    """Turn a pydantic ``ValidationError`` into one readable message naming each field and rule.
+
+    ``attachments[0].content_type: content_type 'pdf' must look like type/subtype``.
+    """
+    parts: list[str] = []
+    errors = exc.errors(include_url=False)
+    for error in errors[:limit]:
+        loc = ""
+        for item in error.get("loc", ()):
+            if isinstance(item, int):
+                loc += f"[{item}]"
+            elif item in ("TEXT", "SUB_RESULT", "LEGACY", "function-after", "function-before"):
+                continue
+            else:
+                loc += f".{item}" if loc else str(item)
+        message = error.get("msg", "is invalid")
+        if message.startswith("Value error, "):
+            message = message[len("Value error, "):]
+        if error.get("type") == "json_invalid":
+            loc, message = "body", f"is not valid JSON ({error.get('ctx', {}).get('error', 'parse error')})"
+        elif error.get("type") == "missing":
+            message = "is required"
+        parts.append(f"{loc}: {message}" if loc else message)
+    if len(errors) > limit:
+        parts.append(f"and {len(errors) - limit} more")
+    return "Invalid request body: " + "; ".join(parts)

@@ -1,0 +1,57 @@
+"""Rows for integrations (one customer's ATS connection), vendor API keys and hub-wide metadata."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from assessment_hub.db.base import Base, JSONType, UTCDateTime
+from assessment_hub.kit.timestamps import utcnow
+
+
+class IntegrationRow(Base):
+    """An integration: one customer's ATS (``tool``) connected to the hub.
+
+    ``status`` is Kombo's ``ACTIVE | INVALID | INACTIVE``; a deleted integration keeps its row
+    (``deleted_at`` set) so its orders and deliveries stay inspectable, but the API treats it as unknown.
+    """
+
+    __tablename__ = "integrations"
+
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    tool: Mapped[str] = mapped_column(String(40), index=True)
+    organization_name: Mapped[str] = mapped_column(String(255))
+    creator_email: Mapped[str | None] = mapped_column(String(255))
+    origin_id: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16), default="ACTIVE")
+    settings: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ApiKeyRow(Base):
+    """A vendor API key. Only the SHA-256 of the key is stored; the key itself is shown once."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(24), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    key_prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class HubMetaRow(Base):
+    """Hub-wide key/value facts set once, e.g. ``environment_id`` (answered by /check-api-key)."""
+
+    __tablename__ = "hub_meta"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+__all__ = ["ApiKeyRow", "HubMetaRow", "IntegrationRow"]

@@ -1,0 +1,96 @@
+"""Integrations, vendor API keys and the hub's environment id.
+
+API keys look like ``ahk_<40 alphanumerics>``; only their SHA-256 is stored (keys are random and
+long, so a fast hash is the right tool: there is nothing to brute-force).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import string
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from assessment_hub.errors import AuthenticationInvalid, IntegrationNotFound
+from assessment_hub.integrations.models import ApiKeyRow, HubMetaRow, IntegrationRow
+from assessment_hub.integrations.tools import get_tool
+from assessment_hub.kit.ids import new_id, new_integration_id
+from assessment_hub.kit.timestamps import utcnow
+
+KEY_PREFIX = "ahk_"
+_KEY_ALPHABET = string.ascii_letters + string.digits
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_api_key(session: Session, name: str) -> str:
+    """Create a key and return it in clear; it cannot be read back later."""
+    key = KEY_PREFIX + "".join(secrets.choice(_KEY_ALPHABET) for _ in range(40))
+    session.add(ApiKeyRow(id=new_id(), name=name, key_hash=hash_key(key), key_prefix=key[:10]))
+    session.flush()
+    return key
+
+
+def authenticate(session: Session, authorization: str | None) -> ApiKeyRow:
+    """Resolve ``Authorization: Bearer <key>`` to a live key; raises ``AuthenticationInvalid``."""
+    if not authorization:
+        raise AuthenticationInvalid("Missing Authorization header; send 'Authorization: Bearer <api key>'.")
+    scheme, _, key = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise AuthenticationInvalid("The Authorization header must be 'Bearer <api key>'.")
+    row = session.scalar(select(ApiKeyRow).where(ApiKeyRow.key_hash == hash_key(key.strip())))
+    if row is None or row.revoked_at is not None:
+        raise AuthenticationInvalid("The API key is not valid.")
+    return row
+
+
+def create_integration(
+    session: Session, tool: str, organization_name: str, *, settings: dict[str, Any] | None = None,
+    creator_email: str | None = None, origin_id: str | None = None,
+) -> IntegrationRow:
+    """Create an ACTIVE integration; raises ``KeyError`` for an unknown tool."""
+    get_tool(tool)
+    row = IntegrationRow(
+        id=new_integration_id(tool), tool=tool, organization_name=organization_name,
+        creator_email=creator_email, origin_id=origin_id, status="ACTIVE", settings=settings or {},
+        created_at=utcnow(),
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def get_integration(session: Session, integration_id: str | None) -> IntegrationRow:
+    """A live (not deleted) integration; raises ``IntegrationNotFound``."""
+    row = session.get(IntegrationRow, integration_id) if integration_id else None
+    if row is None or row.deleted_at is not None:
+        raise IntegrationNotFound(f"No integration with id {integration_id!r}.")
+    return row
+
+
+def delete_integration(session: Session, integration_id: str) -> IntegrationRow:
+    """Mark the integration deleted; it then answers as unknown. Its orders stay stored for the operator."""
+    row = get_integration(session, integration_id)
+    row.deleted_at = utcnow()
+    row.status = "INACTIVE"
+    session.flush()
+    return row
+
+
+def environment_id(session: Session) -> str:
+    """The hub's environment id, created on first use and stable afterwards."""
+    row = session.get(HubMetaRow, "environment_id")
+    if row is None:
+        row = HubMetaRow(key="environment_id", value=new_id())
+        session.add(row)
+        session.flush()
+    return row.value
+
+
+def count_api_keys(session: Session) -> int:
+    return len(session.scalars(select(ApiKeyRow.id).limit(1)).all())

@@ -1,0 +1,51 @@
+"""JSON request bodies: content type checked, size capped while streaming, parsed by pydantic.
+
+Every failure is a Kombo ``PLATFORM.INPUT_INVALID`` error (415, 413 or 400 naming the field).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from fastapi import Request
+from pydantic import BaseModel, ValidationError
+
+from assessment_hub.errors import InputInvalid, PayloadTooLarge, UnsupportedMediaType, describe_validation_error
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The raw body, refusing (413) one longer than ``limit`` bytes without reading it all."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"The request body is larger than the {limit} byte limit.")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"The request body is larger than the {limit} byte limit.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def json_body(model: type[Model]) -> Callable[[Request], Awaitable[Model]]:
+    """A dependency that parses the request body into ``model``."""
+
+    async def parse(request: Request) -> Model:
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type != "application/json" and not content_type.endswith("+json"):
+            raise UnsupportedMediaType(
+                f"The request body must be JSON with 'Content-Type: application/json' (got {content_type or 'none'!r})."
+            )
+        raw = await read_body(request, request.app.state.settings.max_body_bytes)
+        if not raw.strip():
+            raise InputInvalid("The request body is empty; a JSON object is required.")
+        try:
+            return model.model_validate_json(raw)
+        except ValidationError as exc:
+            raise InputInvalid(describe_validation_error(exc)) from None
+
+    return parse

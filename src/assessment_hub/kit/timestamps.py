@@ -1,0 +1,71 @@
+"""The one place where instants are parsed and formatted.
+
+Parsing is lenient (shared/cases/result-completed-at.json): ``Z`` or ``+hh:mm`` offsets, no fraction
+up to any number of fractional digits (truncated to microseconds), naive times (taken as UTC, flagged),
+and bare dates (midnight UTC). Emission is always ``YYYY-MM-DDTHH:mm:ss.sssZ`` (kombo-contract.md §4.1).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+_ISO = re.compile(
+    r"^(?P<date>\d{4}-\d{2}-\d{2})"
+    r"(?:[T ](?P<time>\d{2}:\d{2}(?::\d{2})?)(?:\.(?P<frac>\d+))?"
+    r"(?P<tz>Z|z|[+-]\d{2}:?\d{2})?)?$"
+)
+
+
+@dataclass(frozen=True)
+class ParsedInstant:
+    value: datetime  # aware, UTC
+    was_naive: bool  # a time of day without zone, taken as UTC
+
+
+def parse_instant(text: str) -> ParsedInstant:
+    """Parse an ISO 8601 instant into an aware UTC datetime.
+
+    Raises ``ValueError`` with a readable reason when ``text`` names no instant
+    (``"yesterday"``, month 13, ...).
+    """
+    match = _ISO.match(text.strip())
+    if not match:
+        raise ValueError("must be an ISO 8601 date-time such as 2024-05-01T10:00:00.000Z")
+    date, time, frac, tz = match.group("date", "time", "frac", "tz")
+    if time is None:
+        naive = False
+        candidate = f"{date}T00:00:00+00:00"
+    else:
+        if len(time) == 5:
+            time += ":00"
+        micro = (frac or "")[:6].ljust(6, "0")
+        naive = tz is None
+        zone = "+00:00" if tz in (None, "Z", "z") else (tz if ":" in tz else f"{tz[:3]}:{tz[3:]}")
+        candidate = f"{date}T{time}.{micro}{zone}"
+    try:
+        value = datetime.fromisoformat(candidate)
+    except ValueError as exc:
+        raise ValueError(f"is not a valid date-time ({exc})") from None
+    return ParsedInstant(value.astimezone(UTC), naive)
+
+
+def format_instant(value: datetime | None) -> str | None:
+    """Format as ``YYYY-MM-DDTHH:mm:ss.sssZ`` (milliseconds, truncated); naive values are taken as UTC."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def utcnow() -> datetime:
+    """The current time, aware UTC, microsecond precision."""
+    return datetime.now(UTC)
+
+
+def as_utc(value: datetime) -> datetime:
+    """Attach UTC to a naive datetime read back from a database that drops zones (SQLite)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
