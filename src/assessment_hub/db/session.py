@@ -1,6 +1,6 @@
 """The unit of work at the edge: one session per request or job, committed on success.
 
-Services and repositories only ``flush()``; the dependency commits after the route returns and
+Services and repositories only ``flush()``; the dependency (``scope="function"``) commits after the route returns and
 before the response is sent (so an accepted write is durable before the client hears 200), and
 rolls back on any error, taking every row of that request (outbox rows included) with it.
 """
@@ -39,7 +39,7 @@ def _read_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(_write_session)]
+SessionDep = Annotated[Session, Depends(_write_session, scope="function")]
 """A read-write session (SQLite: BEGIN IMMEDIATE)."""
-ReadSessionDep = Annotated[Session, Depends(_read_session)]
+ReadSessionDep = Annotated[Session, Depends(_read_session, scope="function")]
 """A session for requests that only read (SQLite: BEGIN DEFERRED)."""

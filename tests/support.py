@@ -1,0 +1,152 @@
+"""Test support: a live hub on loopback, databases, and builders for test data."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from assessment_hub.app import create_app
+from assessment_hub.config import Settings
+from assessment_hub.db.engine import build_engine
+from assessment_hub.db.migrate import upgrade
+from assessment_hub.db.session import unit_of_work
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def serve_in_thread(app: Any, *, start_timeout: float = 20.0) -> Iterator[str]:
+    """Run an ASGI app with uvicorn on a free loopback port; yields its base URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + start_timeout
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("test server did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@contextmanager
+def temporary_postgres_database(admin_url: str) -> Iterator[str]:
+    """Create an empty PostgreSQL database for one test run and drop it afterwards."""
+    admin = make_url(admin_url).set(drivername="postgresql+psycopg")
+    name = f"ahub_test_{uuid.uuid4().hex[:10]}"
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+
+@dataclass
+class Hub:
+    """A running hub: its base URL, settings and a session factory on the same database."""
+
+    base_url: str
+    settings: Settings
+    sessions: sessionmaker[Session]
+    backend: str
+
+    @property
+    def api_url(self) -> str:
+        return self.base_url + "/v1"
+
+    def new_tenant(self, tool: str = "sandbox") -> Tenant:
+        from assessment_hub.integrations.service import create_api_key, create_integration
+
+        with unit_of_work(self.sessions) as session:
+            key = create_api_key(session, "test")
+            integration = create_integration(session, tool, "Test Org")
+        return Tenant(self, key, integration.id)
+
+
+@dataclass
+class Tenant:
+    """An API key and one integration of it, with helpers to call the API and build data."""
+
+    hub: Hub
+    api_key: str
+    integration_id: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}", "X-Integration-Id": self.integration_id}
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.hub.api_url, headers=self.headers, timeout=30)
+
+    def sdk(self) -> Any:
+        from kombo import Kombo
+
+        return Kombo(api_key=self.api_key, integration_id=self.integration_id, server_url=self.hub.api_url,
+                     timeout_ms=30_000)
+
+    def publish(self, *package_ids: str) -> None:
+        with self.client() as client:
+            response = client.put("/assessment/packages", json={"packages": [
+                {"id": pid, "type": "SKILLS_TEST", "name": f"Test {pid}", "description": "d"} for pid in package_ids
+            ]})
+            assert response.status_code == 200, response.text
+
+    def create_order(self, package_id: str = "1001", *, email: str | None = None, seed: int | None = None) -> str:
+        from assessment_hub.sandbox.orders import create_sandbox_order
+
+        with unit_of_work(self.hub.sessions) as session:
+            return create_sandbox_order(session, self.integration_id, package_id, email=email, seed=seed).id
+
+    def put_result(self, order_id: str, body: dict[str, Any]) -> httpx.Response:
+        with self.client() as client:
+            return client.put(f"/assessment/orders/{order_id}/result", json=body)
+
+    def order(self, order_id: str) -> dict[str, Any]:
+        with self.client() as client:
+            response = client.get("/assessment/orders", params={"ids": order_id})
+        assert response.status_code == 200, response.text
+        (order,) = response.json()["data"]["results"]
+        return order
+
+
+@contextmanager
+def running_hub(database_url: str, tmp: Path, **overrides: Any) -> Iterator[Hub]:
+    """A migrated database and a live hub serving it on loopback (private data_url hosts allowed)."""
+    settings = Settings(database_url=database_url, attachments_dir=tmp / "attachments",
+                        allow_private_network=True, max_body_bytes=8 * 1024 * 1024, **overrides)
+    engine = build_engine(settings)
+    try:
+        upgrade(engine)
+        with serve_in_thread(create_app(settings)) as base_url:
+            backend = "sqlite" if settings.is_sqlite else "postgres"
+            yield Hub(base_url, settings, sessionmaker(engine, expire_on_commit=False), backend)
+    finally:
+        engine.dispose()
