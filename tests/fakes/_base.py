@@ -89,26 +89,26 @@ class FakeAtsServer:
     @property
     def server_url(self) -> str:
         if self._live is None or self._live.base_url is None:
-            raise RuntimeError("fake server is not running; call start() or use it as a context manager")
+            raise RuntimeError("fake server is not running; call start_server() or use it as a context manager")
         return self._live.base_url
 
-    def start(self) -> "FakeAtsServer":
+    def start_server(self) -> "FakeAtsServer":
         self._closing.clear()
         self._live = LiveServer(self.app)
         self._live.start()
         return self
 
-    def stop(self) -> None:
+    def stop_server(self) -> None:
         self._closing.set()  # releases requests held by mode="timeout"
         if self._live is not None:
             self._live.stop()
             self._live = None
 
     def __enter__(self):
-        return self.start()
+        return self.start_server()
 
     def __exit__(self, *exc: object) -> None:
-        self.stop()
+        self.stop_server()
 
     def set_mode(self, mode: str, *, hold_seconds: float | None = None) -> None:
         if mode not in MODES:

@@ -125,8 +125,8 @@ class FakeGreenhouse(FakeAtsServer):
             raise ValueError(f"Greenhouse setup values missing: {missing}")
         return cls(**{k: setup[k] for k in SETUP_KEYS}, **kwargs)
 
-    def stop(self) -> None:
-        super().stop()
+    def stop_server(self) -> None:
+        super().stop_server()
         for t in self._pull_threads:
             t.join(self.timeout + 1)
 
