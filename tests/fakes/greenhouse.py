@@ -286,13 +286,18 @@ class FakeGreenhouse(FakeAtsServer):
 
     def wait_for_pull(self, partner_interview_id: str, timeout: float = 5.0) -> dict[str, Any]:
         """Wait until a PATCH made the fake fetch test_status; return the latest answer."""
+        prefix = f"{partner_interview_id}: "
+
+        def mine() -> list[str]:
+            return [e for e in self.pull_errors if e.startswith(prefix)]
+
         wait_until(
-            lambda: bool(self.pulled.get(partner_interview_id)) or bool(self.pull_errors),
+            lambda: bool(self.pulled.get(partner_interview_id)) or bool(mine()),
             timeout,
             f"test_status pull for {partner_interview_id}",
         )
-        if self.pull_errors and not self.pulled.get(partner_interview_id):
-            raise ProtocolViolation("pull after PATCH failed: " + "; ".join(self.pull_errors))
+        if not self.pulled.get(partner_interview_id):
+            raise ProtocolViolation("pull after PATCH failed: " + "; ".join(mine()))
         return self.pulled[partner_interview_id][-1]
 
     # =====================================================================
