@@ -6,6 +6,7 @@ store and the outbound HTTP client are created in the lifespan and disposed at s
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -22,6 +23,8 @@ from assessment_hub.assessment.attachments import AttachmentStore
 from assessment_hub.assessment.routes import router as assessment_router
 from assessment_hub.config import Settings
 from assessment_hub.db.engine import build_engine, read_only
+from assessment_hub.delivery.wakeup import wake_on_outbox_commit
+from assessment_hub.delivery.worker import DeliveryWorker
 from assessment_hub.errors import (
     HubError,
     InputInvalid,
@@ -36,20 +39,33 @@ from assessment_hub.integrations.routes import router as general_router
 log = structlog.get_logger("assessment_hub")
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, worker: bool = False) -> FastAPI:
+    """The API; with ``worker=True`` a delivery worker runs in the same process (the embedded set-up)."""
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = build_engine(settings)
+        wake = threading.Event()
         app.state.engine = engine
         app.state.sessions = sessionmaker(engine, expire_on_commit=False)
         app.state.read_sessions = sessionmaker(read_only(engine), expire_on_commit=False)
+        wake_on_outbox_commit(app.state.sessions, wake)
         app.state.attachment_store = AttachmentStore(settings.attachments_dir)
         app.state.http = httpx.Client(timeout=settings.data_url_timeout_s)
+        stop = threading.Event()
+        thread = None
+        if worker:
+            delivery = DeliveryWorker(settings, app.state.sessions, wake=wake)
+            thread = threading.Thread(target=delivery.run, args=(stop,), name="delivery-worker", daemon=True)
+            thread.start()
         try:
             yield
         finally:
+            stop.set()
+            wake.set()
+            if thread is not None:
+                thread.join(timeout=settings.delivery_timeout_s + 5)
             app.state.http.close()
             engine.dispose()
 

@@ -10,8 +10,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from assessment_hub.kit.crypto import Cipher
 
 
 class Settings(BaseSettings):
@@ -37,6 +39,38 @@ class Settings(BaseSettings):
     """Largest request body accepted, in bytes (5 base64 attachments need room)."""
     sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
 
+    secret_key: SecretStr | None = None
+    """Fernet key encrypting connector credentials and webhook secrets at rest; required in production."""
+    admin_api_key: SecretStr | None = None
+    """Bearer key for ``/admin/*``; the admin API answers 401 to everyone while it is unset."""
+    public_base_url: str | None = None
+    """How ATSs and browsers reach this hub (e.g. https://hub.example.com); defaults to the request's URL."""
+
+    # Delivery (outbox worker). Durations in seconds.
+    delivery_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    """Timeout of one outbound webhook or write-back request."""
+    inline_timeout_s: float = Field(default=8.0, gt=0, le=25)
+    """How long the vendor has to answer an inline order (ATSs give up after 15-30 s)."""
+    retry_base_s: float = Field(default=5.0, gt=0)
+    """First retry delay after a transient failure (timeout, connection error, 5xx); doubles each time."""
+    retry_cap_s: float = Field(default=3600.0, gt=0)
+    """Longest delay between two attempts."""
+    retry_max_age_s: float = Field(default=48 * 3600.0, gt=0)
+    """After this long since the message was created, a failing delivery is dead."""
+    retry_max_attempts: int = Field(default=200, ge=1)
+    rate_limit_default_s: float = Field(default=30.0, gt=0)
+    """Delay after a 429 that carries no Retry-After."""
+    needs_human_delay_s: float = Field(default=900.0, gt=0)
+    """Delay between attempts after a configuration error (bad credentials, missing setting)."""
+    needs_human_max_attempts: int = Field(default=3, ge=1)
+    """Attempts after which a configuration error makes the delivery dead (an operator retries it)."""
+    worker_concurrency: int = Field(default=8, ge=1, le=64)
+    """Deliveries one worker process sends at once."""
+    worker_poll_s: float = Field(default=0.25, gt=0)
+    """How often an idle worker looks for due deliveries (new ones in the same process wake it at once)."""
+    worker_lease_s: float = Field(default=120.0, gt=0)
+    """A claimed delivery whose worker vanished is claimable again after this long."""
+
     @field_validator("database_url")
     @classmethod
     def _normalize_db_url(cls, value: str) -> str:
@@ -49,6 +83,34 @@ class Settings(BaseSettings):
         if not (value.startswith("sqlite") or value.startswith("postgresql+")):
             raise ValueError("only SQLite (sqlite:///path) and PostgreSQL (postgresql://...) are supported")
         return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _fernet_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            try:
+                Cipher(value.get_secret_value())
+            except ValueError:
+                raise ValueError("must be a Fernet key (32 url-safe base64-encoded bytes)") from None
+        return value
+
+    @model_validator(mode="after")
+    def _production_needs_secrets(self) -> Settings:
+        if self.environment == "production" and self.secret_key is None:
+            raise ValueError(
+                "ASSESSMENT_HUB_SECRET_KEY is required in production (generate one with "
+                "`assessment-hub generate-secret-key`)"
+            )
+        if self.worker_lease_s <= self.delivery_timeout_s:
+            raise ValueError("ASSESSMENT_HUB_WORKER_LEASE_S must be longer than ASSESSMENT_HUB_DELIVERY_TIMEOUT_S")
+        return self
+
+    @cached_property
+    def cipher(self) -> Cipher:
+        from assessment_hub.kit.crypto import DEVELOPMENT_KEY
+
+        key = self.secret_key.get_secret_value() if self.secret_key else DEVELOPMENT_KEY
+        return Cipher(key)
 
     @cached_property
     def is_sqlite(self) -> bool:

@@ -52,6 +52,8 @@ class OrderRow(Base):
     """The ATS's own order payload as received, kept for the operator."""
     inline: Mapped[bool] = mapped_column(Boolean, default=False)
     rejection_message: Mapped[str | None] = mapped_column(Text)
+    assessment_url: Mapped[str | None] = mapped_column(Text)
+    """Inline orders: the URL the vendor answered, handed to the ATS for the candidate."""
     latest_result_id: Mapped[str | None] = mapped_column(String(24))
     """The latest accepted revision (no FK: revisions reference their order, not the reverse)."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -19,10 +19,13 @@ from assessment_hub.assessment.models import AttachmentRow, OrderRow, PackageRow
 from assessment_hub.assessment.results import NormalizedResult
 from assessment_hub.assessment.schemas import PackageIn
 from assessment_hub.assessment.views import normalize_application, normalize_candidate, normalize_job
+from assessment_hub.delivery.outbox import enqueue_writeback
 from assessment_hub.errors import InputInvalid, NotFound
 from assessment_hub.kit.cursors import decode_cursor, encode_cursor
 from assessment_hub.kit.ids import new_id
 from assessment_hub.kit.timestamps import utcnow
+from assessment_hub.webhooks.events import ORDER_RECEIVED, order_data
+from assessment_hub.webhooks.service import enqueue_event
 
 # ---------------------------------------------------------------- packages
 
@@ -88,7 +91,11 @@ def create_order(
     remote_data: dict[str, Any] | None = None,
     inline: bool = False,
 ) -> OrderRow:
-    """Store a new OPEN order; sub-objects are normalized so every contract key is present."""
+    """Store a new OPEN order and queue ``assessment:order-received`` to the vendor's endpoints.
+
+    Sub-objects are normalized so every contract key is present. Inline orders get no queued event:
+    the caller sends ``inline-assessment:order-received`` synchronously (``delivery.inline``).
+    """
     now = utcnow()
     row = OrderRow(
         id=new_id(), integration_id=integration_id, package_id=package_id, status="OPEN",
@@ -97,6 +104,8 @@ def create_order(
     )
     session.add(row)
     session.flush()
+    if not inline:
+        enqueue_event(session, ORDER_RECEIVED, order_data(row), integration_id=integration_id, order_id=row.id)
     return row
 
 
@@ -192,4 +201,6 @@ def record_result(
         .values(status=result.status, latest_result_id=revision.id, updated_at=now)
         .execution_options(synchronize_session=False)
     )
+    enqueue_writeback(session, integration_id=integration_id, order_id=order.id, action="result",
+                      revision_id=revision.id)
     return revision

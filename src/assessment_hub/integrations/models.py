@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
-
 from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from assessment_hub.db.base import Base, JSONType, UTCDateTime
+from assessment_hub.db.base import Base, UTCDateTime
 from assessment_hub.kit.timestamps import utcnow
 
 
@@ -27,7 +25,8 @@ class IntegrationRow(Base):
     creator_email: Mapped[str | None] = mapped_column(String(255))
     origin_id: Mapped[str | None] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(16), default="ACTIVE")
-    settings: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    settings_encrypted: Mapped[str | None] = mapped_column(Text)
+    """The connector settings (credentials, base URLs) as encrypted JSON; see ``integration_settings``."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -14,7 +14,7 @@ from assessment_hub.db.session import SessionDep
 from assessment_hub.integrations.deps import ApiKeyDep
 from assessment_hub.integrations.models import IntegrationRow
 from assessment_hub.integrations.service import delete_integration, environment_id, get_integration
-from assessment_hub.integrations.tools import TOOLS
+from assessment_hub.integrations.tools import tool_label
 from assessment_hub.kit.envelope import success
 from assessment_hub.kit.timestamps import format_instant
 
@@ -29,10 +29,9 @@ def check_api_key(_key: ApiKeyDep, session: SessionDep) -> dict[str, Any]:
 
 
 def integration_view(row: IntegrationRow, icon: str) -> dict[str, Any]:
-    tool = TOOLS.get(row.tool)
     return {
         "id": row.id,
-        "tool": {"id": row.tool, "label": tool.label if tool else row.tool, "internal_label": None,
+        "tool": {"id": row.tool, "label": tool_label(row.tool), "internal_label": None,
                  "logo_url": icon, "icon_url": icon},
         "category": "ASSESSMENT",
         "status": row.status,
@@ -63,7 +62,7 @@ def delete_integration_route(integration_id: str, _key: ApiKeyDep, session: Sess
 
 @icons.get("/tools/{tool}.svg", include_in_schema=False)
 def tool_icon(tool: str) -> Response:
-    label = TOOLS[tool].label if tool in TOOLS else tool
+    label = tool_label(tool)
     initial = (label[:1] or "?").upper()
     svg = (
         '<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64" viewBox="0 0 64 64">'

@@ -16,9 +16,12 @@ from sqlalchemy.orm import Session
 
 from assessment_hub.errors import AuthenticationInvalid, IntegrationNotFound
 from assessment_hub.integrations.models import ApiKeyRow, HubMetaRow, IntegrationRow
-from assessment_hub.integrations.tools import get_tool
+from assessment_hub.integrations.tools import check_tool
+from assessment_hub.kit.crypto import Cipher
 from assessment_hub.kit.ids import new_id, new_integration_id
 from assessment_hub.kit.timestamps import utcnow
+from assessment_hub.webhooks.events import INTEGRATION_CREATED, INTEGRATION_DELETED, integration_data
+from assessment_hub.webhooks.service import enqueue_event
 
 KEY_PREFIX = "ahk_"
 _KEY_ALPHABET = string.ascii_letters + string.digits
@@ -51,18 +54,30 @@ def authenticate(session: Session, authorization: str | None) -> ApiKeyRow:
 
 def create_integration(
     session: Session, tool: str, organization_name: str, *, settings: dict[str, Any] | None = None,
-    creator_email: str | None = None, origin_id: str | None = None,
+    cipher: Cipher | None = None, creator_email: str | None = None, origin_id: str | None = None,
 ) -> IntegrationRow:
-    """Create an ACTIVE integration; raises ``KeyError`` for an unknown tool."""
-    get_tool(tool)
+    """Create an ACTIVE integration and queue ``integration-created``; raises ``KeyError`` for an unknown tool.
+
+    ``settings`` (connector credentials and URLs) are stored encrypted with ``cipher``.
+    """
+    check_tool(tool)
+    if settings and cipher is None:
+        raise ValueError("connector settings are stored encrypted: pass the cipher")
     row = IntegrationRow(
         id=new_integration_id(tool), tool=tool, organization_name=organization_name,
-        creator_email=creator_email, origin_id=origin_id, status="ACTIVE", settings=settings or {},
+        creator_email=creator_email, origin_id=origin_id, status="ACTIVE",
+        settings_encrypted=cipher.encrypt_json(settings) if settings and cipher else None,
         created_at=utcnow(),
     )
     session.add(row)
     session.flush()
+    enqueue_event(session, INTEGRATION_CREATED, integration_data(row), integration_id=row.id)
     return row
+
+
+def integration_settings(row: IntegrationRow, cipher: Cipher) -> dict[str, Any]:
+    """The integration's decrypted connector settings ({} when it has none)."""
+    return cipher.decrypt_json(row.settings_encrypted) if row.settings_encrypted else {}
 
 
 def get_integration(session: Session, integration_id: str | None) -> IntegrationRow:
@@ -79,6 +94,7 @@ def delete_integration(session: Session, integration_id: str) -> IntegrationRow:
     row.deleted_at = utcnow()
     row.status = "INACTIVE"
     session.flush()
+    enqueue_event(session, INTEGRATION_DELETED, integration_data(row, deleted=True), integration_id=row.id)
     return row
 
 

@@ -1,25 +1,15 @@
-"""The ATS tools the hub can connect, with their display data (GET /integrations/{id} ``tool``)."""
+"""The ATS tools the hub can connect: the connector registry, seen from the integrations side."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from assessment_hub.connectors.registry import CONNECTORS, connector_class
 
 
-@dataclass(frozen=True)
-class Tool:
-    id: str
-    label: str
+def tool_label(tool_id: str) -> str:
+    connector = CONNECTORS.get(tool_id)
+    return connector.label if connector else tool_id
 
 
-TOOLS: dict[str, Tool] = {
-    "sandbox": Tool("sandbox", "Assessment Hub Sandbox"),
-}
-"""Explicit registry: a tool is connectable only when listed here."""
-
-
-def get_tool(tool_id: str) -> Tool:
+def check_tool(tool_id: str) -> None:
     """Raise ``KeyError`` naming the known tools when ``tool_id`` is not one of them."""
-    try:
-        return TOOLS[tool_id]
-    except KeyError:
-        raise KeyError(f"unknown tool {tool_id!r}; known tools: {', '.join(sorted(TOOLS))}") from None
+    connector_class(tool_id)

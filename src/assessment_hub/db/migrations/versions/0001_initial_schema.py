@@ -39,13 +39,66 @@ def upgrade() -> None:
     sa.Column('creator_email', sa.String(length=255), nullable=True),
     sa.Column('origin_id', sa.String(length=255), nullable=True),
     sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('settings', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('settings_encrypted', sa.Text(), nullable=True),
     sa.Column('created_at', assessment_hub.db.base.UTCDateTime(), nullable=False),
     sa.Column('deleted_at', assessment_hub.db.base.UTCDateTime(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_integrations'))
     )
     with op.batch_alter_table('integrations', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_integrations_tool'), ['tool'], unique=False)
+
+    op.create_table('outbox',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('action', sa.String(length=64), nullable=False),
+    sa.Column('integration_id', sa.String(length=80), nullable=True),
+    sa.Column('order_id', sa.String(length=24), nullable=True),
+    sa.Column('revision_id', sa.String(length=24), nullable=True),
+    sa.Column('endpoint_id', sa.String(length=24), nullable=True),
+    sa.Column('event_id', sa.String(length=24), nullable=True),
+    sa.Column('body', sa.Text(), nullable=True),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('next_attempt_at', assessment_hub.db.base.UTCDateTime(), nullable=False),
+    sa.Column('lease_until', assessment_hub.db.base.UTCDateTime(), nullable=True),
+    sa.Column('claimed_by', sa.String(length=64), nullable=True),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('created_at', assessment_hub.db.base.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', assessment_hub.db.base.UTCDateTime(), nullable=False),
+    sa.Column('finished_at', assessment_hub.db.base.UTCDateTime(), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox'))
+    )
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.create_index('ix_outbox_due', ['state', 'next_attempt_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_outbox_integration_id'), ['integration_id'], unique=False)
+        batch_op.create_index('ix_outbox_order', ['order_id', 'kind', 'id'], unique=False)
+
+    op.create_table('webhook_endpoints',
+    sa.Column('id', sa.String(length=24), nullable=False),
+    sa.Column('url', sa.Text(), nullable=False),
+    sa.Column('secret_encrypted', sa.Text(), nullable=False),
+    sa.Column('events', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('enabled', sa.Boolean(), nullable=False),
+    sa.Column('created_at', assessment_hub.db.base.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_endpoints'))
+    )
+    op.create_table('delivery_attempts',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('outbox_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('worker_id', sa.String(length=64), nullable=False),
+    sa.Column('started_at', assessment_hub.db.base.UTCDateTime(), nullable=False),
+    sa.Column('finished_at', assessment_hub.db.base.UTCDateTime(), nullable=False),
+    sa.Column('duration_ms', sa.Integer(), nullable=False),
+    sa.Column('http_status', sa.Integer(), nullable=True),
+    sa.Column('response_excerpt', sa.Text(), nullable=True),
+    sa.Column('error_class', sa.String(length=32), nullable=True),
+    sa.Column('error_message', sa.Text(), nullable=True),
+    sa.Column('outcome', sa.String(length=16), nullable=False),
+    sa.ForeignKeyConstraint(['outbox_id'], ['outbox.id'], name=op.f('fk_delivery_attempts_outbox_id_outbox'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_delivery_attempts'))
+    )
+    with op.batch_alter_table('delivery_attempts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_delivery_attempts_outbox_id'), ['outbox_id'], unique=False)
 
     op.create_table('orders',
     sa.Column('id', sa.String(length=24), nullable=False),
@@ -58,6 +111,7 @@ def upgrade() -> None:
     sa.Column('remote_data', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
     sa.Column('inline', sa.Boolean(), nullable=False),
     sa.Column('rejection_message', sa.Text(), nullable=True),
+    sa.Column('assessment_url', sa.Text(), nullable=True),
     sa.Column('latest_result_id', sa.String(length=24), nullable=True),
     sa.Column('created_at', assessment_hub.db.base.UTCDateTime(), nullable=False),
     sa.Column('updated_at', assessment_hub.db.base.UTCDateTime(), nullable=False),
@@ -81,6 +135,14 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('pk', name=op.f('pk_packages')),
     sa.UniqueConstraint('integration_id', 'package_id', name=op.f('uq_packages_integration_id_package_id'))
     )
+    op.create_table('sandbox_state',
+    sa.Column('integration_id', sa.String(length=80), nullable=False),
+    sa.Column('outage_mode', sa.String(length=16), nullable=False),
+    sa.Column('fail_ratio', sa.Float(), nullable=False),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.ForeignKeyConstraint(['integration_id'], ['integrations.id'], name=op.f('fk_sandbox_state_integration_id_integrations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('integration_id', name=op.f('pk_sandbox_state'))
+    )
     op.create_table('result_revisions',
     sa.Column('id', sa.String(length=24), nullable=False),
     sa.Column('order_id', sa.String(length=24), nullable=False),
@@ -98,6 +160,26 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_result_revisions')),
     sa.UniqueConstraint('order_id', 'revision', name=op.f('uq_result_revisions_order_id_revision'))
     )
+    op.create_table('sandbox_writebacks',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('order_id', sa.String(length=24), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('revision', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('score', sa.Float(), nullable=True),
+    sa.Column('max_score', sa.Float(), nullable=True),
+    sa.Column('result_url', sa.Text(), nullable=True),
+    sa.Column('message', sa.Text(), nullable=True),
+    sa.Column('payload', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('deliveries', sa.Integer(), nullable=False),
+    sa.Column('received_at', assessment_hub.db.base.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_sandbox_writebacks_order_id_orders'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sandbox_writebacks')),
+    sa.UniqueConstraint('order_id', 'kind', 'revision', name=op.f('uq_sandbox_writebacks_order_id_kind_revision'))
+    )
+    with op.batch_alter_table('sandbox_writebacks', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sandbox_writebacks_order_id'), ['order_id'], unique=False)
+
     op.create_table('attachments',
     sa.Column('id', sa.String(length=24), nullable=False),
     sa.Column('revision_id', sa.String(length=24), nullable=False),
@@ -121,13 +203,29 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_attachments_sha256'))
 
     op.drop_table('attachments')
+    with op.batch_alter_table('sandbox_writebacks', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_sandbox_writebacks_order_id'))
+
+    op.drop_table('sandbox_writebacks')
     op.drop_table('result_revisions')
+    op.drop_table('sandbox_state')
     op.drop_table('packages')
     with op.batch_alter_table('orders', schema=None) as batch_op:
         batch_op.drop_index('ix_orders_integration_status_created')
         batch_op.drop_index('ix_orders_integration_created')
 
     op.drop_table('orders')
+    with op.batch_alter_table('delivery_attempts', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_delivery_attempts_outbox_id'))
+
+    op.drop_table('delivery_attempts')
+    op.drop_table('webhook_endpoints')
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.drop_index('ix_outbox_order')
+        batch_op.drop_index(batch_op.f('ix_outbox_integration_id'))
+        batch_op.drop_index('ix_outbox_due')
+
+    op.drop_table('outbox')
     with op.batch_alter_table('integrations', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_integrations_tool'))
 

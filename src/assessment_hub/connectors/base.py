@@ -1,0 +1,173 @@
+"""The contract every ATS connector implements, its error taxonomy, and the explicit registry.
+
+A connector turns the hub's unified result revisions and rejections into one ATS's write-back calls.
+How orders come *in* differs per ATS (the sandbox: CLI and admin API; Greenhouse, Teamtailor, Ashby:
+HTTP endpoints the ATS calls) and lives beside each connector.
+
+Errors (only the delivery worker decides what to do with them):
+- ``RetryableError(retry_after)``: try again later (timeouts, 5xx, 429 with its Retry-After).
+- ``ConfigError``: a human must act (bad credentials, missing setting); retried slowly, then dead.
+- ``RemoteInputError``: the ATS refused this payload; retrying the same payload cannot help: dead.
+
+A connector instance is created fresh for each use and holds no state between uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar, Protocol
+
+import httpx
+from sqlalchemy.orm import Session, sessionmaker
+
+from assessment_hub.config import Settings
+
+
+class ConnectorError(Exception):
+    """Base of connector failures; ``message`` is shown to the operator."""
+
+    error_class = "transient"
+
+    def __init__(self, message: str, *, http_status: int | None = None, response_excerpt: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.http_status = http_status
+        self.response_excerpt = response_excerpt
+
+
+class RetryableError(ConnectorError):
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+        self.error_class = "rate_limited" if retry_after is not None else "transient"
+
+
+class ConfigError(ConnectorError):
+    error_class = "needs_human"
+
+
+class RemoteInputError(ConnectorError):
+    error_class = "bad_input"
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What an ATS can show; used for vendor warnings, the README matrix and connector behaviour."""
+
+    text_only_attributes: bool
+    """Attributes are shown as text only: SUB_RESULTs are flattened (``connectors.text``)."""
+    shows_open_results: bool
+    """An interim OPEN result is visible in the ATS."""
+    accepts_attachments: bool
+    shows_rejection_message: bool
+    ats_can_cancel: bool
+    """The ATS can cancel an order (the vendor then gets ``assessment:order-cancelled``)."""
+    inbound: str
+    """How orders arrive, in a few words."""
+
+
+@dataclass(frozen=True)
+class OrderSnapshot:
+    id: str
+    integration_id: str
+    package_id: str
+    status: str
+    candidate: dict[str, Any]
+    application: dict[str, Any]
+    job: dict[str, Any]
+    remote_data: dict[str, Any] | None
+    rejection_message: str | None
+
+
+@dataclass(frozen=True)
+class AttachmentSnapshot:
+    name: str
+    content_type: str | None
+    sha256: str
+    size_bytes: int
+    url: str
+    """A signed, expiring link to the bytes served by the hub."""
+
+
+@dataclass(frozen=True)
+class ResultSnapshot:
+    id: str
+    revision: int
+    status: str
+    score: float | None
+    max_score: float | None
+    result_url: str
+    completed_at: datetime | None
+    attributes: list[dict[str, Any]]
+    remote_fields: dict[str, Any] | None
+    attachments: list[AttachmentSnapshot] = field(default_factory=list)
+
+
+@dataclass
+class ConnectorContext:
+    """What a connector may use: its integration's decrypted settings, an HTTP client with the
+    delivery timeout, the hub's settings, and (for the sandbox, whose ATS lives in the hub's database)
+    a session factory."""
+
+    integration_id: str
+    settings: dict[str, Any]
+    hub_settings: Settings
+    http: httpx.Client
+    sessions: sessionmaker[Session]
+
+
+class Connector(Protocol):
+    tool: ClassVar[str]
+    label: ClassVar[str]
+    capabilities: ClassVar[Capabilities]
+
+    def __init__(self, context: ConnectorContext) -> None: ...
+
+    def write_result(self, order: OrderSnapshot, result: ResultSnapshot) -> None:
+        """Deliver one result revision to the ATS, or raise a ``ConnectorError``."""
+
+    def write_rejection(self, order: OrderSnapshot, message: str) -> None:
+        """Tell the ATS the vendor refused the order (with the vendor's message where it can show it)."""
+
+    def result_warnings(self, order: OrderSnapshot, result: ResultSnapshot) -> list[str]:
+        """Warnings for the vendor, at PUT time, about what this ATS cannot show of ``result``."""
+
+
+ConnectorFactory = Callable[[ConnectorContext], Connector]
+
+
+def check_http_response(response: httpx.Response, what: str) -> None:
+    """Map an ATS's HTTP answer to the error taxonomy (2xx returns)."""
+    if response.is_success:
+        return
+    excerpt = response.text[:1000]
+    status = response.status_code
+    message = f"{what}: the ATS answered HTTP {status}"
+    if status == 429:
+        raise RetryableError(message, retry_after=parse_retry_after(response.headers.get("retry-after")),
+                             http_status=status, response_excerpt=excerpt)
+    if status in (401, 403):
+        raise ConfigError(message + " (credentials refused)", http_status=status, response_excerpt=excerpt)
+    if status >= 500 or status in (404, 408, 409, 425):
+        raise RetryableError(message, http_status=status, response_excerpt=excerpt)
+    raise RemoteInputError(message, http_status=status, response_excerpt=excerpt)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """``Retry-After`` in seconds (delta-seconds or an HTTP date); None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    from email.utils import parsedate_to_datetime
+
+    from assessment_hub.kit.timestamps import utcnow
+
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - utcnow()).total_seconds())

@@ -1,0 +1,82 @@
+"""The sandbox ATS: a complete simulated ATS living in the hub's own database.
+
+Like Kombo's assessment sandbox (kombo-contract.md §9): orders are placed from the CLI or the admin
+API, every write-back is kept so it can be inspected, and an outage switch makes write-backs fail
+(503), hang past the delivery timeout, or fail at random (``flaky``), to exercise retries.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import ClassVar
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from assessment_hub.connectors.base import (
+    Capabilities,
+    ConnectorContext,
+    OrderSnapshot,
+    ResultSnapshot,
+    RetryableError,
+)
+from assessment_hub.connectors.sandbox.models import SandboxStateRow, SandboxWritebackRow
+from assessment_hub.db.session import unit_of_work
+
+
+class SandboxConnector:
+    tool: ClassVar[str] = "sandbox"
+    label: ClassVar[str] = "Assessment Hub Sandbox"
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        text_only_attributes=False, shows_open_results=True, accepts_attachments=True,
+        shows_rejection_message=True, ats_can_cancel=False,
+        inbound="CLI `sandbox create-order`, admin API",
+    )
+
+    def __init__(self, context: ConnectorContext) -> None:
+        self.context = context
+
+    def _simulate_outage(self) -> None:
+        with self.context.sessions() as session:
+            state = session.get(SandboxStateRow, self.context.integration_id)
+        if state is None or state.outage_mode == "off":
+            return
+        if state.outage_mode == "503":
+            raise RetryableError("sandbox ATS outage: HTTP 503", http_status=503, response_excerpt="Service Unavailable")
+        if state.outage_mode == "timeout":
+            time.sleep(self.context.hub_settings.delivery_timeout_s)
+            raise RetryableError(f"sandbox ATS outage: no answer within {self.context.hub_settings.delivery_timeout_s:g} s")
+        if state.outage_mode == "flaky" and random.random() < state.fail_ratio:
+            raise RetryableError("sandbox ATS flaky: HTTP 503", http_status=503, response_excerpt="Service Unavailable")
+
+    def _store(self, row: SandboxWritebackRow) -> None:
+        try:
+            with unit_of_work(self.context.sessions) as session:
+                session.add(row)
+        except IntegrityError:  # the same revision delivered again: count it, keep one
+            with unit_of_work(self.context.sessions) as session:
+                existing = session.scalar(select(SandboxWritebackRow).where(
+                    SandboxWritebackRow.order_id == row.order_id, SandboxWritebackRow.kind == row.kind,
+                    SandboxWritebackRow.revision == row.revision))
+                if existing is not None:
+                    existing.deliveries += 1
+
+    def write_result(self, order: OrderSnapshot, result: ResultSnapshot) -> None:
+        self._simulate_outage()
+        self._store(SandboxWritebackRow(
+            order_id=order.id, kind="result", revision=result.revision, status=result.status, score=result.score,
+            max_score=result.max_score, result_url=result.result_url,
+            payload={"attributes": result.attributes,
+                     "attachments": [{"name": a.name, "content_type": a.content_type, "sha256": a.sha256}
+                                     for a in result.attachments],
+                     "remote_fields": result.remote_fields},
+        ))
+
+    def write_rejection(self, order: OrderSnapshot, message: str) -> None:
+        self._simulate_outage()
+        self._store(SandboxWritebackRow(order_id=order.id, kind="rejection", revision=0, status="REJECTED",
+                                        message=message, payload={}))
+
+    def result_warnings(self, order: OrderSnapshot, result: ResultSnapshot) -> list[str]:
+        return []

@@ -1,0 +1,50 @@
+"""Attributes as readable text, for ATSs that show only text (Teamtailor, Greenhouse metadata, ...).
+
+One place, so every text-only connector writes SUB_RESULTs the same way:
+
+    Logic: 40/50 (80%)
+    Communication: cancelled
+
+Kombo does the same for text-only ATSs but does not document its format (kombo-contract.md §4.5,
+UNCONFIRMED); this is the hub's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def format_number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def sub_result_text(attribute: dict[str, Any]) -> str:
+    """``"40/50 (80%)"``, or ``"cancelled"`` for a cancelled sub-result."""
+    if attribute.get("status") == "CANCELLED":
+        return "cancelled"
+    value, maximum = attribute["score"]["value"], attribute["score"]["max"]
+    percent = f" ({format_number(round(100 * value / maximum, 1))}%)" if maximum else ""
+    return f"{format_number(value)}/{format_number(maximum)}{percent}"
+
+
+def attribute_pairs(attributes: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """Each attribute as ``(label, text)`` in the vendor's order; SUB_RESULTs flattened."""
+    pairs = []
+    for attribute in attributes:
+        if attribute["type"] == "SUB_RESULT":
+            pairs.append((attribute["label"], sub_result_text(attribute)))
+        else:
+            pairs.append((attribute["label"], attribute["value"]))
+    return pairs
+
+
+def attributes_as_text(attributes: list[dict[str, Any]]) -> str:
+    """All attributes as ``label: text`` lines."""
+    return "\n".join(f"{label}: {text}" for label, text in attribute_pairs(attributes))
+
+
+def score_text(score: float | None, max_score: float | None) -> str | None:
+    """``"87/100"``, ``"87"`` without a maximum, or None without a score."""
+    if score is None:
+        return None
+    return f"{format_number(score)}/{format_number(max_score)}" if max_score is not None else format_number(score)

@@ -1,0 +1,80 @@
+"""What an operator does with deliveries: list them, read their attempts, retry or cancel one."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from assessment_hub.delivery.models import DeliveryAttemptRow, OutboxRow
+from assessment_hub.errors import InputInvalid, NotFound
+from assessment_hub.kit.timestamps import format_instant, utcnow
+
+RETRYABLE_STATES = ("dead", "cancelled", "pending")
+CANCELLABLE_STATES = ("pending", "dead")
+
+
+def list_deliveries(session: Session, *, state: str | None = None, order_id: str | None = None,
+                    integration_id: str | None = None, limit: int = 100) -> Sequence[OutboxRow]:
+    query = select(OutboxRow).order_by(OutboxRow.id.desc()).limit(limit)
+    if state:
+        query = query.where(OutboxRow.state == state)
+    if order_id:
+        query = query.where(OutboxRow.order_id == order_id)
+    if integration_id:
+        query = query.where(OutboxRow.integration_id == integration_id)
+    return session.scalars(query).all()
+
+
+def get_delivery(session: Session, outbox_id: int) -> OutboxRow:
+    row = session.get(OutboxRow, outbox_id)
+    if row is None:
+        raise NotFound(f"No delivery with id {outbox_id}.")
+    return row
+
+
+def attempts_of(session: Session, outbox_id: int) -> Sequence[DeliveryAttemptRow]:
+    return session.scalars(select(DeliveryAttemptRow).where(DeliveryAttemptRow.outbox_id == outbox_id)
+                           .order_by(DeliveryAttemptRow.id)).all()
+
+
+def retry_delivery(session: Session, outbox_id: int) -> OutboxRow:
+    """Make a dead, cancelled or waiting delivery due now. Its attempt history is kept, and the
+    retry policy's age limit counts from now."""
+    row = get_delivery(session, outbox_id)
+    if row.state not in RETRYABLE_STATES:
+        raise InputInvalid(f"Delivery {outbox_id} is {row.state}; only {', '.join(RETRYABLE_STATES)} deliveries can be retried.")
+    now = utcnow()
+    row.state, row.next_attempt_at, row.finished_at, row.updated_at = "pending", now, None, now
+    row.created_at = now  # the age limit restarts: the operator asked for a fresh run
+    session.flush()
+    return row
+
+
+def cancel_delivery(session: Session, outbox_id: int) -> OutboxRow:
+    row = get_delivery(session, outbox_id)
+    if row.state not in CANCELLABLE_STATES:
+        raise InputInvalid(f"Delivery {outbox_id} is {row.state}; only {', '.join(CANCELLABLE_STATES)} deliveries can be cancelled.")
+    now = utcnow()
+    row.state, row.finished_at, row.updated_at = "cancelled", now, now
+    session.flush()
+    return row
+
+
+def delivery_view(row: OutboxRow, attempts: Sequence[DeliveryAttemptRow] | None = None) -> dict:
+    view = {
+        "id": row.id, "kind": row.kind, "action": row.action, "state": row.state,
+        "integration_id": row.integration_id, "order_id": row.order_id, "revision_id": row.revision_id,
+        "endpoint_id": row.endpoint_id, "event_id": row.event_id, "attempts": row.attempts,
+        "last_error": row.last_error, "next_attempt_at": format_instant(row.next_attempt_at),
+        "created_at": format_instant(row.created_at), "finished_at": format_instant(row.finished_at),
+    }
+    if attempts is not None:
+        view["attempt_log"] = [
+            {"at": format_instant(a.started_at), "duration_ms": a.duration_ms, "http_status": a.http_status,
+             "outcome": a.outcome, "error_class": a.error_class, "error_message": a.error_message,
+             "response_excerpt": a.response_excerpt, "worker_id": a.worker_id}
+            for a in attempts
+        ]
+    return view
