@@ -120,7 +120,7 @@ class Tenant:
             assert response.status_code == 200, response.text
 
     def create_order(self, package_id: str = "1001", *, email: str | None = None, seed: int | None = None) -> str:
-        from assessment_hub.sandbox.orders import create_sandbox_order
+        from assessment_hub.connectors.sandbox.orders import create_sandbox_order
 
         with unit_of_work(self.hub.sessions) as session:
             return create_sandbox_order(session, self.integration_id, package_id, email=email, seed=seed).id

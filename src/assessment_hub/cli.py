@@ -23,6 +23,10 @@ app = typer.Typer(help="assessment-hub: connect assessment vendors to applicant 
 api_keys = typer.Typer(help="Vendor API keys.", no_args_is_help=True)
 integrations = typer.Typer(help="Integrations (one customer's ATS each).", no_args_is_help=True)
 sandbox = typer.Typer(help="The sandbox ATS.", no_args_is_help=True)
+webhooks = typer.Typer(help="Vendor webhook endpoints.", no_args_is_help=True)
+deliveries = typer.Typer(help="Outbound deliveries (webhooks and write-backs).", no_args_is_help=True)
+app.add_typer(webhooks, name="webhooks")
+app.add_typer(deliveries, name="deliveries")
 app.add_typer(api_keys, name="api-keys")
 app.add_typer(integrations, name="integrations")
 app.add_typer(sandbox, name="sandbox")
@@ -62,23 +66,59 @@ def migrate() -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    no_worker: Annotated[bool, typer.Option("--no-worker", help="Serve the API only; run `worker` processes apart.")] = False,
 ) -> None:
-    """Migrate, then serve the API (http://HOST:PORT/v1)."""
+    """Migrate, then serve the API (http://HOST:PORT/v1) with a delivery worker in the same process."""
     import uvicorn
 
     from assessment_hub.app import create_app
     from assessment_hub.bootstrap import banner, bootstrap_if_empty
 
     settings = _settings()
+    if settings.public_base_url is None:
+        settings = settings.model_copy(update={"public_base_url": f"http://{host}:{port}"})
     sessions = _session_factory(settings)
     with unit_of_work(sessions) as session:
         created = bootstrap_if_empty(session) if settings.environment == "development" else None
     sessions.kw["bind"].dispose()
     if created:
         typer.echo(banner(created, f"http://{host}:{port}"))
-    typer.echo(f"assessment-hub serving http://{host}:{port}/v1 (database: {settings.database_url})")
+    worker_note = "no worker" if no_worker else "with a delivery worker"
+    typer.echo(f"assessment-hub serving http://{host}:{port}/v1 (database: {settings.database_url}; {worker_note})")
     sys.stdout.flush()
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(settings, worker=not no_worker), host=host, port=port, log_level="warning")
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int | None, typer.Option(help="Deliveries sent at once (default: settings).")] = None,
+) -> None:
+    """Run a delivery worker alone (scale out on PostgreSQL: any number of these beside `serve --no-worker`)."""
+    import signal
+    import threading
+
+    from assessment_hub.delivery.worker import DeliveryWorker
+
+    settings = _settings()
+    if concurrency is not None:
+        settings = settings.model_copy(update={"worker_concurrency": concurrency})
+    sessions = _session_factory(settings)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    delivery = DeliveryWorker(settings, sessions)
+    typer.echo(f"delivery worker {delivery.worker_id} started (concurrency {settings.worker_concurrency})")
+    sys.stdout.flush()
+    delivery.run(stop)
+    typer.echo("delivery worker stopped")
+
+
+@app.command("generate-secret-key")
+def generate_secret_key() -> None:
+    """Print a new key for ASSESSMENT_HUB_SECRET_KEY."""
+    from assessment_hub.kit.crypto import generate_key
+
+    typer.echo(generate_key())
 
 
 @api_keys.command("create")
@@ -115,18 +155,180 @@ def sandbox_create_order(
     package: Annotated[str, typer.Option(help="A published package id.")],
     email: Annotated[str | None, typer.Option(help="The candidate's email (generated if left out).")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for the generated candidate and job.")] = None,
+    inline: Annotated[bool, typer.Option("--inline", help="An inline order: wait for the vendor's assessment_url.")] = False,
 ) -> None:
     """Place an OPEN order in the sandbox ATS; the order id is printed alone on the last line."""
-    from assessment_hub.sandbox.orders import create_sandbox_order
+    from assessment_hub.connectors.sandbox.orders import create_sandbox_order
+    from assessment_hub.delivery.inline import deliver_inline
 
+    settings = _settings()
+    sessions = _session_factory(settings)
     try:
-        with unit_of_work(_session_factory(_settings())) as session:
-            order = create_sandbox_order(session, integration, package, email=email, seed=seed)
+        with unit_of_work(sessions) as session:
+            order = create_sandbox_order(session, integration, package, email=email, seed=seed, inline=inline)
             candidate = order.candidate
     except HubError as exc:
         _fail(exc.message)
     typer.echo(f"created order for {candidate['first_name']} {candidate['last_name']} <{candidate['email']}>")
+    if inline:
+        url = deliver_inline(settings, sessions, order.id)
+        typer.echo(f"assessment_url: {url}" if url else "the vendor gave no assessment_url (see `deliveries list`)")
     typer.echo(order.id)
+
+
+@sandbox.command("show-order")
+def sandbox_show_order(order_id: str) -> None:
+    """Print the order as JSON with `writebacks`: every write-back the sandbox ATS received."""
+    import json
+
+    from assessment_hub.connectors.sandbox.service import show_order
+
+    try:
+        with unit_of_work(_session_factory(_settings())) as session:
+            view = show_order(session, order_id)
+    except HubError as exc:
+        _fail(exc.message)
+    typer.echo(json.dumps(view, indent=2, ensure_ascii=False))
+
+
+@sandbox.command("outage")
+def sandbox_outage(
+    integration: Annotated[str, typer.Option(help="A sandbox integration id.")],
+    mode: Annotated[str, typer.Option(help="503 | timeout | flaky | off")],
+    fail_ratio: Annotated[float, typer.Option(help="With flaky: the share of write-backs that fail.")] = 0.33,
+) -> None:
+    """Make the sandbox ATS fail write-backs (503), hang (timeout), fail some (flaky), or recover (off)."""
+    from assessment_hub.connectors.sandbox.service import set_outage
+
+    try:
+        with unit_of_work(_session_factory(_settings())) as session:
+            set_outage(session, integration, mode, fail_ratio)
+    except HubError as exc:
+        _fail(exc.message)
+    typer.echo(f"sandbox {integration}: outage mode {mode}")
+
+
+@sandbox.command("reset")
+def sandbox_reset(integration: Annotated[str, typer.Option(help="A sandbox integration id.")]) -> None:
+    """Delete the sandbox's orders and packages and cancel its undelivered messages."""
+    from assessment_hub.connectors.sandbox.service import reset
+
+    try:
+        with unit_of_work(_session_factory(_settings())) as session:
+            removed = reset(session, integration)
+    except HubError as exc:
+        _fail(exc.message)
+    typer.echo(f"sandbox {integration} reset: " + ", ".join(f"{v} {k}" for k, v in removed.items()))
+
+
+@webhooks.command("create")
+def webhooks_create(
+    url: Annotated[str, typer.Option(help="The vendor's URL (may be private or loopback).")],
+    events: Annotated[str | None, typer.Option(help="Comma-separated event types (default: all).")] = None,
+) -> None:
+    """Register a webhook endpoint; the generated signing secret is printed alone on the last line."""
+    from assessment_hub.webhooks.service import create_endpoint
+
+    settings = _settings()
+    wanted = [e.strip() for e in (events or "").split(",") if e.strip()]
+    try:
+        with unit_of_work(_session_factory(settings)) as session:
+            row, secret = create_endpoint(session, settings.cipher, url, wanted)
+    except HubError as exc:
+        _fail(exc.message)
+    typer.echo(f"created webhook endpoint {row.id} for {url} ({', '.join(row.events) or 'all events'})")
+    typer.echo(secret)
+
+
+@webhooks.command("list")
+def webhooks_list() -> None:
+    """List webhook endpoints (secrets are not shown)."""
+    from assessment_hub.webhooks.service import list_endpoints
+
+    with unit_of_work(_session_factory(_settings())) as session:
+        rows = list_endpoints(session)
+        for row in rows:
+            typer.echo(f"{row.id}  {row.url}  {','.join(row.events) or 'all events'}  {'enabled' if row.enabled else 'disabled'}")
+    if not rows:
+        typer.echo("no webhook endpoints")
+
+
+@webhooks.command("delete")
+def webhooks_delete(endpoint_id: str) -> None:
+    """Delete a webhook endpoint."""
+    from assessment_hub.webhooks.service import delete_endpoint
+
+    try:
+        with unit_of_work(_session_factory(_settings())) as session:
+            delete_endpoint(session, endpoint_id)
+    except HubError as exc:
+        _fail(exc.message)
+    typer.echo(f"deleted webhook endpoint {endpoint_id}")
+
+
+@deliveries.command("list")
+def deliveries_list(
+    state: Annotated[str | None, typer.Option(help="pending | in_flight | succeeded | dead | cancelled | superseded")] = None,
+    order: Annotated[str | None, typer.Option(help="Only this order's deliveries.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON array instead of a table.")] = False,
+) -> None:
+    """List deliveries, newest first."""
+    import json
+
+    from assessment_hub.delivery.service import delivery_view, list_deliveries
+
+    with unit_of_work(_session_factory(_settings())) as session:
+        views = [delivery_view(row) for row in list_deliveries(session, state=state, order_id=order, limit=limit)]
+    if as_json:
+        typer.echo(json.dumps(views, indent=2))
+        return
+    for v in views:
+        typer.echo(f"{v['id']:>7}  {v['state']:<10} {v['kind']:<9} {v['action']:<34} order={v['order_id'] or '-'}  "
+                   f"attempts={v['attempts']}  {v['last_error'] or ''}")
+    if not views:
+        typer.echo("no deliveries")
+
+
+@deliveries.command("show")
+def deliveries_show(delivery_id: int) -> None:
+    """Print one delivery with every attempt, as JSON."""
+    import json
+
+    from assessment_hub.delivery.service import attempts_of, delivery_view, get_delivery
+
+    try:
+        with unit_of_work(_session_factory(_settings())) as session:
+            view = delivery_view(get_delivery(session, delivery_id), attempts_of(session, delivery_id))
+    except HubError as exc:
+        _fail(exc.message)
+    typer.echo(json.dumps(view, indent=2))
+
+
+@deliveries.command("retry")
+def deliveries_retry(delivery_id: int) -> None:
+    """Make a dead, cancelled or waiting delivery due now."""
+    from assessment_hub.delivery.service import retry_delivery
+
+    try:
+        with unit_of_work(_session_factory(_settings())) as session:
+            retry_delivery(session, delivery_id)
+    except HubError as exc:
+        _fail(exc.message)
+    typer.echo(f"delivery {delivery_id} will be sent again now")
+
+
+@deliveries.command("cancel")
+def deliveries_cancel(delivery_id: int) -> None:
+    """Cancel a pending or dead delivery (it is kept, marked cancelled)."""
+    from assessment_hub.delivery.service import cancel_delivery
+
+    try:
+        with unit_of_work(_session_factory(_settings())) as session:
+            cancel_delivery(session, delivery_id)
+    except HubError as exc:
+        _fail(exc.message)
+    typer.echo(f"delivery {delivery_id} cancelled")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from assessment_hub.assessment import service
 from assessment_hub.assessment.models import OrderRow
 from assessment_hub.errors import InputInvalid
-from assessment_hub.integrations.service import get_integration
+from assessment_hub.connectors.sandbox.service import sandbox_integration
 
 
 def fake_order_data(seed: int, email: str | None = None) -> dict[str, dict[str, Any]]:
@@ -58,15 +58,15 @@ def fake_order_data(seed: int, email: str | None = None) -> dict[str, dict[str, 
 
 def create_sandbox_order(
     session: Session, integration_id: str, package_id: str, *, email: str | None = None, seed: int | None = None,
+    inline: bool = False,
 ) -> OrderRow:
     """Create an OPEN order in a sandbox integration for one of its published packages.
 
     Raises ``IntegrationNotFound`` for an unknown integration and ``InputInvalid`` when the
-    integration is not a sandbox or the package is not published.
+    integration is not a sandbox or the package is not published. An inline order queues no
+    order-received event: the caller runs ``delivery.inline.deliver_inline`` after committing.
     """
-    integration = get_integration(session, integration_id)
-    if integration.tool != "sandbox":
-        raise InputInvalid(f"Integration {integration_id} is a {integration.tool} integration, not a sandbox.")
+    sandbox_integration(session, integration_id)
     if service.get_live_package(session, integration_id, package_id) is None:
         published = ", ".join(p.package_id for p in service.list_packages(session, integration_id)) or "none"
         raise InputInvalid(
@@ -74,4 +74,5 @@ def create_sandbox_order(
             "publish it with PUT /v1/assessment/packages first."
         )
     data = fake_order_data(seed if seed is not None else random.SystemRandom().randrange(2**31), email)
-    return service.create_order(session, integration_id, package_id, remote_data={"source": "sandbox", **data}, **data)
+    return service.create_order(session, integration_id, package_id, remote_data={"source": "sandbox", **data},
+                                inline=inline, **data)
