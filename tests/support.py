@@ -139,14 +139,31 @@ class Tenant:
 
 @contextmanager
 def running_hub(database_url: str, tmp: Path, **overrides: Any) -> Iterator[Hub]:
-    """A migrated database and a live hub serving it on loopback (private data_url hosts allowed)."""
-    settings = Settings(database_url=database_url, attachments_dir=tmp / "attachments",
-                        allow_private_network=True, max_body_bytes=8 * 1024 * 1024, **overrides)
+    """A migrated database and a live hub (API and delivery worker) on loopback; private data_url hosts allowed."""
+    defaults: dict[str, Any] = {
+        "attachments_dir": tmp / "attachments", "allow_private_network": True, "max_body_bytes": 8 * 1024 * 1024,
+        # Fast delivery for tests: retries within a second, quick timeouts, short leases.
+        "retry_base_s": 0.2, "retry_cap_s": 1.0, "worker_poll_s": 0.05, "delivery_timeout_s": 1.5,
+        "worker_lease_s": 5.0, "inline_timeout_s": 1.5,
+    }
+    settings = Settings(database_url=database_url, **{**defaults, **overrides})
     engine = build_engine(settings)
     try:
         upgrade(engine)
-        with serve_in_thread(create_app(settings)) as base_url:
+        with serve_in_thread(create_app(settings, worker=True)) as base_url:
             backend = "sqlite" if settings.is_sqlite else "postgres"
             yield Hub(base_url, settings, sessionmaker(engine, expire_on_commit=False), backend)
     finally:
         engine.dispose()
+
+
+def wait_until(predicate: Any, *, timeout: float = 15.0, interval: float = 0.05, what: str = "condition") -> Any:
+    """Poll ``predicate`` until it returns something truthy; fail with ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(interval)

@@ -27,8 +27,10 @@ def list_deliveries(session: Session, *, state: str | None = None, order_id: str
     return session.scalars(query).all()
 
 
-def get_delivery(session: Session, outbox_id: int) -> OutboxRow:
-    row = session.get(OutboxRow, outbox_id)
+def get_delivery(session: Session, outbox_id: int, *, for_update: bool = False) -> OutboxRow:
+    """The delivery; ``for_update`` locks it against a worker claiming it meanwhile (PostgreSQL)."""
+    query = select(OutboxRow).where(OutboxRow.id == outbox_id)
+    row = session.scalar(query.with_for_update() if for_update else query)
     if row is None:
         raise NotFound(f"No delivery with id {outbox_id}.")
     return row
@@ -42,7 +44,7 @@ def attempts_of(session: Session, outbox_id: int) -> Sequence[DeliveryAttemptRow
 def retry_delivery(session: Session, outbox_id: int) -> OutboxRow:
     """Make a dead, cancelled or waiting delivery due now. Its attempt history is kept, and the
     retry policy's age limit counts from now."""
-    row = get_delivery(session, outbox_id)
+    row = get_delivery(session, outbox_id, for_update=True)
     if row.state not in RETRYABLE_STATES:
         raise InputInvalid(f"Delivery {outbox_id} is {row.state}; only {', '.join(RETRYABLE_STATES)} deliveries can be retried.")
     now = utcnow()
@@ -53,7 +55,8 @@ def retry_delivery(session: Session, outbox_id: int) -> OutboxRow:
 
 
 def cancel_delivery(session: Session, outbox_id: int) -> OutboxRow:
-    row = get_delivery(session, outbox_id)
+    """Cancel a delivery that is not being sent right now (an in-flight one cannot be called back)."""
+    row = get_delivery(session, outbox_id, for_update=True)
     if row.state not in CANCELLABLE_STATES:
         raise InputInvalid(f"Delivery {outbox_id} is {row.state}; only {', '.join(CANCELLABLE_STATES)} deliveries can be cancelled.")
     now = utcnow()
