@@ -22,6 +22,7 @@ from assessment_hub import __version__
 from assessment_hub.assessment.attachments import AttachmentStore
 from assessment_hub.assessment.routes import router as assessment_router
 from assessment_hub.config import Settings
+from assessment_hub.connectors.inbound import mount_inbound_routes
 from assessment_hub.db.engine import build_engine, read_only
 from assessment_hub.delivery.wakeup import wake_on_outbox_commit
 from assessment_hub.delivery.worker import DeliveryWorker
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
     app.include_router(assessment_router, prefix="/v1")
     app.include_router(general_router, prefix="/v1")
     app.include_router(icon_router)
+    mount_inbound_routes(app)
     _install_error_handlers(app)
     return app
 

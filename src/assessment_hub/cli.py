@@ -134,18 +134,40 @@ def api_keys_create(name: Annotated[str, typer.Option(help="A label for the key.
 
 @integrations.command("create")
 def integrations_create(
-    tool: Annotated[str, typer.Option(help="The ATS, e.g. sandbox.")],
+    tool: Annotated[str, typer.Option(help="The ATS: sandbox, greenhouse, teamtailor, ashby.")],
     organization: Annotated[str, typer.Option(help="The customer's organization name.")],
+    setting: Annotated[list[str] | None, typer.Option(help="Connector setting KEY=VALUE (repeatable).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help='Print one JSON object {"id", "tool", "setup"}.')] = False,
 ) -> None:
-    """Create an integration; its id is printed alone on the last line."""
-    from assessment_hub.integrations.service import create_integration
+    """Create an integration; prints what the customer pastes into the ATS, and the id alone on the last line."""
+    import json
 
+    from assessment_hub.connectors.base import SettingsError
+    from assessment_hub.connectors.inbound import integration_base_url
+    from assessment_hub.connectors.registry import connector_class
+    from assessment_hub.integrations.service import create_integration, integration_settings
+
+    given: dict[str, str] = {}
+    for item in setting or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            _fail(f"--setting must look like KEY=VALUE (got {item!r})")
+        given[key.strip()] = value
+    settings = _settings()
     try:
-        with unit_of_work(_session_factory(_settings())) as session:
-            row = create_integration(session, tool, organization)
-    except KeyError as exc:
+        with unit_of_work(_session_factory(settings)) as session:
+            row = create_integration(session, tool, organization, settings=given, cipher=settings.cipher)
+            stored = integration_settings(row, settings.cipher)
+    except (KeyError, SettingsError) as exc:
         _fail(str(exc.args[0]))
+    base = integration_base_url(settings.public_base_url or "http://127.0.0.1:8000", row.id)
+    setup = connector_class(tool).setup(stored, base)
+    if as_json:
+        typer.echo(json.dumps({"id": row.id, "tool": tool, "setup": setup}))
+        return
     typer.echo(f"created {tool} integration for {organization!r}")
+    for key, value in setup.items():
+        typer.echo(f"  {key}: {value}")
     typer.echo(row.id)
 
 

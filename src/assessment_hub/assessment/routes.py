@@ -12,9 +12,13 @@ from assessment_hub.assessment.attachments import prepare_attachments
 from assessment_hub.assessment.results import normalize_result
 from assessment_hub.assessment.schemas import ORDER_STATUSES, PackagesIn, ResultIn
 from assessment_hub.assessment.views import order_view, package_view
+from assessment_hub.connectors.inbound import public_base_url
+from assessment_hub.connectors.registry import connector_class
 from assessment_hub.db.session import ReadSessionDep, SessionDep, unit_of_work
 from assessment_hub.errors import InputInvalid
+from assessment_hub.delivery.worker import result_snapshot
 from assessment_hub.integrations.deps import IntegrationDep
+from assessment_hub.integrations.notices import take_notices
 from assessment_hub.kit.body import json_body
 from assessment_hub.kit.envelope import success
 from assessment_hub.kit.timestamps import parse_instant
@@ -119,10 +123,13 @@ async def put_result(
         )
     result.warnings.extend(attachment_warnings)
 
-    def write() -> None:
+    def write() -> list[str]:
         with unit_of_work(state.sessions) as session:
-            service.record_result(session, integration.id, assessment_order_id, result, attachments)
+            revision = service.record_result(session, integration.id, assessment_order_id, result, attachments)
+            snapshot = result_snapshot(revision, state.settings, public_base_url(request))
+            return (connector_class(integration.tool).result_warnings(snapshot)
+                    + take_notices(session, integration.id, assessment_order_id))
 
-    await run_in_threadpool(write)
-    return success({}, result.warnings)
+    ats_warnings = await run_in_threadpool(write)
+    return success({}, result.warnings + ats_warnings)
 

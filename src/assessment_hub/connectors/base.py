@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
 import httpx
+from fastapi import APIRouter
 from sqlalchemy.orm import Session, sessionmaker
 
 from assessment_hub.config import Settings
@@ -118,10 +119,28 @@ class ConnectorContext:
     sessions: sessionmaker[Session]
 
 
+class SettingsError(ValueError):
+    """Connector settings given at integration creation are missing or invalid (message names the key)."""
+
+
 class Connector(Protocol):
+    """One ATS. Class-level parts serve integration set-up and inbound requests; instances write back."""
+
     tool: ClassVar[str]
     label: ClassVar[str]
     capabilities: ClassVar[Capabilities]
+    inbound: ClassVar[APIRouter | None]
+    """Routes the ATS calls, mounted at ``/connectors/{tool}/{connection}`` (``connectors.inbound``)."""
+
+    @classmethod
+    def prepare_settings(cls, given: dict[str, str]) -> dict[str, Any]:
+        """Validate the operator's settings and add what the hub mints (keys the ATS will send);
+        raises ``SettingsError``."""
+
+    @classmethod
+    def setup(cls, settings: dict[str, Any], base_url: str) -> dict[str, Any]:
+        """What the customer pastes into the ATS, keyed in the ATS's own terms; ``base_url`` is the
+        integration's inbound base URL."""
 
     def __init__(self, context: ConnectorContext) -> None: ...
 
@@ -131,7 +150,8 @@ class Connector(Protocol):
     def write_rejection(self, order: OrderSnapshot, message: str) -> None:
         """Tell the ATS the vendor refused the order (with the vendor's message where it can show it)."""
 
-    def result_warnings(self, order: OrderSnapshot, result: ResultSnapshot) -> list[str]:
+    @classmethod
+    def result_warnings(cls, result: ResultSnapshot) -> list[str]:
         """Warnings for the vendor, at PUT time, about what this ATS cannot show of ``result``."""
 
 

@@ -5,6 +5,7 @@ from assessment_hub.connectors.sandbox.models import SandboxStateRow, SandboxWri
 from assessment_hub.db.base import Base
 from assessment_hub.delivery.models import DeliveryAttemptRow, OutboxRow
 from assessment_hub.integrations.models import ApiKeyRow, HubMetaRow, IntegrationRow
+from assessment_hub.integrations.notices import NoticeRow
 from assessment_hub.webhooks.models import WebhookEndpointRow
 
 __all__ = [
@@ -14,6 +15,7 @@ __all__ = [
     "DeliveryAttemptRow",
     "HubMetaRow",
     "IntegrationRow",
+    "NoticeRow",
     "OrderRow",
     "OutboxRow",
     "PackageRow",

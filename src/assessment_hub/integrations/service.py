@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from assessment_hub.errors import AuthenticationInvalid, IntegrationNotFound
 from assessment_hub.integrations.models import ApiKeyRow, HubMetaRow, IntegrationRow
-from assessment_hub.integrations.tools import check_tool
+from assessment_hub.connectors.registry import connector_class
 from assessment_hub.kit.crypto import Cipher
 from assessment_hub.kit.ids import new_id, new_integration_id
 from assessment_hub.kit.timestamps import utcnow
@@ -56,11 +56,13 @@ def create_integration(
     session: Session, tool: str, organization_name: str, *, settings: dict[str, Any] | None = None,
     cipher: Cipher | None = None, creator_email: str | None = None, origin_id: str | None = None,
 ) -> IntegrationRow:
-    """Create an ACTIVE integration and queue ``integration-created``; raises ``KeyError`` for an unknown tool.
+    """Create an ACTIVE integration and queue ``integration-created``.
 
-    ``settings`` (connector credentials and URLs) are stored encrypted with ``cipher``.
+    ``settings`` (connector credentials and URLs) are checked and completed by the tool's connector
+    (``prepare_settings``: raises ``SettingsError``) and stored encrypted with ``cipher``.
+    Raises ``KeyError`` for an unknown tool.
     """
-    check_tool(tool)
+    settings = connector_class(tool).prepare_settings(dict(settings or {}))
     if settings and cipher is None:
         raise ValueError("connector settings are stored encrypted: pass the cipher")
     row = IntegrationRow(

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import random
 import time
-from typing import ClassVar
+from typing import Any, ClassVar
+
+from fastapi import APIRouter
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -20,6 +22,7 @@ from assessment_hub.connectors.base import (
     OrderSnapshot,
     ResultSnapshot,
     RetryableError,
+    SettingsError,
 )
 from assessment_hub.connectors.sandbox.models import SandboxStateRow, SandboxWritebackRow
 from assessment_hub.db.session import unit_of_work
@@ -33,6 +36,19 @@ class SandboxConnector:
         shows_rejection_message=True, ats_can_cancel=False,
         inbound="CLI `sandbox create-order`, admin API",
     )
+
+    inbound: ClassVar[APIRouter | None] = None
+
+    @classmethod
+    def prepare_settings(cls, given: dict[str, str]) -> dict[str, Any]:
+        unknown = sorted(set(given) - {"allowed_callback_hosts"})
+        if unknown:
+            raise SettingsError(f"the sandbox takes no setting {', '.join(unknown)}")
+        return dict(given)
+
+    @classmethod
+    def setup(cls, settings: dict[str, Any], base_url: str) -> dict[str, Any]:
+        return {"note": "The sandbox ATS lives in the hub: place orders with `assessment-hub sandbox create-order`."}
 
     def __init__(self, context: ConnectorContext) -> None:
         self.context = context
@@ -78,5 +94,6 @@ class SandboxConnector:
         self._store(SandboxWritebackRow(order_id=order.id, kind="rejection", revision=0, status="REJECTED",
                                         message=message, payload={}))
 
-    def result_warnings(self, order: OrderSnapshot, result: ResultSnapshot) -> list[str]:
+    @classmethod
+    def result_warnings(cls, result: ResultSnapshot) -> list[str]:
         return []

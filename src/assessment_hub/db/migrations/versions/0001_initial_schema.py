@@ -47,6 +47,18 @@ def upgrade() -> None:
     with op.batch_alter_table('integrations', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_integrations_tool'), ['tool'], unique=False)
 
+    op.create_table('notices',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('integration_id', sa.String(length=80), nullable=False),
+    sa.Column('order_id', sa.String(length=24), nullable=True),
+    sa.Column('message', sa.Text(), nullable=False),
+    sa.Column('created_at', assessment_hub.db.base.UTCDateTime(), nullable=False),
+    sa.Column('delivered_at', assessment_hub.db.base.UTCDateTime(), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_notices'))
+    )
+    with op.batch_alter_table('notices', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_notices_integration_id'), ['integration_id'], unique=False)
+
     op.create_table('outbox',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('kind', sa.String(length=16), nullable=False),
@@ -226,6 +238,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_outbox_due')
 
     op.drop_table('outbox')
+    with op.batch_alter_table('notices', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_notices_integration_id'))
+
+    op.drop_table('notices')
     with op.batch_alter_table('integrations', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_integrations_tool'))
 

@@ -1,0 +1,29 @@
+"""Callback URLs an ATS hands the hub (Greenhouse's ``url``, Teamtailor's ``update-url``) are called
+only when their host is one of that ATS's own hosts or listed in the integration's
+``allowed_callback_hosts`` setting (comma-separated ``host[:port]``). Otherwise the order is still
+taken, the callback is not stored as callable, and the operator is warned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urlsplit
+
+
+def allowed_hosts(settings: dict[str, Any]) -> set[str]:
+    raw = settings.get("allowed_callback_hosts") or ""
+    return {part.strip().lower() for part in str(raw).split(",") if part.strip()}
+
+
+def callback_allowed(url: str, ats_host_suffixes: Iterable[str], settings: dict[str, Any]) -> bool:
+    """True when ``url`` is https on one of the ATS's hosts (``*.suffix``), or its ``host[:port]`` is allowed."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if not host or parts.scheme not in ("http", "https"):
+        return False
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    listed = allowed_hosts(settings)
+    if host in listed or netloc in listed:
+        return True
+    return parts.scheme == "https" and any(host == s or host.endswith("." + s) for s in ats_host_suffixes)
