@@ -144,7 +144,7 @@ def running_hub(database_url: str, tmp: Path, **overrides: Any) -> Iterator[Hub]
         "attachments_dir": tmp / "attachments", "allow_private_network": True, "max_body_bytes": 8 * 1024 * 1024,
         # Fast delivery for tests: retries within a second, quick timeouts, short leases.
         "retry_base_s": 0.2, "retry_cap_s": 1.0, "worker_poll_s": 0.05, "delivery_timeout_s": 1.5,
-        "worker_lease_s": 5.0, "inline_timeout_s": 1.5,
+        "worker_lease_s": 5.0, "inline_timeout_s": 1.5, "needs_human_delay_s": 0.2, "needs_human_max_attempts": 2,
     }
     settings = Settings(database_url=database_url, **{**defaults, **overrides})
     engine = build_engine(settings)

@@ -216,7 +216,7 @@ def sandbox_show_order(order_id: str) -> None:
 @sandbox.command("outage")
 def sandbox_outage(
     integration: Annotated[str, typer.Option(help="A sandbox integration id.")],
-    mode: Annotated[str, typer.Option(help="503 | timeout | flaky | off")],
+    mode: Annotated[str, typer.Option(help="503 | timeout | flaky | 401 | off")],
     fail_ratio: Annotated[float, typer.Option(help="With flaky: the share of write-backs that fail.")] = 0.33,
 ) -> None:
     """Make the sandbox ATS fail write-backs (503), hang (timeout), fail some (flaky), or recover (off)."""

@@ -24,7 +24,7 @@ from assessment_hub.errors import InputInvalid, NotFound
 from assessment_hub.kit.cursors import decode_cursor, encode_cursor
 from assessment_hub.kit.ids import new_id
 from assessment_hub.kit.timestamps import utcnow
-from assessment_hub.webhooks.events import ORDER_RECEIVED, order_data
+from assessment_hub.webhooks.events import ORDER_CANCELLED, ORDER_RECEIVED, order_data
 from assessment_hub.webhooks.service import enqueue_event
 
 # ---------------------------------------------------------------- packages
@@ -107,6 +107,17 @@ def create_order(
     if not inline:
         enqueue_event(session, ORDER_RECEIVED, order_data(row), integration_id=integration_id, order_id=row.id)
     return row
+
+
+def cancel_order_from_ats(session: Session, order: OrderRow) -> bool:
+    """The ATS cancelled the order: an OPEN order becomes CANCELLED and the vendor gets
+    ``assessment:order-cancelled`` (a hub extension). Returns False when the order was not OPEN."""
+    if order.status != "OPEN":
+        return False
+    order.status, order.updated_at = "CANCELLED", utcnow()
+    session.flush()
+    enqueue_event(session, ORDER_CANCELLED, order_data(order), integration_id=order.integration_id, order_id=order.id)
+    return True
 
 
 def list_orders(

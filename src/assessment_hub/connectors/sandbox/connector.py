@@ -2,7 +2,8 @@
 
 Like Kombo's assessment sandbox (kombo-contract.md §9): orders are placed from the CLI or the admin
 API, every write-back is kept so it can be inspected, and an outage switch makes write-backs fail
-(503), hang past the delivery timeout, or fail at random (``flaky``), to exercise retries.
+(503), hang past the delivery timeout, fail at random (``flaky``), or refuse the hub's credentials
+(``401``), to exercise retries.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from assessment_hub.connectors.base import (
     Capabilities,
+    ConfigError,
     ConnectorContext,
     OrderSnapshot,
     ResultSnapshot,
@@ -63,6 +65,9 @@ class SandboxConnector:
         if state.outage_mode == "timeout":
             time.sleep(self.context.hub_settings.delivery_timeout_s)
             raise RetryableError(f"sandbox ATS outage: no answer within {self.context.hub_settings.delivery_timeout_s:g} s")
+        if state.outage_mode == "401":
+            raise ConfigError("sandbox ATS refused the hub's credentials: HTTP 401", http_status=401,
+                              response_excerpt="Unauthorized")
         if state.outage_mode == "flaky" and random.random() < state.fail_ratio:
             raise RetryableError("sandbox ATS flaky: HTTP 503", http_status=503, response_excerpt="Service Unavailable")
 

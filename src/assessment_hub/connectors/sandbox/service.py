@@ -15,7 +15,7 @@ from assessment_hub.errors import InputInvalid, NotFound
 from assessment_hub.integrations.service import get_integration
 from assessment_hub.kit.timestamps import format_instant, utcnow
 
-OUTAGE_MODES = ("off", "503", "timeout", "flaky")
+OUTAGE_MODES = ("off", "503", "timeout", "flaky", "401")
 
 
 def sandbox_integration(session: Session, integration_id: str):  # noqa: ANN201
@@ -47,7 +47,8 @@ def show_order(session: Session, order_id: str) -> dict[str, Any]:
 
 def set_outage(session: Session, integration_id: str, mode: str, fail_ratio: float = 0.33) -> SandboxStateRow:
     """Make the sandbox ATS answer write-backs with 503 (``503``), not at all (``timeout``), with 503 for
-    a share ``fail_ratio`` of them (``flaky``), or normally (``off``)."""
+    a share ``fail_ratio`` of them (``flaky``), refuse the hub's credentials (``401``), or answer
+    normally (``off``)."""
     if mode not in OUTAGE_MODES:
         raise InputInvalid(f"mode: must be one of {', '.join(OUTAGE_MODES)} (got {mode!r}).")
     if not 0 <= fail_ratio <= 1:
