@@ -198,6 +198,32 @@ def sandbox_create_order(
     typer.echo(order.id)
 
 
+@sandbox.command("seed")
+def sandbox_seed(
+    integration: Annotated[str, typer.Option(help="A sandbox integration id.")],
+    package: Annotated[str, typer.Option(help="The package id of the seeded orders.")],
+    count: Annotated[int, typer.Option(help="How many orders.", min=1)],
+    status: Annotated[str, typer.Option(help="Their status.")] = "OPEN",
+) -> None:
+    """Bulk-insert COUNT orders for load tests (no webhooks are sent for them); prints the rate."""
+    from assessment_hub.connectors.sandbox.seed import seed_orders
+    from assessment_hub.connectors.sandbox.service import sandbox_integration
+
+    settings = _settings()
+    sessions = _session_factory(settings)
+    try:
+        with unit_of_work(sessions) as session:
+            sandbox_integration(session, integration)
+    except HubError as exc:
+        _fail(exc.message)
+
+    def progress(done: int, rate: float) -> None:
+        typer.echo(f"  {done}/{count} orders ({rate:,.0f}/s)", err=True)
+
+    rate = seed_orders(sessions.kw["bind"], integration, package, count, status=status.upper(), progress=progress)
+    typer.echo(f"seeded {count} orders at {rate:,.0f} orders/s")
+
+
 @sandbox.command("show-order")
 def sandbox_show_order(order_id: str) -> None:
     """Print the order as JSON with `writebacks`: every write-back the sandbox ATS received."""
