@@ -25,6 +25,8 @@ from assessment_hub.db.migrate import upgrade
 from assessment_hub.db.session import unit_of_work
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
+ADMIN_KEY = "test-admin-key"
+"""The admin key of every hub started by ``running_hub`` (unless overridden)."""
 
 
 def free_port() -> int:
@@ -139,9 +141,11 @@ class Tenant:
 
 @contextmanager
 def running_hub(database_url: str, tmp: Path, **overrides: Any) -> Iterator[Hub]:
-    """A migrated database and a live hub serving it on loopback (private data_url hosts allowed)."""
+    """A migrated database and a live hub serving it on loopback (private data_url hosts allowed,
+    admin key ``ADMIN_KEY``)."""
+    options = {"admin_api_key": ADMIN_KEY, **overrides}
     settings = Settings(database_url=database_url, attachments_dir=tmp / "attachments",
-                        allow_private_network=True, max_body_bytes=8 * 1024 * 1024, **overrides)
+                        allow_private_network=True, max_body_bytes=8 * 1024 * 1024, **options)
     engine = build_engine(settings)
     try:
         upgrade(engine)
