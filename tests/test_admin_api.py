@@ -156,8 +156,9 @@ def test_deactivated_integration_is_refused_by_the_vendor_api_but_still_describe
         check(client.post("/integrations/sandbox:nope/deactivate"), 404, NOT_FOUND)
         check(client.post(f"/sandbox/{tenant.integration_id}/orders", json={"package_id": "1001"}), 404, NOT_FOUND,
               mentions="deactivated")
-        # The operator can still look at what it holds.
+        # The operator can still look at what it holds and operate its sandbox.
         assert ok(client.get(f"/sandbox/orders/{order_id}"))["id"] == order_id
+        assert ok(client.put(f"/sandbox/{tenant.integration_id}/outage", json={"mode": "off"}))["mode"] == "off"
     with tenant.client() as vendor:
         check(vendor.get("/assessment/packages"), 404, NOT_FOUND, mentions="deactivated")
         check(vendor.get("/assessment/orders"), 404, NOT_FOUND, mentions="INACTIVE")
