@@ -25,6 +25,8 @@ from assessment_hub.db.migrate import upgrade
 from assessment_hub.db.session import unit_of_work
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
+ADMIN_KEY = "test-admin-key"
+"""The admin key of every hub started by ``running_hub`` (unless overridden)."""
 
 
 def free_port() -> int:
@@ -139,9 +141,11 @@ class Tenant:
 
 @contextmanager
 def running_hub(database_url: str, tmp: Path, **overrides: Any) -> Iterator[Hub]:
-    """A migrated database and a live hub (API and delivery worker) on loopback; private data_url hosts allowed."""
+    """A migrated database and a live hub (API and delivery worker) on loopback; private data_url hosts
+    allowed, admin key ``ADMIN_KEY``."""
     defaults: dict[str, Any] = {
         "attachments_dir": tmp / "attachments", "allow_private_network": True, "max_body_bytes": 8 * 1024 * 1024,
+        "admin_api_key": ADMIN_KEY,
         # Fast delivery for tests: retries within a second, quick timeouts, short leases.
         "retry_base_s": 0.2, "retry_cap_s": 1.0, "worker_poll_s": 0.05, "delivery_timeout_s": 1.5,
         "worker_lease_s": 5.0, "inline_timeout_s": 1.5, "needs_human_delay_s": 0.2, "needs_human_max_attempts": 2,

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import ValidationError
+
 # The PLATFORM.* codes of the official enum (kombo-contract.md §3.2), the only ones the hub emits.
 AUTHENTICATION_INVALID = "PLATFORM.AUTHENTICATION_INVALID"
 INTEGRATION_NOT_FOUND = "PLATFORM.INTEGRATION_NOT_FOUND"
@@ -76,12 +78,14 @@ def error_body(code: str, title: str, message: str) -> dict[str, Any]:
 
 
 def describe_validation_error(exc: Any, *, limit: int = 5) -> str:
-    """Turn a pydantic ``ValidationError`` into one readable message naming each field and rule.
+    """Turn a pydantic ``ValidationError`` (or FastAPI's ``RequestValidationError``) into one readable
+    message naming each field and rule.
 
     ``attachments[0].content_type: content_type 'pdf' must look like type/subtype``.
     """
     parts: list[str] = []
-    errors = exc.errors(include_url=False)
+    # FastAPI's RequestValidationError (query, path, header) has errors() without include_url.
+    errors = exc.errors(include_url=False) if isinstance(exc, ValidationError) else exc.errors()
     for error in errors[:limit]:
         loc = ""
         for item in error.get("loc", ()):

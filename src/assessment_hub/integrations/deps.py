@@ -9,7 +9,7 @@ from fastapi import Depends, Header
 from assessment_hub.db.session import ReadSessionDep
 from assessment_hub.errors import InputInvalid
 from assessment_hub.integrations.models import ApiKeyRow, IntegrationRow
-from assessment_hub.integrations.service import authenticate, get_integration
+from assessment_hub.integrations.service import authenticate, get_active_integration
 
 
 def _api_key(session: ReadSessionDep, authorization: Annotated[str | None, Header()] = None) -> ApiKeyRow:
@@ -26,10 +26,10 @@ def _integration(
 ) -> IntegrationRow:
     if not x_integration_id:
         raise InputInvalid("Missing X-Integration-Id header; /assessment endpoints act on one integration.")
-    integration = get_integration(session, x_integration_id)
+    integration = get_active_integration(session, x_integration_id)
     session.expunge(integration)
     return integration
 
 
 IntegrationDep = Annotated[IntegrationRow, Depends(_integration)]
-"""The live integration of an authenticated ``/assessment/*`` request."""
+"""The live, ACTIVE integration of an authenticated ``/assessment/*`` request."""

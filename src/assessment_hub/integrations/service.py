@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import string
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -39,14 +40,20 @@ def create_api_key(session: Session, name: str) -> str:
     return key
 
 
-def authenticate(session: Session, authorization: str | None) -> ApiKeyRow:
-    """Resolve ``Authorization: Bearer <key>`` to a live key; raises ``AuthenticationInvalid``."""
+def bearer_token(authorization: str | None, what: str = "api key") -> str:
+    """The key of ``Authorization: Bearer <key>``; raises ``AuthenticationInvalid`` naming ``what`` is expected."""
     if not authorization:
-        raise AuthenticationInvalid("Missing Authorization header; send 'Authorization: Bearer <api key>'.")
+        raise AuthenticationInvalid(f"Missing Authorization header; send 'Authorization: Bearer <{what}>'.")
     scheme, _, key = authorization.strip().partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
-        raise AuthenticationInvalid("The Authorization header must be 'Bearer <api key>'.")
-    row = session.scalar(select(ApiKeyRow).where(ApiKeyRow.key_hash == hash_key(key.strip())))
+        raise AuthenticationInvalid(f"The Authorization header must be 'Bearer <{what}>'.")
+    return key.strip()
+
+
+def authenticate(session: Session, authorization: str | None) -> ApiKeyRow:
+    """Resolve ``Authorization: Bearer <key>`` to a live key; raises ``AuthenticationInvalid``."""
+    key = bearer_token(authorization)
+    row = session.scalar(select(ApiKeyRow).where(ApiKeyRow.key_hash == hash_key(key)))
     if row is None or row.revoked_at is not None:
         raise AuthenticationInvalid("The API key is not valid.")
     return row
@@ -87,6 +94,36 @@ def get_integration(session: Session, integration_id: str | None) -> Integration
     row = session.get(IntegrationRow, integration_id) if integration_id else None
     if row is None or row.deleted_at is not None:
         raise IntegrationNotFound(f"No integration with id {integration_id!r}.")
+    return row
+
+
+def get_active_integration(session: Session, integration_id: str | None) -> IntegrationRow:
+    """A live integration with status ACTIVE, as the vendor's ``/assessment/*`` calls need.
+
+    Raises ``IntegrationNotFound`` for an unknown or deleted one, and also for a deactivated one
+    (the message says so): only ``PLATFORM.*`` codes are used by the hub.
+    """
+    row = get_integration(session, integration_id)
+    if row.status != "ACTIVE":
+        raise IntegrationNotFound(
+            f"Integration {integration_id!r} is {row.status}: the hub's operator deactivated it.")
+    return row
+
+
+def list_integrations(session: Session, *, include_deleted: bool = False) -> Sequence[IntegrationRow]:
+    """Integrations, oldest first; deleted ones only with ``include_deleted``."""
+    query = select(IntegrationRow).order_by(IntegrationRow.created_at, IntegrationRow.id)
+    if not include_deleted:
+        query = query.where(IntegrationRow.deleted_at.is_(None))
+    return session.scalars(query).all()
+
+
+def deactivate_integration(session: Session, integration_id: str) -> IntegrationRow:
+    """Set a live integration INACTIVE (idempotent): the vendor API then refuses it (``get_active_integration``),
+    its orders and queued deliveries stay. Raises ``IntegrationNotFound``."""
+    row = get_integration(session, integration_id)
+    row.status = "INACTIVE"
+    session.flush()
     return row
 
 

@@ -62,11 +62,11 @@ def create_sandbox_order(
 ) -> OrderRow:
     """Create an OPEN order in a sandbox integration for one of its published packages.
 
-    Raises ``IntegrationNotFound`` for an unknown integration and ``InputInvalid`` when the
+    Raises ``IntegrationNotFound`` for an unknown or deactivated integration and ``InputInvalid`` when the
     integration is not a sandbox or the package is not published. An inline order queues no
     order-received event: the caller runs ``delivery.inline.deliver_inline`` after committing.
     """
-    sandbox_integration(session, integration_id)
+    sandbox_integration(session, integration_id, active=True)
     if service.get_live_package(session, integration_id, package_id) is None:
         published = ", ".join(p.package_id for p in service.list_packages(session, integration_id)) or "none"
         raise InputInvalid(

@@ -12,14 +12,16 @@ from assessment_hub.assessment.views import order_view
 from assessment_hub.connectors.sandbox.models import SandboxStateRow, SandboxWritebackRow
 from assessment_hub.delivery.models import OutboxRow
 from assessment_hub.errors import InputInvalid, NotFound
-from assessment_hub.integrations.service import get_integration
+from assessment_hub.integrations.service import get_active_integration, get_integration
 from assessment_hub.kit.timestamps import format_instant, utcnow
 
 OUTAGE_MODES = ("off", "503", "timeout", "flaky", "401")
 
 
-def sandbox_integration(session: Session, integration_id: str):  # noqa: ANN201
-    integration = get_integration(session, integration_id)
+def sandbox_integration(session: Session, integration_id: str, *, active: bool = False):  # noqa: ANN201
+    """The live sandbox integration (ACTIVE too with ``active``); raises ``IntegrationNotFound`` or
+    ``InputInvalid`` (another tool)."""
+    integration = (get_active_integration if active else get_integration)(session, integration_id)
     if integration.tool != "sandbox":
         raise InputInvalid(f"Integration {integration_id} is a {integration.tool} integration, not a sandbox.")
     return integration

@@ -1,0 +1,150 @@
+"""``/admin/*``: integrations, webhook endpoints, deliveries and the sandbox ATS, for the hub's operator.
+
+Every route needs the admin key (``deps.require_admin``), answers the Kombo success envelope and raises
+``HubError``s (the Kombo error envelope). Routes only parse, call one service function and shape the
+answer; the rules live in the services. The endpoints and their errors are listed in docs/admin.md.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from assessment_hub.admin.deps import AdminDep
+from assessment_hub.admin.schemas import IntegrationIn, OutageIn, SandboxOrderIn, WebhookIn
+from assessment_hub.admin.views import endpoint_view, integration_view
+from assessment_hub.connectors.sandbox import service as sandbox
+from assessment_hub.connectors.sandbox.orders import create_sandbox_order
+from assessment_hub.db.session import ReadSessionDep, SessionDep, unit_of_work
+from assessment_hub.delivery import service as deliveries
+from assessment_hub.delivery.inline import deliver_inline
+from assessment_hub.delivery.models import STATES
+from assessment_hub.errors import InputInvalid
+from assessment_hub.integrations import service as integrations
+from assessment_hub.kit.body import json_body
+from assessment_hub.kit.envelope import success
+from assessment_hub.webhooks import service as webhooks
+
+router = APIRouter(prefix="/admin", dependencies=[AdminDep], tags=["admin"])
+
+DeliveryState = Literal[STATES]  # type: ignore[valid-type]
+
+
+# ------------------------------------------------------------------ integrations
+
+@router.post("/integrations")
+def create_integration(request: Request, session: SessionDep,
+                       body: Annotated[IntegrationIn, Depends(json_body(IntegrationIn))]) -> dict[str, Any]:
+    cipher = request.app.state.settings.cipher
+    try:
+        row = integrations.create_integration(session, body.tool, body.organization_name, settings=body.settings,
+                                              cipher=cipher, creator_email=body.creator_email,
+                                              origin_id=body.origin_id)
+    except KeyError as exc:
+        raise InputInvalid(f"tool: {exc.args[0]}.") from None
+    return success(integration_view(row, cipher))
+
+
+@router.get("/integrations")
+def list_integrations(request: Request, session: ReadSessionDep, include_deleted: bool = False) -> dict[str, Any]:
+    cipher = request.app.state.settings.cipher
+    rows = integrations.list_integrations(session, include_deleted=include_deleted)
+    return success({"integrations": [integration_view(row, cipher) for row in rows]})
+
+
+@router.post("/integrations/{integration_id}/deactivate")
+def deactivate_integration(integration_id: str, request: Request, session: SessionDep) -> dict[str, Any]:
+    row = integrations.deactivate_integration(session, integration_id)
+    return success(integration_view(row, request.app.state.settings.cipher))
+
+
+@router.delete("/integrations/{integration_id}")
+def delete_integration(integration_id: str, request: Request, session: SessionDep) -> dict[str, Any]:
+    row = integrations.delete_integration(session, integration_id)
+    return success(integration_view(row, request.app.state.settings.cipher))
+
+
+# ------------------------------------------------------------------ webhook endpoints
+
+@router.post("/webhooks")
+def create_webhook(request: Request, session: SessionDep,
+                   body: Annotated[WebhookIn, Depends(json_body(WebhookIn))]) -> dict[str, Any]:
+    row, secret = webhooks.create_endpoint(session, request.app.state.settings.cipher, body.url, body.events)
+    return success(endpoint_view(row, secret))
+
+
+@router.get("/webhooks")
+def list_webhooks(session: ReadSessionDep) -> dict[str, Any]:
+    return success({"webhooks": [endpoint_view(row) for row in webhooks.list_endpoints(session)]})
+
+
+@router.delete("/webhooks/{endpoint_id}")
+def delete_webhook(endpoint_id: str, session: SessionDep) -> dict[str, Any]:
+    webhooks.delete_endpoint(session, endpoint_id)
+    return success({})
+
+
+# ------------------------------------------------------------------ deliveries
+
+@router.get("/deliveries")
+def list_deliveries(
+    session: ReadSessionDep,
+    state: DeliveryState | None = None,
+    order_id: str | None = None,
+    integration_id: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> dict[str, Any]:
+    rows = deliveries.list_deliveries(session, state=state, order_id=order_id, integration_id=integration_id,
+                                      limit=limit)
+    return success({"deliveries": [deliveries.delivery_view(row) for row in rows]})
+
+
+@router.get("/deliveries/{delivery_id}")
+def get_delivery(delivery_id: int, session: ReadSessionDep) -> dict[str, Any]:
+    row = deliveries.get_delivery(session, delivery_id)
+    return success(deliveries.delivery_view(row, deliveries.attempts_of(session, delivery_id)))
+
+
+@router.post("/deliveries/{delivery_id}/retry")
+def retry_delivery(delivery_id: int, session: SessionDep) -> dict[str, Any]:
+    return success(deliveries.delivery_view(deliveries.retry_delivery(session, delivery_id)))
+
+
+@router.post("/deliveries/{delivery_id}/cancel")
+def cancel_delivery(delivery_id: int, session: SessionDep) -> dict[str, Any]:
+    return success(deliveries.delivery_view(deliveries.cancel_delivery(session, delivery_id)))
+
+
+# ------------------------------------------------------------------ the sandbox ATS
+
+@router.post("/sandbox/{integration_id}/orders")
+def create_sandbox_order_route(integration_id: str, request: Request,
+                               body: Annotated[SandboxOrderIn, Depends(json_body(SandboxOrderIn))]) -> dict[str, Any]:
+    """Commit the order first: an inline order's event is then sent while the caller waits."""
+    state = request.app.state
+    with unit_of_work(state.sessions) as session:
+        order_id = create_sandbox_order(session, integration_id, body.package_id, email=body.email, seed=body.seed,
+                                        inline=body.inline).id
+    warnings = []
+    if body.inline and deliver_inline(state.settings, state.sessions, order_id) is None:
+        warnings.append(f"The vendor gave no assessment_url; see GET /admin/deliveries?order_id={order_id}.")
+    with unit_of_work(state.read_sessions) as session:
+        return success(sandbox.show_order(session, order_id), warnings)
+
+
+@router.get("/sandbox/orders/{order_id}")
+def show_sandbox_order(order_id: str, session: ReadSessionDep) -> dict[str, Any]:
+    return success(sandbox.show_order(session, order_id))
+
+
+@router.post("/sandbox/{integration_id}/reset")
+def reset_sandbox(integration_id: str, session: SessionDep) -> dict[str, Any]:
+    return success(sandbox.reset(session, integration_id))
+
+
+@router.put("/sandbox/{integration_id}/outage")
+def set_sandbox_outage(integration_id: str, session: SessionDep,
+                       body: Annotated[OutageIn, Depends(json_body(OutageIn))]) -> dict[str, Any]:
+    row = sandbox.set_outage(session, integration_id, body.mode, body.fail_ratio)
+    return success({"integration_id": row.integration_id, "mode": row.outage_mode, "fail_ratio": row.fail_ratio})
