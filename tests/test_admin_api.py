@@ -4,6 +4,7 @@ and what deactivating an integration does to the vendor API."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,8 +23,9 @@ from assessment_hub.config import Settings
 from assessment_hub.delivery.models import OutboxRow
 from assessment_hub.integrations.models import IntegrationRow
 from assessment_hub.signing import SIGNATURE_HEADER, verify_signature
+from assessment_hub.kit.timestamps import utcnow
 from assessment_hub.webhooks.models import WebhookEndpointRow
-from tests.support import ADMIN_KEY, Hub, Tenant, running_hub, serve_in_thread
+from tests.support import ADMIN_KEY, Hub, Tenant, running_hub, serve_in_thread, wait_until
 from tests.test_errors import check
 
 AUTH_INVALID = "PLATFORM.AUTHENTICATION_INVALID"
@@ -87,15 +89,15 @@ def test_production_refuses_to_start_without_a_secret_key() -> None:
 # ------------------------------------------------------------------ integrations
 
 def test_create_integration_stores_settings_encrypted_and_never_echoes_them(hub: Hub) -> None:
-    secret = "gh-token-5ecr3t-do-not-leak"
+    secret = "secret-callback-host.example:8443"
     body = {"tool": "sandbox", "organization_name": "Acme", "creator_email": "ops@acme.example",
-            "origin_id": "acme-1", "settings": {"api_key": secret, "base_url": "https://ats.example"}}
+            "origin_id": "acme-1", "settings": {"allowed_callback_hosts": secret}}
     with admin(hub) as client:
         response = client.post("/integrations", json=body)
         created = ok(response)
         assert secret not in response.text
         assert created["id"].startswith("sandbox:") and created["status"] == "ACTIVE"
-        assert created["setting_keys"] == ["api_key", "base_url"]
+        assert created["setting_keys"] == ["allowed_callback_hosts"]
         assert (created["organization_name"], created["creator_email"], created["origin_id"]) == \
             ("Acme", "ops@acme.example", "acme-1")
         assert created["deleted_at"] is None
@@ -105,7 +107,6 @@ def test_create_integration_stores_settings_encrypted_and_never_echoes_them(hub:
     with hub.sessions() as session:
         row = session.get(IntegrationRow, created["id"])
         assert row.settings_encrypted and secret not in row.settings_encrypted
-        assert "ats.example" not in row.settings_encrypted
         assert hub.settings.cipher.decrypt_json(row.settings_encrypted) == body["settings"]
 
 
@@ -116,6 +117,8 @@ def test_create_integration_errors(hub: Hub) -> None:
         check(client.post("/integrations", json={"tool": "sandbox"}), 400, mentions="organization_name: is required")
         check(client.post("/integrations", json={"tool": "sandbox", "organization_name": "A", "setting": {}}), 400,
               mentions="setting")
+        check(client.post("/integrations", json={"tool": "sandbox", "organization_name": "A",
+                                                 "settings": {"api_kee": "x"}}), 400, mentions="api_kee")
         check(client.post("/integrations", json={"tool": "sandbox", "organization_name": "A", "settings": [1]}), 400,
               mentions="settings")
         check(client.post("/integrations", content=b"tool=sandbox"), 415)
@@ -197,8 +200,15 @@ def test_webhook_endpoints(hub: Hub) -> None:
 
 def test_deliveries_list_show_cancel_retry(hub: Hub, tenant: Tenant) -> None:
     order_id = tenant.create_order()
-    assert tenant.put_result(order_id, {"status": "COMPLETED", "result_url": "https://v.example/r"}).status_code == 200
     with admin(hub) as client:
+        ok(client.put(f"/sandbox/{tenant.integration_id}/outage", json={"mode": "503"}))
+        assert tenant.put_result(order_id, {"status": "COMPLETED", "result_url": "https://v.example/r"}).status_code == 200
+        wait_until(lambda: ok(client.get("/deliveries", params={"order_id": order_id}))["deliveries"][0]["attempts"],
+                   what="a failed attempt")
+        with hub.sessions.begin() as session:  # park it: the worker leaves it alone while we operate on it
+            session.execute(update(OutboxRow).where(OutboxRow.order_id == order_id)
+                            .values(state="pending", next_attempt_at=utcnow() + timedelta(hours=1)))
+        ok(client.put(f"/sandbox/{tenant.integration_id}/outage", json={"mode": "off"}))
         (writeback,) = ok(client.get("/deliveries", params={"order_id": order_id}))["deliveries"]
         assert (writeback["kind"], writeback["action"], writeback["state"]) == ("writeback", "result", "pending")
         by_integration = ok(client.get("/deliveries", params={"integration_id": tenant.integration_id,
@@ -210,7 +220,8 @@ def test_deliveries_list_show_cancel_retry(hub: Hub, tenant: Tenant) -> None:
         check(client.get("/deliveries", params={"limit": 0}), 400, mentions="limit")
 
         shown = ok(client.get(f"/deliveries/{writeback['id']}"))
-        assert shown["attempt_log"] == [] and shown["order_id"] == order_id
+        assert shown["order_id"] == order_id
+        assert shown["attempt_log"] and {a["http_status"] for a in shown["attempt_log"]} == {503}
         check(client.get("/deliveries/999999999"), 404, mentions="No delivery")
         check(client.get("/deliveries/abc"), 400, mentions="delivery_id")
 
@@ -218,9 +229,8 @@ def test_deliveries_list_show_cancel_retry(hub: Hub, tenant: Tenant) -> None:
         check(client.post(f"/deliveries/{writeback['id']}/cancel"), 400, mentions="only pending, dead")
         retried = ok(client.post(f"/deliveries/{writeback['id']}/retry"))
         assert retried["state"] == "pending" and retried["finished_at"] is None
-        with hub.sessions() as session:
-            session.execute(update(OutboxRow).where(OutboxRow.id == writeback["id"]).values(state="succeeded"))
-            session.commit()
+        wait_until(lambda: ok(client.get(f"/deliveries/{writeback['id']}"))["state"] == "succeeded",
+                   what="the retried delivery to go out")
         check(client.post(f"/deliveries/{writeback['id']}/retry"), 400, mentions="is succeeded")
         check(client.post("/deliveries/999999999/retry"), 404)
         check(client.post("/deliveries/999999999/cancel"), 404)
@@ -240,16 +250,17 @@ def test_sandbox_orders_show_reset_and_outage(hub: Hub, tenant: Tenant) -> None:
         check(client.post(f"{path}/orders", json={"package_id": "1001", "seed": "x"}), 400, mentions="seed")
         check(client.post("/sandbox/sandbox:nope/orders", json={"package_id": "1001"}), 404, NOT_FOUND)
 
-        assert tenant.put_result(order["id"], {"status": "OPEN", "result_url": "https://v.example/r"}).status_code == 200
-        assert ok(client.get(f"/sandbox/orders/{order['id']}"))["result"]["status"] == "OPEN"
-        check(client.get("/sandbox/orders/nope"), 404, mentions="No order")
-
         outage = ok(client.put(f"{path}/outage", json={"mode": "flaky", "fail_ratio": 0.5}))
         assert outage == {"integration_id": tenant.integration_id, "mode": "flaky", "fail_ratio": 0.5}
         assert ok(client.put(f"{path}/outage", json={"mode": "off"}))["mode"] == "off"
         check(client.put(f"{path}/outage", json={"mode": "down"}), 400, mentions="mode")
         check(client.put(f"{path}/outage", json={"mode": "flaky", "fail_ratio": 2}), 400, mentions="fail_ratio")
         check(client.put("/sandbox/sandbox:nope/outage", json={"mode": "off"}), 404, NOT_FOUND)
+
+        ok(client.put(f"{path}/outage", json={"mode": "503"}))  # keeps the write-back undelivered until reset
+        assert tenant.put_result(order["id"], {"status": "OPEN", "result_url": "https://v.example/r"}).status_code == 200
+        assert ok(client.get(f"/sandbox/orders/{order['id']}"))["result"]["status"] == "OPEN"
+        check(client.get("/sandbox/orders/nope"), 404, mentions="No order")
 
         removed = ok(client.post(f"{path}/reset"))
         assert removed == {"orders": 2, "packages": 1, "cancelled_deliveries": 1}

@@ -24,6 +24,7 @@ from fastapi import APIRouter
 from sqlalchemy.orm import Session, sessionmaker
 
 from assessment_hub.config import Settings
+from assessment_hub.errors import InputInvalid
 
 
 class ConnectorError(Exception):
@@ -119,8 +120,11 @@ class ConnectorContext:
     sessions: sessionmaker[Session]
 
 
-class SettingsError(ValueError):
+class SettingsError(InputInvalid):
     """Connector settings given at integration creation are missing or invalid (message names the key)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"settings: {message}")
 
 
 class Connector(Protocol):
