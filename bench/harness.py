@@ -584,11 +584,13 @@ def paced_requests(
     headers: dict[str, str] | None = None,
     max_in_flight: int = 256,
     timeout_s: float = 10,
+    key_from_response: Callable[[Any], str] | None = None,
 ) -> PacedRun:
     """Open-loop load: request ``i`` is due at ``t0 + i / rate``, whatever the
     server does (unlike wrk, which waits for answers).  ``make_request(i)``
     returns ``(key, method, url, json_body)``; ``key`` (e.g. the order id)
-    indexes ``done_at``.  Bounded: ``rate * duration`` requests, and the whole
+    indexes ``done_at``, unless ``key_from_response(response)`` gives it
+    (e.g. the id of an order the request created).  Bounded: ``rate * duration`` requests, and the whole
     run stops ``duration + timeout + 10`` s after it started.
     """
     import asyncio
@@ -610,11 +612,14 @@ def paced_requests(
                 try:
                     r = await client.request(method, url, json=body)
                     if 200 <= r.status_code < 300:
-                        done_at[key] = time.monotonic()
+                        t = time.monotonic()
+                        if key_from_response is not None:
+                            key = key_from_response(r)
+                        done_at[key] = t
                         counters["ok"] += 1
                     else:
                         counters["failed"] += 1
-                except httpx.HTTPError:
+                except (httpx.HTTPError, ValueError, KeyError, TypeError):
                     counters["failed"] += 1
                 finally:
                     sem.release()

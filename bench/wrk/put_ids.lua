@@ -17,7 +17,8 @@ function init(args)
   assert(s, "path template needs {id}")
   prefix, suffix = string.sub(template, 1, s - 1), string.sub(template, e + 1)
   ids = {}
-  for line in io.lines(assert(o.ids, "put_ids.lua needs ids=<file>")) do
+  assert(o.ids, "put_ids.lua needs ids=<file>")
+  for line in io.lines(o.ids) do
     local id = string.match(line, "^%s*(.-)%s*$")
     if id ~= "" then ids[#ids + 1] = id end
   end
