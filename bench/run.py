@@ -750,7 +750,7 @@ def main(argv: list[str] | None = None) -> int:
     out: Path = args.out
     work: Path = args.work or out / "out"
     work.mkdir(parents=True, exist_ok=True)
-    report = Report(s.mode, s.public())
+    report = Report(s.mode, {"groups": "+".join(args.groups), "databases": "+".join(args.dbs), **s.public()})
     hub_groups = [g for g in args.groups if g != "ceiling"]
     expected = expected_figures(args.groups, args.dbs)
     t0 = time.monotonic()
