@@ -492,65 +492,111 @@ class _QuietHTTPServer(ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
-class Receiver:
-    """A loopback HTTP endpoint that answers 200 ``{}`` to every request and
-    records ``(monotonic time, method, path, body)`` of each one.
+_TOKEN = re.compile(rb"[A-Za-z0-9_\-]{8,}")
+_SCAN_BYTES = 65536  # ids are looked for in the path and the first 64 KiB of the body
 
-    Used as the fake ATS (result write-backs) and the fake vendor (order
-    webhooks).  :meth:`first_arrivals` maps ids (any token of 8+ url-safe
-    characters found in the path or body that is in ``ids``) to the first
-    time it arrived, so the hub's payload format does not matter.
+
+def receiver_server(port: int = 0, max_records: int = 2_000_000) -> ThreadingHTTPServer:
+    """The fake ATS / vendor endpoint: answers 200 ``{}`` to every request and
+    records ``(time.monotonic(), tokens)`` where tokens are the 8+ url-safe
+    character runs of the path and body start (so any id format matches).
+
+    ``GET /__bench/count`` and ``GET /__bench/records`` (JSON) read it back.
+    CLOCK_MONOTONIC is system-wide on Linux, so times compare across processes.
+    """
+    records: list[tuple[float, list[str]]] = []
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        # headers and body go out as separate writes: without TCP_NODELAY,
+        # Nagle + delayed ACK add ~40 ms per request and cap a keep-alive
+        # client at ~25 req/s per connection
+        disable_nagle_algorithm = True
+
+        def _reply(self, payload: bytes) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def _handle(self) -> None:
+            n = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(n) if n else b""
+            t = time.monotonic()
+            if self.path == "/__bench/count":
+                with lock:
+                    return self._reply(str(len(records)).encode())
+            if self.path == "/__bench/records":
+                with lock:
+                    return self._reply(json.dumps(records).encode())
+            tokens = [x.decode() for x in _TOKEN.findall(self.path.encode() + b" " + body[:_SCAN_BYTES])]
+            with lock:
+                if len(records) < max_records:
+                    records.append((t, tokens))
+            self._reply(b"{}")
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
+
+        def log_message(self, *args: Any) -> None:  # quiet
+            pass
+
+    return _QuietHTTPServer((LOOPBACK, port), Handler)
+
+
+class Receiver:
+    """A fake ATS / vendor on loopback, in its own process (``python -m
+    bench.harness receiver``) so that it never competes for the GIL with
+    the load generator of the same run.  :meth:`first_arrivals` maps known
+    ids to the first time a request mentioning them arrived.
     """
 
-    def __init__(self, name: str, max_records: int = 1_000_000):
+    def __init__(self, name: str, python: str = sys.executable, log_path: Path | None = None):
         self.name = name
-        self.records: list[tuple[float, str, str, bytes]] = []
-        self.max_records = max_records
-        self._lock = threading.Lock()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            # headers and body go out as separate writes: without TCP_NODELAY,
-            # Nagle + delayed ACK add ~40 ms per request and cap a keep-alive
-            # client at ~25 req/s per connection
-            disable_nagle_algorithm = True
-
-            def _handle(self) -> None:
-                n = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(n) if n else b""
-                t = time.monotonic()
-                with receiver._lock:
-                    if len(receiver.records) < receiver.max_records:
-                        receiver.records.append((t, self.command, self.path, body))
-                payload = b"{}"
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
-
-            def log_message(self, *args: Any) -> None:  # quiet
-                pass
-
-        self.httpd = _QuietHTTPServer((LOOPBACK, 0), Handler)
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_address[1]
-        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+        self.python = python
+        self.log_path = log_path
+        self.port = 0
+        self.proc: subprocess.Popen[str] | None = None
 
     @property
     def url(self) -> str:
         return f"http://{LOOPBACK}:{self.port}"
 
-    def start(self) -> "Receiver":
-        self._thread.start()
-        return self
+    def start(self, timeout_s: float = 30) -> "Receiver":
+        self.proc = subprocess.Popen(
+            [self.python, "-m", "bench.harness", "receiver"], cwd=REPO_ROOT, stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True, start_new_session=True,
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline().strip()  # the child prints its port first
+        if not line.isdigit():
+            self.stop()
+            raise BenchError(f"receiver {self.name} did not start (printed {line!r})")
+        self.port = int(line)
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                http_get(self.url + "/__bench/count", timeout_s=1)
+                return self
+            except OSError:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise BenchError(f"receiver {self.name} not answering on {self.url}") from None
+                time.sleep(0.05)
 
     def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+                self.proc.wait(timeout=10)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                try:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        if self.proc is not None and self.proc.stdout:
+            self.proc.stdout.close()
 
     def __enter__(self) -> "Receiver":
         return self.start()
@@ -559,22 +605,17 @@ class Receiver:
         self.stop()
 
     def count(self) -> int:
-        with self._lock:
-            return len(self.records)
-
-    _TOKEN = re.compile(rb"[A-Za-z0-9_\-]{8,}")
+        _, body = http_get(self.url + "/__bench/count", timeout_s=10)
+        return int(body)
 
     def first_arrivals(self, ids: Iterable[str]) -> dict[str, float]:
-        wanted = {i.encode() for i in ids}
+        wanted = set(ids)
+        _, body = http_get(self.url + "/__bench/records", timeout_s=60)
         seen: dict[str, float] = {}
-        with self._lock:
-            records = list(self.records)
-        for t, _m, path, body in records:
-            for tok in self._TOKEN.findall(path.encode() + b" " + body):
-                if tok in wanted:
-                    key = tok.decode()
-                    if key not in seen:
-                        seen[key] = t
+        for t, tokens in json.loads(body):
+            for tok in tokens:
+                if tok in wanted and tok not in seen:
+                    seen[tok] = t
         return seen
 
 
@@ -585,6 +626,8 @@ class PacedRun:
     failed: int
     # id -> monotonic time the 2xx response arrived
     done_at: dict[str, float]
+    # id -> monotonic time the request was started (client lag shows as done - sent)
+    sent_at: dict[str, float]
     # (monotonic time, requests acknowledged so far) once per second
     acked_timeline: list[tuple[float, int]]
     late_starts: int  # requests that started > 100 ms behind schedule
@@ -613,6 +656,7 @@ def paced_requests(
 
     total = int(rate_per_s * duration_s)
     done_at: dict[str, float] = {}
+    sent_at: dict[str, float] = {}
     counters = {"ok": 0, "failed": 0, "late": 0}
     timeline: list[tuple[float, int]] = []
 
@@ -623,6 +667,7 @@ def paced_requests(
 
             async def one(i: int) -> None:
                 key, method, url, body = make_request(i)
+                t_sent = time.monotonic()
                 try:
                     r = await client.request(method, url, json=body)
                     if 200 <= r.status_code < 300:
@@ -630,6 +675,7 @@ def paced_requests(
                         if key_from_response is not None:
                             key = key_from_response(r)
                         done_at[key] = t
+                        sent_at[key] = t_sent
                         counters["ok"] += 1
                     else:
                         counters["failed"] += 1
@@ -661,7 +707,7 @@ def paced_requests(
 
     asyncio.run(main())
     return PacedRun(
-        sent=total, ok=counters["ok"], failed=counters["failed"], done_at=done_at,
+        sent=total, ok=counters["ok"], failed=counters["failed"], done_at=done_at, sent_at=sent_at,
         acked_timeline=timeline, late_starts=counters["late"],
     )
 
@@ -752,6 +798,14 @@ def git_commit(cwd: Path = REPO_ROOT) -> str:
     return (sha or "unknown") + ("-dirty" if dirty else "")
 
 
+def loadavg() -> str:
+    """/proc/loadavg's 1/5/15-minute averages: other work on the machine skews every figure."""
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
+
+
 def machine_info() -> dict[str, Any]:
     cpu = "unknown"
     try:
@@ -769,6 +823,7 @@ def machine_info() -> dict[str, Any]:
     except OSError:
         pass
     return {
+        "loadavg_at_start": loadavg(),
         "cores": os.cpu_count(),
         "cpu": cpu,
         "memory_gb": mem_gb,
@@ -807,6 +862,7 @@ class Report:
     def to_json(self) -> dict[str, Any]:
         return {
             **self.meta,
+            "loadavg_at_end": self.meta.get("loadavg_at_end") or loadavg(),
             "mode": self.mode,
             "elapsed_s": round((_dt.datetime.now(_dt.timezone.utc) - self.started).total_seconds(), 1),
             "settings": self.settings,
@@ -838,6 +894,9 @@ class Report:
             f"- date: {self.meta['date']}",
             f"- git commit: {self.meta['git_commit']}",
             f"- machine: {m['cores']} cores, {m['cpu']}, {m['memory_gb']} GB, Linux {m['kernel']}, Python {m['python']}",
+            f"- load average (1/5/15 min) at start: {m.get('loadavg_at_start')}, at end: "
+            f"{self.meta.get('loadavg_at_end') or loadavg()} (other work on the machine skews every figure)",
+            f"- wrk: {self.meta.get('wrk', 'not used')}",
             f"- mode: {self.mode}; " + ", ".join(f"{k}={v}" for k, v in self.settings.items()),
             "",
             "Ratios are value / baseline, both measured in this run (see bench/README.md).",
@@ -868,3 +927,22 @@ class Report:
 
 def log(msg: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def _receiver_main() -> None:
+    """``python -m bench.harness receiver``: serve a fake endpoint, print its port."""
+    srv = receiver_server()
+    print(srv.server_address[1], flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        srv.serve_forever(poll_interval=0.2)
+    finally:
+        srv.server_close()
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["receiver"]:
+        _receiver_main()
+    else:
+        print("usage: python -m bench.harness receiver", file=sys.stderr)
+        sys.exit(2)

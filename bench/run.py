@@ -55,6 +55,7 @@ from bench.harness import (  # noqa: E402
     ensure_wrk,
     http_request,
     last_line,
+    loadavg,
     log,
     paced_requests,
     percentile,
@@ -302,8 +303,10 @@ class Bench:
         work = self.work / db
         db_url = prepare_database(db, work)
         env = {"ASSESSMENT_HUB_DATABASE_URL": db_url}
-        ats, vendor = Receiver("ats").start(), Receiver("vendor").start()
+        ats, vendor = Receiver("ats"), Receiver("vendor")
         try:
+            ats.start()
+            vendor.start()
             env.update(delivery_env(ats.url, vendor.url))  # HUB HOOK
             ctx = hub_setup(cli, env, work)  # migrate, api key, integration
             per_group_error: dict[str, str] = {}
@@ -449,7 +452,12 @@ class Bench:
                     f"late starts {run.late_starts}, delivered before the 2xx was read {early}")
             self.report.runs[name] = {"sent": run.sent, "ok": run.ok, "failed": run.failed,
                                       "delivered": len(lat) - undelivered, "undelivered": undelivered,
-                                      "late_starts": run.late_starts, "backlog": pts}
+                                      "late_starts": run.late_starts, "backlog": pts,
+                                      # diagnostics: request round trip, and arrival measured from the send
+                                      "round_trip_p99_ms": percentile([(run.done_at[k] - run.sent_at[k]) * 1000
+                                                                       for k in run.done_at], 99),
+                                      "from_send_p99_ms": percentile([(arrivals[k] - run.sent_at[k]) * 1000
+                                                                      for k in arrivals], 99)}
             some = len(lat) > undelivered  # nothing delivered at all: delivery is not wired, no figure
             why = "" if some else "nothing delivered: "
             self.report.add(Figure(f"{name}_p50_ms", percentile(lat, 50) if some else None, "ms", group="delivery",
@@ -762,6 +770,9 @@ def main(argv: list[str] | None = None) -> int:
     hub_groups = [g for g in args.groups if g != "ceiling"]
     expected = expected_figures(args.groups, args.dbs)
     t0 = time.monotonic()
+    busy = float(loadavg().split()[0]) if loadavg() != "unknown" else 0.0
+    if busy > 0.5 * (os.cpu_count() or 1):
+        log(f"warning: load average {loadavg()} on {os.cpu_count()} cores: other work will skew the figures")
     try:
         bench = Bench(args, s, report, work)
         bench.wrk = ensure_wrk(install=not args.no_install)
@@ -788,6 +799,7 @@ def main(argv: list[str] | None = None) -> int:
     # keep the expected order in the report
     order = {name: i for i, (_, name, _) in enumerate(expected)}
     report.figures.sort(key=lambda f: order.get(f.name, len(order)))
+    report.meta["loadavg_at_end"] = loadavg()
     report.write_markdown(out / "RESULTS.md")
     report.write_json(out / "results.json")
     missing = report.missing()
