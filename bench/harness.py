@@ -34,6 +34,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
@@ -492,7 +493,19 @@ class _QuietHTTPServer(ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
-_TOKEN = re.compile(rb"[A-Za-z0-9_\-]{8,}")
+_TOKEN = re.compile(rb"[A-Za-z0-9_\-:.]{8,}")
+_PART = re.compile(rb"[A-Za-z0-9_\-]{8,}")
+
+
+def id_tokens(data: bytes) -> list[str]:
+    """Candidate ids in ``data``: runs of 8+ ``[A-Za-z0-9_-:.]`` and their
+    ``[A-Za-z0-9_-]`` parts (so both ``sandbox:abc...`` and ``abc...`` match)."""
+    out: set[bytes] = set()
+    for tok in _TOKEN.findall(data):
+        out.add(tok)
+        if b":" in tok or b"." in tok:
+            out.update(_PART.findall(tok))
+    return [t.decode() for t in out]
 _SCAN_BYTES = 65536  # ids are looked for in the path and the first 64 KiB of the body
 
 
@@ -531,7 +544,8 @@ def receiver_server(port: int = 0, max_records: int = 2_000_000) -> ThreadingHTT
             if self.path == "/__bench/records":
                 with lock:
                     return self._reply(json.dumps(records).encode())
-            tokens = [x.decode() for x in _TOKEN.findall(self.path.encode() + b" " + body[:_SCAN_BYTES])]
+            path = urllib.parse.unquote(self.path).encode(errors="replace")
+            tokens = id_tokens(path + b" " + body[:_SCAN_BYTES])
             with lock:
                 if len(records) < max_records:
                     records.append((t, tokens))

@@ -731,7 +731,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--python", default=sys.executable, help="python that has the hub's stack (default: this one)")
     p.add_argument("--hub-cli", default="", help="hub CLI command (default: assessment-hub beside --python)")
     p.add_argument("--hub-ready-path", default="/health", help="GET path polled until the hub answers < 500")
-    p.add_argument("--ceiling-uvicorn-args", default="--no-access-log --log-level warning",
+    p.add_argument("--ceiling-uvicorn-args", default="--log-level warning",
                    help="uvicorn options for the ceiling: keep equal to what `serve` uses")
     p.add_argument("--seed-hook", default="assessment_hub.bench_support:seed_orders",
                    help="module:function for bulk seeding (see seed_orders in bench/run.py)")
