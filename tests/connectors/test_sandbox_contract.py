@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from fastapi import FastAPI, Request
 
 from assessment_hub.assessment import service
 from assessment_hub.connectors.sandbox.orders import create_sandbox_order
 from assessment_hub.connectors.sandbox.service import set_outage, show_order
 from assessment_hub.db.session import unit_of_work
 from tests.connectors.contract import ConnectorContract
-from tests.support import Hub, Tenant
+from tests.support import Hub, Tenant, serve_in_thread, wait_until
 
 
 class SandboxHarness:
@@ -55,3 +56,28 @@ class TestSandboxContract(ConnectorContract):
     @pytest.fixture
     def harness(self, hub: Hub) -> SandboxHarness:
         return SandboxHarness(hub.new_tenant("sandbox"))
+
+
+def test_writeback_url_mirrors_each_write_back_over_http(hub: Hub) -> None:
+    received: list[dict] = []
+    ats = FastAPI()
+
+    @ats.post("/writebacks")
+    async def accept(request: Request) -> dict:
+        received.append(await request.json())
+        return {}
+
+    with serve_in_thread(ats) as url:
+        tenant = hub.new_tenant("sandbox", settings={"writeback_url": f"{url}/writebacks"})
+        tenant.publish("1001")
+        order_id = tenant.create_order()
+        tenant.put_result(order_id, {"status": "COMPLETED", "result_url": "https://v.example/1", "score": 3})
+        (mirrored,) = wait_until(lambda: received, what="the mirrored write-back")
+    assert (mirrored["order_id"], mirrored["revision"], mirrored["score"]) == (order_id, 1, 3)
+
+
+def test_unknown_sandbox_setting_is_refused(hub: Hub) -> None:
+    from assessment_hub.connectors.base import SettingsError
+
+    with pytest.raises(SettingsError, match="writeback_url"):
+        hub.new_tenant("sandbox", settings={"writeback_uri": "http://x"})

@@ -25,6 +25,7 @@ from assessment_hub.connectors.base import (
     ResultSnapshot,
     RetryableError,
     SettingsError,
+    check_http_response,
 )
 from assessment_hub.connectors.sandbox.models import SandboxStateRow, SandboxWritebackRow
 from assessment_hub.db.session import unit_of_work
@@ -43,9 +44,13 @@ class SandboxConnector:
 
     @classmethod
     def prepare_settings(cls, given: dict[str, str]) -> dict[str, Any]:
-        unknown = sorted(set(given) - {"allowed_callback_hosts"})
+        unknown = sorted(set(given) - {"allowed_callback_hosts", "writeback_url"})
         if unknown:
-            raise SettingsError(f"the sandbox takes no setting {', '.join(unknown)}")
+            raise SettingsError(f"the sandbox takes no setting {', '.join(unknown)} "
+                                "(known: allowed_callback_hosts, writeback_url)")
+        url = given.get("writeback_url")
+        if url is not None and not url.startswith(("http://", "https://")):
+            raise SettingsError("writeback_url must be an http(s) URL")
         return dict(given)
 
     @classmethod
@@ -71,6 +76,16 @@ class SandboxConnector:
         if state.outage_mode == "flaky" and random.random() < state.fail_ratio:
             raise RetryableError("sandbox ATS flaky: HTTP 503", http_status=503, response_excerpt="Service Unavailable")
 
+    def _mirror(self, row: SandboxWritebackRow) -> None:
+        """With the ``writeback_url`` setting, the sandbox ATS also receives each write-back over HTTP
+        (a POST of the JSON below): load tests and demos see write-backs arrive on the wire."""
+        url = self.context.settings.get("writeback_url")
+        if not url:
+            return
+        body = {"order_id": row.order_id, "kind": row.kind, "revision": row.revision, "status": row.status,
+                "score": row.score, "max_score": row.max_score, "result_url": row.result_url, "message": row.message}
+        check_http_response(self.context.http.post(url, json=body), "sandbox write-back mirror")
+
     def _store(self, row: SandboxWritebackRow) -> None:
         try:
             with unit_of_work(self.context.sessions) as session:
@@ -85,7 +100,7 @@ class SandboxConnector:
 
     def write_result(self, order: OrderSnapshot, result: ResultSnapshot) -> None:
         self._simulate_outage()
-        self._store(SandboxWritebackRow(
+        self._deliver(SandboxWritebackRow(
             order_id=order.id, kind="result", revision=result.revision, status=result.status, score=result.score,
             max_score=result.max_score, result_url=result.result_url,
             payload={"attributes": result.attributes,
@@ -94,9 +109,13 @@ class SandboxConnector:
                      "remote_fields": result.remote_fields},
         ))
 
+    def _deliver(self, row: SandboxWritebackRow) -> None:
+        self._mirror(row)
+        self._store(row)
+
     def write_rejection(self, order: OrderSnapshot, message: str) -> None:
         self._simulate_outage()
-        self._store(SandboxWritebackRow(order_id=order.id, kind="rejection", revision=0, status="REJECTED",
+        self._deliver(SandboxWritebackRow(order_id=order.id, kind="rejection", revision=0, status="REJECTED",
                                         message=message, payload={}))
 
     @classmethod
