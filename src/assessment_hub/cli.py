@@ -113,6 +113,26 @@ def worker(
     typer.echo("delivery worker stopped")
 
 
+@app.command()
+def demo(
+    break_receiver_secret: Annotated[bool, typer.Option(
+        "--break-receiver-secret", hidden=True,
+        help="Give the webhook receiver a wrong secret (shows, and tests, how a failed step is reported).")] = False,
+) -> None:
+    """Run the whole round trip on a temporary database: order, signed webhook, result with the kombo SDK,
+    write-back, ATS outage, retries and recovery. Prints a timeline; exits non-zero naming a failed step."""
+    from assessment_hub.demo import run_demo
+
+    def echo(line: str) -> None:
+        typer.echo(line)
+        sys.stdout.flush()
+
+    failed = run_demo(echo, break_receiver_secret=break_receiver_secret)
+    if failed is not None:
+        typer.echo(f"demo failed at step: {failed}", err=True)
+        raise typer.Exit(1)
+
+
 @app.command("generate-secret-key")
 def generate_secret_key() -> None:
     """Print a new key for ASSESSMENT_HUB_SECRET_KEY."""

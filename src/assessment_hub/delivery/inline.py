@@ -9,6 +9,8 @@ waiting ATS gets no URL.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy.orm import Session, sessionmaker
 
 from assessment_hub.assessment.models import OrderRow
@@ -34,8 +36,12 @@ def deliver_inline(settings: Settings, sessions: sessionmaker[Session], order_id
                                  integration_id=order.integration_id, order_id=order.id)
         rows = session.query(OutboxRow).filter(OutboxRow.event_id == event_id).all()
         now = utcnow()
+        # The lease covers the synchronous sends (one after the other, each within inline_timeout_s):
+        # until it expires no background worker may claim these rows. If this process dies, the lease
+        # expires and a worker retries them.
+        lease_until = now + timedelta(seconds=settings.inline_timeout_s * len(rows) + settings.worker_lease_s)
         for row in rows:
-            row.state, row.claimed_by, row.lease_until = "in_flight", INLINE_WORKER_ID, now
+            row.state, row.claimed_by, row.lease_until = "in_flight", INLINE_WORKER_ID, lease_until
         ids = [row.id for row in rows]
     try:
         for outbox_id in ids:
