@@ -59,8 +59,8 @@ class AshbyRoute(APIRoute):
                 return error_response(exc.status, exc.code, exc.message)
             except HubError as exc:  # e.g. no active integration at this URL
                 return error_response(exc.status_code, "not_found" if exc.status_code == 404 else "error", exc.message)
-            except RequestValidationError:
-                return error_response(400, "invalid_input", "The request is not valid.")
+            except RequestValidationError as exc:
+                return error_response(400, "invalid_input", f"The request is not valid: {exc.errors()}")
             except Exception:
                 log.exception("ashby_inbound_error", path=request.url.path)
                 return error_response(500, "internal_error",
