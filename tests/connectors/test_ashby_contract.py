@@ -24,7 +24,6 @@ from assessment_hub.connectors.ashby.writeback import classify_failure, fold_tim
 from assessment_hub.connectors.base import (
     ConfigError,
     RemoteInputError,
-    ResultSnapshot,
     RetryableError,
     SettingsError,
 )
@@ -175,16 +174,20 @@ def test_start_refusals_are_409_and_422_with_a_message(ashby: AshbyHarness) -> N
 
 
 def test_a_repeated_start_is_the_same_assessment(ashby: AshbyHarness, hub: Hub) -> None:
+    """Ashby retrying a start whose answer it lost gets the same assessment: one order, one webhook."""
     publish(ashby, "pkg-1")
     body = ashby.fake.start_body("pkg-1")
-    first = ashby.fake.raw_call("assessment.start", body).json()["results"]["assessment_id"]
-    again = ashby.fake.raw_call("assessment.start", body)
-    assert again.status_code == 200 and again.json()["results"]["assessment_id"] == first
-    with hub.sessions() as session:
-        orders = session.scalars(select(OrderRow).where(OrderRow.integration_id == ashby.tenant.integration_id)).all()
-        events = session.scalars(select(OutboxRow).where(OutboxRow.order_id == first, OutboxRow.kind == "webhook")).all()
-    assert len(orders) == 1
-    assert len(events) <= 1  # one order-received at most (none when no vendor endpoint is registered)
+    with vendor_receiver(hub, events=["assessment:order-received"]) as receiver:
+        first = ashby.fake.raw_call("assessment.start", body).json()["results"]["assessment_id"]
+        again = ashby.fake.raw_call("assessment.start", body)
+        assert again.status_code == 200 and again.json()["results"]["assessment_id"] == first
+        wait_until(lambda: receiver.events_for(first), what="order-received")
+        with hub.sessions() as session:
+            orders = session.scalars(select(OrderRow).where(
+                OrderRow.integration_id == ashby.tenant.integration_id)).all()
+            events = session.scalars(select(OutboxRow).where(OutboxRow.order_id == first,
+                                                             OutboxRow.kind == "webhook")).all()
+    assert len(orders) == 1 and len(events) == 1 and len(receiver.events_for(first)) == 1
 
 
 def test_the_order_keeps_ashby_ids_the_raw_payload_and_maps_the_fields(ashby: AshbyHarness, hub: Hub) -> None:
