@@ -5,11 +5,13 @@ Imports are plain (no discovery, nothing swallowed): a broken connector fails at
 
 from __future__ import annotations
 
+from assessment_hub.connectors.ashby.connector import AshbyConnector
 from assessment_hub.connectors.base import Connector, ConnectorContext
 from assessment_hub.connectors.sandbox.connector import SandboxConnector
 
 CONNECTORS: dict[str, type[Connector]] = {
     SandboxConnector.tool: SandboxConnector,
+    AshbyConnector.tool: AshbyConnector,
 }
 
 
