@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from assessment_hub.connectors.base import Connector, ConnectorContext
 from assessment_hub.connectors.sandbox.connector import SandboxConnector
+from assessment_hub.connectors.teamtailor.connector import TeamtailorConnector
 
 CONNECTORS: dict[str, type[Connector]] = {
     SandboxConnector.tool: SandboxConnector,
+    TeamtailorConnector.tool: TeamtailorConnector,
 }
 
 
