@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assessment_hub import __version__
 from assessment_hub.admin.routes import router as admin_router
+from assessment_hub.assessment.attachment_links import router as attachment_link_router
 from assessment_hub.assessment.attachments import AttachmentStore
 from assessment_hub.assessment.routes import router as assessment_router
 from assessment_hub.config import Settings
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
     app.include_router(general_router, prefix="/v1")
     app.include_router(icon_router)
     app.include_router(admin_router)
+    app.include_router(attachment_link_router)
     mount_inbound_routes(app)
     _install_error_handlers(app)
     return app

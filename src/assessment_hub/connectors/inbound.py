@@ -47,11 +47,17 @@ class Inbound:
         return self.integration.id
 
 
-def _inbound(request: Request, session: SessionDep, connection: Annotated[str, Path()]) -> Inbound:
-    # {tool} is fixed per connector when mounted, so it is no path parameter: it is the segment before {connection}.
+def _tool_of(request: Request, connection: str) -> str:
+    """The ``{tool}`` segment before ``connection``: mounting fills it in as a literal, not a path parameter."""
     segments = request.url.path.split("/")
-    tool = segments[segments.index(connection) - 1]
-    integration = session.get(IntegrationRow, f"{tool}:{connection}")
+    for index in range(len(segments) - 2):
+        if segments[index] == "connectors" and segments[index + 2] == connection:
+            return segments[index + 1]
+    return ""
+
+
+def _inbound(request: Request, session: SessionDep, connection: Annotated[str, Path()]) -> Inbound:
+    integration = session.get(IntegrationRow, f"{_tool_of(request, connection)}:{connection}")
     if integration is None or integration.deleted_at is not None or integration.status != "ACTIVE":
         raise NotFound("No active integration at this URL.")
     return Inbound(integration, integration_settings(integration, request.app.state.settings.cipher), session)

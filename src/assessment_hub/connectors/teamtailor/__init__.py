@@ -1,0 +1,1 @@
+"""Teamtailor Partner API connector (docs/connectors/teamtailor.md)."""
