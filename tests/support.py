@@ -82,12 +82,12 @@ class Hub:
     def api_url(self) -> str:
         return self.base_url + "/v1"
 
-    def new_tenant(self, tool: str = "sandbox") -> Tenant:
+    def new_tenant(self, tool: str = "sandbox", settings: dict[str, str] | None = None) -> Tenant:
         from assessment_hub.integrations.service import create_api_key, create_integration
 
         with unit_of_work(self.sessions) as session:
             key = create_api_key(session, "test")
-            integration = create_integration(session, tool, "Test Org")
+            integration = create_integration(session, tool, "Test Org", settings=settings, cipher=self.settings.cipher)
         return Tenant(self, key, integration.id)
 
 

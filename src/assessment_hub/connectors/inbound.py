@@ -47,8 +47,10 @@ class Inbound:
         return self.integration.id
 
 
-def _inbound(request: Request, session: SessionDep, tool: Annotated[str, Path()],
-             connection: Annotated[str, Path()]) -> Inbound:
+def _inbound(request: Request, session: SessionDep, connection: Annotated[str, Path()]) -> Inbound:
+    # {tool} is fixed per connector when mounted, so it is no path parameter: it is the segment before {connection}.
+    segments = request.url.path.split("/")
+    tool = segments[segments.index(connection) - 1]
     integration = session.get(IntegrationRow, f"{tool}:{connection}")
     if integration is None or integration.deleted_at is not None or integration.status != "ACTIVE":
         raise NotFound("No active integration at this URL.")

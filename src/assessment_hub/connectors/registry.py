@@ -6,10 +6,12 @@ Imports are plain (no discovery, nothing swallowed): a broken connector fails at
 from __future__ import annotations
 
 from assessment_hub.connectors.base import Connector, ConnectorContext
+from assessment_hub.connectors.greenhouse.connector import GreenhouseConnector
 from assessment_hub.connectors.sandbox.connector import SandboxConnector
 
 CONNECTORS: dict[str, type[Connector]] = {
     SandboxConnector.tool: SandboxConnector,
+    GreenhouseConnector.tool: GreenhouseConnector,
 }
 
 
