@@ -187,6 +187,21 @@ def test_send_test_is_idempotent_on_the_take_home_test_url(harness: GreenhouseHa
     assert len(orders) == 2
 
 
+def test_concurrent_retries_of_one_send_test_create_one_order(harness: GreenhouseHarness) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    fake = harness.fake
+    _publish(harness, "pkg-1")
+    body = fake.send_test_body("pkg-1")
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(lambda _: fake.raw_request("POST", harness.setup["send_test_url"], json=body),
+                                range(6)))
+    assert {a.status_code for a in answers} == {200}
+    assert len({a.json()["partner_interview_id"] for a in answers}) == 1
+    with harness.tenant.client() as client:
+        assert len(client.get("/assessment/orders").json()["data"]["results"]) == 1
+
+
 def test_send_test_refusals(harness: GreenhouseHarness) -> None:
     fake, setup = harness.fake, harness.setup
     _publish(harness, "pkg-1")
