@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from assessment_hub.connectors.ashby.connector import AshbyConnector
 from assessment_hub.connectors.base import Connector, ConnectorContext
+from assessment_hub.connectors.greenhouse.connector import GreenhouseConnector
 from assessment_hub.connectors.sandbox.connector import SandboxConnector
 from assessment_hub.connectors.teamtailor.connector import TeamtailorConnector
 
@@ -14,6 +15,7 @@ CONNECTORS: dict[str, type[Connector]] = {
     SandboxConnector.tool: SandboxConnector,
     AshbyConnector.tool: AshbyConnector,
     TeamtailorConnector.tool: TeamtailorConnector,
+    GreenhouseConnector.tool: GreenhouseConnector,
 }
 
 

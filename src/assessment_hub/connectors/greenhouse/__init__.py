@@ -1,0 +1,1 @@
+"""The Greenhouse Assessment Partner API connector (docs/connectors/greenhouse.md)."""
