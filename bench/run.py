@@ -678,6 +678,7 @@ def deep_cursor(ctx: HubContext, offset: int, page_size: int) -> str:
     ``data.next`` for a page ending on that row.  The quick run also walks the pages and checks
     the two cursors are equal.
     """
+    offset = max(page_size, offset // page_size * page_size)  # a page boundary, as a client walking pages reaches
     cursor = last_line(run_cli([sys.executable if not ARGS else ARGS.python, "-m", "bench.hub_db", "cursor",
                                 ctx.integration_id, str(offset)], env=ctx.env, timeout_s=300))
     if offset // page_size <= 50:  # cheap enough to prove it is the API's own cursor
