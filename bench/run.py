@@ -811,6 +811,10 @@ def main(argv: list[str] | None = None) -> int:
     report.figures.sort(key=lambda f: order.get(f.name, len(order)))
     report.meta["loadavg_at_end"] = loadavg()
     report.write_markdown(out / "RESULTS.md")
+    notes = BENCH_DIR / "NOTES.md"  # hand-written: profiles, before/after of each change, what misses its goal
+    if notes.exists() and not args.quick:
+        with (out / "RESULTS.md").open("a") as f:
+            f.write("\n" + notes.read_text())
     report.write_json(out / "results.json")
     missing = report.missing()
     log(f"done in {time.monotonic() - t0:.0f}s: {len(report.figures) - len(missing)} figures produced, "
