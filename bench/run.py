@@ -504,11 +504,12 @@ class Bench:
         ``depth_deep_offset`` rows (wrk -t1 -c1 on each URL); goal deep/first <= 1.5."""
         s = self.s
         t0 = time.monotonic()
-        n = seed_orders(self.args, ctx, s.depth_orders, ctx.work / "ids" / "depth.txt")  # HUB HOOK
+        n = seed_orders(self.args, ctx, s.depth_orders, None)  # HUB HOOK
+        n = n if isinstance(n, int) else len(n)
         seed_s = time.monotonic() - t0
-        rate = len(n) / seed_s if seed_s > 0 else None
+        rate = n / seed_s if seed_s > 0 else None
         self.report.add(Figure(f"depth_{db}_seed_rate", rate, "orders/s", group="depth",
-                               note=f"{len(n):,} orders in {seed_s:.1f}s"))
+                               note=f"{n:,} orders in {seed_s:.1f}s (`assessment-hub sandbox seed`, process start included)"))
         first_url = ctx.base_url + LIST_QUERY
         cursor = deep_cursor(ctx, s.depth_deep_offset, s.depth_walk_page_size)  # HUB HOOK
         deep_url = first_url + "&cursor=" + cursor
@@ -561,19 +562,23 @@ class HubContext:
 
 
 def hub_cli(args: argparse.Namespace) -> list[str] | None:
-    """HUB HOOK: the hub's CLI, ``assessment-hub`` next to ``--python``, else on PATH."""
+    """HUB HOOK: the hub's CLI: ``--hub-cli``, else ``python -m assessment_hub.cli`` with
+    ``--python`` (the code on that python's path, e.g. a worktree's src on PYTHONPATH)."""
     if args.hub_cli:
         return shlex.split(args.hub_cli)
-    beside = Path(args.python).parent / "assessment-hub"
-    if beside.exists():
-        return [str(beside)]
-    found = shutil.which("assessment-hub")
-    return [found] if found else None
+    probe = subprocess.run([args.python, "-c", "import assessment_hub.cli"], capture_output=True, timeout=60,
+                           cwd=REPO_ROOT)
+    return [args.python, "-m", "assessment_hub.cli"] if probe.returncode == 0 else None
 
 
 def hub_serve_argv(cli: list[str]) -> list[str]:
-    """HUB HOOK: how users start the hub (``{host}``/``{port}`` are filled in)."""
-    return cli + ["serve", "--host", "{host}", "--port", "{port}"]
+    """HUB HOOK: how users start the hub (``{host}``/``{port}`` are filled in); ``--serve-args``
+    (e.g. ``--workers 2``) are appended."""
+    return cli + ["serve", "--host", "{host}", "--port", "{port}"] + shlex.split(SERVE_ARGS)
+
+
+SERVE_ARGS = ""  # set from --serve-args in main()
+BENCH_PACKAGE = "1001"  # the package the vendor publishes; every order is for it
 
 
 def prepare_database(db: str, work: Path) -> str:
@@ -587,7 +592,7 @@ def prepare_database(db: str, work: Path) -> str:
     if db == "postgres":
         if not shutil.which("psql"):
             raise BenchError("psql not found: cannot create the `bench` PostgreSQL database")
-        base = ["psql", "-h", LOOPBACK, "-U", "postgres", "-d", "test", "-v", "ON_ERROR_STOP=1", "-q"]
+        base = ["psql", "-h", LOOPBACK, "-U", "postgres", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-q"]
         run_cli(base + ["-c", "DROP DATABASE IF EXISTS bench WITH (FORCE)"], timeout_s=60)
         run_cli(base + ["-c", "CREATE DATABASE bench"], timeout_s=60)
         return f"postgresql+psycopg://postgres@{LOOPBACK}:5432/bench"
@@ -595,76 +600,68 @@ def prepare_database(db: str, work: Path) -> str:
 
 
 def hub_setup(cli: list[str], env: dict[str, str], work: Path) -> HubContext:
-    """Migrate, create an API key and a sandbox integration through the hub's CLI."""
+    """Migrate, create an API key, a sandbox integration whose ATS mirrors each write-back to the
+    fake ATS (``writeback_url``), and a webhook endpoint at the fake vendor, through the hub's CLI.
+
+    The admin API key (``ASSESSMENT_HUB_ADMIN_API_KEY``, for ``POST /admin/sandbox/{id}/orders``)
+    is set to the same string as the vendor key, so the paced client sends one set of headers.
+    ``env`` is the dict ``serve`` is started with: the admin key set here reaches it.
+    """
     run_cli(cli + ["migrate"], env=env)
     key = last_line(run_cli(cli + ["api-keys", "create", "--name", "bench"], env=env))
-    integ = last_line(run_cli(cli + ["integrations", "create", "--tool", "sandbox", "--organization", "bench"], env=env))
+    integ_args = ["integrations", "create", "--tool", "sandbox", "--organization", "bench"]
+    if env.get("BENCH_ATS_URL"):
+        integ_args += ["--setting", f"writeback_url={env['BENCH_ATS_URL']}/ats/writeback"]
+    integ = last_line(run_cli(cli + integ_args, env=env))
+    if env.get("BENCH_VENDOR_URL"):
+        run_cli(cli + ["webhooks", "create", "--url", f"{env['BENCH_VENDOR_URL']}/vendor/webhook"], env=env)
+    env["ASSESSMENT_HUB_ADMIN_API_KEY"] = key
     return HubContext(cli=cli, env=env, work=work, api_key=key, integration_id=integ)
 
 
-def seed_orders(args: argparse.Namespace, ctx: HubContext, count: int, ids_path: Path) -> list[str]:
-    """HUB HOOK: create ``count`` OPEN orders for ``ctx.integration_id``; their
-    ids end up in ``ids_path`` (one per line) and are returned.
+def seed_orders(args: argparse.Namespace, ctx: HubContext, count: int, ids_path: Path | None) -> list[str] | int:
+    """HUB HOOK: bulk-create ``count`` OPEN orders for ``ctx.integration_id`` with the hub's
+    ``assessment-hub sandbox seed`` (Core ``executemany``; seeded orders send no webhooks).
 
-    Preferred: the hub's bulk seeding function, ``--seed-hook
-    module:function`` (default ``assessment_hub.bench_support:seed_orders``),
-    called in a subprocess of the hub's python as
-    ``function(database_url: str, integration_id: str, count: int, ids_path: str) -> int``
-    (returns how many it created, writes their ids to ``ids_path``).
-    Fallback when that is not importable: ``assessment-hub sandbox
-    create-order`` once per order, only for up to ``--cli-seed-max`` orders.
+    With ``ids_path``: the ids of every OPEN order without a result, in listing order, are written
+    there (one per line, read back from the database) and returned -- call it on a fresh database.
+    Without: returns ``count`` (the depth figure needs only the rate).
     """
+    run_cli(ctx.cli + ["sandbox", "seed", "--integration", ctx.integration_id, "--package", BENCH_PACKAGE,
+                       "--count", str(count)], env=ctx.env, timeout_s=args.seed_timeout)
+    if ids_path is None:
+        return count
     ids_path.parent.mkdir(parents=True, exist_ok=True)
-    if ids_path.exists():
-        ids_path.unlink()
-    module, _, func = args.seed_hook.partition(":")
-    code = (
-        "import importlib, sys\n"
-        f"fn = getattr(importlib.import_module({module!r}), {func!r})\n"
-        "n = fn(sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4])\n"
-        "print(n)\n"
-    )
-    probe = subprocess.run([args.python, "-c", f"import importlib; getattr(importlib.import_module({module!r}), {func!r})"],
-                           capture_output=True, text=True, timeout=60, env=dict(os.environ, **ctx.env),
-                           cwd=REPO_ROOT)
-    if probe.returncode == 0:
-        run_cli([args.python, "-c", code, ctx.env["ASSESSMENT_HUB_DATABASE_URL"], ctx.integration_id, str(count),
-                 str(ids_path)], env=ctx.env, timeout_s=args.seed_timeout)
-    elif count <= args.cli_seed_max:
-        with ids_path.open("w") as f:
-            for i in range(count):
-                oid = last_line(run_cli(ctx.cli + ["sandbox", "create-order", "--integration", ctx.integration_id,
-                                                   "--package", args.sandbox_package,
-                                                   "--email", f"bench{i}@example.com"], env=ctx.env, timeout_s=60))
-                f.write(oid + "\n")
-    else:
-        raise NotImplementedError(
-            f"bulk seeding hook {args.seed_hook} is not importable ({probe.stderr.strip().splitlines()[-1:]}); "
-            f"the CLI fallback is limited to {args.cli_seed_max} orders, {count} needed")
-    ids = [ln.strip() for ln in ids_path.read_text().splitlines() if ln.strip()] if ids_path.exists() else []
+    run_cli([args.python, "-m", "bench.hub_db", "ids", ctx.integration_id, str(ids_path)], env=ctx.env,
+            timeout_s=args.seed_timeout)
+    ids = [ln.strip() for ln in ids_path.read_text().splitlines() if ln.strip()]
     if len(ids) < count:
-        raise BenchError(f"seeding produced {len(ids)} order ids, {count} expected (in {ids_path})")
+        raise BenchError(f"seeding produced {len(ids)} open order ids, {count} expected (in {ids_path})")
     return ids
 
 
 def delivery_env(ats_url: str, vendor_url: str) -> dict[str, str]:
-    """HUB HOOK: extra environment for ``serve`` so the hub's ATS write-backs
-    go to ``ats_url`` and vendor webhooks to ``vendor_url`` (both fake
-    receivers on loopback).  Unknown until the hub defines its configuration."""
-    return {}
+    """HUB HOOK: where :func:`hub_setup` points the sandbox ATS's write-back mirror and the vendor
+    webhook endpoint (the hub itself ignores these variables)."""
+    return {"BENCH_ATS_URL": ats_url, "BENCH_VENDOR_URL": vendor_url}
 
 
 def configure_delivery(ctx: HubContext, ats_url: str, vendor_url: str) -> None:
-    """HUB HOOK: point the integration at the fake ATS and fake vendor (e.g.
-    through the CLI or the API).  Until the hub defines how, the delivery
-    figure is reported as not produced."""
-    raise NotImplementedError("delivery hooks (configure_delivery/create_order_request) not wired to the hub yet")
+    """HUB HOOK: the targets were set in :func:`hub_setup`; here the vendor publishes the package
+    the sandbox orders are for (``POST /admin/sandbox/{id}/orders`` requires it)."""
+    body = json.dumps({"packages": [{"id": BENCH_PACKAGE, "name": "Bench test", "description": "bench",
+                                     "type": "SKILLS_TEST"}]}).encode()
+    status, resp = http_request("PUT", ctx.base_url + "/v1/assessment/packages", body,
+                                headers=dict(ctx.headers(), **{"Content-Type": "application/json"}), timeout_s=30)
+    if status != 200:
+        raise BenchError(f"publishing package {BENCH_PACKAGE} answered {status}: {resp[:300]!r}")
 
 
 def create_order_request(ctx: HubContext, i: int) -> tuple[str, str, str, Any]:
-    """HUB HOOK: the HTTP request that creates an order as the ATS would
-    (key, method, url, json).  The key is replaced by :func:`created_order_id`."""
-    raise NotImplementedError("order creation over HTTP is not in the hub contract yet")
+    """HUB HOOK: the sandbox ATS places an order (as a recruiter would): ``POST
+    /admin/sandbox/{integration}/orders``; the hub queues ``assessment:order-received`` to the vendor."""
+    return (f"new{i}", "POST", f"{ctx.base_url}/admin/sandbox/{ctx.integration_id}/orders",
+            {"package_id": BENCH_PACKAGE, "email": f"bench{i}@example.com"})
 
 
 def created_order_id(response: Any) -> str:
@@ -673,18 +670,29 @@ def created_order_id(response: Any) -> str:
 
 
 def deep_cursor(ctx: HubContext, offset: int, page_size: int) -> str:
-    """HUB HOOK: a cursor that starts after ``offset`` rows of LIST_QUERY.
+    """HUB HOOK: the cursor ``data.next`` would hold after ``offset`` rows of LIST_QUERY.
 
-    Default: walk the pages (``data.next`` holds the next cursor; Kombo's
-    pagination).  If the hub can mint a cursor directly, do it here instead.
+    Minted from the keyset instead of walking ``offset / page_size`` pages: ``bench.hub_db cursor``
+    reads the ``offset``-th OPEN order (ordered by ``created_at, id``) and encodes it with
+    ``assessment_hub.kit.cursors.encode_cursor`` -- exactly what ``service.list_orders`` puts in
+    ``data.next`` for a page ending on that row.  The quick run also walks the pages and checks
+    the two cursors are equal.
     """
+    offset = max(page_size, offset // page_size * page_size)  # a page boundary, as a client walking pages reaches
+    cursor = last_line(run_cli([sys.executable if not ARGS else ARGS.python, "-m", "bench.hub_db", "cursor",
+                                ctx.integration_id, str(offset)], env=ctx.env, timeout_s=300))
+    if offset // page_size <= 50:  # cheap enough to prove it is the API's own cursor
+        walked = walk_cursor(ctx, offset, page_size)
+        if walked != cursor:
+            raise BenchError(f"minted cursor {cursor} != the API's cursor {walked} after {offset} rows")
+    return cursor
+
+
+def walk_cursor(ctx: HubContext, offset: int, page_size: int) -> str:
+    """The API's own cursor after ``offset`` rows, following ``data.next`` page by page."""
     path = LIST_QUERY.replace("page_size=100", f"page_size={page_size}")
     cursor = None
-    pages = offset // page_size
-    deadline = time.monotonic() + 600
-    for _ in range(pages):
-        if time.monotonic() > deadline:
-            raise BenchError(f"walking {pages} pages to reach offset {offset} took more than 600s")
+    for _ in range(offset // page_size):
         url = ctx.base_url + path + (f"&cursor={cursor}" if cursor else "")
         status, body = http_request("GET", url, headers=ctx.headers(), timeout_s=30)
         if status != 200:
@@ -695,6 +703,9 @@ def deep_cursor(ctx: HubContext, offset: int, page_size: int) -> str:
     if cursor is None:
         raise BenchError("deep offset must be at least one page")
     return cursor
+
+
+ARGS: argparse.Namespace | None = None  # set in main()
 
 
 # --------------------------------------------------------------------------
@@ -733,14 +744,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--hub-ready-path", default="/health", help="GET path polled until the hub answers < 500")
     p.add_argument("--ceiling-uvicorn-args", default="--log-level warning",
                    help="uvicorn options for the ceiling: keep equal to what `serve` uses")
-    p.add_argument("--seed-hook", default="assessment_hub.bench_support:seed_orders",
-                   help="module:function for bulk seeding (see seed_orders in bench/run.py)")
+    p.add_argument("--serve-args", default="", help="extra `assessment-hub serve` options, e.g. '--workers 2'")
     p.add_argument("--hooks", default="", help="module whose functions replace the HUB HOOKs of the same name")
     p.add_argument("--strict-status", action="store_true",
                    help="wrk counts every non-2xx exactly (parses responses in Lua; slower)")
     p.add_argument("--seed-timeout", type=float, default=600)
-    p.add_argument("--cli-seed-max", type=int, default=20, help="max orders seeded one by one via the CLI")
-    p.add_argument("--sandbox-package", default="default")
     p.add_argument("--duration", type=int, default=None, help="override seconds per wrk measurement")
     p.add_argument("--connections", type=int, default=None)
     p.add_argument("--threads", type=int, default=None)
@@ -756,7 +764,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    global ARGS, SERVE_ARGS
     args = parse_args(argv)
+    ARGS, SERVE_ARGS = args, args.serve_args
     s = Settings.quick() if args.quick else Settings.full()
     if args.hooks:
         log(f"hooks from {args.hooks}: {', '.join(load_hooks(args.hooks)) or 'none'}")
@@ -801,6 +811,10 @@ def main(argv: list[str] | None = None) -> int:
     report.figures.sort(key=lambda f: order.get(f.name, len(order)))
     report.meta["loadavg_at_end"] = loadavg()
     report.write_markdown(out / "RESULTS.md")
+    notes = BENCH_DIR / "NOTES.md"  # hand-written: profiles, before/after of each change, what misses its goal
+    if notes.exists() and not args.quick:
+        with (out / "RESULTS.md").open("a") as f:
+            f.write("\n" + notes.read_text())
     report.write_json(out / "results.json")
     missing = report.missing()
     log(f"done in {time.monotonic() - t0:.0f}s: {len(report.figures) - len(missing)} figures produced, "

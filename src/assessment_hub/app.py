@@ -14,9 +14,10 @@ import httpx
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from assessment_hub import __version__
 from assessment_hub.admin.routes import router as admin_router
@@ -106,6 +107,12 @@ def _install_error_handlers(app: FastAPI) -> None:
         error = InputInvalid(str(exc.detail))
         error.status_code = exc.status_code
         return respond(error)
+
+    @app.exception_handler(ClientDisconnect)
+    async def client_gone(_request: Request, _exc: ClientDisconnect) -> Response:
+        # the client hung up while sending its body: nothing was stored and nobody reads the answer;
+        # not an error of the hub (and rendering a traceback for it costs the event loop dearly)
+        return Response(status_code=400)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

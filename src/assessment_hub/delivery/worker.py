@@ -37,6 +37,7 @@ from assessment_hub.connectors.base import (
     ResultSnapshot,
 )
 from assessment_hub.connectors.registry import build_connector
+from assessment_hub.db.engine import read_only
 from assessment_hub.db.session import unit_of_work
 from assessment_hub.delivery.models import DeliveryAttemptRow, OutboxRow
 from assessment_hub.delivery.outbox import enqueue_writeback
@@ -68,6 +69,8 @@ class DeliveryWorker:
                  wake: threading.Event | None = None, public_base_url: str | None = None) -> None:
         self.settings = settings
         self.sessions = sessions
+        # reads that write nothing begin DEFERRED on SQLite: they do not queue for the write lock
+        self.read_sessions = sessionmaker(read_only(sessions.kw["bind"]), expire_on_commit=False)
         self.worker_id = worker_id or default_worker_id()
         self.wake = wake or threading.Event()
         self.public_base_url = public_base_url or settings.public_base_url or "http://127.0.0.1:8000"
@@ -155,7 +158,7 @@ class DeliveryWorker:
     def process(self, outbox_id: int) -> None:
         started_at = utcnow()
         started = time.monotonic()
-        with self.sessions() as session:
+        with self.read_sessions() as session:
             row = session.get(OutboxRow, outbox_id)
             if row is None or row.state != "in_flight" or row.claimed_by != self.worker_id:
                 return
