@@ -83,3 +83,19 @@ def test_client_disconnect_is_not_logged_as_an_unexpected_error(tmp_path: Path, 
     assert response.status_code == 400
     out = capsys.readouterr()
     assert "unhandled_error" not in out.out + out.err + caplog.text
+
+
+def test_logged_exceptions_render_as_plain_text(capsys) -> None:
+    # Rich tracebacks took about a second each on the event loop and stalled the server under load.
+    import structlog
+
+    from assessment_hub.kit.logging import configure_logging
+
+    configure_logging()
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError:
+        structlog.get_logger("t").exception("failed")
+    out = capsys.readouterr().out
+    assert "Traceback (most recent call last)" in out and "RuntimeError: boom" in out
+    assert "╭" not in out and "│" not in out

@@ -37,6 +37,7 @@ from assessment_hub.errors import (
     describe_validation_error,
     error_body,
 )
+from assessment_hub.kit.logging import configure_logging
 from assessment_hub.integrations.routes import icons as icon_router
 from assessment_hub.integrations.routes import router as general_router
 
@@ -46,6 +47,7 @@ log = structlog.get_logger("assessment_hub")
 def create_app(settings: Settings | None = None, *, worker: bool = False) -> FastAPI:
     """The API; with ``worker=True`` a delivery worker runs in the same process (the embedded set-up)."""
     settings = settings or Settings()
+    configure_logging()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
