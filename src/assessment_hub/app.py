@@ -7,6 +7,7 @@ store and the outbound HTTP client are created in the lifespan and disposed at s
 from __future__ import annotations
 
 import threading
+from typing import Any
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -85,7 +86,31 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
     app.include_router(attachment_link_router)
     mount_inbound_routes(app)
     _install_error_handlers(app)
+    _refuse_nul_in_urls(app)
     return app
+
+
+def _refuse_nul_in_urls(app: FastAPI) -> None:
+    """A NUL character in the path or query is refused before any route sees it (PostgreSQL cannot
+    compare text with it, and no id or filter contains one). A pure ASGI wrapper: no per-request cost
+    beyond two substring checks."""
+    inner = app.build_middleware_stack
+
+    def build() -> Any:
+        downstream = inner()
+
+        async def guard(scope: dict, receive: Any, send: Any) -> None:
+            if scope["type"] == "http" and ("\x00" in scope.get("path", "")
+                                            or b"%00" in scope.get("query_string", b"")):
+                error = InputInvalid("The URL must not contain the NUL character (%00).")
+                response = JSONResponse(error_body(error.code, error.title, error.message), status_code=400)
+                await response(scope, receive, send)
+                return
+            await downstream(scope, receive, send)
+
+        return guard
+
+    app.build_middleware_stack = build  # type: ignore[method-assign]
 
 
 def _install_error_handlers(app: FastAPI) -> None:

@@ -187,6 +187,21 @@ def test_send_test_is_idempotent_on_the_take_home_test_url(harness: GreenhouseHa
     assert len(orders) == 2
 
 
+def test_a_reused_take_home_test_url_for_another_candidate_is_refused(harness: GreenhouseHarness) -> None:
+    # Found in a user trial: the second order used to be answered with the first order's id, silently.
+    fake = harness.fake
+    _publish(harness, "pkg-1", "pkg-2")
+    url = fake.new_take_home_test_url()
+    first = fake.send_test("pkg-1", url=url)
+    setup = harness.setup
+    for body in (fake.send_test_body("pkg-1", email="eve@example.com", url=url),
+                 fake.send_test_body("pkg-2", url=url)):
+        answer = fake.expect_error(fake.raw_request("POST", setup["send_test_url"], json=body), 409).json()
+        assert first in answer["message"]
+    with harness.tenant.client() as client:
+        assert len(client.get("/assessment/orders").json()["data"]["results"]) == 1
+
+
 def test_concurrent_retries_of_one_send_test_create_one_order(harness: GreenhouseHarness) -> None:
     from concurrent.futures import ThreadPoolExecutor
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from assessment_hub.admin.deps import AdminDep
 from assessment_hub.admin.schemas import IntegrationIn, OutageIn, SandboxOrderIn, WebhookIn
@@ -25,6 +25,8 @@ from assessment_hub.integrations import service as integrations
 from assessment_hub.kit.body import json_body
 from assessment_hub.kit.envelope import success
 from assessment_hub.webhooks import service as webhooks
+
+DeliveryId = Annotated[int, Path(ge=1, le=2**63 - 1, description="A delivery id (outbox row id).")]
 
 router = APIRouter(prefix="/admin", dependencies=[AdminDep], tags=["admin"])
 
@@ -101,18 +103,18 @@ def list_deliveries(
 
 
 @router.get("/deliveries/{delivery_id}")
-def get_delivery(delivery_id: int, session: ReadSessionDep) -> dict[str, Any]:
+def get_delivery(delivery_id: DeliveryId, session: ReadSessionDep) -> dict[str, Any]:
     row = deliveries.get_delivery(session, delivery_id)
     return success(deliveries.delivery_view(row, deliveries.attempts_of(session, delivery_id)))
 
 
 @router.post("/deliveries/{delivery_id}/retry")
-def retry_delivery(delivery_id: int, session: SessionDep) -> dict[str, Any]:
+def retry_delivery(delivery_id: DeliveryId, session: SessionDep) -> dict[str, Any]:
     return success(deliveries.delivery_view(deliveries.retry_delivery(session, delivery_id)))
 
 
 @router.post("/deliveries/{delivery_id}/cancel")
-def cancel_delivery(delivery_id: int, session: SessionDep) -> dict[str, Any]:
+def cancel_delivery(delivery_id: DeliveryId, session: SessionDep) -> dict[str, Any]:
     return success(deliveries.delivery_view(deliveries.cancel_delivery(session, delivery_id)))
 
 

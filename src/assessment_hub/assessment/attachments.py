@@ -1,7 +1,7 @@
 """Attachment bytes: decode inline ``data``, download ``data_url``, and store by sha256.
 
-Source: kombo-contract.md §4.5 (Attachment). ``data_url`` is fetched at once, while the PUT is being
-handled, with a total timeout and a size cap; loopback, private, link-local and other non-public
+Source: kombo-contract.md §4.5 (Attachment). ``data_url``s are fetched at once and concurrently, while the
+PUT is being handled, within one total timeout for all of them and a size cap each; loopback, private, link-local and other non-public
 addresses are refused unless ``ASSESSMENT_HUB_ALLOW_PRIVATE_NETWORK=true`` (the check applies to every
 redirect hop). Every failure is an ``InputInvalid`` naming ``attachments[i]``.
 Bytes are written to ``<attachments_dir>/<sha256[:2]>/<sha256>`` (content-addressed, fsynced) before
@@ -18,6 +18,7 @@ import os
 import socket
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
@@ -81,15 +82,27 @@ def prepare_attachments(
     """
     blobs: list[tuple[AttachmentIn, bytes, str | None]] = []
     warnings: list[str] = []
+    deadline = time.monotonic() + settings.data_url_timeout_s
+    urls = [(i, a) for i, a in enumerate(attachments) if a.data_url is not None]
+    downloads: dict[int, tuple[bytes, str | None]] = {}
+    if urls:  # all at once, within one shared deadline: the vendor's client is waiting for the answer
+        with ThreadPoolExecutor(max_workers=len(urls)) as pool:
+            futures = {i: pool.submit(_download, a.data_url, _where(i, a), settings, client, deadline) for i, a in urls}
+            for i, future in futures.items():
+                downloads[i] = future.result()
     for index, attachment in enumerate(attachments):
-        where = f"attachments[{index}] ({attachment.name!r})"
+        where = _where(index, attachment)
         if attachment.data is not None:
             data = _decode_base64(attachment.data, where)
             content_type = attachment.content_type
         else:
-            assert attachment.data_url is not None
-            data, fetched_type = _download(attachment.data_url, where, settings, client)
+            data, fetched_type = downloads[index]
             content_type = attachment.content_type or fetched_type
+            if content_type is None:
+                warnings.append(f"{where}: no content_type was given and the download had none; the ATS may "
+                                "not know how to show it.")
+        if not data:
+            warnings.append(f"{where}: the attachment is empty (0 bytes).")
         if len(data) > settings.max_attachment_bytes:
             raise InputInvalid(f"{where}: larger than the {settings.max_attachment_bytes} byte limit.")
         if content_type == "application/octet-stream":
@@ -109,12 +122,17 @@ def prepare_attachments(
     return stored, warnings
 
 
+def _where(index: int, attachment: AttachmentIn) -> str:
+    return f"attachments[{index}] ({attachment.name!r})"
+
+
 def _decode_base64(text: str, where: str) -> bytes:
     compact = "".join(text.split())
+    padded = compact + "=" * (-len(compact) % 4)  # padding may be left out, as URL-safe encoders do
     try:
         if "-" in compact or "_" in compact:
-            return base64.urlsafe_b64decode(compact + "=" * (-len(compact) % 4))
-        return base64.b64decode(compact, validate=True)
+            return base64.urlsafe_b64decode(padded)
+        return base64.b64decode(padded, validate=True)
     except (binascii.Error, ValueError):
         raise InputInvalid(f"{where}: data is not valid base64.") from None
 
@@ -138,8 +156,8 @@ def _check_public(url: str, where: str, settings: Settings) -> None:
             )
 
 
-def _download(url: str, where: str, settings: Settings, client: httpx.Client) -> tuple[bytes, str | None]:
-    deadline = time.monotonic() + settings.data_url_timeout_s
+def _download(url: str, where: str, settings: Settings, client: httpx.Client,
+              deadline: float) -> tuple[bytes, str | None]:
     cap = settings.max_attachment_bytes
     for _hop in range(MAX_REDIRECTS + 1):
         _check_public(url, where, settings)

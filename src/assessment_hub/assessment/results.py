@@ -36,6 +36,9 @@ class NormalizedResult:
     attributes: list[dict[str, Any]]
     remote_fields: dict[str, Any] | None
     warnings: list[str] = field(default_factory=list)
+    completed_at_defaulted: bool = False
+    """No ``completed_at`` was sent for a terminal status: the receive time stands in (a correction
+    keeps the earlier revision's time instead, ``service.record_result``)."""
 
 
 def normalize_result(body: ResultIn) -> NormalizedResult:
@@ -71,6 +74,7 @@ def normalize_result(body: ResultIn) -> NormalizedResult:
         )
 
     completed_at = None
+    defaulted = False
     if body.completed_at is not None:
         try:
             parsed = parse_instant(body.completed_at)
@@ -82,6 +86,7 @@ def normalize_result(body: ResultIn) -> NormalizedResult:
     elif status in ("COMPLETED", "CANCELLED"):
         completed_at = utcnow()
         warnings.append(f"completed_at: missing for status {status}; the hub's receive time was used.")
+        defaulted = True
 
     unknown = sorted(set(body.model_extra or ()) - KNOWN_FIELDS)
     if unknown:
@@ -96,6 +101,7 @@ def normalize_result(body: ResultIn) -> NormalizedResult:
         attributes=attributes,
         remote_fields=body.remote_fields,
         warnings=warnings,
+        completed_at_defaulted=defaulted,
     )
 
 

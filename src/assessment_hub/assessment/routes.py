@@ -65,6 +65,7 @@ def put_packages(
 
 @router.get("/orders")
 def get_orders(
+    request: Request,
     integration: IntegrationDep,
     session: ReadSessionDep,
     cursor: str | None = None,
@@ -73,6 +74,9 @@ def get_orders(
     statuses: str | None = None,
     created_after: str | None = None,
 ) -> dict[str, Any]:
+    # A repeated parameter (statuses=OPEN&statuses=COMPLETED) means all of its values, not the last one.
+    ids = ",".join(request.query_params.getlist("ids")) or ids
+    statuses = ",".join(request.query_params.getlist("statuses")) or statuses
     status_list = [s.upper() for s in _split(statuses)]
     unknown = [s for s in status_list if s not in ORDER_STATUSES]
     if unknown:

@@ -29,14 +29,21 @@ PACKAGE_TYPES = ("BEHAVIORAL", "VIDEO_INTERVIEW", "SKILLS_TEST", "BACKGROUND_CHE
 ORDER_STATUSES = ("OPEN", "COMPLETED", "CANCELLED", "REJECTED")
 CONTENT_TYPE_PATTERN = re.compile(r"^[\w.-]+/[\w.-]+$")
 MAX_ATTACHMENTS = 5
+UNSAFE_URL_SCHEMES = frozenset({"javascript", "vbscript", "data", "file"})
 
 Number = StrictInt | StrictFloat
 
 
 def _finite(value: float | None, _info: Any = None) -> float | None:
-    if value is not None and not math.isfinite(value):
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond the double range, e.g. 1 followed by 309 zeros
+        raise ValueError("must be a finite number within the double-precision range") from None
+    if not math.isfinite(number):
         raise ValueError("must be a finite number")
-    return None if value is None else float(value)
+    return number
 
 
 class _Body(BaseModel):
@@ -172,4 +179,6 @@ class ResultIn(_Body):
             raise ValueError("must be an absolute URI such as https://vendor.example/results/1")
         if re.match(r"^https?:", value, re.I) and not re.match(r"^https?://[^/?#\s]+", value, re.I):
             raise ValueError("must be an absolute URI with a host")
+        if value.split(":", 1)[0].lower() in UNSAFE_URL_SCHEMES:
+            raise ValueError("must not use a script, data or file scheme; recruiters open it in a browser")
         return value

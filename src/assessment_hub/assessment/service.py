@@ -23,7 +23,7 @@ from assessment_hub.delivery.outbox import enqueue_writeback
 from assessment_hub.errors import InputInvalid, NotFound
 from assessment_hub.kit.cursors import decode_cursor, encode_cursor
 from assessment_hub.kit.ids import new_id
-from assessment_hub.kit.timestamps import utcnow
+from assessment_hub.kit.timestamps import format_instant, utcnow
 from assessment_hub.webhooks.events import ORDER_CANCELLED, ORDER_RECEIVED, order_data
 from assessment_hub.webhooks.service import enqueue_event
 
@@ -190,9 +190,14 @@ def record_result(
     """
     order = get_order(session, integration_id, order_id, for_update=True)
     check_result_transition(order.status, result.status)
-    previous = session.scalar(
-        select(ResultRevisionRow.revision).where(ResultRevisionRow.id == order.latest_result_id)
-    ) if order.latest_result_id else 0
+    latest = session.get(ResultRevisionRow, order.latest_result_id) if order.latest_result_id else None
+    previous = latest.revision if latest is not None else 0
+    if result.completed_at_defaulted and latest is not None and latest.status == result.status \
+            and latest.completed_at is not None:
+        # A correction that leaves completed_at out keeps the time the assessment was completed.
+        result.completed_at = latest.completed_at
+        result.warnings = [w for w in result.warnings if not w.startswith("completed_at:")] + [
+            f"completed_at: missing; kept {format_instant(latest.completed_at)} from revision {latest.revision}."]
     now = utcnow()
     revision = ResultRevisionRow(
         id=new_id(), order_id=order.id, revision=(previous or 0) + 1, status=result.status,

@@ -5,6 +5,7 @@ Every failure is a Kombo ``PLATFORM.INPUT_INVALID`` error (415, 413 or 400 namin
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -48,8 +49,22 @@ def json_body(model: type[Model]) -> Callable[[Request], Awaitable[Model]]:
         if not raw.strip():
             raise InputInvalid("The request body is empty; a JSON object is required.")
         try:
-            return model.model_validate_json(raw)
+            parsed = model.model_validate_json(raw)
         except ValidationError as exc:
             raise InputInvalid(describe_validation_error(exc)) from None
+        if b"\\u0000" in raw and _has_nul(json.loads(raw)):
+            raise InputInvalid("Invalid request body: strings must not contain the NUL character (\\u0000).")
+        return parsed
 
     return parse
+
+
+def _has_nul(value: object) -> bool:
+    """True when a string anywhere in ``value`` holds U+0000 (PostgreSQL cannot store it in text)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False

@@ -45,10 +45,12 @@ def parse_instant(text: str) -> ParsedInstant:
         zone = "+00:00" if tz in (None, "Z", "z") else (tz if ":" in tz else f"{tz[:3]}:{tz[3:]}")
         candidate = f"{date}T{time}.{micro}{zone}"
     try:
-        value = datetime.fromisoformat(candidate)
+        value = datetime.fromisoformat(candidate).astimezone(UTC)
     except ValueError as exc:
         raise ValueError(f"is not a valid date-time ({exc})") from None
-    return ParsedInstant(value.astimezone(UTC), naive)
+    except OverflowError:
+        raise ValueError("is outside the supported range of years 1 to 9999 in UTC") from None
+    return ParsedInstant(value, naive)
 
 
 def format_instant(value: datetime | None) -> str | None:

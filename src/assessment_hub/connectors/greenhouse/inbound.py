@@ -160,6 +160,11 @@ def send_test(request: Request, inbound: InboundDep, raw: BodyDep) -> Any:
     _lock_integration(inbound)
     existing = _existing_order(inbound, body.url)
     if existing is not None:
+        same = (existing.package_id == body.partner_test_id
+                and (existing.candidate.get("email") or "").lower() == body.candidate.email.lower())
+        if not same:
+            raise GreenhouseError(409, f"The take-home-test url {body.url!r} already belongs to order {existing.id} "
+                                       "for another test or candidate; each Send Test needs its own url.")
         return {"partner_interview_id": existing.id}
     if service.get_live_package(inbound.session, inbound.id, body.partner_test_id) is None:
         raise GreenhouseError(404, f"partner_test_id {body.partner_test_id!r} is not a test this partner offers "

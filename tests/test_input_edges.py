@@ -1,0 +1,86 @@
+"""Inputs at the edges (found by a user trial): each gets a clear 400, never a 500, on both databases."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from fastapi import FastAPI
+from fastapi.responses import Response
+
+from tests.support import Hub, Tenant, serve_in_thread
+from tests.test_errors import check
+
+BASE = {"status": "COMPLETED", "result_url": "https://vendor.example/r/1", "completed_at": "2024-01-01T00:00:00Z"}
+
+
+@pytest.mark.parametrize("body,mentions", [
+    ({**BASE, "score": int("1" + "0" * 309)}, "score"),
+    ({**BASE, "completed_at": "9999-12-31T23:59:59-01:00"}, "completed_at"),
+    ({**BASE, "completed_at": "0001-01-01T00:00:00+01:00"}, "completed_at"),
+    ({**BASE, "result_url": "javascript:alert(1)"}, "result_url"),
+    ({**BASE, "result_url": "data:text/html,hi"}, "result_url"),
+    ({**BASE, "attributes": [{"type": "TEXT", "label": "a", "value": "nul\u0000here"}]}, "NUL"),
+    ({**BASE, "remote_fields": {"x": "\u0000"}}, "NUL"),
+])
+def test_result_body_edges(tenant: Tenant, body: dict, mentions: str) -> None:
+    order_id = tenant.create_order()
+    check(tenant.put_result(order_id, body), 400, mentions=mentions)
+    assert tenant.order(order_id)["result"] is None
+
+
+def test_nul_in_urls_and_created_after_out_of_range(tenant: Tenant) -> None:
+    with tenant.client() as client:
+        check(client.get("/assessment/orders?ids=a%00b"), 400, mentions="NUL")
+        check(client.put("/assessment/orders/a%00b/result", json=BASE), 400, mentions="NUL")
+        check(client.get("/assessment/orders", params={"created_after": "9999-12-31T23:59:59-01:00"}), 400,
+              mentions="created_after")
+        check(client.put("/assessment/packages", json={"packages": [{"id": "a\u0000", "name": "n",
+                                                                     "description": "d"}]}), 400, mentions="NUL")
+
+
+def test_repeated_query_parameters_mean_all_their_values(tenant: Tenant) -> None:
+    open_id, done_id = tenant.create_order(), tenant.create_order()
+    tenant.put_result(done_id, BASE)
+    with tenant.client() as client:
+        both = client.get("/assessment/orders?statuses=OPEN&statuses=COMPLETED").json()["data"]["results"]
+        assert [o["id"] for o in both] == [open_id, done_id]
+        by_id = client.get(f"/assessment/orders?ids={open_id}&ids={done_id}").json()["data"]["results"]
+        assert len(by_id) == 2
+
+
+def test_a_correction_without_completed_at_keeps_the_earlier_time(tenant: Tenant) -> None:
+    order_id = tenant.create_order()
+    tenant.put_result(order_id, {**BASE, "completed_at": "2026-01-02T01:04:05.123Z"})
+    response = tenant.put_result(order_id, {"status": "COMPLETED", "result_url": "https://vendor.example/r/2"})
+    assert response.status_code == 200
+    assert tenant.order(order_id)["result"]["completed_at"] == "2026-01-02T01:04:05.123Z"
+    assert any("kept 2026-01-02T01:04:05.123Z" in w["message"] for w in response.json()["warnings"])
+
+
+def test_base64_without_padding_is_accepted(tenant: Tenant) -> None:
+    order_id = tenant.create_order()
+    response = tenant.put_result(order_id, {**BASE, "attachments": [
+        {"name": "a.txt", "content_type": "text/plain", "data": "SGk"}]})
+    assert response.status_code == 200, response.text
+    assert tenant.order(order_id)["result"]["attachments"][0]["size_bytes"] == 2
+
+
+slow_files = FastAPI()
+
+
+@slow_files.get("/slow/{n}")
+def slow(n: int) -> Response:
+    time.sleep(1.5)
+    return Response(f"file {n}".encode(), media_type="text/plain")
+
+
+def test_data_urls_download_together_within_one_deadline(hub: Hub, tenant: Tenant) -> None:
+    # Three 1.5 s downloads one after another (4.5 s) would pass the 4 s limit and the Python SDK's 5 s timeout.
+    assert hub.settings.data_url_timeout_s == 4.0
+    order_id = tenant.create_order()
+    with serve_in_thread(slow_files) as url:
+        response = tenant.put_result(order_id, {**BASE, "attachments": [
+            {"name": f"f{n}.txt", "data_url": f"{url}/slow/{n}"} for n in range(3)]})
+    assert response.status_code == 200, response.text
+    assert [a["size_bytes"] for a in tenant.order(order_id)["result"]["attachments"]] == [6, 6, 6]
