@@ -51,3 +51,19 @@ def test_empty_list_deletes_all(hub) -> None:
     with tenant.client() as client:
         assert client.put("/assessment/packages", json={"packages": []}).status_code == 200
     assert listed(tenant) == {}
+
+
+def test_unknown_package_fields_are_ignored_with_a_warning(hub) -> None:
+    tenant = hub.new_tenant()
+    with tenant.client() as client:
+        response = client.put("/assessment/packages", json={"packages": [
+            {"id": "x", "name": "X", "description": "d", "type": "SKILLS_TEST", "duration": 30}]})
+    assert response.status_code == 200
+    assert [w["message"] for w in response.json()["warnings"]] == ["packages: unknown field(s) ignored: duration."]
+
+
+def test_a_trailing_slash_is_not_redirected_to_the_host_header(hub) -> None:
+    tenant = hub.new_tenant()
+    with tenant.client() as client:
+        response = client.get("/assessment/packages/", headers={"Host": "evil.example"})
+    assert response.status_code == 404 and "location" not in response.headers

@@ -77,7 +77,8 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
             engine.dispose()
 
     app = FastAPI(title="assessment-hub", version=__version__, lifespan=lifespan,
-                  docs_url="/docs", redoc_url=None)
+                  docs_url="/docs", redoc_url=None,
+                  redirect_slashes=False)  # a trailing slash is a 404, not a redirect built from the Host header
     app.state.settings = settings
     app.include_router(assessment_router, prefix="/v1")
     app.include_router(general_router, prefix="/v1")

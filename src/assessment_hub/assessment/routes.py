@@ -60,6 +60,9 @@ def put_packages(
     service.set_packages(session, integration.id, body.packages)
     untyped = [p.id for p in body.packages if p.type is None]
     warnings = [f"packages {', '.join(untyped)}: no type given; stored with type null."] if untyped else []
+    unknown = sorted({key for p in body.packages for key in (p.model_extra or {})})
+    if unknown:
+        warnings.append(f"packages: unknown field(s) ignored: {', '.join(unknown)}.")
     return success({}, warnings)
 
 
