@@ -13,7 +13,10 @@ from assessment_hub.integrations.service import authenticate, get_active_integra
 
 
 def _api_key(session: ReadSessionDep, authorization: Annotated[str | None, Header()] = None) -> ApiKeyRow:
-    return authenticate(session, authorization)
+    key = authenticate(session, authorization)
+    session.expunge(key)
+    session.rollback()  # hand the connection back to the pool while the request does other work
+    return key
 
 
 ApiKeyDep = Annotated[ApiKeyRow, Depends(_api_key)]
@@ -28,6 +31,7 @@ def _integration(
         raise InputInvalid("Missing X-Integration-Id header; /assessment endpoints act on one integration.")
     integration = get_active_integration(session, x_integration_id)
     session.expunge(integration)
+    session.rollback()  # hand the connection back to the pool while the request does other work
     return integration
 
 
