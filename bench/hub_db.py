@@ -1,9 +1,12 @@
-"""Read-only helpers the harness runs in the hub's python (``python -m bench.hub_db ...``).
+"""Helpers the harness runs in the hub's python (``python -m bench.hub_db ...``).
 
     python -m bench.hub_db ids INTEGRATION IDS_PATH        OPEN orders without a result, listing order
     python -m bench.hub_db cursor INTEGRATION OFFSET       the listing cursor after OFFSET rows
+    python -m bench.hub_db publish INTEGRATION PACKAGE     publish PACKAGE (what the vendor's PUT
+                                                           /v1/assessment/packages does), before the
+                                                           hub serves: ``sandbox seed`` requires it
 
-Both read ``ASSESSMENT_HUB_DATABASE_URL`` through the hub's own settings and engine.
+All read ``ASSESSMENT_HUB_DATABASE_URL`` through the hub's own settings and engine; only ``publish`` writes.
 
 ``cursor`` is the cursor ``GET /v1/assessment/orders?statuses=OPEN`` returns in ``data.next`` after a
 page that ends on the OFFSET-th row: ``service.list_orders`` builds it with
@@ -56,9 +59,28 @@ def cursor_after(integration_id: str, offset: int) -> str:
         engine.dispose()
 
 
+def publish(integration_id: str, package_id: str) -> None:
+    from sqlalchemy.orm import sessionmaker
+
+    from assessment_hub.assessment.schemas import PackageIn
+    from assessment_hub.assessment.service import set_packages
+    from assessment_hub.db.session import unit_of_work
+
+    engine = build_engine(Settings())
+    try:
+        with unit_of_work(sessionmaker(engine)) as session:
+            set_packages(session, integration_id, [PackageIn(id=package_id, name="Bench test", description="bench",
+                                                             type="SKILLS_TEST")])
+    finally:
+        engine.dispose()
+
+
 def main(argv: list[str]) -> int:
     if len(argv) == 3 and argv[0] == "ids":
         print(write_ids(argv[1], argv[2]))
+        return 0
+    if len(argv) == 3 and argv[0] == "publish":
+        publish(argv[1], argv[2])
         return 0
     if len(argv) == 3 and argv[0] == "cursor":
         print(cursor_after(argv[1], int(argv[2])))

@@ -627,6 +627,10 @@ def seed_orders(args: argparse.Namespace, ctx: HubContext, count: int, ids_path:
     there (one per line, read back from the database) and returned -- call it on a fresh database.
     Without: returns ``count`` (the depth figure needs only the rate).
     """
+    # `sandbox seed` refuses an unpublished package; the hub is not serving yet, so publish it directly
+    # (the same package configure_delivery PUTs later).
+    run_cli([args.python, "-m", "bench.hub_db", "publish", ctx.integration_id, BENCH_PACKAGE], env=ctx.env,
+            timeout_s=args.seed_timeout)
     run_cli(ctx.cli + ["sandbox", "seed", "--integration", ctx.integration_id, "--package", BENCH_PACKAGE,
                        "--count", str(count)], env=ctx.env, timeout_s=args.seed_timeout)
     if ids_path is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -10,8 +11,9 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
-from tests.support import free_port
+from tests.support import ADMIN_KEY, Hub, free_port
 
 CLI = [sys.executable, "-m", "assessment_hub.cli"]
 
@@ -103,3 +105,170 @@ def test_bad_configuration_is_reported_not_traced(tmp_path: Path) -> None:
     result = run(["migrate"], env, tmp_path)
     assert result.returncode == 2
     assert "ASSESSMENT_HUB_DATABASE_URL" in result.stderr and "Traceback" not in result.stderr
+
+
+def failed(result: subprocess.CompletedProcess, code: int | None = None) -> str:
+    """stderr of a command that failed cleanly (no traceback, ``code`` if given)."""
+    assert result.returncode != 0, result.stdout
+    if code is not None:
+        assert result.returncode == code, result.stderr
+    assert "Traceback" not in result.stderr and "Traceback" not in result.stdout, result.stderr
+    return result.stderr
+
+
+@pytest.mark.parametrize("url, shown, reason", [
+    ("postgresql://hub:s3cret@127.0.0.1:{closed}/hub", "postgresql+psycopg://hub:***@127.0.0.1:{closed}/hub",
+     "refused"),
+    ("sqlite:////proc/nope/x.db", "sqlite:////proc/nope/x.db", "No such file or directory"),
+])
+def test_a_database_that_cannot_be_opened_is_one_line_exit_2(tmp_path: Path, url: str, shown: str,
+                                                             reason: str) -> None:
+    closed = free_port()  # nothing listens there
+    env = {**os.environ, "ASSESSMENT_HUB_DATABASE_URL": url.format(closed=closed)}
+    for command in (["migrate"], ["api-keys", "list"], ["deliveries", "list"], ["worker"]):
+        err = failed(run(command, env, tmp_path), 2)
+        assert err.startswith(f"error: cannot open the database at {shown.format(closed=closed)}: "), err
+        assert reason in err and "s3cret" not in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_a_missing_postgres_database_is_reported(database_url: str, tmp_path: Path) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only")
+    missing = database_url.rsplit("/", 1)[0] + "/assessment_hub_no_such_db"
+    err = failed(run(["migrate"], {**os.environ, "ASSESSMENT_HUB_DATABASE_URL": missing}, tmp_path), 2)
+    assert "cannot open the database at" in err and "assessment_hub_no_such_db" in err and "does not exist" in err
+
+
+@pytest.mark.parametrize("url", ["sqlite:///:memory:", "sqlite://"])
+def test_an_in_memory_database_is_refused(tmp_path: Path, url: str) -> None:
+    err = failed(run(["migrate"], {**os.environ, "ASSESSMENT_HUB_DATABASE_URL": url}, tmp_path), 2)
+    assert "ASSESSMENT_HUB_DATABASE_URL" in err and "in-memory" in err
+
+
+def test_production_without_secret_key_names_the_variable_once(tmp_path: Path) -> None:
+    env = {**os.environ, "ASSESSMENT_HUB_ENVIRONMENT": "production",
+           "ASSESSMENT_HUB_DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}"}
+    env.pop("ASSESSMENT_HUB_SECRET_KEY", None)
+    err = failed(run(["migrate"], env, tmp_path), 2)
+    assert err.startswith("error: ASSESSMENT_HUB_SECRET_KEY is required in production"), err
+    assert "ASSESSMENT_HUB_:" not in err and "Value error" not in err
+
+
+def test_serve_refuses_a_bad_or_busy_port(tmp_path: Path) -> None:
+    env = {**os.environ, "ASSESSMENT_HUB_DATABASE_URL": f"sqlite:///{tmp_path / 's.db'}"}
+    for bad in ("0", "99999"):
+        result = run(["serve", "--port", bad], env, tmp_path)
+        assert result.returncode == 2 and "--port" in result.stderr and "serving" not in result.stdout
+    import socket
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = subprocess.run(CLI + ["serve", "--port", str(port)], env=env, cwd=tmp_path, capture_output=True,
+                                text=True, timeout=60)
+    err = failed(result, 1)
+    assert "serving" not in result.stdout and "already in use" in err and str(port) in err
+
+
+def cli_env(hub: Hub, tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {**os.environ, "ASSESSMENT_HUB_DATABASE_URL": hub.settings.database_url,
+           "ASSESSMENT_HUB_ATTACHMENTS_DIR": str(tmp_path / "att"), **extra}
+    env.pop("ASSESSMENT_HUB_PUBLIC_BASE_URL", None)
+    return env
+
+
+def test_empty_and_malformed_values_are_refused(hub: Hub, tmp_path: Path) -> None:
+    env = cli_env(hub, tmp_path)
+    tenant = hub.new_tenant()
+    tenant.publish("1001")
+    cases = [
+        (["api-keys", "create", "--name", ""], "--name"),
+        (["api-keys", "create", "--name", "  "], "--name"),
+        (["integrations", "create", "--tool", "sandbox", "--organization", ""], "--organization"),
+        (["integrations", "create", "--tool", "sandbox", "--organization", " "], "--organization"),
+        (["sandbox", "create-order", "--integration", tenant.integration_id, "--package", "1001", "--email", ""],
+         "--email"),
+        (["webhooks", "create", "--url", "http://"], "url"),
+        (["webhooks", "create", "--url", "https:///path"], "url"),
+        (["webhooks", "create", "--url", "ftp://example.com/x"], "url"),
+        (["deliveries", "list", "--state", "bogus"], "pending"),
+    ]
+    for bad in ("ada", "ada@example", "a b@example.com", "a@b@example.com", "@example.com", "ada@.com"):
+        cases.append((["sandbox", "create-order", "--integration", tenant.integration_id, "--package", "1001",
+                       "--email", bad], "--email"))
+    for args, mentions in cases:
+        err = failed(run(args, env, tmp_path))
+        assert mentions in err, (args, err)
+    with httpx.Client(base_url=hub.base_url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}) as admin:
+        for url in ("http://", "https:///x", "http://:80/"):
+            response = admin.post("/admin/webhooks", json={"url": url})
+            assert response.status_code == 400 and "url" in response.json()["error"]["message"], response.text
+        assert admin.get("/admin/webhooks").status_code == 200
+    # The refused create-order commands created nothing.
+    orders = tenant.client().get("/assessment/orders").json()["data"]["results"]
+    assert orders == []
+
+
+def test_seed_checks_status_and_package_and_prints_one_rate(hub: Hub, tmp_path: Path) -> None:
+    env = cli_env(hub, tmp_path)
+    tenant = hub.new_tenant()
+    tenant.publish("1001")
+    seed = ["sandbox", "seed", "--integration", tenant.integration_id, "--count", "3"]
+    err = failed(run(seed + ["--package", "1001", "--status", "BOGUS"], env, tmp_path))
+    assert "OPEN, COMPLETED, CANCELLED, REJECTED" in err
+    err = failed(run(seed + ["--package", "nope"], env, tmp_path))
+    assert "not published" in err
+    done = run(seed + ["--package", "1001", "--status", "completed"], env, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert re.fullmatch(r"seeded 3 orders at [\d,]+ orders/s\n", done.stdout) and done.stderr == ""
+    # The SDK lists what was seeded (an invalid status used to break its response parsing).
+    page = tenant.sdk().assessment.get_assessment_orders(statuses=["COMPLETED"])
+    assert [o.status for o in page.result.data.results] == ["COMPLETED"] * 3
+    # More than one batch: progress on stderr, the one rate alone on stdout.
+    many = run(["sandbox", "seed", "--integration", tenant.integration_id, "--package", "1001",
+                "--count", "5001"], env, tmp_path)
+    assert many.returncode == 0, many.stderr
+    assert re.fullmatch(r"seeded 5001 orders at [\d,]+ orders/s\n", many.stdout)
+    assert "5000/5001" in many.stderr and "5001/5001" not in many.stderr
+
+
+def test_api_keys_list_and_revoke(hub: Hub, tmp_path: Path) -> None:
+    env = cli_env(hub, tmp_path)
+    key = last_line(run(["api-keys", "create", "--name", "to revoke"], env, tmp_path))
+    tenant = hub.new_tenant()
+    headers = {"Authorization": f"Bearer {key}", "X-Integration-Id": tenant.integration_id}
+    assert httpx.get(f"{hub.api_url}/check-api-key", headers=headers).status_code == 200
+
+    listing = run(["api-keys", "list", "--json"], env, tmp_path)
+    assert listing.returncode == 0, listing.stderr
+    (mine,) = [k for k in json.loads(listing.stdout) if k["prefix"] == key[:10]]
+    assert mine["name"] == "to revoke" and mine["revoked_at"] is None and mine["created_at"]
+    table = run(["api-keys", "list"], env, tmp_path)
+    assert mine["id"] in table.stdout and key not in table.stdout and key not in listing.stdout
+
+    revoked = run(["api-keys", "revoke", mine["id"]], env, tmp_path)
+    assert revoked.returncode == 0 and "revoked" in revoked.stdout, revoked.stderr
+    assert httpx.get(f"{hub.api_url}/check-api-key", headers=headers).status_code == 401
+    assert httpx.get(f"{hub.api_url}/assessment/orders", headers=headers).status_code == 401
+    (after,) = [k for k in json.loads(run(["api-keys", "list", "--json"], env, tmp_path).stdout)
+                if k["id"] == mine["id"]]
+    assert after["revoked_at"]
+    again = run(["api-keys", "revoke", mine["id"]], env, tmp_path)
+    assert again.returncode == 0 and "already revoked" in again.stdout
+    assert failed(run(["api-keys", "revoke", "nope"], env, tmp_path), 1).startswith("error: No API key")
+    # Other keys keep working.
+    assert httpx.get(f"{hub.api_url}/check-api-key", headers=tenant.headers).status_code == 200
+
+
+def test_ats_integration_warns_when_public_base_url_is_unset(hub: Hub, tmp_path: Path) -> None:
+    env = cli_env(hub, tmp_path)
+    args = ["integrations", "create", "--tool", "greenhouse", "--organization", "Acme", "--json"]
+    unset = run(args, env, tmp_path)
+    assert unset.returncode == 0, unset.stderr
+    assert "warning:" in unset.stderr and "ASSESSMENT_HUB_PUBLIC_BASE_URL" in unset.stderr
+    assert unset.stdout.count("\n") == 1 and "http://127.0.0.1:8000" in unset.stdout  # stdout: the JSON alone
+    quiet = run(args, {**env, "ASSESSMENT_HUB_PUBLIC_BASE_URL": "https://hub.example.com"}, tmp_path)
+    assert quiet.returncode == 0 and quiet.stderr == "" and "https://hub.example.com" in quiet.stdout
+    sandbox = run(["integrations", "create", "--tool", "sandbox", "--organization", "Acme"], env, tmp_path)
+    assert sandbox.returncode == 0 and sandbox.stderr == ""

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 from pydantic import ValidationError
+from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
 from assessment_hub.config import Settings
@@ -37,16 +38,55 @@ def _settings() -> Settings:
         return Settings()
     except ValidationError as exc:
         for error in exc.errors():
+            message = error["msg"].removeprefix("Value error, ")
             field = ".".join(str(p) for p in error["loc"])
-            typer.echo(f"error: ASSESSMENT_HUB_{field.upper()}: {error['msg']}", err=True)
+            # A model-level check has no field (empty loc); its message names the variables itself.
+            typer.echo(f"error: ASSESSMENT_HUB_{field.upper()}: {message}" if field else f"error: {message}", err=True)
         raise typer.Exit(2) from None
 
 
+def _display_url(database_url: str) -> str:
+    """The database URL with its password hidden, for messages."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(database_url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 -- only for display
+        return database_url
+
+
+def _database_error(exc: BaseException) -> str:
+    """The driver's reason for a failed connection, on one line (no traceback)."""
+    from sqlalchemy.exc import DBAPIError
+
+    reason = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    text = " ".join(str(reason).split()) or type(reason).__name__
+    return text
+
+
+def _open_database(settings: Settings, *, migrate: bool = True) -> Engine:
+    """An engine on a database that answers (and is migrated, with ``migrate``); a database that cannot be
+    opened or reached ends the command with exit code 2 and a one-line message, never a traceback."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    engine = None
+    try:
+        engine = build_engine(settings)
+        with engine.connect():
+            pass
+        if migrate:
+            upgrade(engine)
+    except (SQLAlchemyError, OSError) as exc:
+        if engine is not None:
+            engine.dispose()
+        typer.echo(f"error: cannot open the database at {_display_url(settings.database_url)}: "
+                   f"{_database_error(exc)} (check ASSESSMENT_HUB_DATABASE_URL)", err=True)
+        raise typer.Exit(2) from None
+    return engine
+
+
 def _session_factory(settings: Settings, *, migrate: bool = True) -> sessionmaker:
-    engine = build_engine(settings)
-    if migrate:
-        upgrade(engine)
-    return sessionmaker(engine, expire_on_commit=False)
+    return sessionmaker(_open_database(settings, migrate=migrate), expire_on_commit=False)
 
 
 def _fail(message: str) -> None:
@@ -54,18 +94,57 @@ def _fail(message: str) -> None:
     raise typer.Exit(1)
 
 
+def _required(option: str, value: str) -> str:
+    """``value`` stripped; a blank one ends the command naming ``option``."""
+    value = value.strip()
+    if not value:
+        _fail(f"{option} must not be empty")
+    return value
+
+
+def _check_email(value: str) -> str:
+    """A plausible email address (one @, a dot in the domain, no spaces), or the command ends."""
+    value = _required("--email", value)
+    local, at, domain = value.partition("@")
+    if (not at or not local or "@" in domain or any(c.isspace() for c in value)
+            or "." not in domain.strip(".") or domain.startswith(".") or domain.endswith(".")):
+        _fail(f"--email must be an email address like ada@example.com (got {value!r})")
+    return value
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """End the command (exit 1) if ``host:port`` cannot be listened on, e.g. another process holds it."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc} (check --host)")
+    family, socktype, proto, _, address = infos[0]
+    try:
+        with socket.socket(family, socktype, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+            probe.bind(address)
+    except OSError as exc:
+        import errno
+
+        why = ("the port is already in use (another server is running there?)" if exc.errno == errno.EADDRINUSE
+               else exc.strerror or str(exc))
+        _fail(f"cannot listen on {host}:{port}: {why}; choose another --port")
+
+
 @app.command()
 def migrate() -> None:
     """Apply database migrations (also done by ``serve`` on start)."""
     settings = _settings()
     _session_factory(settings)
-    typer.echo(f"database at {settings.database_url} is up to date")
+    typer.echo(f"database at {_display_url(settings.database_url)} is up to date")
 
 
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    port: Annotated[int, typer.Option(help="TCP port (1-65535).", min=1, max=65535)] = 8000,
     no_worker: Annotated[bool, typer.Option("--no-worker", help="Serve the API only; run `worker` processes apart.")] = False,
 ) -> None:
     """Migrate, then serve the API (http://HOST:PORT/v1) with a delivery worker in the same process."""
@@ -78,13 +157,14 @@ def serve(
     if settings.public_base_url is None:
         settings = settings.model_copy(update={"public_base_url": f"http://{host}:{port}"})
     sessions = _session_factory(settings)
+    _check_port_free(host, port)
     with unit_of_work(sessions) as session:
         created = bootstrap_if_empty(session) if settings.environment == "development" else None
     sessions.kw["bind"].dispose()
     if created:
         typer.echo(banner(created, f"http://{host}:{port}"))
     worker_note = "no worker" if no_worker else "with a delivery worker"
-    typer.echo(f"assessment-hub serving http://{host}:{port}/v1 (database: {settings.database_url}; {worker_note})")
+    typer.echo(f"assessment-hub serving http://{host}:{port}/v1 (database: {_display_url(settings.database_url)}; {worker_note})")
     sys.stdout.flush()
     uvicorn.run(create_app(settings, worker=not no_worker), host=host, port=port, log_level="warning")
 
@@ -146,10 +226,55 @@ def api_keys_create(name: Annotated[str, typer.Option(help="A label for the key.
     """Create a vendor API key; the key is printed once, alone on the last line."""
     from assessment_hub.integrations.service import create_api_key
 
-    with unit_of_work(_session_factory(_settings())) as session:
-        key = create_api_key(session, name)
+    name = _required("--name", name)
+    try:
+        with unit_of_work(_session_factory(_settings())) as session:
+            key = create_api_key(session, name)
+    except HubError as exc:
+        _fail(exc.message)
     typer.echo(f"created API key {name!r} (shown once; stored only as a hash)")
     typer.echo(key)
+
+
+@api_keys.command("list")
+def api_keys_list(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON array instead of a table.")] = False,
+) -> None:
+    """List vendor API keys: id, name, prefix, created, revoked (the keys themselves are never stored)."""
+    import json
+
+    from assessment_hub.integrations.service import list_api_keys
+    from assessment_hub.kit.timestamps import format_instant
+
+    with unit_of_work(_session_factory(_settings())) as session:
+        views = [{"id": row.id, "name": row.name, "prefix": row.key_prefix,
+                  "created_at": format_instant(row.created_at), "revoked_at": format_instant(row.revoked_at)}
+                 for row in list_api_keys(session)]
+    if as_json:
+        typer.echo(json.dumps(views, indent=2, ensure_ascii=False))
+        return
+    for v in views:
+        revoked = f"revoked {v['revoked_at']}" if v["revoked_at"] else "active"
+        typer.echo(f"{v['id']}  {v['prefix']}...  created {v['created_at']}  {revoked}  {v['name']}")
+    if not views:
+        typer.echo("no API keys")
+
+
+@api_keys.command("revoke")
+def api_keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (see `api-keys list`).")]) -> None:
+    """Revoke a vendor API key: every request with it is refused (401) from now on."""
+    from assessment_hub.integrations.service import revoke_api_key
+    from assessment_hub.kit.timestamps import format_instant
+
+    try:
+        with unit_of_work(_session_factory(_settings())) as session:
+            row, revoked_now = revoke_api_key(session, key_id)
+    except HubError as exc:
+        _fail(exc.message)
+    if revoked_now:
+        typer.echo(f"revoked API key {row.id} ({row.key_prefix}..., {row.name!r})")
+    else:
+        typer.echo(f"API key {row.id} was already revoked at {format_instant(row.revoked_at)}")
 
 
 @integrations.command("create")
@@ -173,6 +298,8 @@ def integrations_create(
         if not sep or not key.strip():
             _fail(f"--setting must look like KEY=VALUE (got {item!r})")
         given[key.strip()] = value
+    tool = _required("--tool", tool)
+    organization = _required("--organization", organization)
     settings = _settings()
     try:
         with unit_of_work(_session_factory(settings)) as session:
@@ -180,6 +307,10 @@ def integrations_create(
             stored = integration_settings(row, settings.cipher)
     except (KeyError, SettingsError) as exc:
         _fail(str(exc.args[0]))
+    if settings.public_base_url is None and tool != "sandbox":
+        typer.echo("warning: ASSESSMENT_HUB_PUBLIC_BASE_URL is not set, so the setup URLs use the local default "
+                   "http://127.0.0.1:8000, which an ATS elsewhere cannot reach; set it to the URL the ATS reaches "
+                   "this hub at (e.g. https://hub.example.com)", err=True)
     base = integration_base_url(settings.public_base_url or "http://127.0.0.1:8000", row.id)
     setup = connector_class(tool).setup(stored, base)
     if as_json:
@@ -203,6 +334,8 @@ def sandbox_create_order(
     from assessment_hub.connectors.sandbox.orders import create_sandbox_order
     from assessment_hub.delivery.inline import deliver_inline
 
+    if email is not None:
+        email = _check_email(email)
     settings = _settings()
     sessions = _session_factory(settings)
     try:
@@ -223,24 +356,29 @@ def sandbox_seed(
     integration: Annotated[str, typer.Option(help="A sandbox integration id.")],
     package: Annotated[str, typer.Option(help="The package id of the seeded orders.")],
     count: Annotated[int, typer.Option(help="How many orders.", min=1)],
-    status: Annotated[str, typer.Option(help="Their status.")] = "OPEN",
+    status: Annotated[str, typer.Option(help="Their status: OPEN, COMPLETED, CANCELLED or REJECTED.")] = "OPEN",
 ) -> None:
-    """Bulk-insert COUNT orders for load tests (no webhooks are sent for them); prints the rate."""
-    from assessment_hub.connectors.sandbox.seed import seed_orders
-    from assessment_hub.connectors.sandbox.service import sandbox_integration
+    """Bulk-insert COUNT orders of a published package for load tests (no webhooks are sent for them);
+    progress goes to stderr, the rate to stdout."""
+    from assessment_hub.connectors.sandbox.seed import check_seedable, seed_orders, seed_status
 
+    try:
+        status = seed_status(status)
+    except HubError as exc:
+        _fail(exc.message)
     settings = _settings()
     sessions = _session_factory(settings)
     try:
         with unit_of_work(sessions) as session:
-            sandbox_integration(session, integration)
+            status = check_seedable(session, integration, package, status)
     except HubError as exc:
         _fail(exc.message)
 
     def progress(done: int, rate: float) -> None:
-        typer.echo(f"  {done}/{count} orders ({rate:,.0f}/s)", err=True)
+        if done < count:  # the final figure is the one line on stdout
+            typer.echo(f"  {done}/{count} orders ({rate:,.0f}/s)", err=True)
 
-    rate = seed_orders(sessions.kw["bind"], integration, package, count, status=status.upper(), progress=progress)
+    rate = seed_orders(sessions.kw["bind"], integration, package, count, status=status, progress=progress)
     typer.echo(f"seeded {count} orders at {rate:,.0f} orders/s")
 
 
@@ -295,8 +433,12 @@ def webhooks_create(
     events: Annotated[str | None, typer.Option(help="Comma-separated event types (default: all).")] = None,
 ) -> None:
     """Register a webhook endpoint; the generated signing secret is printed alone on the last line."""
-    from assessment_hub.webhooks.service import create_endpoint
+    from assessment_hub.webhooks.service import check_endpoint_url, create_endpoint
 
+    try:
+        check_endpoint_url(url)
+    except HubError as exc:
+        _fail(exc.message)
     settings = _settings()
     wanted = [e.strip() for e in (events or "").split(",") if e.strip()]
     try:
@@ -338,14 +480,17 @@ def webhooks_delete(endpoint_id: str) -> None:
 def deliveries_list(
     state: Annotated[str | None, typer.Option(help="pending | in_flight | succeeded | dead | cancelled | superseded")] = None,
     order: Annotated[str | None, typer.Option(help="Only this order's deliveries.")] = None,
-    limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 50,
+    limit: Annotated[int, typer.Option(help="At most this many, newest first.", min=1)] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON array instead of a table.")] = False,
 ) -> None:
     """List deliveries, newest first."""
     import json
 
+    from assessment_hub.delivery.models import STATES
     from assessment_hub.delivery.service import delivery_view, list_deliveries
 
+    if state is not None and state not in STATES:
+        _fail(f"--state must be one of {', '.join(STATES)} (got {state!r})")
     with unit_of_work(_session_factory(_settings())) as session:
         views = [delivery_view(row) for row in list_deliveries(session, state=state, order_id=order, limit=limit)]
     if as_json:

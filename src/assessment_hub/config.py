@@ -12,6 +12,8 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from assessment_hub.kit.crypto import Cipher
 
@@ -82,6 +84,16 @@ class Settings(BaseSettings):
                 return "postgresql+psycopg://" + value[len(prefix):]
         if not (value.startswith("sqlite") or value.startswith("postgresql+")):
             raise ValueError("only SQLite (sqlite:///path) and PostgreSQL (postgresql://...) are supported")
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError("is not a database URL (sqlite:///path or postgresql://user:pass@host:5432/db)") from None
+        if url.get_backend_name() == "sqlite" and (
+            url.database in (None, "", ":memory:") or url.database.startswith("file::memory:")
+            or url.query.get("mode") == "memory"
+        ):
+            raise ValueError("an in-memory SQLite database cannot be shared by the server, workers and the CLI; "
+                             "give a file (sqlite:///path/to/hub.db)")
         return value
 
     @field_validator("secret_key")

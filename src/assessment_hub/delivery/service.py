@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from assessment_hub.delivery.models import DeliveryAttemptRow, OutboxRow
+from assessment_hub.delivery.models import STATES, DeliveryAttemptRow, OutboxRow
 from assessment_hub.errors import InputInvalid, NotFound
 from assessment_hub.kit.timestamps import format_instant, utcnow
 
@@ -17,6 +17,9 @@ CANCELLABLE_STATES = ("pending", "dead")
 
 def list_deliveries(session: Session, *, state: str | None = None, order_id: str | None = None,
                     integration_id: str | None = None, limit: int = 100) -> Sequence[OutboxRow]:
+    """Deliveries, newest first; raises ``InputInvalid`` for a ``state`` that is not one of ``STATES``."""
+    if state is not None and state not in STATES:
+        raise InputInvalid(f"state: unknown delivery state {state!r}; use one of {', '.join(STATES)}.")
     query = select(OutboxRow).order_by(OutboxRow.id.desc()).limit(limit)
     if state:
         query = query.where(OutboxRow.state == state)

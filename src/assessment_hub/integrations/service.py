@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from assessment_hub.errors import AuthenticationInvalid, IntegrationNotFound
+from assessment_hub.errors import AuthenticationInvalid, InputInvalid, IntegrationNotFound, NotFound
 from assessment_hub.integrations.models import ApiKeyRow, HubMetaRow, IntegrationRow
 from assessment_hub.connectors.registry import connector_class
 from assessment_hub.kit.crypto import Cipher
@@ -33,11 +33,34 @@ def hash_key(key: str) -> str:
 
 
 def create_api_key(session: Session, name: str) -> str:
-    """Create a key and return it in clear; it cannot be read back later."""
+    """Create a key and return it in clear; it cannot be read back later. Raises ``InputInvalid`` for a blank name."""
+    name = name.strip()
+    if not name:
+        raise InputInvalid("name: must not be empty.")
+    if len(name) > 255:
+        raise InputInvalid("name: at most 255 characters.")
     key = KEY_PREFIX + "".join(secrets.choice(_KEY_ALPHABET) for _ in range(40))
     session.add(ApiKeyRow(id=new_id(), name=name, key_hash=hash_key(key), key_prefix=key[:10]))
     session.flush()
     return key
+
+
+def list_api_keys(session: Session) -> Sequence[ApiKeyRow]:
+    """Every API key, revoked ones included, oldest first (rows hold only the hash and a prefix)."""
+    return session.scalars(select(ApiKeyRow).order_by(ApiKeyRow.created_at, ApiKeyRow.id)).all()
+
+
+def revoke_api_key(session: Session, key_id: str) -> tuple[ApiKeyRow, bool]:
+    """Revoke the key (``authenticate`` refuses it from then on); returns the row and whether this call revoked
+    it (False: it already was, and keeps its first ``revoked_at``). Raises ``NotFound``."""
+    row = session.get(ApiKeyRow, key_id)
+    if row is None:
+        raise NotFound(f"No API key with id {key_id!r}.")
+    if row.revoked_at is not None:
+        return row, False
+    row.revoked_at = utcnow()
+    session.flush()
+    return row, True
 
 
 def bearer_token(authorization: str | None, what: str = "api key") -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,10 +19,28 @@ from assessment_hub.webhooks.events import EVENT_TYPES
 from assessment_hub.webhooks.models import WebhookEndpointRow
 
 
+def check_endpoint_url(url: str) -> None:
+    """Raise ``InputInvalid`` unless ``url`` is an absolute http(s) URL with a host (and a valid port, if any)."""
+    problem = None
+    try:
+        parts = urlsplit(url)
+        if parts.scheme.lower() not in ("http", "https"):
+            problem = "must be an http(s) URL"
+        elif not parts.hostname:
+            problem = "must name a host"
+        elif any(c.isspace() for c in url):
+            problem = "must not contain spaces"
+        else:
+            parts.port  # noqa: B018 -- raises ValueError for a port outside 0..65535 or not a number
+    except ValueError as exc:
+        problem = f"is not a valid URL ({exc})"
+    if problem:
+        raise InputInvalid(f"url: {problem} (got {url!r}).")
+
+
 def create_endpoint(session: Session, cipher: Cipher, url: str, events: list[str] | None = None) -> tuple[WebhookEndpointRow, str]:
     """Register ``url`` for ``events`` (all when empty); returns the row and the generated secret."""
-    if not (url.startswith("http://") or url.startswith("https://")):
-        raise InputInvalid(f"url: must be an http(s) URL (got {url!r}).")
+    check_endpoint_url(url)
     unknown = sorted(set(events or ()) - set(EVENT_TYPES))
     if unknown:
         raise InputInvalid(f"events: unknown event type {', '.join(unknown)}; known: {', '.join(EVENT_TYPES)}.")

@@ -12,19 +12,50 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from sqlalchemy import Engine, insert
+from sqlalchemy.orm import Session
 
+from assessment_hub.assessment import service
 from assessment_hub.assessment.models import OrderRow
+from assessment_hub.assessment.schemas import ORDER_STATUSES
 from assessment_hub.assessment.views import normalize_application, normalize_candidate, normalize_job
 from assessment_hub.connectors.sandbox.orders import fake_order_data
+from assessment_hub.connectors.sandbox.service import sandbox_integration
+from assessment_hub.errors import InputInvalid
 from assessment_hub.kit.ids import new_id
 from assessment_hub.kit.timestamps import utcnow
 
 POOL_SIZE = 64
 
 
+def seed_status(status: str) -> str:
+    """``status`` as stored (upper case); raises ``InputInvalid`` unless it is an order status of the API."""
+    value = status.strip().upper()
+    if value not in ORDER_STATUSES:
+        raise InputInvalid(f"status: {status!r} is not an order status; use one of {', '.join(ORDER_STATUSES)}.")
+    return value
+
+
+def check_seedable(session: Session, integration_id: str, package_id: str, status: str) -> str:
+    """What ``create_sandbox_order`` checks, for seeded orders: a live sandbox integration and a published
+    package; returns the normalized status. Raises ``IntegrationNotFound`` or ``InputInvalid``."""
+    status = seed_status(status)
+    sandbox_integration(session, integration_id, active=True)
+    if service.get_live_package(session, integration_id, package_id) is None:
+        published = ", ".join(p.package_id for p in service.list_packages(session, integration_id)) or "none"
+        raise InputInvalid(
+            f"Package {package_id!r} is not published to {integration_id} (published: {published}); "
+            "publish it with PUT /v1/assessment/packages first."
+        )
+    return status
+
+
 def seed_orders(engine: Engine, integration_id: str, package_id: str, count: int, *, batch_size: int = 5000,
                 status: str = "OPEN", progress: Callable[[int, float], None] | None = None) -> float:
-    """Insert ``count`` orders; returns orders per second. ``progress(done, rate)`` is called per batch."""
+    """Insert ``count`` orders; returns orders per second. ``progress(done, rate)`` is called per batch.
+
+    The caller checks the integration and package first (``check_seedable``); ``status`` is checked here too.
+    """
+    status = seed_status(status)
     pool = [fake_order_data(seed) for seed in range(POOL_SIZE)]
     start_at = utcnow() - timedelta(milliseconds=count)
     started = time.monotonic()
