@@ -56,6 +56,18 @@ def fake_order_data(seed: int, email: str | None = None) -> dict[str, dict[str, 
     }
 
 
+def check_orderable(session: Session, integration_id: str, package_id: str) -> None:
+    """An active sandbox integration with ``package_id`` published; raises ``IntegrationNotFound`` or
+    ``InputInvalid`` (naming the published packages)."""
+    sandbox_integration(session, integration_id, active=True)
+    if service.get_live_package(session, integration_id, package_id) is None:
+        published = ", ".join(p.package_id for p in service.list_packages(session, integration_id)) or "none"
+        raise InputInvalid(
+            f"Package {package_id!r} is not published to {integration_id} (published: {published}); "
+            "publish it with PUT /v1/assessment/packages first."
+        )
+
+
 def create_sandbox_order(
     session: Session, integration_id: str, package_id: str, *, email: str | None = None, seed: int | None = None,
     inline: bool = False,
@@ -66,13 +78,7 @@ def create_sandbox_order(
     integration is not a sandbox or the package is not published. An inline order queues no
     order-received event: the caller runs ``delivery.inline.deliver_inline`` after committing.
     """
-    sandbox_integration(session, integration_id, active=True)
-    if service.get_live_package(session, integration_id, package_id) is None:
-        published = ", ".join(p.package_id for p in service.list_packages(session, integration_id)) or "none"
-        raise InputInvalid(
-            f"Package {package_id!r} is not published to {integration_id} (published: {published}); "
-            "publish it with PUT /v1/assessment/packages first."
-        )
+    check_orderable(session, integration_id, package_id)
     data = fake_order_data(seed if seed is not None else random.SystemRandom().randrange(2**31), email)
     return service.create_order(session, integration_id, package_id, remote_data={"source": "sandbox", **data},
                                 inline=inline, **data)

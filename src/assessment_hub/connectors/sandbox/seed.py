@@ -14,12 +14,10 @@ from datetime import timedelta
 from sqlalchemy import Engine, insert
 from sqlalchemy.orm import Session
 
-from assessment_hub.assessment import service
 from assessment_hub.assessment.models import OrderRow
 from assessment_hub.assessment.schemas import ORDER_STATUSES
 from assessment_hub.assessment.views import normalize_application, normalize_candidate, normalize_job
-from assessment_hub.connectors.sandbox.orders import fake_order_data
-from assessment_hub.connectors.sandbox.service import sandbox_integration
+from assessment_hub.connectors.sandbox.orders import check_orderable, fake_order_data
 from assessment_hub.errors import InputInvalid
 from assessment_hub.kit.ids import new_id
 from assessment_hub.kit.timestamps import utcnow
@@ -39,13 +37,7 @@ def check_seedable(session: Session, integration_id: str, package_id: str, statu
     """What ``create_sandbox_order`` checks, for seeded orders: a live sandbox integration and a published
     package; returns the normalized status. Raises ``IntegrationNotFound`` or ``InputInvalid``."""
     status = seed_status(status)
-    sandbox_integration(session, integration_id, active=True)
-    if service.get_live_package(session, integration_id, package_id) is None:
-        published = ", ".join(p.package_id for p in service.list_packages(session, integration_id)) or "none"
-        raise InputInvalid(
-            f"Package {package_id!r} is not published to {integration_id} (published: {published}); "
-            "publish it with PUT /v1/assessment/packages first."
-        )
+    check_orderable(session, integration_id, package_id)
     return status
 
 
