@@ -103,6 +103,7 @@ def test_create_integration_stores_settings_encrypted_and_never_echoes_them(hub:
         assert created["deleted_at"] is None
         listed = client.get("/integrations")
         assert secret not in listed.text
+        created.pop("setup")  # shown at creation (and by /setup), not in listings
         assert created in ok(listed)["integrations"]
     with hub.sessions() as session:
         row = session.get(IntegrationRow, created["id"])
@@ -289,3 +290,17 @@ def test_inline_sandbox_order_returns_the_vendors_assessment_url(hub: Hub, tenan
         assert (delivery["action"], delivery["state"]) == ("inline-assessment:order-received", "succeeded")
         (attempt,) = ok(client.get(f"/deliveries/{delivery['id']}"))["attempt_log"]
         assert (attempt["http_status"], attempt["outcome"]) == (200, "succeeded")
+
+
+def test_created_integration_comes_with_its_setup_and_can_be_reactivated(hub: Hub) -> None:
+    # Found in a user trial: only the CLI showed the setup, so admin-created ATS integrations could not be connected.
+    with admin(hub) as client:
+        created = ok(client.post("/integrations", json={"tool": "ashby", "organization_name": "Beta",
+                                                       "settings": {"api_key": "k3"}}))
+        setup = created["setup"]
+        assert setup["base_url"].endswith("/connectors/ashby/" + created["id"].split(":")[1])
+        assert setup["api_key"] and setup["api_key"] != "k3"
+        assert ok(client.get(f"/integrations/{created['id']}/setup")) == setup
+        assert ok(client.post(f"/integrations/{created['id']}/deactivate"))["status"] == "INACTIVE"
+        assert ok(client.post(f"/integrations/{created['id']}/activate"))["status"] == "ACTIVE"
+        check(client.get("/integrations/ashby:nope/setup"), 404, NOT_FOUND)

@@ -201,3 +201,50 @@ def test_rolled_back_change_leaves_no_outbox_row(hub: Hub, tenant: Tenant) -> No
         raise RuntimeError("forced rollback of a new order")
     with hub.sessions() as session:
         assert session.scalar(select(func.count()).select_from(OutboxRow).where(OutboxRow.order_id == created)) == 0
+
+
+def test_a_422_without_a_json_message_does_not_reject(hub: Hub, tenant: Tenant) -> None:
+    # Found in a user trial: a framework's default 422 ({"detail": ...}) rejected every order.
+    with vendor_receiver(hub, events=["assessment:order-received"]) as receiver:
+        receiver.answer = (422, '{"detail": [{"msg": "field required"}]}')
+        order_id = tenant.create_order()
+        (row,) = wait_until(lambda: [r for r in outbox(hub, order_id, "webhook") if r.attempts >= 2],
+                            what="a retry")
+        assert tenant.order(order_id)["status"] == "OPEN"
+        assert "without a JSON message" in attempts(hub, row.id)[0].error_message
+        receiver.answer = (200, "{}")
+        wait_until(lambda: outbox(hub, order_id, "webhook")[0].state == "succeeded", what="recovery")
+
+
+def test_retrying_an_old_dead_write_back_never_overwrites_a_newer_one(hub: Hub, tenant: Tenant) -> None:
+    order_id = tenant.create_order()
+    outage(hub, tenant, "401")  # credentials refused: parked dead after needs_human_max_attempts
+    try:
+        tenant.put_result(order_id, {**RESULT, "status": "OPEN", "score": 4})
+        (old,) = wait_until(lambda: [r for r in outbox(hub, order_id, "writeback") if r.state == "dead"],
+                            what="the first write-back to die")
+    finally:
+        outage(hub, tenant, "off")
+    tenant.put_result(order_id, {**RESULT, "score": 9})
+    wait_until(lambda: outbox(hub, order_id, "writeback")[-1].state == "succeeded", what="the newer write-back")
+    with unit_of_work(hub.sessions) as session:
+        retry_delivery(session, old.id)
+    wait_until(lambda: outbox(hub, order_id, "writeback")[0].state == "superseded", what="the retried old one")
+    received = sandbox_view(hub, order_id)["writebacks"]
+    assert [w["revision"] for w in received] == [2] and received[-1]["score"] == 9
+
+
+def test_needs_human_limit_counts_only_credential_failures(hub: Hub, tenant: Tenant) -> None:
+    # Found in a user trial: earlier 5xx attempts counted towards it, so the first 401 killed the delivery.
+    order_id = tenant.create_order()
+    outage(hub, tenant, "503")
+    try:
+        tenant.put_result(order_id, RESULT)
+        wait_until(lambda: outbox(hub, order_id, "writeback")[0].attempts >= hub.settings.needs_human_max_attempts,
+                   what="several 503 attempts")
+        outage(hub, tenant, "401")
+        wait_until(lambda: outbox(hub, order_id, "writeback")[0].state == "dead", what="credential failures")
+    finally:
+        outage(hub, tenant, "off")
+    classes = [a.error_class for a in attempts(hub, outbox(hub, order_id, "writeback")[0].id)]
+    assert classes.count("needs_human") == hub.settings.needs_human_max_attempts

@@ -288,9 +288,8 @@ def integrations_create(
     import json
 
     from assessment_hub.connectors.base import SettingsError
-    from assessment_hub.connectors.inbound import integration_base_url
-    from assessment_hub.connectors.registry import connector_class
-    from assessment_hub.integrations.service import create_integration, integration_settings
+    from assessment_hub.connectors.inbound import integration_setup
+    from assessment_hub.integrations.service import create_integration
 
     given: dict[str, str] = {}
     for item in setting or []:
@@ -304,15 +303,13 @@ def integrations_create(
     try:
         with unit_of_work(_session_factory(settings)) as session:
             row = create_integration(session, tool, organization, settings=given, cipher=settings.cipher)
-            stored = integration_settings(row, settings.cipher)
+            setup = integration_setup(row, settings.cipher, settings.public_base_url or "http://127.0.0.1:8000")
     except (KeyError, SettingsError) as exc:
         _fail(str(exc.args[0]))
     if settings.public_base_url is None and tool != "sandbox":
         typer.echo("warning: ASSESSMENT_HUB_PUBLIC_BASE_URL is not set, so the setup URLs use the local default "
                    "http://127.0.0.1:8000, which an ATS elsewhere cannot reach; set it to the URL the ATS reaches "
                    "this hub at (e.g. https://hub.example.com)", err=True)
-    base = integration_base_url(settings.public_base_url or "http://127.0.0.1:8000", row.id)
-    setup = connector_class(tool).setup(stored, base)
     if as_json:
         typer.echo(json.dumps({"id": row.id, "tool": tool, "setup": setup}))
         return

@@ -8,6 +8,7 @@ Services raise these; routes never build error bodies themselves.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import ValidationError
@@ -95,7 +96,7 @@ def describe_validation_error(exc: Any, *, limit: int = 5) -> str:
                 continue
             else:
                 loc += f".{item}" if loc else str(item)
-        message = error.get("msg", "is invalid")
+        message = re.sub(r" or instance of \w+$", "", error.get("msg", "is invalid"))
         if message.startswith("Value error, "):
             message = message[len("Value error, "):]
         if error.get("type") == "json_invalid":

@@ -399,3 +399,18 @@ def test_capabilities_row() -> None:
     caps = connector_class("teamtailor").capabilities
     assert caps.text_only_attributes and caps.shows_open_results and caps.accepts_attachments
     assert caps.shows_rejection_message and not caps.ats_can_cancel
+
+
+def test_events_without_ids_or_candidate_are_refused(hub: Hub, fake: FakeTeamtailor) -> None:
+    # Found in a user trial: an empty partner-result id made every later such event a "duplicate" (order lost),
+    # and an event without a candidate gave the vendor an order it could not act on.
+    harness = TeamtailorHarness(hub, fake)
+    publish(harness, "pkg-1")
+    for mutate, mentions in ((lambda pe: pe["partner-result"].update(id=""), "partner-result.id"),
+                             (lambda pe: pe.pop("candidate"), "candidate"),
+                             (lambda pe: pe["candidate"].update(email=None), "candidate.email")):
+        event = fake.make_event(selection={"test": "pkg-1"})
+        mutate(event["partner-event"])
+        answer = fake.raw_request("POST", fake.base_url + "/webhook", json=event)
+        assert answer.status_code == 400 and mentions in answer.text, answer.text
+    assert orders_of(hub, harness.tenant.integration_id) == []

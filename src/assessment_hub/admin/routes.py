@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from assessment_hub.admin.deps import AdminDep
 from assessment_hub.admin.schemas import IntegrationIn, OutageIn, SandboxOrderIn, WebhookIn
 from assessment_hub.admin.views import endpoint_view, integration_view
+from assessment_hub.connectors.inbound import integration_setup, public_base_url
 from assessment_hub.connectors.sandbox import service as sandbox
 from assessment_hub.connectors.sandbox.orders import create_sandbox_order
 from assessment_hub.db.session import ReadSessionDep, SessionDep, unit_of_work
@@ -45,7 +46,14 @@ def create_integration(request: Request, session: SessionDep,
                                               origin_id=body.origin_id)
     except KeyError as exc:
         raise InputInvalid(f"tool: {exc.args[0]}.") from None
-    return success(integration_view(row, cipher))
+    return success({**integration_view(row, cipher), "setup": integration_setup(row, cipher, public_base_url(request))})
+
+
+@router.get("/integrations/{integration_id}/setup")
+def get_integration_setup(integration_id: str, request: Request, session: ReadSessionDep) -> dict[str, Any]:
+    """What the customer pastes into the ATS (URLs and the keys the hub minted), as at creation."""
+    row = integrations.get_integration(session, integration_id)
+    return success(integration_setup(row, request.app.state.settings.cipher, public_base_url(request)))
 
 
 @router.get("/integrations")
@@ -58,6 +66,12 @@ def list_integrations(request: Request, session: ReadSessionDep, include_deleted
 @router.post("/integrations/{integration_id}/deactivate")
 def deactivate_integration(integration_id: str, request: Request, session: SessionDep) -> dict[str, Any]:
     row = integrations.deactivate_integration(session, integration_id)
+    return success(integration_view(row, request.app.state.settings.cipher))
+
+
+@router.post("/integrations/{integration_id}/activate")
+def activate_integration(integration_id: str, request: Request, session: SessionDep) -> dict[str, Any]:
+    row = integrations.activate_integration(session, integration_id)
     return success(integration_view(row, request.app.state.settings.cipher))
 
 

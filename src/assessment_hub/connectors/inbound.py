@@ -16,6 +16,7 @@ from assessment_hub.db.session import SessionDep
 from assessment_hub.errors import NotFound
 from assessment_hub.integrations.models import IntegrationRow
 from assessment_hub.integrations.service import integration_settings
+from assessment_hub.kit.crypto import Cipher
 
 PREFIX = "/connectors/{tool}/{connection}"
 
@@ -32,6 +33,15 @@ def public_base_url(request: Request) -> str:
 def integration_base_url(base_url: str, integration_id: str) -> str:
     tool = integration_id.split(":", 1)[0]
     return f"{base_url.rstrip('/')}/connectors/{tool}/{connection_of(integration_id)}"
+
+
+def integration_setup(integration: IntegrationRow, cipher: Cipher, base_url: str) -> dict[str, Any]:
+    """What the customer pastes into the ATS for ``integration`` (its connector's ``setup``), with URLs
+    under ``base_url`` (the hub's public base URL)."""
+    from assessment_hub.connectors.registry import connector_class
+
+    return connector_class(integration.tool).setup(integration_settings(integration, cipher),
+                                                   integration_base_url(base_url, integration.id))
 
 
 class Inbound:

@@ -2,8 +2,8 @@
 
 Each returns an ``Outcome``; nothing here touches the outbox row (the worker records outcomes).
 Vendor answers to ``assessment:order-received`` (shared/cases/order-rejection.json): 2xx delivered;
-422 with a JSON ``message`` rejects the order; anything else (other 4xx, 5xx, timeout, refused
-connection, TLS failure) is transient and retried.
+422 with a non-empty JSON string ``message`` rejects the order; anything else (a 422 without such a
+message, other 4xx, 5xx, timeout, refused connection, TLS failure) is transient and retried.
 """
 
 from __future__ import annotations
@@ -21,12 +21,15 @@ from assessment_hub.signing import SIGNATURE_HEADER, sign
 from assessment_hub.webhooks.events import ORDER_RECEIVED
 
 USER_AGENT = f"assessment-hub/{__version__}"
+MAX_REJECTION_CHARS = 1000
+"""A vendor's rejection message is kept up to this many characters."""
 
 
 @dataclass
 class Outcome:
     status: str
-    """``succeeded``, ``rejected`` (the vendor refused the order) or ``failed``."""
+    """``succeeded``, ``rejected`` (the vendor refused the order), ``failed``, or ``superseded`` (not sent:
+    a newer write-back of the same order exists)."""
     duration_ms: int = 0
     http_status: int | None = None
     response_excerpt: str | None = None
@@ -57,11 +60,13 @@ def send_webhook(http: httpx.Client, url: str, secret: str, body: str, event_typ
                 outcome.error_message = "the inline order answer has no assessment_url"
         return outcome
     if response.status_code == 422 and event_type == ORDER_RECEIVED:
-        outcome.status = "rejected"
-        outcome.rejection_message = _json_field(response, "message") or "The vendor rejected the order."
-        return outcome
+        message = _json_field(response, "message")
+        if message:  # only a 422 with a JSON message is a rejection; a framework's default 422 is not
+            outcome.status, outcome.rejection_message = "rejected", message[:MAX_REJECTION_CHARS]
+            return outcome
     outcome.status = "failed"
-    outcome.error_message = f"the vendor answered HTTP {response.status_code}"
+    outcome.error_message = f"the vendor answered HTTP {response.status_code}" + (
+        " without a JSON message, so the order is not rejected" if response.status_code == 422 else "")
     if response.status_code == 429:
         outcome.error_class = "rate_limited"
         outcome.retry_after = parse_retry_after(response.headers.get("retry-after"))

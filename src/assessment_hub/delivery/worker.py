@@ -6,7 +6,8 @@ of worker processes can run; on SQLite the claim runs in a ``BEGIN IMMEDIATE`` t
 are serialized. A claimed row is ``in_flight`` with a lease (``worker_lease_s``) and the worker's id.
 
 Per-order revision order: a write-back is not claimed while an older write-back of the same order is
-still pending or in flight. A failed write-back for which a newer one exists is ``superseded``.
+still pending or in flight. A write-back for which a newer one exists is ``superseded``, never sent
+(so an operator retrying an old dead one cannot put stale data over newer data in the ATS).
 
 The job carries only the row id; the sender reloads everything, so a retry sends what is current
 (and a webhook sends the same bytes, with the same event id, every time).
@@ -162,13 +163,16 @@ class DeliveryWorker:
             row = session.get(OutboxRow, outbox_id)
             if row is None or row.state != "in_flight" or row.claimed_by != self.worker_id:
                 return
+            superseded = row.kind == "writeback" and self._has_newer_writeback(session, row)
             if row.kind == "webhook":
                 endpoint = session.get(WebhookEndpointRow, row.endpoint_id)
                 job = None if endpoint is None else (endpoint.url, endpoint_secret(endpoint, self.settings.cipher))
-            else:
+            elif not superseded:
                 job = self._writeback_job(session, row)
             kind, action, body = row.kind, row.action, row.body
-        if job is None:
+        if superseded:  # e.g. an operator retried an old dead write-back: never send stale data over newer
+            outcome = Outcome("superseded", error_message="a newer write-back of this order exists; not sent")
+        elif job is None:
             outcome = Outcome("failed", error_class="bad_input",
                               error_message="the destination no longer exists (endpoint or integration deleted)")
         elif kind == "webhook":
@@ -251,11 +255,14 @@ class DeliveryWorker:
                                 .values(assessment_url=outcome.assessment_url))
             return outcome.status
         row.last_error = outcome.error_message
-        if row.kind == "writeback" and self._has_newer_writeback(session, row):
+        if outcome.status == "superseded" or (row.kind == "writeback" and self._has_newer_writeback(session, row)):
             row.state, row.finished_at = "superseded", now
             return "superseded"
-        attempts = 1 + session.scalar(select(func.count()).select_from(DeliveryAttemptRow)
-                                      .where(DeliveryAttemptRow.outbox_id == row.id))
+        counted = select(func.count()).select_from(DeliveryAttemptRow).where(DeliveryAttemptRow.outbox_id == row.id)
+        if outcome.error_class == "needs_human":  # its limit counts credential failures since the last (re)start
+            counted = counted.where(DeliveryAttemptRow.error_class == "needs_human",
+                                    DeliveryAttemptRow.started_at >= row.created_at)
+        attempts = 1 + session.scalar(counted)
         delay = next_attempt_delay(self.settings, outcome.error_class or "transient", attempts, row.created_at, now,
                                    retry_after=outcome.retry_after)
         if delay is None:

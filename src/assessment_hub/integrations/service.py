@@ -150,6 +150,14 @@ def deactivate_integration(session: Session, integration_id: str) -> Integration
     return row
 
 
+def activate_integration(session: Session, integration_id: str) -> IntegrationRow:
+    """Set a deactivated (not deleted) integration ACTIVE again (idempotent). Raises ``IntegrationNotFound``."""
+    row = get_integration(session, integration_id)
+    row.status = "ACTIVE"
+    session.flush()
+    return row
+
+
 def delete_integration(session: Session, integration_id: str) -> IntegrationRow:
     """Mark the integration deleted; it then answers as unknown. Its orders stay stored for the operator."""
     row = get_integration(session, integration_id)

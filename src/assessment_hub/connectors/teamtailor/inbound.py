@@ -30,6 +30,7 @@ from assessment_hub.connectors.teamtailor.schemas import WebhookBody
 from assessment_hub.connectors.teamtailor.settings import parse_criteria
 from assessment_hub.connectors.teamtailor.signature import HEADER as SIGNATURE_HEADER
 from assessment_hub.connectors.teamtailor.signature import check_signature
+from assessment_hub.errors import describe_validation_error
 from assessment_hub.errors import HubError
 
 log = logging.getLogger("assessment_hub.connectors.teamtailor")
@@ -112,9 +113,8 @@ def webhook(inbound: TeamtailorDep, raw_body: Annotated[bytes, Depends(_raw_body
     try:
         body = WebhookBody.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise TeamtailorRefusal(400, f"Invalid partner event: {where}: {first['msg']}") from None
+        raise TeamtailorRefusal(400, describe_validation_error(exc).replace("Invalid request body",
+                                                                           "Invalid partner event")) from None
     event = body.partner_event
     secret = inbound.settings.get("webhook_secret")
     if secret:

@@ -44,7 +44,8 @@ class Candidate(_Model):
     id: Any = None
     first_name: str | None = Field(None, alias="first-name")
     last_name: str | None = Field(None, alias="last-name")
-    email: str | None = None
+    email: str = Field(min_length=3)
+    """Required: the vendor invites the candidate by email (Kombo's order has a non-null email)."""
     phone: str | None = None
     job: Job | None = None
     recruiter: Person | None = None
@@ -57,7 +58,7 @@ class Candidate(_Model):
 
 
 class PartnerResult(_Model):
-    id: str
+    id: str = Field(min_length=1)
     status: str | None = None
     update_url: str | None = Field(None, alias="update-url")
 
@@ -68,10 +69,11 @@ class PartnerResult(_Model):
 
 
 class PartnerEvent(_Model):
-    id: str
+    id: str = Field(min_length=1)
     webhook_data: dict[str, Any] = Field(default_factory=dict, alias="webhook-data")
     partner_result: PartnerResult | None = Field(None, alias="partner-result")
-    candidate: Candidate = Field(default_factory=Candidate)
+    candidate: Candidate
+    """Required: an order without a candidate is one the vendor cannot act on."""
     company: dict[str, Any] | None = None  # older doc revisions nest it here (UNCONFIRMED U9)
 
     @field_validator("id", mode="before")
