@@ -25,6 +25,7 @@ Everything the hub must provide is marked ``HUB HOOK`` below.
 from __future__ import annotations
 
 import argparse
+import atexit
 import base64
 import dataclasses
 import json
@@ -592,10 +593,15 @@ def prepare_database(db: str, work: Path) -> str:
     if db == "postgres":
         if not shutil.which("psql"):
             raise BenchError("psql not found: cannot create the `bench` PostgreSQL database")
+        # One database per run (bench_<pid>): two runs at once (CI's quick run beside a developer's) must not
+        # drop each other's database.
+        name = f"bench_{os.getpid()}"
         base = ["psql", "-h", LOOPBACK, "-U", "postgres", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-q"]
-        run_cli(base + ["-c", "DROP DATABASE IF EXISTS bench WITH (FORCE)"], timeout_s=60)
-        run_cli(base + ["-c", "CREATE DATABASE bench"], timeout_s=60)
-        return f"postgresql+psycopg://postgres@{LOOPBACK}:5432/bench"
+        run_cli(base + ["-c", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"], timeout_s=60)
+        run_cli(base + ["-c", f"CREATE DATABASE {name}"], timeout_s=60)
+        atexit.register(lambda: subprocess.run(base + ["-c", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"],
+                                               capture_output=True, timeout=60))
+        return f"postgresql+psycopg://postgres@{LOOPBACK}:5432/{name}"
     raise BenchError(f"unknown database {db!r}")
 
 

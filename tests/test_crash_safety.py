@@ -46,7 +46,7 @@ SHORT_RETRIES = {
     "ASSESSMENT_HUB_RETRY_BASE_S": "0.05",
     "ASSESSMENT_HUB_RETRY_CAP_S": "0.5",
     "ASSESSMENT_HUB_WORKER_POLL_S": "0.05",
-    "ASSESSMENT_HUB_WORKER_LEASE_S": "3",
+    "ASSESSMENT_HUB_WORKER_LEASE_S": "10",  # well over a send under CI load: a lease that lapses mid-send lets a second worker in
     "ASSESSMENT_HUB_DELIVERY_TIMEOUT_S": "2",
 }
 ORDER_RECEIVED = "assessment:order-received"
