@@ -67,6 +67,66 @@ def test_create_commands_and_serve(database_url: str, tmp_path: Path) -> None:
         server.wait(timeout=20)
 
 
+def test_serve_with_several_api_processes_and_one_delivery_worker(database_url: str, tmp_path: Path) -> None:
+    """``serve --workers 2``: two API processes answer, the one delivery worker process delivers a result's
+    write-back to the sandbox ATS, and SIGTERM stops every process (API and worker) cleanly."""
+    env = {**os.environ, "ASSESSMENT_HUB_DATABASE_URL": database_url,
+           "ASSESSMENT_HUB_ATTACHMENTS_DIR": str(tmp_path / "att")}
+    assert run(["migrate"], env, tmp_path).returncode == 0
+    key = last_line(run(["api-keys", "create", "--name", "ci"], env, tmp_path))
+    integration = last_line(run(["integrations", "create", "--tool", "sandbox", "--organization", "Acme"], env, tmp_path))
+    port = free_port()
+    server = subprocess.Popen(CLI + ["serve", "--port", str(port), "--workers", "2"], env=env, cwd=tmp_path,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        base = f"http://127.0.0.1:{port}/v1"
+        headers = {"Authorization": f"Bearer {key}", "X-Integration-Id": integration}
+        for _ in range(300):
+            try:
+                if httpx.get(f"{base}/check-api-key", headers=headers, timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert server.poll() is None, server.stdout.read()
+            time.sleep(0.1)
+        put = httpx.put(f"{base}/assessment/packages", headers=headers, json={"packages": [
+            {"id": "1001", "type": "SKILLS_TEST", "name": "T", "description": "d"}]})
+        assert put.status_code == 200, put.text
+        order_id = last_line(run(["sandbox", "create-order", "--integration", integration, "--package", "1001"],
+                                 env, tmp_path))
+        with httpx.Client(headers=headers, timeout=10) as client:  # several requests: both processes answer
+            for _ in range(10):
+                listed = client.get(f"{base}/assessment/orders").json()["data"]["results"]
+                assert [o["id"] for o in listed] == [order_id]
+        result = httpx.put(f"{base}/assessment/orders/{order_id}/result", headers=headers, json={
+            "status": "COMPLETED", "result_url": "https://vendor.example/r/1", "score": 80, "max_score": 100})
+        assert result.status_code == 200, result.text
+        deadline = time.monotonic() + 30
+        while True:
+            shown = json.loads(run(["sandbox", "show-order", order_id], env, tmp_path).stdout)
+            if shown["writebacks"]:
+                break
+            assert time.monotonic() < deadline, f"no write-back delivered: {shown}"
+            time.sleep(0.3)
+        assert shown["status"] == "COMPLETED"
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=30)[0]
+    assert server.returncode == 0, output
+    assert "2 API processes" in output and "delivery worker process" in output
+    assert "delivery worker stopped" in output and "Traceback" not in output
+    # every process of the session (API processes, delivery worker) is gone
+    # (multiprocessing's resource tracker exits on its own just after its parent)
+    deadline = time.monotonic() + 10
+    while True:
+        leftover = subprocess.run(["ps", "-o", "pid=,args=", "-s", str(server.pid)], capture_output=True,
+                                  text=True).stdout.strip()
+        if not leftover or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert leftover == "", leftover
+
+
 def test_first_start_prints_credentials_and_a_working_snippet(tmp_path: Path) -> None:
     env = {**os.environ, "ASSESSMENT_HUB_DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}"}
     port = free_port()

@@ -91,6 +91,12 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
     return app
 
 
+def create_api_app() -> FastAPI:
+    """The API alone, settings from the environment: the factory each process of ``serve --workers N``
+    (N > 1) builds; the delivery worker runs in a process of its own there."""
+    return create_app(Settings(), worker=False)
+
+
 def _refuse_nul_in_urls(app: FastAPI) -> None:
     """A NUL character in the path or query is refused before any route sees it (PostgreSQL cannot
     compare text with it, and no id or filter contains one). A pure ASGI wrapper: no per-request cost

@@ -146,8 +146,15 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port (1-65535).", min=1, max=65535)] = 8000,
     no_worker: Annotated[bool, typer.Option("--no-worker", help="Serve the API only; run `worker` processes apart.")] = False,
+    workers: Annotated[int, typer.Option(
+        "--workers", min=1, max=64,
+        help="API processes (1: API and delivery worker in this process; N > 1: N API processes and one "
+             "delivery `worker` process beside them).")] = 1,
 ) -> None:
-    """Migrate, then serve the API (http://HOST:PORT/v1) with a delivery worker in the same process."""
+    """Migrate, then serve the API (http://HOST:PORT/v1) with a delivery worker in the same process
+    (``--workers N`` > 1: N API processes and one delivery worker process)."""
+    import os
+
     import uvicorn
 
     from assessment_hub.app import create_app
@@ -156,17 +163,65 @@ def serve(
     settings = _settings()
     if settings.public_base_url is None:
         settings = settings.model_copy(update={"public_base_url": f"http://{host}:{port}"})
-    sessions = _session_factory(settings)
+    sessions = _session_factory(settings)  # migrations run here, once, before any API process starts
     _check_port_free(host, port)
     with unit_of_work(sessions) as session:
         created = bootstrap_if_empty(session) if settings.environment == "development" else None
     sessions.kw["bind"].dispose()
     if created:
         typer.echo(banner(created, f"http://{host}:{port}"))
-    worker_note = "no worker" if no_worker else "with a delivery worker"
-    typer.echo(f"assessment-hub serving http://{host}:{port}/v1 (database: {_display_url(settings.database_url)}; {worker_note})")
+    if workers == 1:
+        worker_note = "no worker" if no_worker else "with a delivery worker"
+        typer.echo(f"assessment-hub serving http://{host}:{port}/v1 (database: {_display_url(settings.database_url)}; {worker_note})")
+        sys.stdout.flush()
+        uvicorn.run(create_app(settings, worker=not no_worker), host=host, port=port, log_level="warning")
+        return
+
+    # N API processes (uvicorn's supervisor spawns them; each builds its app from the environment, so
+    # what this process settled is passed on there) and the delivery worker exactly once, as a child.
+    os.environ["ASSESSMENT_HUB_PUBLIC_BASE_URL"] = settings.public_base_url or f"http://{host}:{port}"
+    delivery = None if no_worker else _start_worker_process()
+    worker_note = "no worker" if no_worker else f"one delivery worker process (pid {delivery.pid})"
+    typer.echo(f"assessment-hub serving http://{host}:{port}/v1 (database: {_display_url(settings.database_url)}; "
+               f"{workers} API processes; {worker_note})")
     sys.stdout.flush()
-    uvicorn.run(create_app(settings, worker=not no_worker), host=host, port=port, log_level="warning")
+    try:
+        uvicorn.run("assessment_hub.app:create_api_app", factory=True, workers=workers, host=host, port=port,
+                    log_level="warning")
+    finally:
+        if delivery is not None:
+            _stop_worker_process(delivery, settings.delivery_timeout_s + 5)
+
+
+def _start_worker_process():  # noqa: ANN202 - subprocess.Popen
+    """``assessment-hub worker`` as a child of this process (same python, same environment); on Linux it
+    is also told to stop (SIGTERM) if this process dies without stopping it."""
+    import signal
+    import subprocess
+
+    def die_with_parent() -> None:
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        except Exception:  # noqa: BLE001 - not Linux: the parent stops it on shutdown
+            pass
+
+    return subprocess.Popen([sys.executable, "-m", "assessment_hub.cli", "worker"],
+                            preexec_fn=die_with_parent if sys.platform.startswith("linux") else None)
+
+
+def _stop_worker_process(process, timeout: float) -> None:  # noqa: ANN001 - subprocess.Popen
+    """SIGTERM: the worker finishes the sends in progress and exits; killed if it takes longer than ``timeout``."""
+    import subprocess
+
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 @app.command()

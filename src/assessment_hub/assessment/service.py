@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import bindparam, insert, select, tuple_, update
 from sqlalchemy.orm import Session, selectinload
 
 from assessment_hub.assessment.attachments import StoredAttachment
@@ -19,7 +19,7 @@ from assessment_hub.assessment.models import AttachmentRow, OrderRow, PackageRow
 from assessment_hub.assessment.results import NormalizedResult
 from assessment_hub.assessment.schemas import PackageIn
 from assessment_hub.assessment.views import normalize_application, normalize_candidate, normalize_job
-from assessment_hub.delivery.outbox import enqueue_writeback
+from assessment_hub.delivery.outbox import enqueue_result_writeback
 from assessment_hub.errors import InputInvalid, NotFound
 from assessment_hub.kit.cursors import decode_cursor, encode_cursor
 from assessment_hub.kit.ids import new_id
@@ -172,7 +172,32 @@ def get_order(session: Session, integration_id: str, order_id: str, *, for_updat
 
 def check_result_allowed(session: Session, integration_id: str, order_id: str, status: str) -> None:
     """Fail early (before attachments are fetched) when the order is unknown or the status change is forbidden."""
-    check_result_transition(get_order(session, integration_id, order_id).status, status)
+    order = session.connection().execute(_ORDER_FOR_RESULT, {"b_id": order_id, "b_integration_id": integration_id}).first()
+    if order is None:
+        raise NotFound(f"No assessment order with id {order_id!r} in integration {integration_id!r}.")
+    check_result_transition(order.status, status)
+
+
+_orders = OrderRow.__table__
+_revisions = ResultRevisionRow.__table__
+# The result write path's statements, built once (SQLAlchemy caches their compiled form by statement):
+# constructing ORM statements and flushing unit-of-work objects cost more than the database's own work.
+_ORDER_FOR_RESULT = (
+    select(_orders.c.id, _orders.c.status, _orders.c.latest_result_id)
+    .where(_orders.c.id == bindparam("b_id"), _orders.c.integration_id == bindparam("b_integration_id"))
+)
+_ORDER_FOR_RESULT_LOCKED = _ORDER_FOR_RESULT.with_for_update()
+_LATEST_REVISION = (
+    select(_revisions.c.revision, _revisions.c.status, _revisions.c.completed_at)
+    .where(_revisions.c.id == bindparam("b_id"))
+)
+_INSERT_REVISION = insert(_revisions)
+_INSERT_ATTACHMENT = insert(AttachmentRow.__table__)
+_SET_LATEST_RESULT = (
+    update(_orders).where(_orders.c.id == bindparam("b_id"))
+    .values(status=bindparam("b_status"), latest_result_id=bindparam("b_revision_id"),
+            updated_at=bindparam("b_now"))
+)
 
 
 def record_result(
@@ -187,10 +212,17 @@ def record_result(
     The order row is locked (``FOR UPDATE`` on PostgreSQL; SQLite write transactions are exclusive),
     so concurrent results for one order get consecutive revision numbers.
     Raises ``NotFound`` for an unknown order and ``InputInvalid`` for a forbidden status change.
+
+    Core statements built once (see above), not ORM round trips; the returned revision (with its
+    ``attachments``) is a detached object holding exactly what was inserted.
     """
-    order = get_order(session, integration_id, order_id, for_update=True)
+    conn = session.connection()
+    order = conn.execute(_ORDER_FOR_RESULT_LOCKED, {"b_id": order_id, "b_integration_id": integration_id}).first()
+    if order is None:
+        raise NotFound(f"No assessment order with id {order_id!r} in integration {integration_id!r}.")
     check_result_transition(order.status, result.status)
-    latest = session.get(ResultRevisionRow, order.latest_result_id) if order.latest_result_id else None
+    latest = (conn.execute(_LATEST_REVISION, {"b_id": order.latest_result_id}).first()
+              if order.latest_result_id else None)
     previous = latest.revision if latest is not None else 0
     if result.completed_at_defaulted and latest is not None and latest.status == result.status \
             and latest.completed_at is not None:
@@ -199,24 +231,21 @@ def record_result(
         result.warnings = [w for w in result.warnings if not w.startswith("completed_at:")] + [
             f"completed_at: missing; kept {format_instant(latest.completed_at)} from revision {latest.revision}."]
     now = utcnow()
-    revision = ResultRevisionRow(
+    values = dict(
         id=new_id(), order_id=order.id, revision=(previous or 0) + 1, status=result.status,
         score=result.score, max_score=result.max_score, result_url=result.result_url,
         completed_at=result.completed_at, attributes=result.attributes, remote_fields=result.remote_fields,
         warnings=result.warnings, created_at=now,
-        attachments=[
-            AttachmentRow(id=new_id(), position=index, name=a.name, content_type=a.content_type,
-                          sha256=a.sha256, size_bytes=a.size_bytes, source_url=a.source_url)
-            for index, a in enumerate(attachments)
-        ],
     )
-    session.add(revision)
-    session.flush()
-    session.execute(
-        update(OrderRow).where(OrderRow.id == order.id)
-        .values(status=result.status, latest_result_id=revision.id, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    enqueue_writeback(session, integration_id=integration_id, order_id=order.id, action="result",
-                      revision_id=revision.id)
-    return revision
+    attachment_values = [
+        dict(id=new_id(), revision_id=values["id"], position=index, name=a.name, content_type=a.content_type,
+             sha256=a.sha256, size_bytes=a.size_bytes, source_url=a.source_url)
+        for index, a in enumerate(attachments)
+    ]
+    conn.execute(_INSERT_REVISION, values)
+    if attachment_values:
+        conn.execute(_INSERT_ATTACHMENT, attachment_values)
+    conn.execute(_SET_LATEST_RESULT, {"b_id": order.id, "b_status": result.status,
+                                      "b_revision_id": values["id"], "b_now": now})
+    enqueue_result_writeback(session, integration_id=integration_id, order_id=order.id, revision_id=values["id"])
+    return ResultRevisionRow(**values, attachments=[AttachmentRow(**a) for a in attachment_values])

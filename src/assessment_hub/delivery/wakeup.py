@@ -15,6 +15,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from assessment_hub.delivery.models import OutboxRow
 
 
+def note_outbox_added(session: Session) -> None:
+    """For outbox rows inserted with Core statements (not seen by ``after_flush``): wake on commit."""
+    session.info["outbox_added"] = True
+
+
 def wake_on_outbox_commit(factory: sessionmaker[Session], wake: threading.Event) -> None:
     def after_flush(session: Session, _context: Any) -> None:
         if any(isinstance(obj, OutboxRow) for obj in session.new):

@@ -23,9 +23,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
+from types import SimpleNamespace
+from typing import Any
 
 import httpx
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased, selectinload, sessionmaker
 
 from assessment_hub.assessment.models import OrderRow, ResultRevisionRow
@@ -223,28 +225,33 @@ class DeliveryWorker:
     # ------------------------------------------------------------------ record
 
     def record(self, outbox_id: int, outcome: Outcome, started_at) -> None:  # noqa: ANN001
+        """Record the attempt and, if the row is still this worker's claim, its outcome -- in Core statements
+        built once (the row is read under lock, changed in memory by ``_apply``, written back whole)."""
         now = utcnow()
         with unit_of_work(self.sessions) as session:
-            query = select(OutboxRow).where(OutboxRow.id == outbox_id)
-            row = session.scalar(query.with_for_update() if self._postgres else query)
-            if row is None:
+            conn = session.connection()
+            found = conn.execute(_OUTBOX_FOR_RECORD_LOCKED if self._postgres else _OUTBOX_FOR_RECORD,
+                                 {"b_id": outbox_id}).first()
+            if found is None:
                 return
+            row = SimpleNamespace(**found._mapping)
             attempt_outcome = outcome.status
             still_mine = row.state == "in_flight" and row.claimed_by == self.worker_id
             if still_mine:
                 attempt_outcome = self._apply(session, row, outcome, now)
-            session.add(DeliveryAttemptRow(
-                outbox_id=row.id, worker_id=self.worker_id, started_at=started_at, finished_at=now,
-                duration_ms=outcome.duration_ms or int((now - started_at).total_seconds() * 1000),
-                http_status=outcome.http_status, response_excerpt=outcome.response_excerpt,
-                error_class=outcome.error_class, error_message=outcome.error_message,
-                outcome=attempt_outcome if still_mine else f"late-{outcome.status}"[:16]))
-            session.flush()
-            row.attempts = session.scalar(select(func.count()).select_from(DeliveryAttemptRow)
-                                          .where(DeliveryAttemptRow.outbox_id == row.id))
-            row.updated_at = now
+            conn.execute(_INSERT_ATTEMPT, {
+                "outbox_id": row.id, "worker_id": self.worker_id, "started_at": started_at, "finished_at": now,
+                "duration_ms": outcome.duration_ms or int((now - started_at).total_seconds() * 1000),
+                "http_status": outcome.http_status, "response_excerpt": outcome.response_excerpt,
+                "error_class": outcome.error_class, "error_message": outcome.error_message,
+                "outcome": attempt_outcome if still_mine else f"late-{outcome.status}"[:16]})
+            attempts = conn.execute(_COUNT_ATTEMPTS, {"b_id": row.id}).scalar_one()
+            conn.execute(_WRITE_BACK_OUTBOX, {
+                "b_id": row.id, "b_state": row.state, "b_lease_until": row.lease_until,
+                "b_next_attempt_at": row.next_attempt_at, "b_last_error": row.last_error,
+                "b_finished_at": row.finished_at, "b_attempts": attempts, "b_updated_at": now})
 
-    def _apply(self, session: Session, row: OutboxRow, outcome: Outcome, now) -> str:  # noqa: ANN001
+    def _apply(self, session: Session, row: Any, outcome: Outcome, now) -> str:  # noqa: ANN001
         row.lease_until = None
         if outcome.status in ("succeeded", "rejected"):
             row.state, row.finished_at, row.last_error = "succeeded", now, None
@@ -284,6 +291,22 @@ class DeliveryWorker:
             return
         order.status, order.rejection_message, order.updated_at = "REJECTED", message, utcnow()
         enqueue_writeback(session, integration_id=order.integration_id, order_id=order.id, action="rejection")
+
+
+_outbox = OutboxRow.__table__
+_attempts = DeliveryAttemptRow.__table__
+_OUTBOX_FOR_RECORD = select(
+    _outbox.c.id, _outbox.c.kind, _outbox.c.action, _outbox.c.order_id, _outbox.c.state, _outbox.c.claimed_by,
+    _outbox.c.lease_until, _outbox.c.next_attempt_at, _outbox.c.last_error, _outbox.c.finished_at,
+    _outbox.c.created_at,
+).where(_outbox.c.id == bindparam("b_id"))
+_OUTBOX_FOR_RECORD_LOCKED = _OUTBOX_FOR_RECORD.with_for_update()
+_INSERT_ATTEMPT = insert(_attempts)
+_COUNT_ATTEMPTS = select(func.count()).select_from(_attempts).where(_attempts.c.outbox_id == bindparam("b_id"))
+_WRITE_BACK_OUTBOX = update(_outbox).where(_outbox.c.id == bindparam("b_id")).values(
+    state=bindparam("b_state"), lease_until=bindparam("b_lease_until"),
+    next_attempt_at=bindparam("b_next_attempt_at"), last_error=bindparam("b_last_error"),
+    finished_at=bindparam("b_finished_at"), attempts=bindparam("b_attempts"), updated_at=bindparam("b_updated_at"))
 
 
 def result_snapshot(revision: ResultRevisionRow, settings: Settings, base_url: str) -> ResultSnapshot:

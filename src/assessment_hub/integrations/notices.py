@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String, Text, or_, select
+from sqlalchemy import String, Text, bindparam, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from assessment_hub.db.base import Base, UTCDateTime
@@ -29,12 +29,22 @@ def add_notice(session: Session, integration_id: str, message: str, order_id: st
     session.flush()
 
 
+_notices = NoticeRow.__table__
+_UNDELIVERED = (
+    select(_notices.c.id, _notices.c.message)
+    .where(_notices.c.integration_id == bindparam("b_integration_id"), _notices.c.delivered_at.is_(None),
+           or_(_notices.c.order_id.is_(None), _notices.c.order_id == bindparam("b_order_id")))
+    .order_by(_notices.c.id)
+)
+_MARK_DELIVERED = update(_notices).where(_notices.c.id.in_(bindparam("b_ids", expanding=True)))
+
+
 def take_notices(session: Session, integration_id: str, order_id: str) -> list[str]:
-    """Undelivered notices for the integration (not tied to an order, or tied to ``order_id``); marks them delivered."""
-    rows = session.scalars(select(NoticeRow).where(
-        NoticeRow.integration_id == integration_id, NoticeRow.delivered_at.is_(None),
-        or_(NoticeRow.order_id.is_(None), NoticeRow.order_id == order_id)).order_by(NoticeRow.id)).all()
-    now = utcnow()
-    for row in rows:
-        row.delivered_at = now
+    """Undelivered notices for the integration (not tied to an order, or tied to ``order_id``); marks them delivered.
+
+    Core statements built once: this runs on every result write, and there is rarely a notice."""
+    conn = session.connection()
+    rows = conn.execute(_UNDELIVERED, {"b_integration_id": integration_id, "b_order_id": order_id}).all()
+    if rows:
+        conn.execute(_MARK_DELIVERED.values(delivered_at=utcnow()), {"b_ids": [row.id for row in rows]})
     return [row.message for row in rows]
