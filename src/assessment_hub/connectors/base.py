@@ -14,6 +14,7 @@ A connector instance is created fresh for each use and holds no state between us
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -125,6 +126,20 @@ class SettingsError(InputInvalid):
 
     def __init__(self, message: str) -> None:
         super().__init__(f"settings: {message}")
+
+
+class LazyRouter:
+    """A connector's ``inbound`` router, imported from ``module`` on first use.
+
+    The routes depend on ``connectors.inbound``, which (through ``integrations.service``) imports the
+    registry that imports every connector class: importing the routes with the class would be a cycle.
+    """
+
+    def __init__(self, module: str) -> None:
+        self.module = module
+
+    def __get__(self, instance: object, owner: type) -> APIRouter:
+        return importlib.import_module(self.module).router
 
 
 class Connector(Protocol):

@@ -11,21 +11,12 @@ from assessment_hub.connectors.ashby import mapping, writeback
 from assessment_hub.connectors.base import (
     Capabilities,
     ConnectorContext,
+    LazyRouter,
     OrderSnapshot,
     RemoteInputError,
     ResultSnapshot,
     SettingsError,
 )
-
-class _InboundRouter:
-    """``AshbyConnector.inbound``, imported on first use: the routes depend on ``connectors.inbound``,
-    which (through ``integrations.service``) imports the registry that imports this module."""
-
-    def __get__(self, instance: object, owner: type) -> APIRouter:
-        from assessment_hub.connectors.ashby.inbound import router
-
-        return router
-
 
 GIVEN_SETTINGS = ("api_key", "api_base_url", "allowed_callback_hosts")
 
@@ -38,7 +29,8 @@ class AshbyConnector:
         shows_rejection_message=True, ats_can_cancel=True,
         inbound="Ashby calls assessment.list / assessment.start / assessment.cancel",
     )
-    inbound: ClassVar[APIRouter | None] = _InboundRouter()  # type: ignore[assignment]
+    inbound: ClassVar[APIRouter | None] = LazyRouter(  # type: ignore[assignment]
+        "assessment_hub.connectors.ashby.inbound")
 
     @classmethod
     def prepare_settings(cls, given: dict[str, str]) -> dict[str, Any]:

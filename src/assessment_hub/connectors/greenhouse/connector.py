@@ -13,7 +13,14 @@ from typing import Any, ClassVar
 
 from fastapi import APIRouter
 
-from assessment_hub.connectors.base import Capabilities, ConnectorContext, OrderSnapshot, ResultSnapshot, SettingsError
+from assessment_hub.connectors.base import (
+    Capabilities,
+    ConnectorContext,
+    LazyRouter,
+    OrderSnapshot,
+    ResultSnapshot,
+    SettingsError,
+)
 from assessment_hub.connectors.greenhouse import writeback
 from assessment_hub.connectors.greenhouse.mapping import not_public_reason
 
@@ -24,16 +31,6 @@ _KEY_CHARS = re.compile(r"^[\x21-\x39\x3b-\x7e]+$")  # printable ASCII, no space
 _HOST = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$")
 
 
-class _InboundRouter:
-    """``GreenhouseConnector.inbound``, imported on first use: the routes need ``connectors.inbound``,
-    which (through ``integrations.service``) imports the registry that imports this module."""
-
-    def __get__(self, instance: object, owner: type) -> APIRouter:
-        from assessment_hub.connectors.greenhouse.inbound import router
-
-        return router
-
-
 class GreenhouseConnector:
     tool: ClassVar[str] = "greenhouse"
     label: ClassVar[str] = "Greenhouse"
@@ -42,7 +39,8 @@ class GreenhouseConnector:
         shows_rejection_message=False, ats_can_cancel=False,
         inbound="Greenhouse calls send_test (HTTP Basic, hub-minted key); pulls test_status after a PATCH",
     )
-    inbound: ClassVar[APIRouter | None] = _InboundRouter()  # type: ignore[assignment]
+    inbound: ClassVar[APIRouter | None] = LazyRouter(  # type: ignore[assignment]
+        "assessment_hub.connectors.greenhouse.inbound")
 
     @classmethod
     def prepare_settings(cls, given: dict[str, str]) -> dict[str, Any]:

@@ -14,20 +14,11 @@ from assessment_hub.connectors.base import (
     Capabilities,
     ConfigError,
     ConnectorContext,
+    LazyRouter,
     OrderSnapshot,
     ResultSnapshot,
 )
 from assessment_hub.connectors.teamtailor import mapping, settings, writeback
-
-
-class _InboundRouter:
-    """``TeamtailorConnector.inbound``, imported on first access: the routes depend on
-    ``connectors.inbound``, which imports the registry that imports this module."""
-
-    def __get__(self, obj: object, owner: type) -> APIRouter:
-        from assessment_hub.connectors.teamtailor.inbound import router
-
-        return router
 
 
 class TeamtailorConnector:
@@ -38,7 +29,8 @@ class TeamtailorConnector:
         shows_rejection_message=True, ats_can_cancel=False,
         inbound="Teamtailor Partner API: `GET /config`, `POST /webhook` (partner event)",
     )
-    inbound: ClassVar[APIRouter | None] = _InboundRouter()  # type: ignore[assignment]
+    inbound: ClassVar[APIRouter | None] = LazyRouter(  # type: ignore[assignment]
+        "assessment_hub.connectors.teamtailor.inbound")
 
     @classmethod
     def prepare_settings(cls, given: dict[str, str]) -> dict[str, Any]:
