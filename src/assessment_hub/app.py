@@ -28,6 +28,7 @@ from assessment_hub.assessment.routes import router as assessment_router
 from assessment_hub.config import Settings
 from assessment_hub.connectors.inbound import mount_inbound_routes
 from assessment_hub.db.engine import build_engine, read_only
+from assessment_hub.db.writer import Writer
 from assessment_hub.delivery.wakeup import wake_on_outbox_commit
 from assessment_hub.delivery.worker import DeliveryWorker
 from assessment_hub.errors import (
@@ -39,6 +40,7 @@ from assessment_hub.errors import (
     error_body,
 )
 from assessment_hub.kit.logging import configure_logging
+from assessment_hub.integrations.lookups import Lookups
 from assessment_hub.integrations.routes import icons as icon_router
 from assessment_hub.integrations.routes import router as general_router
 
@@ -58,6 +60,8 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
         app.state.sessions = sessionmaker(engine, expire_on_commit=False)
         app.state.read_sessions = sessionmaker(read_only(engine), expire_on_commit=False)
         wake_on_outbox_commit(app.state.sessions, wake)
+        app.state.writer = Writer(app.state.sessions)
+        app.state.lookups = Lookups(settings.lookup_cache_s)
         app.state.attachment_store = AttachmentStore(settings.attachments_dir)
         app.state.http = httpx.Client(timeout=settings.data_url_timeout_s)
         stop = threading.Event()
@@ -74,6 +78,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
             if thread is not None:
                 thread.join(timeout=settings.delivery_timeout_s + 5)
             app.state.http.close()
+            app.state.writer.close()
             engine.dispose()
 
     app = FastAPI(title="assessment-hub", version=__version__, lifespan=lifespan,

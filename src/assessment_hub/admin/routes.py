@@ -66,18 +66,21 @@ def list_integrations(request: Request, session: ReadSessionDep, include_deleted
 @router.post("/integrations/{integration_id}/deactivate")
 def deactivate_integration(integration_id: str, request: Request, session: SessionDep) -> dict[str, Any]:
     row = integrations.deactivate_integration(session, integration_id)
+    request.app.state.lookups.integrations.forget(integration_id)
     return success(integration_view(row, request.app.state.settings.cipher))
 
 
 @router.post("/integrations/{integration_id}/activate")
 def activate_integration(integration_id: str, request: Request, session: SessionDep) -> dict[str, Any]:
     row = integrations.activate_integration(session, integration_id)
+    request.app.state.lookups.integrations.forget(integration_id)
     return success(integration_view(row, request.app.state.settings.cipher))
 
 
 @router.delete("/integrations/{integration_id}")
 def delete_integration(integration_id: str, request: Request, session: SessionDep) -> dict[str, Any]:
     row = integrations.delete_integration(session, integration_id)
+    request.app.state.lookups.integrations.forget(integration_id)
     return success(integration_view(row, request.app.state.settings.cipher))
 
 

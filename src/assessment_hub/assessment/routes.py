@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session, sessionmaker
 
 from assessment_hub.assessment import service
 from assessment_hub.assessment.attachments import prepare_attachments
@@ -14,7 +15,7 @@ from assessment_hub.assessment.schemas import ORDER_STATUSES, PackagesIn, Result
 from assessment_hub.assessment.views import order_view, package_view
 from assessment_hub.connectors.inbound import public_base_url
 from assessment_hub.connectors.registry import connector_class
-from assessment_hub.db.session import ReadSessionDep, SessionDep, unit_of_work
+from assessment_hub.db.session import ReadSessionDep, SessionDep
 from assessment_hub.errors import InputInvalid
 from assessment_hub.delivery.worker import result_snapshot
 from assessment_hub.integrations.deps import IntegrationDep
@@ -115,28 +116,33 @@ async def put_result(
     assessment_order_id: str,
     request: Request,
     integration: IntegrationDep,
-    read_session: ReadSessionDep,
     body: Annotated[ResultIn, Depends(json_body(ResultIn))],
 ) -> dict[str, Any]:
+    """Store the result as the order's next revision and queue its write-back (kombo-contract.md §4.4).
+
+    The write runs on ``app.state.writer`` (SQLite: group commit) and is committed before the answer."""
     state = request.app.state
     result = normalize_result(body)
-    await run_in_threadpool(service.check_result_allowed, read_session, integration.id,
-                            assessment_order_id, result.status)
-    read_session.rollback()
     attachments, attachment_warnings = [], []
-    if body.attachments:
+    if body.attachments:  # fail fast before fetching anything for an unknown order or a forbidden change
+        await run_in_threadpool(_check_result_allowed, state.read_sessions, integration.id, assessment_order_id,
+                                result.status)
         attachments, attachment_warnings = await run_in_threadpool(
             prepare_attachments, body.attachments, state.settings, state.attachment_store, state.http
         )
     result.warnings.extend(attachment_warnings)
+    base_url = public_base_url(request)
 
-    def write() -> list[str]:
-        with unit_of_work(state.sessions) as session:
-            revision = service.record_result(session, integration.id, assessment_order_id, result, attachments)
-            snapshot = result_snapshot(revision, state.settings, public_base_url(request))
-            return (connector_class(integration.tool).result_warnings(snapshot)
-                    + take_notices(session, integration.id, assessment_order_id))
+    def write(session: Session) -> list[str]:
+        revision = service.record_result(session, integration.id, assessment_order_id, result, attachments)
+        snapshot = result_snapshot(revision, state.settings, base_url)
+        return (connector_class(integration.tool).result_warnings(snapshot)
+                + take_notices(session, integration.id, assessment_order_id))
 
-    ats_warnings = await run_in_threadpool(write)
+    ats_warnings = await state.writer.run(write)
     return success({}, result.warnings + ats_warnings)
 
+
+def _check_result_allowed(sessions: sessionmaker[Session], integration_id: str, order_id: str, status: str) -> None:
+    with sessions() as session:
+        service.check_result_allowed(session, integration_id, order_id, status)

@@ -2,18 +2,37 @@
 
 SQLite runs in WAL mode with ``synchronous=FULL`` (a committed write survives power loss), a busy
 timeout, and foreign keys on. Write transactions start with ``BEGIN IMMEDIATE`` so two concurrent
-writers queue on the busy timeout instead of failing with "database is locked" when a deferred
-transaction tries to upgrade its lock; read-only sessions opt out with ``sqlite_begin="DEFERRED"``.
+writers queue instead of failing with "database is locked" when a deferred transaction tries to
+upgrade its lock; they queue at the write gate (``db.sqlite_gate``), which hands the lock to the next
+writer as soon as a transaction ends. Read-only sessions opt out with ``sqlite_begin="DEFERRED"``.
 """
 
 from __future__ import annotations
 
+import threading
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 from assessment_hub.config import Settings
+from assessment_hub.db.sqlite_gate import WriteGate, connection_factory
+
+_gates: dict[str | None, WriteGate] = {}
+_gates_lock = threading.Lock()
+
+
+def write_gate(database: str | None, timeout_s: float) -> WriteGate:
+    """The process's one write gate for a SQLite database file (every engine on that file shares it)."""
+    path = None if not database or database == ":memory:" else str(Path(database).expanduser().resolve())
+    with _gates_lock:
+        gate = _gates.get(path) if path is not None else None
+        if gate is None:
+            gate = WriteGate(path, timeout_s)
+            if path is not None:
+                _gates[path] = gate
+        return gate
 
 
 def build_engine(settings: Settings, **kwargs: Any) -> Engine:
@@ -25,13 +44,13 @@ def build_engine(settings: Settings, **kwargs: Any) -> Engine:
         return create_engine(url, pool_pre_ping=True, **kwargs)
 
     if url.database and url.database != ":memory:":
-        from pathlib import Path
-
         Path(url.database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
     kwargs.setdefault("pool_size", 20)
     kwargs.setdefault("max_overflow", 20)
-    engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
     busy_ms = settings.sqlite_busy_timeout_ms
+    gate = write_gate(url.database, busy_ms / 1000)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "factory": connection_factory(gate)},
+                           **kwargs)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -45,8 +64,10 @@ def build_engine(settings: Settings, **kwargs: Any) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        if conn.get_execution_options().get("sqlite_begin", "IMMEDIATE") == "IMMEDIATE":
+            conn.connection.dbapi_connection.begin_write()
+        else:
+            conn.exec_driver_sql("BEGIN DEFERRED")
 
     return engine
 

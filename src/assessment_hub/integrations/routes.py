@@ -55,8 +55,10 @@ def get_integration_details(integration_id: str, _key: ApiKeyDep, session: Sessi
 
 
 @router.delete("/integrations/{integration_id}")
-def delete_integration_route(integration_id: str, _key: ApiKeyDep, session: SessionDep) -> dict[str, Any]:
+def delete_integration_route(integration_id: str, _key: ApiKeyDep, session: SessionDep,
+                             request: Request) -> dict[str, Any]:
     delete_integration(session, integration_id)
+    request.app.state.lookups.integrations.forget(integration_id)
     return success({})
 
 
