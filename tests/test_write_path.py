@@ -1,0 +1,174 @@
+"""The write path's machinery: the SQLite write gate, the group-committing writer, the lookup caches."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select
+from sqlalchemy.orm import sessionmaker
+
+from assessment_hub.config import Settings
+from assessment_hub.db.engine import build_engine
+from assessment_hub.db.writer import Writer
+from assessment_hub.integrations.lookups import TtlCache
+from assessment_hub.integrations.models import ApiKeyRow
+from assessment_hub.kit.timestamps import utcnow
+from tests.support import Tenant
+
+_meta = MetaData()
+_items = Table("items", _meta, Column("id", Integer, primary_key=True), Column("name", String(40)))
+
+
+@pytest.fixture
+def engine(database_url: str, tmp_path: Path):
+    """A scratch table ``items``: in a fresh SQLite file, or in the suite's PostgreSQL database."""
+    url = f"sqlite:///{tmp_path / 'w.db'}" if database_url.startswith("sqlite") else database_url
+    engine = build_engine(Settings(database_url=url, sqlite_busy_timeout_ms=3000))
+    _meta.create_all(engine)
+    yield engine
+    _meta.drop_all(engine)
+    engine.dispose()
+
+
+def _names(engine) -> list[str]:  # noqa: ANN001
+    with engine.connect() as conn:
+        return sorted(conn.scalars(select(_items.c.name)))
+
+
+# ------------------------------------------------------------------ writer
+
+
+def test_writer_commits_each_job_and_rolls_back_only_the_failing_one(engine) -> None:  # noqa: ANN001
+    writer = Writer(sessionmaker(engine))
+
+    def job(i: int):  # noqa: ANN202
+        def run(session):  # noqa: ANN001, ANN202
+            session.connection().execute(insert(_items), {"id": i, "name": f"n{i}"})
+            if i % 5 == 0:
+                raise ValueError(f"job {i} refuses")
+            return i
+        return run
+
+    async def main() -> list[object]:
+        return await asyncio.gather(*(writer.run(job(i)) for i in range(1, 41)), return_exceptions=True)
+
+    try:
+        outcomes = asyncio.run(main())
+    finally:
+        writer.close()
+    for i, outcome in zip(range(1, 41), outcomes):
+        if i % 5 == 0:
+            assert isinstance(outcome, ValueError) and str(outcome) == f"job {i} refuses"
+        else:
+            assert outcome == i
+    assert _names(engine) == sorted(f"n{i}" for i in range(1, 41) if i % 5)
+
+
+def test_writer_answers_only_after_the_commit(engine) -> None:  # noqa: ANN001
+    """What a job wrote is visible to another connection when ``run`` returns (durable before the 200)."""
+    writer = Writer(sessionmaker(engine))
+
+    async def main() -> None:
+        for i in range(1, 21):
+            await writer.run(lambda session, i=i: session.connection().execute(insert(_items), {"id": i, "name": "x"}))
+            with engine.connect() as conn:  # a new connection: sees only committed rows
+                assert conn.scalar(select(_items.c.id).where(_items.c.id == i)) == i
+
+    try:
+        asyncio.run(main())
+    finally:
+        writer.close()
+
+
+# ------------------------------------------------------------------ SQLite write gate
+
+
+def _sqlite_only(engine) -> None:  # noqa: ANN001
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the write gate is SQLite's")
+
+
+def test_gate_hands_the_lock_to_a_waiting_writer_of_this_process(engine) -> None:  # noqa: ANN001
+    _sqlite_only(engine)
+    sessions = sessionmaker(engine)
+    holder = sessions()
+    holder.connection().execute(insert(_items), {"id": 1, "name": "holder"})  # holds the write transaction
+    done = threading.Event()
+
+    def second() -> None:
+        with sessions() as session, session.begin():
+            session.connection().execute(insert(_items), {"id": 2, "name": "second"})
+        done.set()
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    assert not done.wait(0.3), "a second writer must wait while the first transaction is open"
+    holder.commit()
+    holder.close()
+    assert done.wait(5)
+    thread.join()
+    assert _names(engine) == ["holder", "second"]
+
+
+def test_gate_waits_for_another_process_and_gives_up_after_the_busy_timeout(tmp_path: Path) -> None:
+    db = tmp_path / "g.db"
+    engine = build_engine(Settings(database_url=f"sqlite:///{db}", sqlite_busy_timeout_ms=400))
+    _meta.create_all(engine)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", (
+            "import fcntl, os, sys, time\n"
+            f"fd = os.open({str(db) + '-writer.lock'!r}, os.O_RDWR | os.O_CREAT)\n"
+            "fcntl.flock(fd, fcntl.LOCK_EX)\n"
+            "print('held', flush=True)\n"
+            "time.sleep(float(sys.argv[1]))\n"), "1.5"],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(Exception) as refused, engine.begin() as conn:
+            conn.execute(insert(_items), {"id": 1, "name": "too late"})
+        assert isinstance(refused.value.__cause__ or refused.value, sqlite3.OperationalError)
+        assert "database is locked" in str(refused.value)
+        holder.wait(timeout=10)
+        with engine.begin() as conn:  # the other process let go: the gate is free again
+            conn.execute(insert(_items), {"id": 2, "name": "after"})
+        assert _names(engine) == ["after"]
+    finally:
+        holder.kill()
+        engine.dispose()
+
+
+# ------------------------------------------------------------------ lookup caches
+
+
+def test_ttl_cache_expires_and_forgets() -> None:
+    cache = TtlCache(0.2)
+    cache.put("k", 1)
+    assert cache.get("k") == 1
+    cache.forget("k")
+    assert cache.get("k") is None
+    cache.put("k", 2)
+    time.sleep(0.3)
+    assert cache.get("k") is None
+    off = TtlCache(0)
+    off.put("k", 1)
+    assert off.get("k") is None
+
+
+def test_a_key_revoked_by_another_process_is_refused_within_the_cache_time(tenant: Tenant) -> None:
+    with tenant.client() as client:
+        assert client.get("/assessment/packages").status_code == 200  # looked up: now cached
+        with tenant.hub.sessions() as session, session.begin():  # what `api-keys revoke` does, elsewhere
+            for row in session.scalars(select(ApiKeyRow)):
+                row.revoked_at = utcnow()
+        deadline = time.monotonic() + tenant.hub.settings.lookup_cache_s + 5
+        while client.get("/assessment/packages").status_code == 200:
+            assert time.monotonic() < deadline, "a revoked key was still accepted after lookup_cache_s"
+            time.sleep(0.1)
+        assert client.get("/assessment/packages").status_code == 401
