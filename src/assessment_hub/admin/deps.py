@@ -15,8 +15,9 @@ from assessment_hub.errors import AuthenticationInvalid
 from assessment_hub.integrations.service import bearer_token
 
 
-def require_admin(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
-    """Pass when the bearer key equals the configured admin key (constant-time); raise otherwise."""
+async def require_admin(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
+    """Pass when the bearer key equals the configured admin key (constant-time); raise otherwise.
+    Async: no I/O, so it runs on the event loop instead of taking a threadpool thread."""
     configured = request.app.state.settings.admin_api_key
     if configured is None:
         raise AuthenticationInvalid(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
 
 from assessment_hub.admin.deps import AdminDep
 from assessment_hub.admin.schemas import IntegrationIn, OutageIn, SandboxOrderIn, WebhookIn
@@ -138,15 +139,19 @@ def cancel_delivery(delivery_id: DeliveryId, session: SessionDep) -> dict[str, A
 # ------------------------------------------------------------------ the sandbox ATS
 
 @router.post("/sandbox/{integration_id}/orders")
-def create_sandbox_order_route(integration_id: str, request: Request,
-                               body: Annotated[SandboxOrderIn, Depends(json_body(SandboxOrderIn))]) -> dict[str, Any]:
-    """Commit the order first: an inline order's event is then sent while the caller waits."""
+async def create_sandbox_order_route(
+    integration_id: str, request: Request, body: Annotated[SandboxOrderIn, Depends(json_body(SandboxOrderIn))],
+) -> dict[str, Any]:
+    """Commit the order first (on ``app.state.writer``): an inline order's event is then sent while the caller waits."""
     state = request.app.state
-    with unit_of_work(state.sessions) as session:
-        order_id = create_sandbox_order(session, integration_id, body.package_id, email=body.email, seed=body.seed,
-                                        inline=body.inline).id
+    order_id = await state.writer.run(lambda session: create_sandbox_order(
+        session, integration_id, body.package_id, email=body.email, seed=body.seed, inline=body.inline).id)
+    return await run_in_threadpool(_created_sandbox_order, state, order_id, body.inline)
+
+
+def _created_sandbox_order(state: Any, order_id: str, inline: bool) -> dict[str, Any]:  # noqa: FBT001
     warnings = []
-    if body.inline and deliver_inline(state.settings, state.sessions, order_id) is None:
+    if inline and deliver_inline(state.settings, state.sessions, order_id) is None:
         warnings.append(f"The vendor gave no assessment_url; see GET /admin/deliveries?order_id={order_id}.")
     with unit_of_work(state.read_sessions) as session:
         return success(sandbox.show_order(session, order_id), warnings)
