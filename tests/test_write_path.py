@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import registry, sessionmaker
 
 from assessment_hub.config import Settings
 from assessment_hub.db.engine import build_engine
@@ -69,6 +69,36 @@ def test_writer_commits_each_job_and_rolls_back_only_the_failing_one(engine) -> 
         else:
             assert outcome == i
     assert _names(engine) == sorted(f"n{i}" for i in range(1, 41) if i % 5)
+
+
+class _Item:
+    def __init__(self, id: int, name: str) -> None:  # noqa: A002
+        self.id, self.name = id, name
+
+
+registry().map_imperatively(_Item, _items)
+
+
+def test_writer_recovers_when_a_failed_flush_breaks_the_batch(engine) -> None:  # noqa: ANN001
+    """An ORM flush that fails (duplicate key) leaves the shared transaction unusable: the writer runs the
+    batch's jobs again one by one, so only the bad job fails, and nothing of it is written."""
+    writer = Writer(sessionmaker(engine))
+    with engine.begin() as conn:
+        conn.execute(insert(_items), {"id": 7, "name": "existing"})
+
+    def add(i: int):  # noqa: ANN202
+        return lambda session: session.add(_Item(i, f"n{i}")) or i
+
+    async def main() -> list[object]:
+        return await asyncio.gather(*(writer.run(add(i)) for i in (1, 2, 7, 3, 4)), return_exceptions=True)
+
+    try:
+        outcomes = asyncio.run(main())
+    finally:
+        writer.close()
+    assert outcomes[:2] == [1, 2] and outcomes[3:] == [3, 4]
+    assert "UNIQUE" in str(outcomes[2]).upper() or "duplicate" in str(outcomes[2])
+    assert _names(engine) == ["existing", "n1", "n2", "n3", "n4"]
 
 
 def test_writer_answers_only_after_the_commit(engine) -> None:  # noqa: ANN001

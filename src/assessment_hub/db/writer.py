@@ -91,19 +91,10 @@ class Writer:
             self._run_batch(batch)
 
     def _run_batch(self, batch: list[tuple[Callable[[Session], Any], asyncio.Future[Any]]]) -> None:
-        outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
         try:
-            with unit_of_work(self.sessions) as session:
-                for job, future in batch:
-                    savepoint = session.begin_nested()
-                    try:
-                        value = job(session)
-                        session.flush()
-                        savepoint.commit()
-                        outcomes.append((future, value, None))
-                    except Exception as exc:  # noqa: BLE001 - handed to the job's caller
-                        savepoint.rollback()
-                        outcomes.append((future, None, exc))
+            outcomes = self._together(batch)
+        except _BatchBroken:  # a job left the session unusable (e.g. a failed flush): run each job alone
+            outcomes = [self._alone(job, future) for job, future in batch]
         except Exception as exc:  # noqa: BLE001 - the commit failed: nothing of the batch was written
             log.exception("write batch of %d job(s) failed", len(batch))
             outcomes = [(future, None, exc) for _job, future in batch]
@@ -112,3 +103,39 @@ class Writer:
                 future.get_loop().call_soon_threadsafe(_settle, future, value, error)
             except RuntimeError:  # its event loop has closed (shutdown): nobody is waiting
                 pass
+
+    def _together(self, batch: list[tuple[Callable[[Session], Any], asyncio.Future[Any]]]) -> list[_Outcome]:
+        """One transaction, each job between ``SAVEPOINT`` and ``RELEASE`` (plain SQL: SQLAlchemy's
+        ``begin_nested`` costs ~0.3 ms a job, more than a typical job's own statements)."""
+        outcomes: list[_Outcome] = []
+        with unit_of_work(self.sessions) as session:
+            conn = session.connection()
+            for job, future in batch:
+                conn.exec_driver_sql("SAVEPOINT job")
+                try:
+                    value = job(session)
+                    session.flush()
+                except Exception as exc:  # noqa: BLE001 - handed to the job's caller
+                    if not session.is_active:
+                        raise _BatchBroken from exc
+                    conn.exec_driver_sql("ROLLBACK TO SAVEPOINT job")
+                    conn.exec_driver_sql("RELEASE SAVEPOINT job")
+                    session.expunge_all()  # objects the failed job added or changed are not written at commit
+                    outcomes.append((future, None, exc))
+                    continue
+                conn.exec_driver_sql("RELEASE SAVEPOINT job")
+                outcomes.append((future, value, None))
+        return outcomes
+
+    def _alone(self, job: Callable[[Session], Any], future: asyncio.Future[Any]) -> _Outcome:
+        try:
+            return future, self._run_alone(job), None
+        except Exception as exc:  # noqa: BLE001 - handed to the job's caller
+            return future, None, exc
+
+
+_Outcome = tuple[asyncio.Future[Any], Any, "BaseException | None"]
+
+
+class _BatchBroken(Exception):
+    """A job's failure left the batch's transaction unusable."""
