@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, tuple_, update
@@ -206,7 +207,7 @@ def record_result(
     order_id: str,
     result: NormalizedResult,
     attachments: Sequence[StoredAttachment],
-) -> ResultRevisionRow:
+) -> SimpleNamespace:
     """Store ``result`` as the order's next immutable revision and make it the latest.
 
     The order row is locked (``FOR UPDATE`` on PostgreSQL; SQLite write transactions are exclusive),
@@ -214,7 +215,8 @@ def record_result(
     Raises ``NotFound`` for an unknown order and ``InputInvalid`` for a forbidden status change.
 
     Core statements built once (see above), not ORM round trips; the returned revision (with its
-    ``attachments``) is a detached object holding exactly what was inserted.
+    ``attachments``) is a plain record (``SimpleNamespace``) with the attributes of a
+    ``ResultRevisionRow``, holding exactly what was inserted.
     """
     conn = session.connection()
     order = conn.execute(_ORDER_FOR_RESULT_LOCKED, {"b_id": order_id, "b_integration_id": integration_id}).first()
@@ -248,4 +250,5 @@ def record_result(
     conn.execute(_SET_LATEST_RESULT, {"b_id": order.id, "b_status": result.status,
                                       "b_revision_id": values["id"], "b_now": now})
     enqueue_result_writeback(session, integration_id=integration_id, order_id=order.id, revision_id=values["id"])
-    return ResultRevisionRow(**values, attachments=[AttachmentRow(**a) for a in attachment_values])
+    # a plain record, not an ORM instance: building an instrumented ResultRevisionRow costs more than an INSERT
+    return SimpleNamespace(**values, attachments=[SimpleNamespace(**a) for a in attachment_values])
