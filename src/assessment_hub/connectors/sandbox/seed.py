@@ -80,7 +80,7 @@ def _bind(column: Column[Any], dialect: Dialect) -> Callable[[Any], Any]:
 
 
 def seed_orders(engine: Engine, integration_id: str, package_id: str, count: int, *, batch_size: int = 5000,
-                commit_every: int = 50_000, status: str = "OPEN",
+                commit_every: int = 200_000, status: str = "OPEN",
                 progress: Callable[[int, float], None] | None = None) -> float:
     """Insert ``count`` orders; returns orders per second. ``progress(done, rate)`` is called per batch of
     ``batch_size``; a transaction commits every ``commit_every`` rows (and at the end).
