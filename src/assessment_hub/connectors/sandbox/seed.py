@@ -146,7 +146,8 @@ class _RowMaker:
             elif column.default is not None and getattr(column.default, "is_scalar", False):
                 self.columns.append(name)
                 self.constant[name] = _bind(column, dialect)(column.default.arg)
-            elif column.server_default is None and not column.nullable:
+            elif column.default is not None or (column.server_default is None and not column.nullable):
+                # a Python-side default Core would compute per row, or a required column: say so, never guess
                 raise RuntimeError(f"sandbox seed does not know how to fill orders.{name}")
             # else: left to its server default / NULL
         self.created = _bind(table.c.created_at, dialect)
