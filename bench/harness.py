@@ -645,6 +645,9 @@ class PacedRun:
     # (monotonic time, requests acknowledged so far) once per second
     acked_timeline: list[tuple[float, int]]
     late_starts: int  # requests that started > 100 ms behind schedule
+    t0: float = 0.0  # monotonic time the schedule started
+    unsent: int = 0  # due requests never started: the send window closed first (held by max_in_flight)
+    unanswered: int = 0  # started, but no answer by ``finish_by_s``
 
 
 def paced_requests(
@@ -656,13 +659,18 @@ def paced_requests(
     max_in_flight: int = 256,
     timeout_s: float = 10,
     key_from_response: Callable[[Any], str] | None = None,
+    send_until_s: float | None = None,
+    finish_by_s: float | None = None,
 ) -> PacedRun:
     """Open-loop load: request ``i`` is due at ``t0 + i / rate``, whatever the
     server does (unlike wrk, which waits for answers).  ``make_request(i)``
     returns ``(key, method, url, json_body)``; ``key`` (e.g. the order id)
     indexes ``done_at``, unless ``key_from_response(response)`` gives it
-    (e.g. the id of an order the request created).  Bounded: ``rate * duration`` requests, and the whole
-    run stops ``duration + timeout + 10`` s after it started.
+    (e.g. the id of an order the request created).  Bounded: ``rate * duration`` requests; no request
+    starts later than ``send_until_s`` after the schedule's start (default ``duration + timeout``: a hub
+    slower than ``rate`` holds the client at ``max_in_flight`` and would otherwise stretch the run --
+    the rest are counted in ``unsent``), and the run returns ``finish_by_s`` after the start (default
+    ``duration + timeout + 10``) at the latest, requests still unanswered then counted in ``unanswered``.
     """
     import asyncio
 
@@ -671,7 +679,10 @@ def paced_requests(
     total = int(rate_per_s * duration_s)
     done_at: dict[str, float] = {}
     sent_at: dict[str, float] = {}
-    counters = {"ok": 0, "failed": 0, "late": 0}
+    counters = {"ok": 0, "failed": 0, "late": 0, "started": 0}
+    send_until = duration_s + timeout_s if send_until_s is None else send_until_s
+    finish_by = duration_s + timeout_s + 10 if finish_by_s is None else max(finish_by_s, send_until)
+    start: list[float] = []
     timeline: list[tuple[float, int]] = []
 
     async def main() -> None:
@@ -699,11 +710,12 @@ def paced_requests(
                     sem.release()
 
             async def ticker(t0: float) -> None:
-                for _ in range(int(duration_s + timeout_s + 10)):
+                for _ in range(int(finish_by) + 1):
                     timeline.append((time.monotonic(), counters["ok"]))
                     await asyncio.sleep(1)
 
             t0 = time.monotonic()
+            start.append(t0)
             tick = asyncio.create_task(ticker(t0))
             tasks = []
             for i in range(total):
@@ -713,16 +725,24 @@ def paced_requests(
                     await asyncio.sleep(delay)
                 elif delay < -0.1:
                     counters["late"] += 1
-                await sem.acquire()
+                left = t0 + send_until - time.monotonic()
+                if left <= 0:
+                    break
+                try:
+                    await asyncio.wait_for(sem.acquire(), timeout=left)
+                except asyncio.TimeoutError:
+                    break
+                counters["started"] += 1
                 tasks.append(asyncio.create_task(one(i)))
             if tasks:
-                await asyncio.wait(tasks, timeout=timeout_s + 10)
+                await asyncio.wait(tasks, timeout=max(0.0, t0 + finish_by - time.monotonic()))
             tick.cancel()
 
     asyncio.run(main())
     return PacedRun(
         sent=total, ok=counters["ok"], failed=counters["failed"], done_at=done_at, sent_at=sent_at,
-        acked_timeline=timeline, late_starts=counters["late"],
+        acked_timeline=timeline, late_starts=counters["late"], t0=start[0] if start else 0.0,
+        unsent=total - counters["started"], unanswered=counters["started"] - counters["ok"] - counters["failed"],
     )
 
 
@@ -911,6 +931,7 @@ class Report:
             f"- load average (1/5/15 min) at start: {m.get('loadavg_at_start')}, at end: "
             f"{self.meta.get('loadavg_at_end') or loadavg()} (other work on the machine skews every figure)",
             f"- wrk: {self.meta.get('wrk', 'not used')}",
+            f"- process model: {self.meta.get('process_model', 'not recorded')}",
             f"- mode: {self.mode}; " + ", ".join(f"{k}={v}" for k, v in self.settings.items()),
             "",
             "Ratios are value / baseline, both measured in this run (see bench/README.md).",

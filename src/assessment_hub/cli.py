@@ -15,7 +15,6 @@ from sqlalchemy.orm import sessionmaker
 
 from assessment_hub.config import Settings
 from assessment_hub.db.engine import build_engine
-from assessment_hub.db.migrate import upgrade
 from assessment_hub.db.session import unit_of_work
 from assessment_hub.errors import HubError
 
@@ -68,6 +67,8 @@ def _open_database(settings: Settings, *, migrate: bool = True) -> Engine:
     """An engine on a database that answers (and is migrated, with ``migrate``); a database that cannot be
     opened or reached ends the command with exit code 2 and a one-line message, never a traceback."""
     from sqlalchemy.exc import SQLAlchemyError
+
+    from assessment_hub.db.migrate import upgrade  # alembic: only commands that migrate import it
 
     engine = None
     try:
@@ -155,11 +156,10 @@ def serve(
     (``--workers N`` > 1: N API processes and one delivery worker process)."""
     import os
 
-    import uvicorn
-
-    from assessment_hub.app import create_app
     from assessment_hub.bootstrap import banner, bootstrap_if_empty
+    from assessment_hub.supervise import limit_malloc_arenas
 
+    limit_malloc_arenas()  # before any thread starts; inherited by the processes started from here
     settings = _settings()
     if settings.public_base_url is None:
         settings = settings.model_copy(update={"public_base_url": f"http://{host}:{port}"})
@@ -171,6 +171,10 @@ def serve(
     if created:
         typer.echo(banner(created, f"http://{host}:{port}"))
     if workers == 1:
+        import uvicorn
+
+        from assessment_hub.app import create_app
+
         worker_note = "no worker" if no_worker else "with a delivery worker"
         typer.echo(f"assessment-hub serving http://{host}:{port}/v1 (database: {_display_url(settings.database_url)}; {worker_note})")
         sys.stdout.flush()
@@ -178,50 +182,19 @@ def serve(
         return
 
     # N API processes (uvicorn's supervisor spawns them; each builds its app from the environment, so
-    # what this process settled is passed on there) and the delivery worker exactly once, as a child.
+    # what this process settled is passed on there) and the delivery worker exactly once, as a child. This
+    # process holds the whole application by now (~100 MB resident) and would only supervise: it becomes
+    # the lean `assessment_hub.supervise` (same pid, ~20 MB) that does this.
     os.environ["ASSESSMENT_HUB_PUBLIC_BASE_URL"] = settings.public_base_url or f"http://{host}:{port}"
-    delivery = None if no_worker else _start_worker_process()
-    worker_note = "no worker" if no_worker else f"one delivery worker process (pid {delivery.pid})"
-    typer.echo(f"assessment-hub serving http://{host}:{port}/v1 (database: {_display_url(settings.database_url)}; "
-               f"{workers} API processes; {worker_note})")
+    args = [host, str(port), str(workers), "0" if no_worker else "1", str(settings.delivery_timeout_s + 5),
+            _display_url(settings.database_url)]
     sys.stdout.flush()
-    try:
-        uvicorn.run("assessment_hub.app:create_api_app", factory=True, workers=workers, host=host, port=port,
-                    log_level="warning")
-    finally:
-        if delivery is not None:
-            _stop_worker_process(delivery, settings.delivery_timeout_s + 5)
+    sys.stderr.flush()
+    if os.name == "posix":
+        os.execv(sys.executable, [sys.executable, "-m", "assessment_hub.supervise", *args])
+    from assessment_hub.supervise import run
 
-
-def _start_worker_process():  # noqa: ANN202 - subprocess.Popen
-    """``assessment-hub worker`` as a child of this process (same python, same environment); on Linux it
-    is also told to stop (SIGTERM) if this process dies without stopping it."""
-    import signal
-    import subprocess
-
-    def die_with_parent() -> None:
-        try:
-            import ctypes
-
-            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-        except Exception:  # noqa: BLE001 - not Linux: the parent stops it on shutdown
-            pass
-
-    return subprocess.Popen([sys.executable, "-m", "assessment_hub.cli", "worker"],
-                            preexec_fn=die_with_parent if sys.platform.startswith("linux") else None)
-
-
-def _stop_worker_process(process, timeout: float) -> None:  # noqa: ANN001 - subprocess.Popen
-    """SIGTERM: the worker finishes the sends in progress and exits; killed if it takes longer than ``timeout``."""
-    import subprocess
-
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    run(host, port, workers, not no_worker, settings.delivery_timeout_s + 5, _display_url(settings.database_url))
 
 
 @app.command()
@@ -232,6 +205,9 @@ def worker(
     import signal
     import threading
 
+    from assessment_hub.supervise import limit_malloc_arenas
+
+    limit_malloc_arenas()  # before the worker's sender threads start
     from assessment_hub.delivery.worker import DeliveryWorker
 
     settings = _settings()
