@@ -12,7 +12,6 @@ import logging
 import random
 import threading
 import time
-import weakref
 from typing import Any, ClassVar
 
 from fastapi import APIRouter
@@ -212,13 +211,15 @@ class _StoreBatcher:
             entry["done"].set()
 
 
-_batchers: weakref.WeakKeyDictionary[Engine, _StoreBatcher] = weakref.WeakKeyDictionary()
 _batchers_lock = threading.Lock()
 
 
 def _batcher(engine: Engine) -> _StoreBatcher:
-    with _batchers_lock:
-        batcher = _batchers.get(engine)
-        if batcher is None:
-            batcher = _batchers[engine] = _StoreBatcher(engine)
-        return batcher
+    """The engine's batcher, kept on the engine itself (so it goes when the engine does)."""
+    batcher = engine.__dict__.get("_sandbox_store_batcher")
+    if batcher is None:
+        with _batchers_lock:
+            batcher = engine.__dict__.get("_sandbox_store_batcher")
+            if batcher is None:
+                batcher = engine.__dict__["_sandbox_store_batcher"] = _StoreBatcher(engine)
+    return batcher
