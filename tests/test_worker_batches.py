@@ -283,3 +283,18 @@ def test_sandbox_group_commit_counts_repeats_and_isolates_a_failing_write_back(
         stored = {row.order_id: row.deliveries for row in session.scalars(select(SandboxWritebackRow))}
     assert stored == {orders[0]: 4, orders[1]: 4}
     assert errors == []  # as before: a write-back for a deleted order is dropped by the sandbox ATS
+
+
+def test_rows_claimed_but_not_prepared_are_given_back(db: tuple[Settings, sessionmaker[Session]],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    settings, sessions = db
+    _orders_with_results(sessions, 2)
+    worker = DeliveryWorker(settings, sessions, worker_id="w1")
+
+    def broken(_rows: object) -> list[Job]:
+        raise RuntimeError("database hiccup")
+
+    monkeypatch.setattr(worker, "prepare", broken)
+    with pytest.raises(RuntimeError):
+        worker._claim_jobs(10)
+    assert [(r.state, r.claimed_by) for r in _rows(sessions)] == [("pending", None)] * 2

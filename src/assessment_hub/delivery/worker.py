@@ -136,7 +136,7 @@ class DeliveryWorker:
                     jobs: list[Job] = []
                     if free > 0:
                         try:
-                            jobs = self.prepare(self._claim_rows(free))
+                            jobs = self._claim_jobs(free)
                         except Exception:  # noqa: BLE001 - a database hiccup must not kill the worker
                             log.exception("claim failed")
                             stop.wait(self.settings.worker_poll_s)
@@ -157,7 +157,7 @@ class DeliveryWorker:
         """Deliver everything due now, sequentially (tests, ``demo``); returns when nothing is due."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            jobs = self.prepare(self._claim_rows(self.settings.worker_concurrency))
+            jobs = self._claim_jobs(self.settings.worker_concurrency)
             if not jobs:
                 return
             for job in jobs:
@@ -186,6 +186,16 @@ class DeliveryWorker:
                 self.wake.set()
 
     # ------------------------------------------------------------------ claim
+
+    def _claim_jobs(self, limit: int) -> list[Job]:
+        """Claim and prepare; rows claimed but not prepared (a database hiccup) are given back at once."""
+        rows = self._claim_rows(limit)
+        try:
+            return self.prepare(rows)
+        except Exception:
+            if rows:
+                self.release([row.id for row in rows])
+            raise
 
     def claim(self, limit: int) -> list[int]:
         """Claim up to ``limit`` due rows; returns their ids."""
