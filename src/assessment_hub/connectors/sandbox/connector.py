@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 from fastapi import APIRouter
 
-from sqlalchemy import Engine, bindparam, insert, select
+from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
