@@ -8,13 +8,16 @@ API, every write-back is kept so it can be inspected, and an outage switch makes
 
 from __future__ import annotations
 
+import logging
 import random
+import threading
 import time
 from typing import Any, ClassVar
 
 from fastapi import APIRouter
 
-from sqlalchemy import select
+from sqlalchemy import Engine, bindparam, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from assessment_hub.connectors.base import (
@@ -28,7 +31,11 @@ from assessment_hub.connectors.base import (
     check_http_response,
 )
 from assessment_hub.connectors.sandbox.models import SandboxStateRow, SandboxWritebackRow
+from assessment_hub.db.engine import read_only
 from assessment_hub.db.session import unit_of_work
+from assessment_hub.kit.timestamps import utcnow
+
+log = logging.getLogger("assessment_hub.sandbox")
 
 
 class SandboxConnector:
@@ -61,8 +68,9 @@ class SandboxConnector:
         self.context = context
 
     def _simulate_outage(self) -> None:
-        with self.context.sessions() as session:
-            state = session.get(SandboxStateRow, self.context.integration_id)
+        # one Core read on a DEFERRED connection: on SQLite it does not queue for the write lock
+        with _batcher(self.context.sessions.kw["bind"]).reader.connect() as conn:
+            state = conn.execute(_STATE, {"b_id": self.context.integration_id}).first()
         if state is None or state.outage_mode == "off":
             return
         if state.outage_mode == "503":
@@ -87,11 +95,18 @@ class SandboxConnector:
         check_http_response(self.context.http.post(url, json=body), "sandbox write-back mirror")
 
     def _store(self, row: SandboxWritebackRow) -> None:
+        """Store the write-back; returns once it is committed. Concurrent senders share one transaction
+        (group commit, ``_StoreBatcher``): on SQLite each write transaction is serialized and fsync'd."""
+        _batcher(self.context.sessions.kw["bind"]).store(self.context.sessions, row)
+
+    @staticmethod
+    def _store_one(sessions: Any, row: SandboxWritebackRow) -> None:
+        """One write-back in its own transactions (the fallback when a shared one fails)."""
         try:
-            with unit_of_work(self.context.sessions) as session:
+            with unit_of_work(sessions) as session:
                 session.add(row)
         except IntegrityError:  # the same revision delivered again: count it, keep one
-            with unit_of_work(self.context.sessions) as session:
+            with unit_of_work(sessions) as session:
                 existing = session.scalar(select(SandboxWritebackRow).where(
                     SandboxWritebackRow.order_id == row.order_id, SandboxWritebackRow.kind == row.kind,
                     SandboxWritebackRow.revision == row.revision))
@@ -121,3 +136,90 @@ class SandboxConnector:
     @classmethod
     def result_warnings(cls, result: ResultSnapshot) -> list[str]:
         return []
+
+
+_table = SandboxWritebackRow.__table__
+_STATE = select(SandboxStateRow.outage_mode, SandboxStateRow.fail_ratio).where(
+    SandboxStateRow.integration_id == bindparam("b_id"))
+_COLUMNS = ("order_id", "kind", "revision", "status", "score", "max_score", "result_url", "message", "payload")
+
+
+def _upsert(dialect: str):  # noqa: ANN202 - a Core statement
+    """Insert a write-back; the same revision again only counts one more delivery."""
+    stmt = (postgresql if dialect == "postgresql" else sqlite).insert(_table)
+    return stmt.on_conflict_do_update(index_elements=["order_id", "kind", "revision"],
+                                      set_={"deliveries": _table.c.deliveries + 1})
+
+
+class _StoreBatcher:
+    """Group commit for the sandbox ATS's write-backs (one per engine). A sender queues its row; the first
+    one to find no commit in progress becomes the leader and stores every queued row in one transaction
+    (an upsert each), then wakes the others. A sender returns only once its row is committed, as before;
+    if the shared transaction fails, each row is stored on its own (``_store_one``) and only its own
+    failure reaches its sender."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.reader = read_only(engine)
+        """The same engine, reads only (SQLite: BEGIN DEFERRED): the outage switch is read there."""
+        self._statement = _upsert(engine.dialect.name)
+        self._lock = threading.Lock()
+        self._queue: list[tuple[SandboxWritebackRow, dict[str, Any]]] = []
+        self._leading = False
+
+    def store(self, sessions: Any, row: SandboxWritebackRow) -> None:
+        entry: dict[str, Any] = {"done": threading.Event()}
+        with self._lock:
+            self._queue.append((row, entry))
+            lead = not self._leading
+            self._leading = True
+        if not lead:
+            entry["done"].wait()
+            lead = entry.pop("lead", False)  # the previous leader handed over: our row is still queued
+            if lead:
+                entry["done"].clear()
+        if lead:
+            with self._lock:
+                batch, self._queue = self._queue, []
+            try:
+                self._commit(sessions, batch)
+            finally:
+                with self._lock:  # hand over to the oldest waiting sender, so no one leads for long
+                    if self._queue:
+                        following = self._queue[0][1]
+                        following["lead"] = True
+                        following["done"].set()
+                    else:
+                        self._leading = False
+        if "error" in entry:
+            raise entry["error"]
+
+    def _commit(self, sessions: Any, batch: list[tuple[SandboxWritebackRow, dict[str, Any]]]) -> None:
+        try:
+            with unit_of_work(sessions) as session:
+                now = utcnow()  # one statement, executed for each row (a repeat in the batch counts too)
+                session.connection().execute(self._statement, [
+                    {c: getattr(row, c) for c in _COLUMNS} | {"deliveries": 1, "received_at": now}
+                    for row, _entry in batch])
+        except Exception:  # noqa: BLE001 - e.g. an order deleted meanwhile: store each alone
+            log.debug("sandbox write-back batch failed; storing one by one", exc_info=True)
+            for row, entry in batch:
+                try:
+                    SandboxConnector._store_one(sessions, row)
+                except Exception as exc:  # noqa: BLE001 - handed to that row's sender
+                    entry["error"] = exc
+        for _row, entry in batch:
+            entry["done"].set()
+
+
+_batchers_lock = threading.Lock()
+
+
+def _batcher(engine: Engine) -> _StoreBatcher:
+    """The engine's batcher, kept on the engine itself (so it goes when the engine does)."""
+    batcher = engine.__dict__.get("_sandbox_store_batcher")
+    if batcher is None:
+        with _batchers_lock:
+            batcher = engine.__dict__.get("_sandbox_store_batcher")
+            if batcher is None:
+                batcher = engine.__dict__["_sandbox_store_batcher"] = _StoreBatcher(engine)
+    return batcher
