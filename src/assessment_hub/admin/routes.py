@@ -11,6 +11,8 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from assessment_hub.admin.deps import AdminDep
 from assessment_hub.admin.schemas import IntegrationIn, OutageIn, SandboxOrderIn, WebhookIn
@@ -142,16 +144,27 @@ def cancel_delivery(delivery_id: DeliveryId, session: SessionDep) -> dict[str, A
 async def create_sandbox_order_route(
     integration_id: str, request: Request, body: Annotated[SandboxOrderIn, Depends(json_body(SandboxOrderIn))],
 ) -> dict[str, Any]:
-    """Commit the order first (on ``app.state.writer``): an inline order's event is then sent while the caller waits."""
+    """Commit the order first (on ``app.state.writer``): an inline order's event is then sent while the caller
+    waits. A new order has no write-backs yet, so its view is built from the row just written."""
     state = request.app.state
-    order_id = await state.writer.run(lambda session: create_sandbox_order(
-        session, integration_id, body.package_id, email=body.email, seed=body.seed, inline=body.inline).id)
-    return await run_in_threadpool(_created_sandbox_order, state, order_id, body.inline)
+
+    def create(session: Session) -> tuple[str, dict[str, Any] | None]:
+        order = create_sandbox_order(session, integration_id, body.package_id, email=body.email, seed=body.seed,
+                                     inline=body.inline)
+        if body.inline:
+            return order.id, None
+        set_committed_value(order, "latest_result", None)  # a new order has no result (and no query is needed)
+        return order.id, sandbox.sandbox_order_view(order)
+
+    order_id, view = await state.writer.run(create)
+    if view is not None:
+        return success(view)
+    return await run_in_threadpool(_inline_order, state, order_id)
 
 
-def _created_sandbox_order(state: Any, order_id: str, inline: bool) -> dict[str, Any]:  # noqa: FBT001
+def _inline_order(state: Any, order_id: str) -> dict[str, Any]:
     warnings = []
-    if inline and deliver_inline(state.settings, state.sessions, order_id) is None:
+    if deliver_inline(state.settings, state.sessions, order_id) is None:
         warnings.append(f"The vendor gave no assessment_url; see GET /admin/deliveries?order_id={order_id}.")
     with unit_of_work(state.read_sessions) as session:
         return success(sandbox.show_order(session, order_id), warnings)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -35,6 +36,11 @@ def show_order(session: Session, order_id: str) -> dict[str, Any]:
         raise NotFound(f"No order with id {order_id!r}.")
     received = session.scalars(select(SandboxWritebackRow).where(SandboxWritebackRow.order_id == order_id)
                                .order_by(SandboxWritebackRow.id)).all()
+    return sandbox_order_view(order, received)
+
+
+def sandbox_order_view(order: OrderRow, received: Sequence[SandboxWritebackRow] = ()) -> dict[str, Any]:
+    """``show_order``'s answer from the rows: the order (its ``latest_result`` loaded) and its write-backs."""
     view = order_view(order)
     view["integration_id"] = order.integration_id
     view["assessment_url"] = order.assessment_url
