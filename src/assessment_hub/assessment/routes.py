@@ -12,7 +12,7 @@ from assessment_hub.assessment import service
 from assessment_hub.assessment.attachments import prepare_attachments
 from assessment_hub.assessment.results import normalize_result
 from assessment_hub.assessment.schemas import ORDER_STATUSES, PackagesIn, ResultIn
-from assessment_hub.assessment.views import order_view, package_view
+from assessment_hub.assessment.views import listed_orders, package_view
 from assessment_hub.connectors.inbound import public_base_url
 from assessment_hub.connectors.registry import connector_class
 from assessment_hub.db.session import ReadSessionDep, SessionDep
@@ -21,7 +21,7 @@ from assessment_hub.delivery.worker import result_snapshot
 from assessment_hub.integrations.deps import IntegrationDep
 from assessment_hub.integrations.notices import take_notices
 from assessment_hub.kit.body import json_body
-from assessment_hub.kit.envelope import success
+from assessment_hub.kit.envelope import EnvelopeResponse, success, success_with_fragments
 from assessment_hub.kit.timestamps import parse_instant
 
 router = APIRouter(prefix="/assessment")
@@ -91,11 +91,11 @@ def get_orders(
             after = parse_instant(created_after).value
         except ValueError as exc:
             raise InputInvalid(f"created_after: {exc}") from None
-    rows, next_cursor = service.list_orders(
+    page = service.list_orders(
         session, integration.id, page_size=_page_size(page_size), cursor=cursor,
         ids=_split(ids), statuses=status_list, created_after=after,
     )
-    return success({"next": next_cursor, "results": [order_view(row) for row in rows]})
+    return _page_response(page, with_status=True)
 
 
 @router.get("/orders/open", deprecated=True)
@@ -105,10 +105,15 @@ def get_open_orders(
     cursor: str | None = None,
     page_size: PageSize = None,
 ) -> dict[str, Any]:
-    rows, next_cursor = service.list_orders(
+    page = service.list_orders(
         session, integration.id, page_size=_page_size(page_size), cursor=cursor, statuses=["OPEN"]
     )
-    return success({"next": next_cursor, "results": [order_view(row, with_status=False) for row in rows]})
+    return _page_response(page, with_status=False)
+
+
+def _page_response(page: service.OrderPage, *, with_status: bool) -> EnvelopeResponse:
+    results = listed_orders(page.orders, page.results, with_status=with_status)
+    return success_with_fragments({"next": page.next_cursor, "results": results})
 
 
 @router.put("/orders/{assessment_order_id}/result")
