@@ -2,13 +2,16 @@
 
     python bench/profile_listing.py --db sqlite:////tmp/l.db [--orders 3000] [--calls 200] [--profile]
                                     [--inline] [--dump pages.json] [--reuse state.json]
+    python bench/profile_listing.py --compare before.json after.json
 
 Builds a fresh database (SQLite file, or a PostgreSQL database that is dropped and created), seeds
 ``--orders`` OPEN orders (``sandbox seed``'s ``seed_orders``) plus a few orders with results (some
 with an attachment, one with non-ASCII text) through the API, then times ``--calls`` requests of the
 first page through the ASGI app (routing, dependencies, auth, query, encoding; no HTTP server, no
-client) and prints the process's CPU time and the wall time per page. ``--profile`` prints a cProfile of the timed calls; ``--dump`` writes every page
-of several listings (cursor-walked) to a file, to compare the output of two versions of the hub.
+client) and prints the process's CPU time and the wall time per page. ``--profile`` prints a
+cProfile of the timed calls; ``--dump`` writes every page of several listings (cursor-walked) to a
+file, and ``--compare`` checks that two such files (two versions of the hub on one ``--reuse``
+database) hold the same JSON.
 
 Runs against whatever ``assessment_hub`` is importable (put a checkout's ``src`` first on PYTHONPATH).
 """
@@ -46,17 +49,16 @@ LISTINGS = [("/v1/assessment/orders", "page_size=100&statuses=OPEN"), ("/v1/asse
             ("/v1/assessment/orders", "statuses=COMPLETED,CANCELLED&page_size=5"), ("/v1/assessment/orders/open", "")]
 
 
-def fresh_database(url: str) -> str:
+def fresh_database(url: str) -> None:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         Path(parsed.database).unlink(missing_ok=True)
-        return url
+        return
     admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
         conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
     admin.dispose()
-    return url
 
 
 async def request(app: Any, method: str, path: str, query: str, headers: dict[str, str],
@@ -180,15 +182,25 @@ async def main(args: argparse.Namespace) -> None:
         assert status == 200 and len(json.loads(body)["data"]["results"]) == 100, body[:300]
     print(f"{make_url(args.db).get_backend_name()}: {cpu / args.calls * 1000:.2f} ms CPU/page, "
           f"{elapsed / args.calls * 1000:.2f} ms wall/page ({args.calls} pages of 100, {len(body):,} bytes each"
-          f"{', threadpool calls inline' if args.inline else ''})")
+          f"{', threadpool calls inline' if args.inline or args.profile else ''})")
     if profiler:
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
         pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
 
 
+def compare(before: str, after: str) -> None:
+    """Two ``--dump`` files of one ``--reuse`` database: every page must parse to the same JSON, key order included."""
+    pages = list(zip(json.loads(Path(before).read_text()), json.loads(Path(after).read_text()), strict=True))
+    for old, new in pages:
+        assert (old["path"], old["query"]) == (new["path"], new["query"])
+        assert json.dumps(json.loads(old["body"])) == json.dumps(json.loads(new["body"])), old["query"]
+    same = sum(old["body"] == new["body"] for old, new in pages)
+    print(f"{len(pages)} pages: the same JSON, key order included ({same} byte for byte)")
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--db", required=True, help="sqlite:///FILE or postgresql+psycopg://.../DBNAME (recreated)")
+    parser.add_argument("--db", help="sqlite:///FILE or postgresql+psycopg://.../DBNAME (recreated)")
     parser.add_argument("--orders", type=int, default=3000, help="seeded OPEN orders")
     parser.add_argument("--results", type=int, default=24, help="orders given a result through the API")
     parser.add_argument("--calls", type=int, default=200)
@@ -197,4 +209,11 @@ if __name__ == "__main__":
     parser.add_argument("--dump", help="write every page of several listings to this file")
     parser.add_argument("--reuse", metavar="STATE", help="seed once, keeping the key and integration in STATE; "
                         "later runs with the same STATE reuse the database (to compare two versions' output)")
-    asyncio.run(main(parser.parse_args()))
+    parser.add_argument("--compare", nargs=2, metavar=("BEFORE", "AFTER"), help="only compare two --dump files")
+    parsed = parser.parse_args()
+    if parsed.compare:
+        compare(*parsed.compare)
+    elif not parsed.db:
+        parser.error("--db is required")
+    else:
+        asyncio.run(main(parsed))
