@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import json
+from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select, update
+from sqlalchemy.orm import selectinload
 
-from assessment_hub.assessment.models import OrderRow
+from assessment_hub.assessment.models import OrderRow, ResultRevisionRow
+from assessment_hub.assessment.views import _naive_instant, order_view
 from assessment_hub.kit.timestamps import format_instant, utcnow
 from tests.support import Tenant
 
@@ -92,3 +95,42 @@ def test_orders_are_per_integration(hub) -> None:
                               json={"status": "COMPLETED", "result_url": "https://v.example"})
     assert response.status_code == 404
     assert one.order(order_id)["status"] == "OPEN"
+
+
+def test_listing_is_order_view_of_each_row(tenant: Tenant) -> None:
+    # The listing splices the stored JSON text of candidate/application/job and encodes with orjson;
+    # order_view decodes the ORM row. Both must say the same, nested key order included.
+    tricky, scored, rejected = (tenant.create_order(email="zoë+\"q\"@example.com") for _ in range(3))
+    with tenant.hub.sessions.begin() as session:
+        order = session.get(OrderRow, tricky)
+        session.execute(update(OrderRow).where(OrderRow.id == tricky).values(candidate={
+            **order.candidate, "first_name": "Zoë \"Q\" \\ \n\t\x01\u2028 😀", "last_name": "</script>"}))
+        session.execute(update(OrderRow).where(OrderRow.id == rejected).values(
+            status="REJECTED", rejection_message="Nope — \"no\"\n"))
+    response = tenant.put_result(scored, {
+        "status": "COMPLETED", "result_url": "https://v.example/r", "score": 0.1, "max_score": 1e16,
+        "attributes": [{"type": "TEXT", "label": "Résumé ✓", "value": "ok\n\"q\""}],
+        "attachments": [{"name": "r.txt", "content_type": "text/plain", "data": "aGk="}],
+        "remote_fields": {"big": 10**30, "f": 2.5e-7, "list": [None, True, "é"]},
+    })
+    assert response.status_code == 200, response.text
+    with tenant.hub.sessions() as session:
+        rows = {row.id: row for row in session.scalars(select(OrderRow).where(OrderRow.id.in_(
+            [tricky, scored, rejected])).options(selectinload(OrderRow.latest_result).selectinload(
+                ResultRevisionRow.attachments)))}
+        views = {order_id: json.dumps(order_view(row)) for order_id, row in rows.items()}
+        open_views = {order_id: json.dumps(order_view(row, with_status=False)) for order_id, row in rows.items()}
+    with tenant.client() as client:
+        listed = client.get("/assessment/orders").json()["data"]["results"]
+        listed_open = client.get("/assessment/orders/open").json()["data"]["results"]
+    assert [o["id"] for o in listed] == [tricky, scored, rejected]
+    assert {o["id"]: json.dumps(o) for o in listed} == views
+    assert [o["id"] for o in listed_open] == [tricky]
+    assert json.dumps(listed_open[0]) == open_views[tricky]
+    assert listed[1]["result"]["remote_fields"]["big"] == 10**30
+
+
+def test_listed_instants_are_format_instant() -> None:
+    for value in (datetime(2026, 11, 29, 10, 0, 0, 999999), datetime(2026, 1, 2, 3, 4, 5),
+                  datetime(999, 1, 1, 0, 0, 0, 1000), datetime(1, 1, 1), datetime(9999, 12, 31, 23, 59, 59, 999999)):
+        assert _naive_instant(value) == format_instant(value)

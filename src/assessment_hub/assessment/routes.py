@@ -12,7 +12,7 @@ from assessment_hub.assessment import service
 from assessment_hub.assessment.attachments import prepare_attachments
 from assessment_hub.assessment.results import normalize_result
 from assessment_hub.assessment.schemas import ORDER_STATUSES, PackagesIn, ResultIn
-from assessment_hub.assessment.views import order_view, package_view
+from assessment_hub.assessment.views import listed_orders, package_view
 from assessment_hub.connectors.inbound import public_base_url
 from assessment_hub.connectors.registry import connector_class
 from assessment_hub.db.session import ReadSessionDep, SessionDep
@@ -21,7 +21,7 @@ from assessment_hub.delivery.worker import result_snapshot
 from assessment_hub.integrations.deps import IntegrationDep
 from assessment_hub.integrations.notices import take_notices
 from assessment_hub.kit.body import json_body
-from assessment_hub.kit.envelope import success
+from assessment_hub.kit.envelope import EnvelopeResponse, success, success_with_fragments
 from assessment_hub.kit.timestamps import parse_instant
 
 router = APIRouter(prefix="/assessment")
@@ -71,7 +71,6 @@ def put_packages(
 def get_orders(
     request: Request,
     integration: IntegrationDep,
-    session: ReadSessionDep,
     cursor: str | None = None,
     page_size: PageSize = None,
     ids: str | None = None,
@@ -91,24 +90,29 @@ def get_orders(
             after = parse_instant(created_after).value
         except ValueError as exc:
             raise InputInvalid(f"created_after: {exc}") from None
-    rows, next_cursor = service.list_orders(
-        session, integration.id, page_size=_page_size(page_size), cursor=cursor,
-        ids=_split(ids), statuses=status_list, created_after=after,
-    )
-    return success({"next": next_cursor, "results": [order_view(row) for row in rows]})
+    return _page_response(request, with_status=True, integration_id=integration.id, page_size=_page_size(page_size),
+                          cursor=cursor, ids=_split(ids), statuses=status_list, created_after=after)
 
 
 @router.get("/orders/open", deprecated=True)
 def get_open_orders(
+    request: Request,
     integration: IntegrationDep,
-    session: ReadSessionDep,
     cursor: str | None = None,
     page_size: PageSize = None,
 ) -> dict[str, Any]:
-    rows, next_cursor = service.list_orders(
-        session, integration.id, page_size=_page_size(page_size), cursor=cursor, statuses=["OPEN"]
-    )
-    return success({"next": next_cursor, "results": [order_view(row, with_status=False) for row in rows]})
+    return _page_response(request, with_status=False, integration_id=integration.id, page_size=_page_size(page_size),
+                          cursor=cursor, statuses=["OPEN"])
+
+
+def _page_response(request: Request, *, with_status: bool, **query: Any) -> EnvelopeResponse:
+    """``service.list_orders(**query)`` as the listing's response. The read session is opened here, not by
+    ``ReadSessionDep``: a generator dependency costs two more threadpool hops than this sync route's one,
+    and the connection goes back to the pool before the page is encoded."""
+    with request.app.state.read_sessions() as session:
+        page = service.list_orders(session, **query)
+    results = listed_orders(page.orders, page.results, with_status=with_status)
+    return success_with_fragments({"next": page.next_cursor, "results": results})
 
 
 @router.put("/orders/{assessment_order_id}/result")

@@ -7,12 +7,15 @@ Functions take a session and only ``flush()``; the caller's unit of work commits
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, tuple_, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import (DateTime, Integer, Row, Select, String, Text, bindparam, cast, insert, select, tuple_,
+                        type_coerce, update)
+from sqlalchemy.orm import Session
 
 from assessment_hub.assessment.attachments import StoredAttachment
 from assessment_hub.assessment.lifecycle import check_result_transition
@@ -20,6 +23,7 @@ from assessment_hub.assessment.models import AttachmentRow, OrderRow, PackageRow
 from assessment_hub.assessment.results import NormalizedResult
 from assessment_hub.assessment.schemas import PackageIn
 from assessment_hub.assessment.views import normalize_application, normalize_candidate, normalize_job
+from assessment_hub.db.base import UTCDateTime
 from assessment_hub.delivery.outbox import enqueue_result_writeback
 from assessment_hub.errors import InputInvalid, NotFound
 from assessment_hub.kit.cursors import decode_cursor, encode_cursor
@@ -121,6 +125,21 @@ def cancel_order_from_ats(session: Session, order: OrderRow) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class OrderPage:
+    """One page of ``list_orders``.
+
+    ``orders``: rows of ``_LISTED_ORDER`` -- ``candidate``/``application``/``job`` as the JSON text the
+    database holds (every writer stores them normalized: ``create_order``, ``sandbox seed``), instants
+    naive UTC. ``results``: each listed order's latest revision by revision id, with its attachments
+    in position order. ``next_cursor``: the next page's cursor, None on the last page.
+    """
+
+    orders: list[Row[Any]]
+    results: dict[str, tuple[Row[Any], list[Row[Any]]]]
+    next_cursor: str | None
+
+
 def list_orders(
     session: Session,
     integration_id: str,
@@ -130,35 +149,80 @@ def list_orders(
     ids: Sequence[str] = (),
     statuses: Sequence[str] = (),
     created_after: datetime | None = None,
-) -> tuple[list[OrderRow], str | None]:
-    """One page of orders by ``(created_at, id)``, and the cursor of the next page (None on the last).
+) -> OrderPage:
+    """One page of orders by ``(created_at, id)`` (see ``OrderPage``).
 
     Keyset pagination: the cost of a page does not grow with its depth (index
-    ``ix_orders_integration_status_created`` / ``ix_orders_integration_created``).
+    ``ix_orders_integration_status_created`` / ``ix_orders_integration_created``). Core statements
+    built once per filter combination; the JSON columns are read as text, never decoded.
     """
-    query = select(OrderRow).where(OrderRow.integration_id == integration_id)
+    params: dict[str, Any] = {"b_integration_id": integration_id, "b_limit": page_size + 1}
     if statuses:
-        query = query.where(OrderRow.status.in_(statuses))
+        params["b_statuses"] = list(statuses)
     if ids:
-        query = query.where(OrderRow.id.in_(ids))
+        params["b_ids"] = list(ids)
     if created_after is not None:
-        query = query.where(OrderRow.created_at >= created_after)
+        params["b_created_after"] = created_after
     if cursor:
         try:
-            after_created, after_id = decode_cursor(cursor)
+            params["b_after_created"], params["b_after_id"] = decode_cursor(cursor)
         except ValueError as exc:
             raise InputInvalid(f"cursor: {exc}") from None
-        query = query.where(tuple_(OrderRow.created_at, OrderRow.id) > tuple_(after_created, after_id))
-    query = (
-        query.order_by(OrderRow.created_at, OrderRow.id)
-        .limit(page_size + 1)
-        .options(selectinload(OrderRow.latest_result).selectinload(ResultRevisionRow.attachments))
-    )
-    rows = list(session.scalars(query))
-    if len(rows) <= page_size:
-        return rows, None
-    rows = rows[:page_size]
-    return rows, encode_cursor(rows[-1].created_at, rows[-1].id)
+    conn = session.connection()
+    statement = _listing(bool(statuses), bool(ids), created_after is not None, bool(cursor))
+    rows = conn.execute(statement, params).all()
+    next_cursor = None
+    if len(rows) > page_size:
+        rows = rows[:page_size]
+        next_cursor = encode_cursor(rows[-1].created_at, rows[-1].id)
+    revision_ids = [row.latest_result_id for row in rows if row.latest_result_id is not None]
+    results: dict[str, tuple[Row[Any], list[Row[Any]]]] = {}
+    if revision_ids:
+        for revision in conn.execute(_LISTED_REVISIONS, {"b_ids": revision_ids}):
+            results[revision.id] = (revision, [])
+        for attachment in conn.execute(_LISTED_ATTACHMENTS, {"b_ids": revision_ids}):
+            results[attachment.revision_id][1].append(attachment)
+    return OrderPage(rows, results, next_cursor)
+
+
+_orders = OrderRow.__table__
+_revisions = ResultRevisionRow.__table__
+_attachments = AttachmentRow.__table__
+_LISTED_ORDER = select(
+    _orders.c.id, _orders.c.package_id, _orders.c.status,
+    cast(_orders.c.candidate, Text).label("candidate"), cast(_orders.c.application, Text).label("application"),
+    cast(_orders.c.job, Text).label("job"),
+    type_coerce(_orders.c.created_at, DateTime()).label("created_at"),
+    type_coerce(_orders.c.updated_at, DateTime()).label("updated_at"),
+    _orders.c.rejection_message, _orders.c.latest_result_id,
+)
+_LISTED_REVISIONS = select(
+    _revisions.c.id, _revisions.c.revision, _revisions.c.status, _revisions.c.score, _revisions.c.max_score,
+    _revisions.c.result_url, _revisions.c.completed_at, _revisions.c.attributes, _revisions.c.remote_fields,
+    _revisions.c.created_at,
+).where(_revisions.c.id.in_(bindparam("b_ids", expanding=True)))
+_LISTED_ATTACHMENTS = (
+    select(_attachments.c.revision_id, _attachments.c.name, _attachments.c.content_type, _attachments.c.sha256,
+           _attachments.c.size_bytes)
+    .where(_attachments.c.revision_id.in_(bindparam("b_ids", expanding=True)))
+    .order_by(_attachments.c.revision_id, _attachments.c.position)
+)
+
+
+@cache
+def _listing(statuses: bool, ids: bool, created_after: bool, cursor: bool) -> Select[Any]:
+    """The listing statement for one combination of filters, with bind parameters ``b_*`` (see ``list_orders``)."""
+    query = _LISTED_ORDER.where(_orders.c.integration_id == bindparam("b_integration_id"))
+    if statuses:
+        query = query.where(_orders.c.status.in_(bindparam("b_statuses", expanding=True)))
+    if ids:
+        query = query.where(_orders.c.id.in_(bindparam("b_ids", expanding=True)))
+    if created_after:
+        query = query.where(_orders.c.created_at >= bindparam("b_created_after", type_=UTCDateTime()))
+    if cursor:
+        query = query.where(tuple_(_orders.c.created_at, _orders.c.id) > tuple_(
+            bindparam("b_after_created", type_=UTCDateTime()), bindparam("b_after_id", type_=String())))
+    return query.order_by(_orders.c.created_at, _orders.c.id).limit(bindparam("b_limit", type_=Integer()))
 
 
 def get_order(session: Session, integration_id: str, order_id: str, *, for_update: bool = False) -> OrderRow:
@@ -179,8 +243,6 @@ def check_result_allowed(session: Session, integration_id: str, order_id: str, s
     check_result_transition(order.status, status)
 
 
-_orders = OrderRow.__table__
-_revisions = ResultRevisionRow.__table__
 # The result write path's statements, built once (SQLAlchemy caches their compiled form by statement):
 # constructing ORM statements and flushing unit-of-work objects cost more than the database's own work.
 _ORDER_FOR_RESULT = (
