@@ -309,7 +309,12 @@ def test_api_keys_list_and_revoke(hub: Hub, tmp_path: Path) -> None:
 
     revoked = run(["api-keys", "revoke", mine["id"]], env, tmp_path)
     assert revoked.returncode == 0 and "revoked" in revoked.stdout, revoked.stderr
-    assert httpx.get(f"{hub.api_url}/check-api-key", headers=headers).status_code == 401
+    assert f"within {hub.settings.lookup_cache_s:g} s" in revoked.stdout
+    # The server cached the key when it was used above: it refuses it within lookup_cache_s (docs/configuration.md).
+    deadline = time.monotonic() + hub.settings.lookup_cache_s + 5
+    while httpx.get(f"{hub.api_url}/check-api-key", headers=headers).status_code != 401:
+        assert time.monotonic() < deadline, "the revoked key was still accepted after LOOKUP_CACHE_S"
+        time.sleep(0.1)
     assert httpx.get(f"{hub.api_url}/assessment/orders", headers=headers).status_code == 401
     (after,) = [k for k in json.loads(run(["api-keys", "list", "--json"], env, tmp_path).stdout)
                 if k["id"] == mine["id"]]

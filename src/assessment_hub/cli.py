@@ -293,17 +293,19 @@ def api_keys_list(
 
 @api_keys.command("revoke")
 def api_keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (see `api-keys list`).")]) -> None:
-    """Revoke a vendor API key: every request with it is refused (401) from now on."""
+    """Revoke a vendor API key: running servers refuse it (401) within LOOKUP_CACHE_S seconds (5 by default)."""
     from assessment_hub.integrations.service import revoke_api_key
     from assessment_hub.kit.timestamps import format_instant
 
+    settings = _settings()
     try:
-        with unit_of_work(_session_factory(_settings())) as session:
+        with unit_of_work(_session_factory(settings)) as session:
             row, revoked_now = revoke_api_key(session, key_id)
     except HubError as exc:
         _fail(exc.message)
     if revoked_now:
-        typer.echo(f"revoked API key {row.id} ({row.key_prefix}..., {row.name!r})")
+        typer.echo(f"revoked API key {row.id} ({row.key_prefix}..., {row.name!r}); running servers refuse it "
+                   f"within {settings.lookup_cache_s:g} s (ASSESSMENT_HUB_LOOKUP_CACHE_S)")
     else:
         typer.echo(f"API key {row.id} was already revoked at {format_instant(row.revoked_at)}")
 
