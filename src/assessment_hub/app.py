@@ -28,6 +28,7 @@ from assessment_hub.assessment.routes import router as assessment_router
 from assessment_hub.config import Settings
 from assessment_hub.connectors.inbound import mount_inbound_routes
 from assessment_hub.db.engine import build_engine, read_only
+from assessment_hub.db.reader import Reader
 from assessment_hub.db.writer import Writer
 from assessment_hub.delivery.wakeup import wake_on_outbox_commit
 from assessment_hub.delivery.worker import DeliveryWorker
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
         app.state.read_sessions = sessionmaker(read_only(engine), expire_on_commit=False)
         wake_on_outbox_commit(app.state.sessions, wake)
         app.state.writer = Writer(app.state.sessions)
+        app.state.reader = Reader(app.state.read_sessions)
         app.state.lookups = Lookups(settings.lookup_cache_s)
         app.state.attachment_store = AttachmentStore(settings.attachments_dir)
         app.state.http = httpx.Client(timeout=settings.data_url_timeout_s)

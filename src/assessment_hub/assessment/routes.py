@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from assessment_hub.assessment import service
 from assessment_hub.assessment.attachments import prepare_attachments
@@ -68,7 +68,7 @@ def put_packages(
 
 
 @router.get("/orders")
-def get_orders(
+async def get_orders(
     request: Request,
     integration: IntegrationDep,
     cursor: str | None = None,
@@ -90,29 +90,31 @@ def get_orders(
             after = parse_instant(created_after).value
         except ValueError as exc:
             raise InputInvalid(f"created_after: {exc}") from None
-    return _page_response(request, with_status=True, integration_id=integration.id, page_size=_page_size(page_size),
+    return await _page_response(request, with_status=True, integration_id=integration.id, page_size=_page_size(page_size),
                           cursor=cursor, ids=_split(ids), statuses=status_list, created_after=after)
 
 
 @router.get("/orders/open", deprecated=True)
-def get_open_orders(
+async def get_open_orders(
     request: Request,
     integration: IntegrationDep,
     cursor: str | None = None,
     page_size: PageSize = None,
 ) -> dict[str, Any]:
-    return _page_response(request, with_status=False, integration_id=integration.id, page_size=_page_size(page_size),
+    return await _page_response(request, with_status=False, integration_id=integration.id, page_size=_page_size(page_size),
                           cursor=cursor, statuses=["OPEN"])
 
 
-def _page_response(request: Request, *, with_status: bool, **query: Any) -> EnvelopeResponse:
-    """``service.list_orders(**query)`` as the listing's response. The read session is opened here, not by
-    ``ReadSessionDep``: a generator dependency costs two more threadpool hops than this sync route's one,
-    and the connection goes back to the pool before the page is encoded."""
-    with request.app.state.read_sessions() as session:
-        page = service.list_orders(session, **query)
-    results = listed_orders(page.orders, page.results, with_status=with_status)
-    return success_with_fragments({"next": page.next_cursor, "results": results})
+async def _page_response(request: Request, *, with_status: bool, **query: Any) -> EnvelopeResponse:
+    """``service.list_orders(**query)`` as the listing's response, query and encoding together on
+    ``app.state.reader`` (SQLite: on the event loop; see ``db/reader.py``)."""
+
+    def page(session: Session) -> EnvelopeResponse:
+        found = service.list_orders(session, **query)
+        results = listed_orders(found.orders, found.results, with_status=with_status)
+        return success_with_fragments({"next": found.next_cursor, "results": results})
+
+    return await request.app.state.reader.run(page)
 
 
 @router.put("/orders/{assessment_order_id}/result")
@@ -129,8 +131,8 @@ async def put_result(
     result = normalize_result(body)
     attachments, attachment_warnings = [], []
     if body.attachments:  # fail fast before fetching anything for an unknown order or a forbidden change
-        await run_in_threadpool(_check_result_allowed, state.read_sessions, integration.id, assessment_order_id,
-                                result.status)
+        await state.reader.run(lambda session: service.check_result_allowed(
+            session, integration.id, assessment_order_id, result.status))
         attachments, attachment_warnings = await run_in_threadpool(
             prepare_attachments, body.attachments, state.settings, state.attachment_store, state.http
         )
@@ -145,8 +147,3 @@ async def put_result(
 
     ats_warnings = await state.writer.run(write)
     return success({}, result.warnings + ats_warnings)
-
-
-def _check_result_allowed(sessions: sessionmaker[Session], integration_id: str, order_id: str, status: str) -> None:
-    with sessions() as session:
-        service.check_result_allowed(session, integration_id, order_id, status)

@@ -45,8 +45,10 @@ def build_engine(settings: Settings, **kwargs: Any) -> Engine:
 
     if url.database and url.database != ":memory:":
         Path(url.database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
-    kwargs.setdefault("pool_size", 20)
-    kwargs.setdefault("max_overflow", 20)
+    # As many kept connections as threads that may use one at once (40 request threads, the writer, the
+    # delivery worker's): an overflow connection is opened (PRAGMAs, lock file) and closed again per use.
+    kwargs.setdefault("pool_size", 48)
+    kwargs.setdefault("max_overflow", 16)
     busy_ms = settings.sqlite_busy_timeout_ms
     gate = write_gate(url.database, busy_ms / 1000)
     engine = create_engine(url, connect_args={"check_same_thread": False, "factory": connection_factory(gate)},
