@@ -29,6 +29,24 @@ def test_result_body_edges(tenant: Tenant, body: dict, mentions: str) -> None:
     assert tenant.order(order_id)["result"] is None
 
 
+@pytest.mark.parametrize("fragment", ['"remote_fields": {"x": NaN}', '"remote_fields": {"x": [1, -Infinity]}',
+                                      '"remote_fields": {"x": {"y": 1e400}}', '"score": Infinity'])
+def test_non_finite_numbers_are_refused(tenant: Tenant, fragment: str) -> None:
+    """Found by a trial: NaN in remote_fields was stored on SQLite and then made every listing page holding the
+    order answer 500 (PostgreSQL refused it with a 500)."""
+    order_id = tenant.create_order()
+    body = '{"status": "COMPLETED", "result_url": "https://vendor.example/r/1", ' + fragment + "}"
+    with tenant.client() as client:
+        check(client.put(f"/assessment/orders/{order_id}/result", content=body,
+                         headers={"Content-Type": "application/json"}), 400, mentions="finite")
+        assert client.get("/assessment/orders").status_code == 200
+    assert tenant.order(order_id)["result"] is None
+    text_only = '{"status": "COMPLETED", "result_url": "https://v.example/1", "remote_fields": {"x": "NaN e999"}}'
+    with tenant.client() as client:
+        assert client.put(f"/assessment/orders/{order_id}/result", content=text_only,
+                          headers={"Content-Type": "application/json"}).status_code == 200
+
+
 def test_nul_in_urls_and_created_after_out_of_range(tenant: Tenant) -> None:
     with tenant.client() as client:
         check(client.get("/assessment/orders?ids=a%00b"), 400, mentions="NUL")
