@@ -21,6 +21,7 @@ from assessment_hub.integrations.lookups import TtlCache
 from assessment_hub.integrations.models import ApiKeyRow
 from assessment_hub.kit.timestamps import utcnow
 from tests.support import Tenant
+from tests.test_admin_api import admin
 
 _meta = MetaData()
 _items = Table("items", _meta, Column("id", Integer, primary_key=True), Column("name", String(40)))
@@ -179,16 +180,54 @@ def test_gate_waits_for_another_process_and_gives_up_after_the_busy_timeout(tmp_
 
 def test_ttl_cache_expires_and_forgets() -> None:
     cache = TtlCache(0.2)
-    cache.put("k", 1)
+    cache.put("k", 1, cache.generation())
     assert cache.get("k") == 1
     cache.forget("k")
     assert cache.get("k") is None
-    cache.put("k", 2)
+    cache.put("k", 2, cache.generation())
     time.sleep(0.3)
     assert cache.get("k") is None
     off = TtlCache(0)
-    off.put("k", 1)
+    off.put("k", 1, off.generation())
     assert off.get("k") is None
+
+
+def test_ttl_cache_keeps_no_value_loaded_before_a_forget() -> None:
+    """Found by a trial: a lookup racing a deactivation put the old ACTIVE row back for the whole TTL."""
+    cache = TtlCache(60)
+    before = cache.generation()  # a request starts loading the row ...
+    cache.forget("integration")  # ... the deactivation commits and forgets it ...
+    cache.put("integration", "ACTIVE (stale)", before)  # ... and the request finishes its load
+    assert cache.get("integration") is None
+
+
+def test_a_deactivation_is_seen_by_the_next_request_under_concurrent_load(tenant: Tenant) -> None:
+    """Requests keep arriving while the admin API deactivates the integration: every request that starts after
+    the deactivation answered is refused (the cache is not refilled from a read that raced the commit)."""
+    stop, late_ok, deactivated_at = threading.Event(), [], []
+
+    def hammer() -> None:
+        with tenant.client() as client:
+            while not stop.is_set():
+                started = time.monotonic()
+                if client.get("/assessment/packages").status_code == 200 and deactivated_at \
+                        and started > deactivated_at[0]:
+                    late_ok.append(started - deactivated_at[0])
+
+    threads = [threading.Thread(target=hammer) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    try:
+        time.sleep(0.5)
+        with admin(tenant.hub) as client:
+            assert client.post(f"/integrations/{tenant.integration_id}/deactivate").status_code == 200
+        deactivated_at.append(time.monotonic())
+        time.sleep(1.0)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    assert late_ok == [], f"{len(late_ok)} requests started after the deactivation were still served"
 
 
 def test_a_key_revoked_by_another_process_is_refused_within_the_cache_time(tenant: Tenant) -> None:

@@ -7,6 +7,7 @@ answer; the rules live in the services. The endpoints and their errors are liste
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -67,24 +68,28 @@ def list_integrations(request: Request, session: ReadSessionDep, include_deleted
 
 
 @router.post("/integrations/{integration_id}/deactivate")
-def deactivate_integration(integration_id: str, request: Request, session: SessionDep) -> dict[str, Any]:
-    row = integrations.deactivate_integration(session, integration_id)
-    request.app.state.lookups.integrations.forget(integration_id)
-    return success(integration_view(row, request.app.state.settings.cipher))
+def deactivate_integration(integration_id: str, request: Request) -> dict[str, Any]:
+    return _changed_integration(request, integrations.deactivate_integration, integration_id)
 
 
 @router.post("/integrations/{integration_id}/activate")
-def activate_integration(integration_id: str, request: Request, session: SessionDep) -> dict[str, Any]:
-    row = integrations.activate_integration(session, integration_id)
-    request.app.state.lookups.integrations.forget(integration_id)
-    return success(integration_view(row, request.app.state.settings.cipher))
+def activate_integration(integration_id: str, request: Request) -> dict[str, Any]:
+    return _changed_integration(request, integrations.activate_integration, integration_id)
 
 
 @router.delete("/integrations/{integration_id}")
-def delete_integration(integration_id: str, request: Request, session: SessionDep) -> dict[str, Any]:
-    row = integrations.delete_integration(session, integration_id)
-    request.app.state.lookups.integrations.forget(integration_id)
-    return success(integration_view(row, request.app.state.settings.cipher))
+def delete_integration(integration_id: str, request: Request) -> dict[str, Any]:
+    return _changed_integration(request, integrations.delete_integration, integration_id)
+
+
+def _changed_integration(request: Request, change: Callable[[Session, str], Any], integration_id: str) -> dict[str, Any]:
+    """``change(session, integration_id)`` committed here, then this process's cached copy forgotten: the
+    vendor API sees the change from the next request on (``integrations.lookups``)."""
+    state = request.app.state
+    with unit_of_work(state.sessions) as session:
+        view = integration_view(change(session, integration_id), state.settings.cipher)
+    state.lookups.integrations.forget(integration_id)
+    return success(view)
 
 
 # ------------------------------------------------------------------ webhook endpoints

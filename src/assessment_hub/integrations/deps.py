@@ -1,9 +1,10 @@
 """Request dependencies: the caller's API key and the integration named by ``X-Integration-Id``.
 
 Both are looked up once and then trusted for ``lookup_cache_s`` seconds (``app.state.lookups``): the
-vendor API's hot paths then touch the database only for their own work. A key revoked or an
-integration deactivated through this process is forgotten at once; through another process (the
-CLI, another ``serve`` worker) it takes effect here within ``lookup_cache_s``.
+vendor API's hot paths then touch the database only for their own work. An integration deactivated or
+deleted through this process is forgotten once that change has committed (and a lookup that raced it is
+not kept); through another process (the CLI, another ``serve`` worker), and for revoked keys, it takes
+effect here within ``lookup_cache_s``.
 """
 
 from __future__ import annotations
@@ -36,8 +37,9 @@ async def _api_key(request: Request, authorization: Annotated[str | None, Header
             session.expunge(row)
             return row
 
+    generation = lookups.api_keys.generation()
     row = await run_in_threadpool(load)
-    lookups.api_keys.put(key_hash, row)
+    lookups.api_keys.put(key_hash, row, generation)
     return row
 
 
@@ -62,8 +64,9 @@ async def _integration(
             session.expunge(row)
             return row
 
+    generation = lookups.integrations.generation()
     row = await run_in_threadpool(load)
-    lookups.integrations.put(x_integration_id, row)
+    lookups.integrations.put(x_integration_id, row, generation)
     return row
 
 

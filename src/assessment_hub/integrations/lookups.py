@@ -16,11 +16,19 @@ MAX_ENTRIES = 10_000
 
 
 class TtlCache:
-    """``key -> value`` entries that expire ``ttl_s`` seconds after they were put (``ttl_s`` 0: nothing is kept)."""
+    """``key -> value`` entries that expire ``ttl_s`` seconds after they were put (``ttl_s`` 0: nothing is kept).
+
+    A value loaded before a ``forget`` must not be put back: take ``generation()`` before loading and pass
+    it to ``put``, which keeps the value only if nothing was forgotten meanwhile.
+    """
 
     def __init__(self, ttl_s: float) -> None:
         self._cache: TTLCache[str, Any] | None = TTLCache(MAX_ENTRIES, ttl_s) if ttl_s > 0 else None
         self._lock = threading.Lock()
+        self._generation = 0
+
+    def generation(self) -> int:
+        return self._generation
 
     def get(self, key: str) -> Any | None:
         if self._cache is None:
@@ -28,14 +36,18 @@ class TtlCache:
         with self._lock:
             return self._cache.get(key)
 
-    def put(self, key: str, value: Any) -> None:
+    def put(self, key: str, value: Any, generation: int) -> None:
+        """Keep ``value``, loaded after ``generation()`` returned ``generation``, unless a ``forget`` came since."""
         if self._cache is not None:
             with self._lock:
-                self._cache[key] = value
+                if generation == self._generation:
+                    self._cache[key] = value
 
     def forget(self, key: str) -> None:
-        if self._cache is not None:
-            with self._lock:
+        """Drop ``key``; values being loaded now are not kept either (call it after the change committed)."""
+        with self._lock:
+            self._generation += 1
+            if self._cache is not None:
                 self._cache.pop(key, None)
 
 

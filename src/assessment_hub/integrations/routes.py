@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from assessment_hub.db.session import SessionDep
+from assessment_hub.db.session import SessionDep, unit_of_work
 from assessment_hub.integrations.deps import ApiKeyDep
 from assessment_hub.integrations.models import IntegrationRow
 from assessment_hub.integrations.service import delete_integration, environment_id, get_integration
@@ -55,10 +55,10 @@ def get_integration_details(integration_id: str, _key: ApiKeyDep, session: Sessi
 
 
 @router.delete("/integrations/{integration_id}")
-def delete_integration_route(integration_id: str, _key: ApiKeyDep, session: SessionDep,
-                             request: Request) -> dict[str, Any]:
-    delete_integration(session, integration_id)
-    request.app.state.lookups.integrations.forget(integration_id)
+def delete_integration_route(integration_id: str, _key: ApiKeyDep, request: Request) -> dict[str, Any]:
+    with unit_of_work(request.app.state.sessions) as session:
+        delete_integration(session, integration_id)
+    request.app.state.lookups.integrations.forget(integration_id)  # after the commit: see integrations.deps
     return success({})
 
 
