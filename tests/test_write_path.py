@@ -20,7 +20,8 @@ from assessment_hub.db.writer import Writer
 from assessment_hub.integrations.lookups import TtlCache
 from assessment_hub.integrations.models import ApiKeyRow
 from assessment_hub.kit.timestamps import utcnow
-from tests.support import Tenant
+from tests.support import Tenant, running_hub
+from tests.test_errors import check
 from tests.test_admin_api import admin
 
 _meta = MetaData()
@@ -241,3 +242,23 @@ def test_a_key_revoked_by_another_process_is_refused_within_the_cache_time(tenan
             assert time.monotonic() < deadline, "a revoked key was still accepted after lookup_cache_s"
             time.sleep(0.1)
         assert client.get("/assessment/packages").status_code == 401
+
+
+def test_a_write_that_waits_past_the_busy_timeout_gets_a_retryable_429(tmp_path: Path) -> None:
+    """Found by a trial: a long `sandbox seed` held the write lock and result PUTs answered 500 UNKNOWN_ERROR;
+    the vendor must hear "nothing stored, send again" (429 PLATFORM.CONCURRENCY_LIMIT_EXCEEDED, Retry-After)."""
+    with running_hub(f"sqlite:///{tmp_path / 'busy.db'}", tmp_path, sqlite_busy_timeout_ms=300) as hub:
+        tenant = hub.new_tenant()
+        tenant.publish("1001")
+        order_id = tenant.create_order()
+        holder = hub.sessions()
+        holder.connection()  # BEGIN IMMEDIATE: holds the write lock like a long seed transaction
+        try:
+            response = tenant.put_result(order_id, {"status": "COMPLETED", "result_url": "https://v.example/1"})
+        finally:
+            holder.rollback()
+            holder.close()
+        check(response, 429, "PLATFORM.CONCURRENCY_LIMIT_EXCEEDED", mentions="nothing was stored")
+        assert response.headers["Retry-After"] == "1"
+        assert tenant.order(order_id)["result"] is None
+        assert tenant.put_result(order_id, {"status": "COMPLETED", "result_url": "https://v.example/1"}).status_code == 200

@@ -33,12 +33,14 @@ from assessment_hub.db.writer import Writer
 from assessment_hub.delivery.wakeup import wake_on_outbox_commit
 from assessment_hub.delivery.worker import DeliveryWorker
 from assessment_hub.errors import (
+    DatabaseBusy,
     HubError,
     InputInvalid,
     MethodNotAllowed,
     NotFound,
     describe_validation_error,
     error_body,
+    is_database_busy,
 )
 from assessment_hub.kit.logging import configure_logging
 from assessment_hub.integrations.lookups import Lookups
@@ -157,5 +159,11 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if is_database_busy(exc):
+            log.warning("database_busy", method=request.method, path=request.url.path, error=str(exc).splitlines()[0])
+            response = respond(DatabaseBusy("The database stayed busy with another writer past the busy timeout; "
+                                            "nothing was stored. Send the request again in a moment."))
+            response.headers["Retry-After"] = "1"
+            return response
         log.exception("unhandled_error", method=request.method, path=request.url.path)
         return respond(HubError("An unexpected error occurred in the hub; the operator can find it in the server log."))

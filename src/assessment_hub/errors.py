@@ -19,6 +19,7 @@ INTEGRATION_NOT_FOUND = "PLATFORM.INTEGRATION_NOT_FOUND"
 INPUT_INVALID = "PLATFORM.INPUT_INVALID"
 UNKNOWN_ERROR = "PLATFORM.UNKNOWN_ERROR"
 RATE_LIMIT_EXCEEDED = "PLATFORM.RATE_LIMIT_EXCEEDED"
+CONCURRENCY_LIMIT_EXCEEDED = "PLATFORM.CONCURRENCY_LIMIT_EXCEEDED"
 
 
 class HubError(Exception):
@@ -71,6 +72,26 @@ class PayloadTooLarge(InputInvalid):
 class UnsupportedMediaType(InputInvalid):
     status_code = 415
     title = "Unsupported media type"
+
+
+class DatabaseBusy(HubError):
+    """The database's write lock stayed taken past ``SQLITE_BUSY_TIMEOUT_MS`` (e.g. a long ``sandbox seed``):
+    nothing was stored and the request can be sent again. 429 with ``PLATFORM.CONCURRENCY_LIMIT_EXCEEDED``, the
+    official code that means "too many writes at once" (kombo-contract.md §3.2: that code is a 429)."""
+
+    status_code = 429
+    code = CONCURRENCY_LIMIT_EXCEEDED
+    title = "Database busy"
+
+
+def is_database_busy(exc: BaseException) -> bool:
+    """True for SQLite's "database is locked" (raised by SQLite or by the write gate), wrapped or not."""
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    orig = exc.orig if isinstance(exc, OperationalError) else exc
+    return isinstance(orig, sqlite3.OperationalError) and "database is locked" in str(orig)
 
 
 def error_body(code: str, title: str, message: str) -> dict[str, Any]:
