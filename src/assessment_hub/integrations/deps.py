@@ -9,38 +9,44 @@ effect here within ``lookup_cache_s``.
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Header, Request
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from assessment_hub.errors import InputInvalid
-from assessment_hub.integrations.lookups import Lookups
+from assessment_hub.integrations.lookups import Lookups, TtlCache
 from assessment_hub.integrations.models import ApiKeyRow, IntegrationRow
 from assessment_hub.integrations.service import authenticate, bearer_token, get_active_integration, hash_key
 
+Row = TypeVar("Row", ApiKeyRow, IntegrationRow)
 
-def _lookups(request: Request) -> Lookups:
-    return request.app.state.lookups
+
+async def _cached(request: Request, cache: TtlCache, key: str, find: Callable[[Session], Row]) -> Row:
+    """``cache``'s row for ``key``, else ``find(session)`` on the threadpool, detached and kept (unless a
+    ``forget`` came while it was being found: see ``TtlCache.put``)."""
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+
+    def load() -> Row:
+        with request.app.state.read_sessions() as session:
+            row = find(session)
+            session.expunge(row)
+            return row
+
+    generation = cache.generation()
+    row = await run_in_threadpool(load)
+    cache.put(key, row, generation)
+    return row
 
 
 async def _api_key(request: Request, authorization: Annotated[str | None, Header()] = None) -> ApiKeyRow:
     key_hash = hash_key(bearer_token(authorization))
-    lookups = _lookups(request)
-    cached = lookups.api_keys.get(key_hash)
-    if cached is not None:
-        return cached
-
-    def load() -> ApiKeyRow:
-        with request.app.state.read_sessions() as session:
-            row = authenticate(session, authorization)
-            session.expunge(row)
-            return row
-
-    generation = lookups.api_keys.generation()
-    row = await run_in_threadpool(load)
-    lookups.api_keys.put(key_hash, row, generation)
-    return row
+    lookups: Lookups = request.app.state.lookups
+    return await _cached(request, lookups.api_keys, key_hash, lambda session: authenticate(session, authorization))
 
 
 ApiKeyDep = Annotated[ApiKeyRow, Depends(_api_key)]
@@ -53,21 +59,9 @@ async def _integration(
 ) -> IntegrationRow:
     if not x_integration_id:
         raise InputInvalid("Missing X-Integration-Id header; /assessment endpoints act on one integration.")
-    lookups = _lookups(request)
-    cached = lookups.integrations.get(x_integration_id)
-    if cached is not None:
-        return cached
-
-    def load() -> IntegrationRow:
-        with request.app.state.read_sessions() as session:
-            row = get_active_integration(session, x_integration_id)
-            session.expunge(row)
-            return row
-
-    generation = lookups.integrations.generation()
-    row = await run_in_threadpool(load)
-    lookups.integrations.put(x_integration_id, row, generation)
-    return row
+    lookups: Lookups = request.app.state.lookups
+    return await _cached(request, lookups.integrations, x_integration_id,
+                         lambda session: get_active_integration(session, x_integration_id))
 
 
 IntegrationDep = Annotated[IntegrationRow, Depends(_integration)]
