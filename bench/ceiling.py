@@ -22,7 +22,7 @@ Run it the way the harness does::
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI
 from pydantic import BaseModel, Field
@@ -53,7 +53,7 @@ class SubResultAttribute(BaseModel):
     status: Literal["COMPLETED", "CANCELLED", "OPEN"] | None = None
 
 
-Attribute = Annotated[Union[TextAttribute, SubResultAttribute], Field(discriminator="type")]
+Attribute = Annotated[TextAttribute | SubResultAttribute, Field(discriminator="type")]
 
 
 class Attachment(BaseModel):

@@ -35,9 +35,10 @@ import sys
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable, Iterable, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
@@ -73,9 +74,7 @@ def ensure_wrk(install: bool = True, timeout_s: float = 600) -> str:
         raise WrkUnavailable("wrk is not installed and apt-get is not available")
     cmd = "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk"
     try:
-        proc = subprocess.run(
-            ["sh", "-c", cmd], capture_output=True, text=True, timeout=timeout_s
-        )
+        proc = subprocess.run(["sh", "-c", cmd], capture_output=True, text=True, timeout=timeout_s)
     except subprocess.TimeoutExpired:
         raise WrkUnavailable(f"'{cmd}' timed out after {timeout_s:.0f}s") from None
     found = shutil.which("wrk")
@@ -296,7 +295,7 @@ class RssSampler:
             self.samples += 1
             self._stop.wait(self.interval_s)
 
-    def __enter__(self) -> "RssSampler":
+    def __enter__(self) -> RssSampler:
         self._thread.start()
         return self
 
@@ -373,15 +372,20 @@ class Server:
         assert self.proc is not None, "server not started"
         return self.proc.pid
 
-    def start(self) -> "Server":
+    def start(self) -> Server:
         if self.log_path:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
-            self._log = open(self.log_path, "ab")
+            self._log = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop())
         out = self._log if self._log else subprocess.DEVNULL
         t0 = time.monotonic()
         self.proc = subprocess.Popen(
-            self.argv, env=self.env, cwd=self.cwd, stdout=out, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            self.argv,
+            env=self.env,
+            cwd=self.cwd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
         self.wait_ready()
         self.startup_s = time.monotonic() - t0
@@ -443,7 +447,7 @@ class Server:
             self._log = None
         return proc.returncode
 
-    def __enter__(self) -> "Server":
+    def __enter__(self) -> Server:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:
@@ -460,8 +464,13 @@ def run_cli(
     """Run a command, fail with its output if it fails; return its stdout."""
     try:
         proc = subprocess.run(
-            list(argv), capture_output=True, text=True, timeout=timeout_s,
-            env=dict(os.environ, **(env or {})), cwd=cwd or REPO_ROOT, stdin=subprocess.DEVNULL,
+            list(argv),
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            env=dict(os.environ, **(env or {})),
+            cwd=cwd or REPO_ROOT,
+            stdin=subprocess.DEVNULL,
         )
     except subprocess.TimeoutExpired:
         raise BenchError(f"{list(argv)} did not finish within {timeout_s:.0f}s") from None
@@ -506,6 +515,8 @@ def id_tokens(data: bytes) -> list[str]:
         if b":" in tok or b"." in tok:
             out.update(_PART.findall(tok))
     return [t.decode() for t in out]
+
+
 _SCAN_BYTES = 65536  # ids are looked for in the path and the first 64 KiB of the body
 
 
@@ -577,10 +588,15 @@ class Receiver:
     def url(self) -> str:
         return f"http://{LOOPBACK}:{self.port}"
 
-    def start(self, timeout_s: float = 30) -> "Receiver":
+    def start(self, timeout_s: float = 30) -> Receiver:
         self.proc = subprocess.Popen(
-            [self.python, "-m", "bench.harness", "receiver"], cwd=REPO_ROOT, stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True, start_new_session=True,
+            [self.python, "-m", "bench.harness", "receiver"],
+            cwd=REPO_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            start_new_session=True,
         )
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline().strip()  # the child prints its port first
@@ -612,7 +628,7 @@ class Receiver:
         if self.proc is not None and self.proc.stdout:
             self.proc.stdout.close()
 
-    def __enter__(self) -> "Receiver":
+    def __enter__(self) -> Receiver:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:
@@ -730,7 +746,7 @@ def paced_requests(
                     break
                 try:
                     await asyncio.wait_for(sem.acquire(), timeout=left)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     break
                 counters["started"] += 1
                 tasks.append(asyncio.create_task(one(i)))
@@ -740,9 +756,16 @@ def paced_requests(
 
     asyncio.run(main())
     return PacedRun(
-        sent=total, ok=counters["ok"], failed=counters["failed"], done_at=done_at, sent_at=sent_at,
-        acked_timeline=timeline, late_starts=counters["late"], t0=start[0] if start else 0.0,
-        unsent=total - counters["started"], unanswered=counters["started"] - counters["ok"] - counters["failed"],
+        sent=total,
+        ok=counters["ok"],
+        failed=counters["failed"],
+        done_at=done_at,
+        sent_at=sent_at,
+        acked_timeline=timeline,
+        late_starts=counters["late"],
+        t0=start[0] if start else 0.0,
+        unsent=total - counters["started"],
+        unanswered=counters["started"] - counters["ok"] - counters["failed"],
     )
 
 
@@ -805,7 +828,7 @@ class Figure:
     def __post_init__(self) -> None:
         self.evaluate()
 
-    def evaluate(self) -> "Figure":
+    def evaluate(self) -> Figure:
         if self.value is None:
             self.produced = False
         if self.produced and self.baseline not in (None, 0) and self.value is not None:
@@ -817,16 +840,22 @@ class Figure:
         return self
 
     @classmethod
-    def missing(cls, name: str, unit: str, reason: str, **kw: Any) -> "Figure":
+    def missing(cls, name: str, unit: str, reason: str, **kw: Any) -> Figure:
         return cls(name=name, value=None, unit=unit, produced=False, note=reason, **kw)
 
 
 def git_commit(cwd: Path = REPO_ROOT) -> str:
     try:
-        sha = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=cwd, capture_output=True,
-                             text=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+        sha = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
     except (OSError, subprocess.TimeoutExpired):
         return "unknown"
     return (sha or "unknown") + ("-dirty" if dirty else "")
@@ -872,7 +901,7 @@ class Report:
         self.settings = settings or {}
         self.figures: list[Figure] = []
         self.runs: dict[str, Any] = {}  # raw measurements, by name
-        self.started = _dt.datetime.now(_dt.timezone.utc)
+        self.started = _dt.datetime.now(_dt.UTC)
         self.meta: dict[str, Any] = {
             "date": self.started.isoformat(timespec="seconds"),
             "git_commit": git_commit(),
@@ -898,7 +927,7 @@ class Report:
             **self.meta,
             "loadavg_at_end": self.meta.get("loadavg_at_end") or loadavg(),
             "mode": self.mode,
-            "elapsed_s": round((_dt.datetime.now(_dt.timezone.utc) - self.started).total_seconds(), 1),
+            "elapsed_s": round((_dt.datetime.now(_dt.UTC) - self.started).total_seconds(), 1),
             "settings": self.settings,
             "figures": [dataclasses.asdict(f) for f in self.figures],
             "runs": self.runs,

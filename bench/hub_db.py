@@ -27,10 +27,13 @@ from assessment_hub.kit.cursors import encode_cursor
 
 
 def _open_orders(integration_id: str):
-    return (select(OrderRow.created_at, OrderRow.id)
-            .where(OrderRow.integration_id == integration_id, OrderRow.status == "OPEN",
-                   OrderRow.latest_result_id.is_(None))
-            .order_by(OrderRow.created_at, OrderRow.id))
+    return (
+        select(OrderRow.created_at, OrderRow.id)
+        .where(
+            OrderRow.integration_id == integration_id, OrderRow.status == "OPEN", OrderRow.latest_result_id.is_(None)
+        )
+        .order_by(OrderRow.created_at, OrderRow.id)
+    )
 
 
 def write_ids(integration_id: str, ids_path: str) -> int:
@@ -50,9 +53,13 @@ def cursor_after(integration_id: str, offset: int) -> str:
     engine = build_engine(Settings())
     try:
         with engine.connect() as conn:
-            query = (select(OrderRow.created_at, OrderRow.id)
-                     .where(OrderRow.integration_id == integration_id, OrderRow.status == "OPEN")
-                     .order_by(OrderRow.created_at, OrderRow.id).offset(offset - 1).limit(1))
+            query = (
+                select(OrderRow.created_at, OrderRow.id)
+                .where(OrderRow.integration_id == integration_id, OrderRow.status == "OPEN")
+                .order_by(OrderRow.created_at, OrderRow.id)
+                .offset(offset - 1)
+                .limit(1)
+            )
             row = conn.execute(query).one()
         return encode_cursor(row.created_at, row.id)
     finally:
@@ -69,8 +76,11 @@ def publish(integration_id: str, package_id: str) -> None:
     engine = build_engine(Settings())
     try:
         with unit_of_work(sessionmaker(engine)) as session:
-            set_packages(session, integration_id, [PackageIn(id=package_id, name="Bench test", description="bench",
-                                                             type="SKILLS_TEST")])
+            set_packages(
+                session,
+                integration_id,
+                [PackageIn(id=package_id, name="Bench test", description="bench", type="SKILLS_TEST")],
+            )
     finally:
         engine.dispose()
 

@@ -45,8 +45,12 @@ from assessment_hub.db.session import unit_of_work
 from assessment_hub.integrations.service import create_api_key, create_integration
 
 PAGE = ("/v1/assessment/orders", "page_size=100&statuses=OPEN")
-LISTINGS = [("/v1/assessment/orders", "page_size=100&statuses=OPEN"), ("/v1/assessment/orders", "page_size=37"),
-            ("/v1/assessment/orders", "statuses=COMPLETED,CANCELLED&page_size=5"), ("/v1/assessment/orders/open", "")]
+LISTINGS = [
+    ("/v1/assessment/orders", "page_size=100&statuses=OPEN"),
+    ("/v1/assessment/orders", "page_size=37"),
+    ("/v1/assessment/orders", "statuses=COMPLETED,CANCELLED&page_size=5"),
+    ("/v1/assessment/orders/open", ""),
+]
 
 
 def fresh_database(url: str) -> None:
@@ -61,13 +65,24 @@ def fresh_database(url: str) -> None:
     admin.dispose()
 
 
-async def request(app: Any, method: str, path: str, query: str, headers: dict[str, str],
-                  body: bytes = b"") -> tuple[int, bytes]:
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
-             "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": query.encode(),
-             "root_path": "", "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80),
-             "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()]
-             + [(b"content-length", str(len(body)).encode())]}
+async def request(
+    app: Any, method: str, path: str, query: str, headers: dict[str, str], body: bytes = b""
+) -> tuple[int, bytes]:
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query.encode(),
+        "root_path": "",
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+        + [(b"content-length", str(len(body)).encode())],
+    }
     sent = False
     status, chunks = 0, []
 
@@ -92,15 +107,25 @@ async def request(app: Any, method: str, path: str, query: str, headers: dict[st
 
 def result_body(i: int) -> bytes:
     body: dict[str, Any] = {
-        "status": "COMPLETED" if i % 3 else "CANCELLED", "score": 70 + i % 30, "max_score": 100,
-        "result_url": f"https://vendor.example/r/{i}", "completed_at": "2026-11-28T10:00:00.123456Z",
-        "attributes": [{"type": "TEXT", "label": "Résumé ✓", "value": f"ok {i} — bien\n\"q\""},
-                       {"field": "legacy", "value": "x"}],
+        "status": "COMPLETED" if i % 3 else "CANCELLED",
+        "score": 70 + i % 30,
+        "max_score": 100,
+        "result_url": f"https://vendor.example/r/{i}",
+        "completed_at": "2026-11-28T10:00:00.123456Z",
+        "attributes": [
+            {"type": "TEXT", "label": "Résumé ✓", "value": f'ok {i} — bien\n"q"'},
+            {"field": "legacy", "value": "x"},
+        ],
         "remote_fields": {"x": [1, 2.5 + i, None, True, "é", 10**30]} if i % 2 else None,
     }
     if i % 4 == 0:
-        body["attachments"] = [{"name": f"report-{i}.txt", "content_type": "text/plain",
-                                "data": base64.b64encode(f"report {i}".encode()).decode()}]
+        body["attachments"] = [
+            {
+                "name": f"report-{i}.txt",
+                "content_type": "text/plain",
+                "data": base64.b64encode(f"report {i}".encode()).decode(),
+            }
+        ]
     return json.dumps(body).encode()
 
 
@@ -142,7 +167,7 @@ def seed(settings: Settings, args: argparse.Namespace) -> tuple[str, str, list[s
     with unit_of_work(sessions) as session:
         scored = [create_sandbox_order(session, integration, "1001", seed=s).id for s in range(args.results)]
     with unit_of_work(sessions) as session:  # one OPEN order with non-ASCII, quotes and a newline
-        create_sandbox_order(session, integration, "1001", email="zoë+\"q\"@example.com", seed=7)
+        create_sandbox_order(session, integration, "1001", email='zoë+"q"@example.com', seed=7)
     seed_orders(engine, integration, "1001", args.orders)
     engine.dispose()
     return key, integration, scored
@@ -161,8 +186,14 @@ async def main(args: argparse.Namespace) -> None:
     app = create_app(settings, worker=False)
     async with app.router.lifespan_context(app):
         for i, order_id in enumerate(scored):
-            status, body = await request(app, "PUT", f"/v1/assessment/orders/{order_id}/result", "",
-                                         {**headers, "content-type": "application/json"}, result_body(i))
+            status, body = await request(
+                app,
+                "PUT",
+                f"/v1/assessment/orders/{order_id}/result",
+                "",
+                {**headers, "content-type": "application/json"},
+                result_body(i),
+            )
             assert status == 200, body
         if state and scored:
             state.write_text(json.dumps([key, integration]))
@@ -180,9 +211,11 @@ async def main(args: argparse.Namespace) -> None:
             profiler.disable()
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         assert status == 200 and len(json.loads(body)["data"]["results"]) == 100, body[:300]
-    print(f"{make_url(args.db).get_backend_name()}: {cpu / args.calls * 1000:.2f} ms CPU/page, "
-          f"{elapsed / args.calls * 1000:.2f} ms wall/page ({args.calls} pages of 100, {len(body):,} bytes each"
-          f"{', threadpool calls inline' if args.inline or args.profile else ''})")
+    print(
+        f"{make_url(args.db).get_backend_name()}: {cpu / args.calls * 1000:.2f} ms CPU/page, "
+        f"{elapsed / args.calls * 1000:.2f} ms wall/page ({args.calls} pages of 100, {len(body):,} bytes each"
+        f"{', threadpool calls inline' if args.inline or args.profile else ''})"
+    )
     if profiler:
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
         pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
@@ -207,8 +240,12 @@ if __name__ == "__main__":
     parser.add_argument("--profile", action="store_true", help="cProfile the timed calls (implies --inline)")
     parser.add_argument("--inline", action="store_true", help="no threadpool: sync code runs on the loop's thread")
     parser.add_argument("--dump", help="write every page of several listings to this file")
-    parser.add_argument("--reuse", metavar="STATE", help="seed once, keeping the key and integration in STATE; "
-                        "later runs with the same STATE reuse the database (to compare two versions' output)")
+    parser.add_argument(
+        "--reuse",
+        metavar="STATE",
+        help="seed once, keeping the key and integration in STATE; "
+        "later runs with the same STATE reuse the database (to compare two versions' output)",
+    )
     parser.add_argument("--compare", nargs=2, metavar=("BEFORE", "AFTER"), help="only compare two --dump files")
     parsed = parser.parse_args()
     if parsed.compare:

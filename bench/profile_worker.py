@@ -46,7 +46,7 @@ class Receiver(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     count: Any = None
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
         with Receiver.count.get_lock():
             Receiver.count.value += 1
@@ -71,17 +71,32 @@ def receive(port: Any, count: Any) -> None:
 def seed(settings: Settings, sessions: sessionmaker, n: int, url: str) -> None:
     with unit_of_work(sessions) as session:
         create_endpoint(session, settings.cipher, f"{url}/hook")
-        integration = create_integration(session, "sandbox", "Bench Org", settings={"writeback_url": f"{url}/wb"},
-                                         cipher=settings.cipher)
+        integration = create_integration(
+            session, "sandbox", "Bench Org", settings={"writeback_url": f"{url}/wb"}, cipher=settings.cipher
+        )
         set_packages(session, integration.id, [PackageIn(id="1001", name="T", description="d", type="SKILLS_TEST")])
     for start in range(0, n, 200):
         with unit_of_work(sessions) as session:
-            orders = [create_sandbox_order(session, integration.id, "1001", seed=i).id
-                      for i in range(start, min(n, start + 200))]
+            orders = [
+                create_sandbox_order(session, integration.id, "1001", seed=i).id
+                for i in range(start, min(n, start + 200))
+            ]
             for order_id in orders:
-                record_result(session, integration.id, order_id, NormalizedResult(
-                    status="COMPLETED", result_url="https://vendor.example/r/1", completed_at=datetime.now(UTC),
-                    score=7.0, max_score=10.0, attributes=[{"field": "a", "value": "b"}], remote_fields=None), [])
+                record_result(
+                    session,
+                    integration.id,
+                    order_id,
+                    NormalizedResult(
+                        status="COMPLETED",
+                        result_url="https://vendor.example/r/1",
+                        completed_at=datetime.now(UTC),
+                        score=7.0,
+                        max_score=10.0,
+                        attributes=[{"field": "a", "value": "b"}],
+                        remote_fields=None,
+                    ),
+                    [],
+                )
 
 
 def main() -> None:
@@ -89,7 +104,9 @@ def main() -> None:
     parser.add_argument("--db", default="sqlite", help="'sqlite' (a temporary file) or a PostgreSQL URL (emptied)")
     parser.add_argument("--n", type=int, default=1000, help="orders (each: 1 webhook + 1 write-back)")
     parser.add_argument("--concurrency", type=int, default=None)
-    parser.add_argument("--profile", default=None, help="write a cProfile of every thread started during the drain (merged) here")
+    parser.add_argument(
+        "--profile", default=None, help="write a cProfile of every thread started during the drain (merged) here"
+    )
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="profile-worker-"))
@@ -135,8 +152,9 @@ def main() -> None:
     while True:
         time.sleep(0.1)
         with sessions() as s:
-            left = s.scalar(select(func.count()).select_from(OutboxRow)
-                            .where(OutboxRow.state.in_(("pending", "in_flight"))))
+            left = s.scalar(
+                select(func.count()).select_from(OutboxRow).where(OutboxRow.state.in_(("pending", "in_flight")))
+            )
         if not left:
             break
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
@@ -146,10 +164,14 @@ def main() -> None:
     with sessions() as s:
         states = dict(s.execute(select(OutboxRow.state, func.count()).group_by(OutboxRow.state)).all())
         attempts = s.scalar(select(func.count()).select_from(DeliveryAttemptRow))
-    print(f"drained {total} rows in {elapsed:.2f} s: {total / elapsed:.0f} rows/s; states {states}; "
-          f"attempts {attempts}; receiver got {count.value}")
-    print(f"process CPU {cpu:.2f} s = {cpu / total * 1000:.2f} ms per row (this process: the worker and the polling of this script); "
-          f"load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"drained {total} rows in {elapsed:.2f} s: {total / elapsed:.0f} rows/s; states {states}; "
+        f"attempts {attempts}; receiver got {count.value}"
+    )
+    print(
+        f"process CPU {cpu:.2f} s = {cpu / total * 1000:.2f} ms per row (this process: the worker and the polling of this script); "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
     if profiles:
         threading.setprofile(None)
         for profile in profiles:

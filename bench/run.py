@@ -37,13 +37,14 @@ import subprocess
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import (  # noqa: E402
+from bench.harness import (
     BENCH_DIR,
     LOOPBACK,
     REPO_ROOT,
@@ -80,7 +81,13 @@ TYPICAL_RESULT: dict[str, Any] = {
     "max_score": 100,
     "attributes": [
         {"type": "TEXT", "label": "Role fit", "value": "Excellent"},
-        {"type": "SUB_RESULT", "id": "logic", "label": "Logic", "score": {"value": 40, "max": 50}, "status": "COMPLETED"},
+        {
+            "type": "SUB_RESULT",
+            "id": "logic",
+            "label": "Logic",
+            "score": {"value": 40, "max": 50},
+            "status": "COMPLETED",
+        },
     ],
 }
 
@@ -130,21 +137,40 @@ class Settings:
     wrk_timeout_s: int = 10
 
     @classmethod
-    def full(cls) -> "Settings":
+    def full(cls) -> Settings:
         return cls(mode="full", duration_s=10, warmup_s=2)
 
     @classmethod
-    def quick(cls) -> "Settings":
+    def quick(cls) -> Settings:
         return cls(
-            mode="quick", duration_s=1, warmup_s=0, attachment_bytes=5 * 1024 * 1024,
-            attachment_connections=4, attachment_duration_s=1, write_orders_max=10_000,
-            write_orders_min=100, listing_orders=150, depth_orders=2_000, depth_deep_offset=1_980,
-            depth_probe_s=1, delivery_rate=20, delivery_duration_s=2, delivery_drain_s=5,
+            mode="quick",
+            duration_s=1,
+            warmup_s=0,
+            attachment_bytes=5 * 1024 * 1024,
+            attachment_connections=4,
+            attachment_duration_s=1,
+            write_orders_max=10_000,
+            write_orders_min=100,
+            listing_orders=150,
+            depth_orders=2_000,
+            depth_deep_offset=1_980,
+            depth_probe_s=1,
+            delivery_rate=20,
+            delivery_duration_s=2,
+            delivery_drain_s=5,
         )
 
     def public(self) -> dict[str, Any]:
-        keep = ["duration_s", "warmup_s", "connections", "threads", "attachment_connections",
-                "depth_orders", "delivery_rate", "delivery_duration_s"]
+        keep = [
+            "duration_s",
+            "warmup_s",
+            "connections",
+            "threads",
+            "attachment_connections",
+            "depth_orders",
+            "delivery_rate",
+            "delivery_duration_s",
+        ]
         return {k: getattr(self, k) for k in keep}
 
 
@@ -157,28 +183,45 @@ def expected_figures(groups: list[str], dbs: list[str]) -> list[tuple[str, str, 
     out: list[tuple[str, str, str]] = []
     if "ceiling" in groups:
         for kind in ("get", "put", "attachment"):
-            out += [("ceiling", f"ceiling_{kind}_rps", "req/s"), ("ceiling", f"ceiling_{kind}_p50_ms", "ms"),
-                    ("ceiling", f"ceiling_{kind}_p99_ms", "ms")]
+            out += [
+                ("ceiling", f"ceiling_{kind}_rps", "req/s"),
+                ("ceiling", f"ceiling_{kind}_p50_ms", "ms"),
+                ("ceiling", f"ceiling_{kind}_p99_ms", "ms"),
+            ]
         out += [("ceiling", "ceiling_attachment_peak_rss_mb", "MB"), ("ceiling", "ceiling_rss_after_mb", "MB")]
     for db in dbs:
         if "writes" in groups:
-            out += [("writes", f"writes_{db}_rps", "req/s"), ("writes", f"writes_{db}_p50_ms", "ms"),
-                    ("writes", f"writes_{db}_p99_ms", "ms")]
+            out += [
+                ("writes", f"writes_{db}_rps", "req/s"),
+                ("writes", f"writes_{db}_p50_ms", "ms"),
+                ("writes", f"writes_{db}_p99_ms", "ms"),
+            ]
         if "listing" in groups:
-            out += [("listing", f"listing_{db}_rps", "req/s"), ("listing", f"listing_{db}_p50_ms", "ms"),
-                    ("listing", f"listing_{db}_p99_ms", "ms")]
+            out += [
+                ("listing", f"listing_{db}_rps", "req/s"),
+                ("listing", f"listing_{db}_p50_ms", "ms"),
+                ("listing", f"listing_{db}_p99_ms", "ms"),
+            ]
         if "depth" in groups:
-            out += [("depth", f"depth_{db}_seed_rate", "orders/s"), ("depth", f"depth_{db}_first_p50_ms", "ms"),
-                    ("depth", f"depth_{db}_deep_p50_ms", "ms")]
+            out += [
+                ("depth", f"depth_{db}_seed_rate", "orders/s"),
+                ("depth", f"depth_{db}_first_p50_ms", "ms"),
+                ("depth", f"depth_{db}_deep_p50_ms", "ms"),
+            ]
         if "delivery" in groups:
             for leg in ("result_to_ats", "order_to_vendor"):
-                out += [("delivery", f"delivery_{db}_{leg}_p50_ms", "ms"),
-                        ("delivery", f"delivery_{db}_{leg}_p99_ms", "ms"),
-                        ("delivery", f"delivery_{db}_{leg}_backlog_slope", "items/s")]
+                out += [
+                    ("delivery", f"delivery_{db}_{leg}_p50_ms", "ms"),
+                    ("delivery", f"delivery_{db}_{leg}_p99_ms", "ms"),
+                    ("delivery", f"delivery_{db}_{leg}_backlog_slope", "items/s"),
+                ]
         if "memory" in groups:
             out += [("memory", f"memory_{db}_rss_mb", "MB")]
         if "attachment" in groups:
-            out += [("attachment", f"attachment_{db}_rps", "req/s"), ("attachment", f"attachment_{db}_peak_rss_mb", "MB")]
+            out += [
+                ("attachment", f"attachment_{db}_rps", "req/s"),
+                ("attachment", f"attachment_{db}_peak_rss_mb", "MB"),
+            ]
     return out
 
 
@@ -210,12 +253,18 @@ def ceiling_uvicorn_args(serve_args: str, extra: str | None) -> list[str]:
 def process_model(serve_args: str, ceiling_args: list[str]) -> str:
     """One line for RESULTS.md: which processes served the hub and the ceiling."""
     n = serve_workers(serve_args)
-    hub = ("`assessment-hub serve`: 1 process (API and delivery worker in it)" if n == 1 else
-           f"`assessment-hub serve {serve_args.strip()}`: {n} API processes under uvicorn's supervisor + "
-           "1 delivery `worker` process")
+    hub = (
+        "`assessment-hub serve`: 1 process (API and delivery worker in it)"
+        if n == 1
+        else f"`assessment-hub serve {serve_args.strip()}`: {n} API processes under uvicorn's supervisor + "
+        "1 delivery `worker` process"
+    )
     c = serve_workers(" ".join(shlex.quote(a) for a in ceiling_args))
-    ceiling = ("1 process" if c == 1 else f"{c} API processes under uvicorn's supervisor (no delivery worker: "
-               "the ceiling delivers nothing)")
+    ceiling = (
+        "1 process"
+        if c == 1
+        else f"{c} API processes under uvicorn's supervisor (no delivery worker: the ceiling delivers nothing)"
+    )
     return f"hub {hub}; ceiling `uvicorn bench.ceiling:app {' '.join(ceiling_args)}`: {ceiling}"
 
 
@@ -258,61 +307,136 @@ class Bench:
             )
         return self._attachment_body
 
-    def wrk_run(self, name: str, url: str, script: str, script_args: dict[str, Any] | None = None, *,
-                connections: int | None = None, threads: int | None = None, duration_s: int | None = None,
-                warmup: bool = True, timeout_s: int | None = None):
+    def wrk_run(
+        self,
+        name: str,
+        url: str,
+        script: str,
+        script_args: dict[str, Any] | None = None,
+        *,
+        connections: int | None = None,
+        threads: int | None = None,
+        duration_s: int | None = None,
+        warmup: bool = True,
+        timeout_s: int | None = None,
+    ):
         s = self.s
-        kw = dict(connections=connections or s.connections, threads=threads or s.threads,
-                  timeout_s=timeout_s or s.wrk_timeout_s, wrk=self.wrk)
+        kw = dict(
+            connections=connections or s.connections,
+            threads=threads or s.threads,
+            timeout_s=timeout_s or s.wrk_timeout_s,
+            wrk=self.wrk,
+        )
         if self.args.strict_status:
             script_args = dict(script_args or {}, strict=1)
         if warmup and s.warmup_s > 0:
-            run_wrk(url, script, script_args, duration_s=s.warmup_s, log_path=self.work / "wrk" / f"{name}.warmup.txt", **kw)
-        res = run_wrk(url, script, script_args, duration_s=duration_s or s.duration_s,
-                      log_path=self.work / "wrk" / f"{name}.txt", **kw)
+            run_wrk(
+                url, script, script_args, duration_s=s.warmup_s, log_path=self.work / "wrk" / f"{name}.warmup.txt", **kw
+            )
+        res = run_wrk(
+            url,
+            script,
+            script_args,
+            duration_s=duration_s or s.duration_s,
+            log_path=self.work / "wrk" / f"{name}.txt",
+            **kw,
+        )
         self.report.runs[name] = dataclasses.asdict(res)
-        log(f"{name}: {res.rps:.0f} req/s p50 {res.p50_ms:.2f} ms p99 {res.p99_ms:.2f} ms"
-            + (f" ({res.problems()})" if res.problems() else ""))
+        log(
+            f"{name}: {res.rps:.0f} req/s p50 {res.p50_ms:.2f} ms p99 {res.p99_ms:.2f} ms"
+            + (f" ({res.problems()})" if res.problems() else "")
+        )
         return res
 
-    def add_latency_figures(self, prefix: str, res, group: str, *, baseline_rps: float | None = None,
-                            baseline_name: str | None = None, goal: str | None = None) -> None:
+    def add_latency_figures(
+        self,
+        prefix: str,
+        res,
+        group: str,
+        *,
+        baseline_rps: float | None = None,
+        baseline_name: str | None = None,
+        goal: str | None = None,
+    ) -> None:
         """req/s, p50, p99 of one wrk run.  A run with non-2xx answers (or no
         completed request) measured something else than the figure: its
         figures are reported as not produced, with the reason."""
         valid = measured(res)
         note = res.problems() + ("" if valid else " -> figure not produced (the run had failures)")
-        self.report.add(Figure(f"{prefix}_rps", res.rps if valid else None, "req/s", baseline=baseline_rps,
-                               baseline_name=baseline_name, goal=goal if baseline_rps else None, note=note, group=group))
-        self.report.add(Figure(f"{prefix}_p50_ms", res.p50_ms if valid else None, "ms", group=group,
-                               note="" if valid else "see " + prefix + "_rps"))
-        self.report.add(Figure(f"{prefix}_p99_ms", res.p99_ms if valid else None, "ms", group=group,
-                               note="" if valid else "see " + prefix + "_rps"))
+        self.report.add(
+            Figure(
+                f"{prefix}_rps",
+                res.rps if valid else None,
+                "req/s",
+                baseline=baseline_rps,
+                baseline_name=baseline_name,
+                goal=goal if baseline_rps else None,
+                note=note,
+                group=group,
+            )
+        )
+        self.report.add(
+            Figure(
+                f"{prefix}_p50_ms",
+                res.p50_ms if valid else None,
+                "ms",
+                group=group,
+                note="" if valid else "see " + prefix + "_rps",
+            )
+        )
+        self.report.add(
+            Figure(
+                f"{prefix}_p99_ms",
+                res.p99_ms if valid else None,
+                "ms",
+                group=group,
+                note="" if valid else "see " + prefix + "_rps",
+            )
+        )
 
     def measure_ceiling(self) -> None:
         s, r = self.s, self.report
-        argv = ceiling_argv(self.args.python, ceiling_uvicorn_args(self.args.serve_args, self.args.ceiling_uvicorn_args))
+        argv = ceiling_argv(
+            self.args.python, ceiling_uvicorn_args(self.args.serve_args, self.args.ceiling_uvicorn_args)
+        )
         ids = write_ids(self.work / "ids" / "ceiling.txt", [f"ceil{i:08d}" for i in range(100_000)])
         with Server(argv, log_path=self.work / "logs" / "ceiling.log", ready_path="/health", name="ceiling") as srv:
             base = srv.base_url
-            status, body = http_request("PUT", base + "/v1/assessment/orders/probe0001/result",
-                                        self.typical_body.read_bytes(), headers={"Content-Type": "application/json"})
+            status, body = http_request(
+                "PUT",
+                base + "/v1/assessment/orders/probe0001/result",
+                self.typical_body.read_bytes(),
+                headers={"Content-Type": "application/json"},
+            )
             if status != 200:
                 raise BenchError(f"ceiling PUT probe answered {status}: {body[:300]!r}")
             get = self.wrk_run("ceiling_get", base + LIST_QUERY, "get.lua")
             self.add_latency_figures("ceiling_get", get, "ceiling")
-            put = self.wrk_run("ceiling_put", base, "put_ids.lua",
-                               {"ids": ids, "body": self.typical_body, "path": RESULT_PATH})
+            put = self.wrk_run(
+                "ceiling_put", base, "put_ids.lua", {"ids": ids, "body": self.typical_body, "path": RESULT_PATH}
+            )
             self.add_latency_figures("ceiling_put", put, "ceiling")
             with srv.sampler() as sampler:
-                att = self.wrk_run("ceiling_attachment", base, "put_ids.lua",
-                                   {"ids": ids, "body": self.attachment_body, "path": RESULT_PATH},
-                                   connections=s.attachment_connections, duration_s=s.attachment_duration_s,
-                                   timeout_s=30)
+                att = self.wrk_run(
+                    "ceiling_attachment",
+                    base,
+                    "put_ids.lua",
+                    {"ids": ids, "body": self.attachment_body, "path": RESULT_PATH},
+                    connections=s.attachment_connections,
+                    duration_s=s.attachment_duration_s,
+                    timeout_s=30,
+                )
                 mem = srv.memory()
             self.add_latency_figures("ceiling_attachment", att, "ceiling")
-            r.add(Figure("ceiling_attachment_peak_rss_mb", max(sampler.peak_mb, 0.0) or None, "MB", group="ceiling",
-                         note=f"sampled peak of summed VmRSS; summed VmHWM {mem.hwm_mb:.0f} MB"))
+            r.add(
+                Figure(
+                    "ceiling_attachment_peak_rss_mb",
+                    max(sampler.peak_mb, 0.0) or None,
+                    "MB",
+                    group="ceiling",
+                    note=f"sampled peak of summed VmRSS; summed VmHWM {mem.hwm_mb:.0f} MB",
+                )
+            )
             r.add(Figure("ceiling_rss_after_mb", mem.rss_mb, "MB", group="ceiling"))
             r.runs["ceiling_server"] = {"argv": srv.argv, "startup_s": srv.startup_s}
 
@@ -361,8 +485,14 @@ class Bench:
             att_ids, rest = rest[:n_att], rest[n_att:]
             delivery_ids = rest[:n_delivery]  # the remaining listing_orders stay OPEN for the listing run
 
-            server = Server(hub_serve_argv(cli), env=env, log_path=work / "logs" / "hub.log",
-                            ready_path=self.args.hub_ready_path, ready_timeout_s=60, name=f"hub ({db})")
+            server = Server(
+                hub_serve_argv(cli),
+                env=env,
+                log_path=work / "logs" / "hub.log",
+                ready_path=self.args.hub_ready_path,
+                ready_timeout_s=60,
+                name=f"hub ({db})",
+            )
             server.start()
             ctx.base_url = server.base_url
             try:
@@ -394,7 +524,7 @@ class Bench:
             if self.report.get(name) is None:
                 self.report.add(Figure.missing(name, unit, reason, group=g))
 
-    def _preflight(self, ctx: "HubContext", method: str, path: str, body: bytes | None = None) -> None:
+    def _preflight(self, ctx: HubContext, method: str, path: str, body: bytes | None = None) -> None:
         headers = ctx.headers()
         if body is not None:
             headers["Content-Type"] = "application/json"
@@ -403,15 +533,21 @@ class Bench:
             raise BenchError(f"preflight {method} {path} answered {status}: {resp[:300]!r}")
 
     # (3) ------------------------------------------------------------------
-    def figure_listing(self, ctx: "HubContext", db: str) -> None:
+    def figure_listing(self, ctx: HubContext, db: str) -> None:
         """Order listing, ratio to the ceiling GET; goal >= 0.25."""
         self._preflight(ctx, "GET", LIST_QUERY)
         res = self.wrk_run(f"listing_{db}", ctx.base_url + LIST_QUERY, "get.lua", ctx.wrk_args())
-        self.add_latency_figures(f"listing_{db}", res, "listing", baseline_rps=self.report.value("ceiling_get_rps"),
-                                 baseline_name="ceiling_get_rps", goal=">= 0.25")
+        self.add_latency_figures(
+            f"listing_{db}",
+            res,
+            "listing",
+            baseline_rps=self.report.value("ceiling_get_rps"),
+            baseline_name="ceiling_get_rps",
+            goal=">= 0.25",
+        )
 
     # (2) ------------------------------------------------------------------
-    def figure_writes(self, ctx: "HubContext", db: str, order_ids: list[str]) -> None:
+    def figure_writes(self, ctx: HubContext, db: str, order_ids: list[str]) -> None:
         """Result writes over distinct orders, ratio to the ceiling PUT; goal >= 0.35."""
         if len(order_ids) < 2:
             raise BenchError("need at least 2 seeded orders for the write run")
@@ -420,17 +556,39 @@ class Bench:
         # warm-up on the first part of the ids, measurement on the rest: never the same order twice
         n_warm = len(rest) // 6 if self.s.warmup_s else 0
         if n_warm:
-            run_wrk(ctx.base_url, "put_ids.lua", dict(ctx.wrk_args(), ids=write_ids(ctx.work / "ids" / "writes_warm.txt", rest[:n_warm]),
-                    body=self.typical_body, path=RESULT_PATH), duration_s=self.s.warmup_s,
-                    connections=self.s.connections, threads=self.s.threads, wrk=self.wrk)
+            run_wrk(
+                ctx.base_url,
+                "put_ids.lua",
+                dict(
+                    ctx.wrk_args(),
+                    ids=write_ids(ctx.work / "ids" / "writes_warm.txt", rest[:n_warm]),
+                    body=self.typical_body,
+                    path=RESULT_PATH,
+                ),
+                duration_s=self.s.warmup_s,
+                connections=self.s.connections,
+                threads=self.s.threads,
+                wrk=self.wrk,
+            )
         ids_path = write_ids(ctx.work / "ids" / "writes.txt", rest[n_warm:])
-        res = self.wrk_run(f"writes_{db}", ctx.base_url, "put_ids.lua",
-                           dict(ctx.wrk_args(), ids=ids_path, body=self.typical_body, path=RESULT_PATH), warmup=False)
-        self.add_latency_figures(f"writes_{db}", res, "writes", baseline_rps=self.report.value("ceiling_put_rps"),
-                                 baseline_name="ceiling_put_rps", goal=">= 0.35")
+        res = self.wrk_run(
+            f"writes_{db}",
+            ctx.base_url,
+            "put_ids.lua",
+            dict(ctx.wrk_args(), ids=ids_path, body=self.typical_body, path=RESULT_PATH),
+            warmup=False,
+        )
+        self.add_latency_figures(
+            f"writes_{db}",
+            res,
+            "writes",
+            baseline_rps=self.report.value("ceiling_put_rps"),
+            baseline_name="ceiling_put_rps",
+            goal=">= 0.35",
+        )
 
     # (5) ------------------------------------------------------------------
-    def figure_delivery(self, ctx: "HubContext", db: str, open_ids: list[str], ats: Receiver, vendor: Receiver) -> None:
+    def figure_delivery(self, ctx: HubContext, db: str, open_ids: list[str], ats: Receiver, vendor: Receiver) -> None:
         """Results at ``delivery_rate``/s for ``delivery_duration_s`` (open loop);
         latency from the result's 2xx to the fake ATS receiving the write-back,
         and from order creation's 2xx to the fake vendor receiving the webhook.
@@ -456,10 +614,15 @@ class Bench:
             name = f"delivery_{db}_{leg}"
             # bounded: sending stops 1 s after the load window, answers and deliveries are awaited until
             # delivery_drain_s after it (a hub slower than the rate would otherwise stretch the leg for minutes)
-            run = paced_requests(make, rate_per_s=s.delivery_rate, duration_s=s.delivery_duration_s,
-                                 headers=headers, key_from_response=key_from,
-                                 send_until_s=s.delivery_duration_s + s.delivery_send_grace_s,
-                                 finish_by_s=s.delivery_duration_s + s.delivery_drain_s)
+            run = paced_requests(
+                make,
+                rate_per_s=s.delivery_rate,
+                duration_s=s.delivery_duration_s,
+                headers=headers,
+                key_from_response=key_from,
+                send_until_s=s.delivery_duration_s + s.delivery_send_grace_s,
+                finish_by_s=s.delivery_duration_s + s.delivery_drain_s,
+            )
             # drain: wait (bounded) until every acknowledged item arrived or progress stops
             deadline = run.t0 + s.delivery_duration_s + s.delivery_drain_s
             last_count, stalled = -1, 0
@@ -489,40 +652,77 @@ class Bench:
                 delivered = sum(1 for x in times if x <= t)
                 pts.append((t, acked - delivered))
             slope = slope_per_s(pts)
-            note = (f"sent {run.sent - run.unsent}"
-                    + (f" of {run.sent} (the window closed with {run.unsent} not sent: the hub answered slower "
-                       f"than {s.delivery_rate:g}/s)" if run.unsent else "")
-                    + f", 2xx {run.ok}, failed {run.failed}"
-                    + (f", unanswered {run.unanswered} after {s.delivery_drain_s:g} s" if run.unanswered else "")
-                    + f", undelivered {undelivered} (counted at their lower bound: 2xx -> "
-                      f"{s.delivery_drain_s:g} s after the load window at most), "
-                    f"late starts {run.late_starts}, delivered before the 2xx was read {early}")
-            self.report.runs[name] = {"due": run.sent, "unsent": run.unsent, "sent": run.sent - run.unsent,
-                                      "ok": run.ok, "failed": run.failed, "unanswered": run.unanswered,
-                                      "leg_s": time.monotonic() - run.t0,
-                                      "delivered": len(lat) - undelivered, "undelivered": undelivered,
-                                      "late_starts": run.late_starts, "backlog": pts,
-                                      # diagnostics: request round trip, and arrival measured from the send
-                                      "round_trip_p99_ms": percentile([(run.done_at[k] - run.sent_at[k]) * 1000
-                                                                       for k in run.done_at], 99),
-                                      "from_send_p99_ms": percentile([(arrivals[k] - run.sent_at[k]) * 1000
-                                                                      for k in arrivals], 99)}
+            note = (
+                f"sent {run.sent - run.unsent}"
+                + (
+                    f" of {run.sent} (the window closed with {run.unsent} not sent: the hub answered slower "
+                    f"than {s.delivery_rate:g}/s)"
+                    if run.unsent
+                    else ""
+                )
+                + f", 2xx {run.ok}, failed {run.failed}"
+                + (f", unanswered {run.unanswered} after {s.delivery_drain_s:g} s" if run.unanswered else "")
+                + f", undelivered {undelivered} (counted at their lower bound: 2xx -> "
+                f"{s.delivery_drain_s:g} s after the load window at most), "
+                f"late starts {run.late_starts}, delivered before the 2xx was read {early}"
+            )
+            self.report.runs[name] = {
+                "due": run.sent,
+                "unsent": run.unsent,
+                "sent": run.sent - run.unsent,
+                "ok": run.ok,
+                "failed": run.failed,
+                "unanswered": run.unanswered,
+                "leg_s": time.monotonic() - run.t0,
+                "delivered": len(lat) - undelivered,
+                "undelivered": undelivered,
+                "late_starts": run.late_starts,
+                "backlog": pts,
+                # diagnostics: request round trip, and arrival measured from the send
+                "round_trip_p99_ms": percentile([(run.done_at[k] - run.sent_at[k]) * 1000 for k in run.done_at], 99),
+                "from_send_p99_ms": percentile([(arrivals[k] - run.sent_at[k]) * 1000 for k in arrivals], 99),
+            }
             some = len(lat) > undelivered  # nothing delivered at all: delivery is not wired, no figure
             why = "" if some else "nothing delivered: "
             # the goals hold *at the rate*: a hub that did not accept it (more than 1 % not sent in the
             # window) does not meet them, however its accepted items fared
             short = run.unsent > 0.01 * run.sent
             if short:
-                why = (f"rate not sustained ({run.unsent} of {run.sent} not sent in the window): goal not met "
-                       f"whatever the latency; ") + why
-            self.report.add(Figure(f"{name}_p50_ms", percentile(lat, 50) if some else None, "ms", group="delivery",
-                                   note=why + note if not some else ""))
-            p99 = self.report.add(Figure(f"{name}_p99_ms", percentile(lat, 99) if some else None, "ms", goal="<= 1000",
-                                         goal_on="value", group="delivery", note=why + note))
-            slope_fig = self.report.add(Figure(f"{name}_backlog_slope", slope if some else None, "items/s",
-                                               goal=f"<= {0.01 * s.delivery_rate:g}", goal_on="value", group="delivery",
-                                               note=why + "least-squares slope of (acknowledged - delivered) over "
-                                                          "the load window"))
+                why = (
+                    f"rate not sustained ({run.unsent} of {run.sent} not sent in the window): goal not met "
+                    f"whatever the latency; "
+                ) + why
+            self.report.add(
+                Figure(
+                    f"{name}_p50_ms",
+                    percentile(lat, 50) if some else None,
+                    "ms",
+                    group="delivery",
+                    note=why + note if not some else "",
+                )
+            )
+            p99 = self.report.add(
+                Figure(
+                    f"{name}_p99_ms",
+                    percentile(lat, 99) if some else None,
+                    "ms",
+                    goal="<= 1000",
+                    goal_on="value",
+                    group="delivery",
+                    note=why + note,
+                )
+            )
+            slope_fig = self.report.add(
+                Figure(
+                    f"{name}_backlog_slope",
+                    slope if some else None,
+                    "items/s",
+                    goal=f"<= {0.01 * s.delivery_rate:g}",
+                    goal_on="value",
+                    group="delivery",
+                    note=why + "least-squares slope of (acknowledged - delivered) over the load window",
+                )
+            )
             if short:
                 for fig in (p99, slope_fig):
                     if fig.produced:
@@ -532,11 +732,20 @@ class Bench:
     def figure_memory(self, server: Server, db: str) -> None:
         """Hub RSS (process tree) after listing, writes and delivery; goal <= 300 MB."""
         mem = server.memory()
-        self.report.add(Figure(f"memory_{db}_rss_mb", mem.rss_mb, "MB", goal="<= 300", goal_on="value", group="memory",
-                               note=f"{mem.pids} process(es); summed VmHWM {mem.hwm_mb:.0f} MB"))
+        self.report.add(
+            Figure(
+                f"memory_{db}_rss_mb",
+                mem.rss_mb,
+                "MB",
+                goal="<= 300",
+                goal_on="value",
+                group="memory",
+                note=f"{mem.pids} process(es); summed VmHWM {mem.hwm_mb:.0f} MB",
+            )
+        )
 
     # (7) ------------------------------------------------------------------
-    def figure_attachment(self, ctx: "HubContext", db: str, order_ids: list[str], server: Server) -> None:
+    def figure_attachment(self, ctx: HubContext, db: str, order_ids: list[str], server: Server) -> None:
         """5 MB attachment results: req/s (ratio to the ceiling's attachment PUT) and hub peak RSS."""
         s = self.s
         if len(order_ids) < 2:
@@ -544,21 +753,42 @@ class Bench:
         self._preflight(ctx, "PUT", RESULT_PATH.format(id=order_ids[0]), self.attachment_body.read_bytes())
         ids_path = write_ids(ctx.work / "ids" / "attachment.txt", order_ids[1:])
         with server.sampler() as sampler:
-            res = self.wrk_run(f"attachment_{db}", ctx.base_url, "put_ids.lua",
-                               dict(ctx.wrk_args(), ids=ids_path, body=self.attachment_body, path=RESULT_PATH),
-                               connections=s.attachment_connections, duration_s=s.attachment_duration_s,
-                               warmup=False, timeout_s=30)
+            res = self.wrk_run(
+                f"attachment_{db}",
+                ctx.base_url,
+                "put_ids.lua",
+                dict(ctx.wrk_args(), ids=ids_path, body=self.attachment_body, path=RESULT_PATH),
+                connections=s.attachment_connections,
+                duration_s=s.attachment_duration_s,
+                warmup=False,
+                timeout_s=30,
+            )
             mem = server.memory()
-        self.report.add(Figure(f"attachment_{db}_rps", res.rps if measured(res) else None, "req/s",
-                               baseline=self.report.value("ceiling_attachment_rps"),
-                               baseline_name="ceiling_attachment_rps", note=res.problems(), group="attachment"))
-        self.report.add(Figure(f"attachment_{db}_peak_rss_mb", max(sampler.peak_mb, mem.hwm_mb) if measured(res) else None, "MB",
-                               baseline=self.report.value("ceiling_attachment_peak_rss_mb"),
-                               baseline_name="ceiling_attachment_peak_rss_mb", group="attachment",
-                               note=f"max(sampled summed VmRSS {sampler.peak_mb:.0f}, summed VmHWM {mem.hwm_mb:.0f})"))
+        self.report.add(
+            Figure(
+                f"attachment_{db}_rps",
+                res.rps if measured(res) else None,
+                "req/s",
+                baseline=self.report.value("ceiling_attachment_rps"),
+                baseline_name="ceiling_attachment_rps",
+                note=res.problems(),
+                group="attachment",
+            )
+        )
+        self.report.add(
+            Figure(
+                f"attachment_{db}_peak_rss_mb",
+                max(sampler.peak_mb, mem.hwm_mb) if measured(res) else None,
+                "MB",
+                baseline=self.report.value("ceiling_attachment_peak_rss_mb"),
+                baseline_name="ceiling_attachment_peak_rss_mb",
+                group="attachment",
+                note=f"max(sampled summed VmRSS {sampler.peak_mb:.0f}, summed VmHWM {mem.hwm_mb:.0f})",
+            )
+        )
 
     # (4) ------------------------------------------------------------------
-    def figure_depth(self, ctx: "HubContext", db: str) -> None:
+    def figure_depth(self, ctx: HubContext, db: str) -> None:
         """Bulk-seed ``depth_orders`` orders (seeding rate), then p50 latency
         of the first page vs the page reached by cursor after
         ``depth_deep_offset`` rows (wrk -t1 -c1 on each URL); goal deep/first <= 1.5."""
@@ -568,21 +798,44 @@ class Bench:
         n = n if isinstance(n, int) else len(n)
         seed_s = time.monotonic() - t0
         rate = n / seed_s if seed_s > 0 else None
-        self.report.add(Figure(f"depth_{db}_seed_rate", rate, "orders/s", group="depth",
-                               note=f"{n:,} orders in {seed_s:.1f}s (`assessment-hub sandbox seed`, process start included)"))
+        self.report.add(
+            Figure(
+                f"depth_{db}_seed_rate",
+                rate,
+                "orders/s",
+                group="depth",
+                note=f"{n:,} orders in {seed_s:.1f}s (`assessment-hub sandbox seed`, process start included)",
+            )
+        )
         first_url = ctx.base_url + LIST_QUERY
         cursor = deep_cursor(ctx, s.depth_deep_offset, s.depth_walk_page_size)  # HUB HOOK
         deep_url = first_url + "&cursor=" + cursor
-        self._preflight(ctx, "GET", deep_url[len(ctx.base_url):])
+        self._preflight(ctx, "GET", deep_url[len(ctx.base_url) :])
         kw = dict(connections=1, threads=1, duration_s=s.depth_probe_s)
         first = self.wrk_run(f"depth_{db}_first", first_url, "get.lua", ctx.wrk_args(), **kw)
         # no second warm-up: the first page's warm-up and run went through the same query path
         deep = self.wrk_run(f"depth_{db}_deep", deep_url, "get.lua", ctx.wrk_args(), warmup=False, **kw)
-        self.report.add(Figure(f"depth_{db}_first_p50_ms", first.p50_ms if measured(first) else None, "ms", group="depth",
-                               note=first.problems()))
-        self.report.add(Figure(f"depth_{db}_deep_p50_ms", deep.p50_ms if measured(deep) else None, "ms",
-                               baseline=first.p50_ms or None, baseline_name=f"depth_{db}_first_p50_ms", goal="<= 1.5",
-                               group="depth", note=deep.problems()))
+        self.report.add(
+            Figure(
+                f"depth_{db}_first_p50_ms",
+                first.p50_ms if measured(first) else None,
+                "ms",
+                group="depth",
+                note=first.problems(),
+            )
+        )
+        self.report.add(
+            Figure(
+                f"depth_{db}_deep_p50_ms",
+                deep.p50_ms if measured(deep) else None,
+                "ms",
+                baseline=first.p50_ms or None,
+                baseline_name=f"depth_{db}_first_p50_ms",
+                goal="<= 1.5",
+                group="depth",
+                note=deep.problems(),
+            )
+        )
 
 
 def wait_quiet(receivers: list[Receiver], quiet_s: float, max_s: float) -> float:
@@ -615,8 +868,11 @@ class HubContext:
     base_url: str = ""
 
     def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.api_key}", "X-Integration-Id": self.integration_id,
-                "Accept": "application/json"}
+        return {
+            "Authorization": f"Bearer {self.api_key}",
+            "X-Integration-Id": self.integration_id,
+            "Accept": "application/json",
+        }
 
     def wrk_args(self) -> dict[str, str]:
         return {"key": self.api_key, "integration": self.integration_id}
@@ -627,8 +883,9 @@ def hub_cli(args: argparse.Namespace) -> list[str] | None:
     ``--python`` (the code on that python's path, e.g. a worktree's src on PYTHONPATH)."""
     if args.hub_cli:
         return shlex.split(args.hub_cli)
-    probe = subprocess.run([args.python, "-c", "import assessment_hub.cli"], capture_output=True, timeout=60,
-                           cwd=REPO_ROOT)
+    probe = subprocess.run(
+        [args.python, "-c", "import assessment_hub.cli"], capture_output=True, timeout=60, cwd=REPO_ROOT
+    )
     return [args.python, "-m", "assessment_hub.cli"] if probe.returncode == 0 else None
 
 
@@ -659,8 +916,11 @@ def prepare_database(db: str, work: Path) -> str:
         base = ["psql", "-h", LOOPBACK, "-U", "postgres", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-q"]
         run_cli(base + ["-c", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"], timeout_s=60)
         run_cli(base + ["-c", f"CREATE DATABASE {name}"], timeout_s=60)
-        atexit.register(lambda: subprocess.run(base + ["-c", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"],
-                                               capture_output=True, timeout=60))
+        atexit.register(
+            lambda: subprocess.run(
+                base + ["-c", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"], capture_output=True, timeout=60
+            )
+        )
         return f"postgresql+psycopg://postgres@{LOOPBACK}:5432/{name}"
     raise BenchError(f"unknown database {db!r}")
 
@@ -695,15 +955,25 @@ def seed_orders(args: argparse.Namespace, ctx: HubContext, count: int, ids_path:
     """
     # `sandbox seed` refuses an unpublished package; the hub is not serving yet, so publish it directly
     # (the same package configure_delivery PUTs later).
-    run_cli([args.python, "-m", "bench.hub_db", "publish", ctx.integration_id, BENCH_PACKAGE], env=ctx.env,
-            timeout_s=args.seed_timeout)
-    run_cli(ctx.cli + ["sandbox", "seed", "--integration", ctx.integration_id, "--package", BENCH_PACKAGE,
-                       "--count", str(count)], env=ctx.env, timeout_s=args.seed_timeout)
+    run_cli(
+        [args.python, "-m", "bench.hub_db", "publish", ctx.integration_id, BENCH_PACKAGE],
+        env=ctx.env,
+        timeout_s=args.seed_timeout,
+    )
+    run_cli(
+        ctx.cli
+        + ["sandbox", "seed", "--integration", ctx.integration_id, "--package", BENCH_PACKAGE, "--count", str(count)],
+        env=ctx.env,
+        timeout_s=args.seed_timeout,
+    )
     if ids_path is None:
         return count
     ids_path.parent.mkdir(parents=True, exist_ok=True)
-    run_cli([args.python, "-m", "bench.hub_db", "ids", ctx.integration_id, str(ids_path)], env=ctx.env,
-            timeout_s=args.seed_timeout)
+    run_cli(
+        [args.python, "-m", "bench.hub_db", "ids", ctx.integration_id, str(ids_path)],
+        env=ctx.env,
+        timeout_s=args.seed_timeout,
+    )
     ids = [ln.strip() for ln in ids_path.read_text().splitlines() if ln.strip()]
     if len(ids) < count:
         raise BenchError(f"seeding produced {len(ids)} open order ids, {count} expected (in {ids_path})")
@@ -719,10 +989,16 @@ def delivery_env(ats_url: str, vendor_url: str) -> dict[str, str]:
 def configure_delivery(ctx: HubContext, ats_url: str, vendor_url: str) -> None:
     """HUB HOOK: the targets were set in :func:`hub_setup`; here the vendor publishes the package
     the sandbox orders are for (``POST /admin/sandbox/{id}/orders`` requires it)."""
-    body = json.dumps({"packages": [{"id": BENCH_PACKAGE, "name": "Bench test", "description": "bench",
-                                     "type": "SKILLS_TEST"}]}).encode()
-    status, resp = http_request("PUT", ctx.base_url + "/v1/assessment/packages", body,
-                                headers=dict(ctx.headers(), **{"Content-Type": "application/json"}), timeout_s=30)
+    body = json.dumps(
+        {"packages": [{"id": BENCH_PACKAGE, "name": "Bench test", "description": "bench", "type": "SKILLS_TEST"}]}
+    ).encode()
+    status, resp = http_request(
+        "PUT",
+        ctx.base_url + "/v1/assessment/packages",
+        body,
+        headers=dict(ctx.headers(), **{"Content-Type": "application/json"}),
+        timeout_s=30,
+    )
     if status != 200:
         raise BenchError(f"publishing package {BENCH_PACKAGE} answered {status}: {resp[:300]!r}")
 
@@ -730,8 +1006,12 @@ def configure_delivery(ctx: HubContext, ats_url: str, vendor_url: str) -> None:
 def create_order_request(ctx: HubContext, i: int) -> tuple[str, str, str, Any]:
     """HUB HOOK: the sandbox ATS places an order (as a recruiter would): ``POST
     /admin/sandbox/{integration}/orders``; the hub queues ``assessment:order-received`` to the vendor."""
-    return (f"new{i}", "POST", f"{ctx.base_url}/admin/sandbox/{ctx.integration_id}/orders",
-            {"package_id": BENCH_PACKAGE, "email": f"bench{i}@example.com"})
+    return (
+        f"new{i}",
+        "POST",
+        f"{ctx.base_url}/admin/sandbox/{ctx.integration_id}/orders",
+        {"package_id": BENCH_PACKAGE, "email": f"bench{i}@example.com"},
+    )
 
 
 def created_order_id(response: Any) -> str:
@@ -749,8 +1029,20 @@ def deep_cursor(ctx: HubContext, offset: int, page_size: int) -> str:
     the two cursors are equal.
     """
     offset = max(page_size, offset // page_size * page_size)  # a page boundary, as a client walking pages reaches
-    cursor = last_line(run_cli([sys.executable if not ARGS else ARGS.python, "-m", "bench.hub_db", "cursor",
-                                ctx.integration_id, str(offset)], env=ctx.env, timeout_s=300))
+    cursor = last_line(
+        run_cli(
+            [
+                sys.executable if not ARGS else ARGS.python,
+                "-m",
+                "bench.hub_db",
+                "cursor",
+                ctx.integration_id,
+                str(offset),
+            ],
+            env=ctx.env,
+            timeout_s=300,
+        )
+    )
     if offset // page_size <= 50:  # cheap enough to prove it is the API's own cursor
         walked = walk_cursor(ctx, offset, page_size)
         if walked != cursor:
@@ -783,8 +1075,17 @@ ARGS: argparse.Namespace | None = None  # set in main()
 
 
 HOOK_NAMES = [
-    "hub_cli", "hub_serve_argv", "prepare_database", "hub_setup", "seed_orders", "delivery_env",
-    "configure_delivery", "create_order_request", "created_order_id", "deep_cursor", "attachment_result",
+    "hub_cli",
+    "hub_serve_argv",
+    "prepare_database",
+    "hub_setup",
+    "seed_orders",
+    "delivery_env",
+    "configure_delivery",
+    "create_order_request",
+    "created_order_id",
+    "deep_cursor",
+    "attachment_result",
     "ceiling_argv",
 ]
 
@@ -802,8 +1103,11 @@ def load_hooks(module_name: str) -> list[str]:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
-                                epilog=__doc__.split("\n", 2)[2])
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split("\n", 2)[2],
+    )
     p.add_argument("--quick", action="store_true", help="short durations and tiny seeds (CI)")
     p.add_argument("--only", default=",".join(GROUPS), help=f"comma list of groups (default all): {','.join(GROUPS)}")
     p.add_argument("--databases", default=",".join(DATABASES), help="comma list: sqlite,postgres")
@@ -812,13 +1116,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--python", default=sys.executable, help="python that has the hub's stack (default: this one)")
     p.add_argument("--hub-cli", default="", help="hub CLI command (default: assessment-hub beside --python)")
     p.add_argument("--hub-ready-path", default="/health", help="GET path polled until the hub answers < 500")
-    p.add_argument("--ceiling-uvicorn-args", default=None,
-                   help="uvicorn options for the ceiling (default `--log-level warning`, as `serve`); "
-                        "`--workers N` is added from --serve-args unless given here")
+    p.add_argument(
+        "--ceiling-uvicorn-args",
+        default=None,
+        help="uvicorn options for the ceiling (default `--log-level warning`, as `serve`); "
+        "`--workers N` is added from --serve-args unless given here",
+    )
     p.add_argument("--serve-args", default="", help="extra `assessment-hub serve` options, e.g. '--workers 2'")
     p.add_argument("--hooks", default="", help="module whose functions replace the HUB HOOKs of the same name")
-    p.add_argument("--strict-status", action="store_true",
-                   help="wrk counts every non-2xx exactly (parses responses in Lua; slower)")
+    p.add_argument(
+        "--strict-status",
+        action="store_true",
+        help="wrk counts every non-2xx exactly (parses responses in Lua; slower)",
+    )
     p.add_argument("--seed-timeout", type=float, default=600)
     p.add_argument("--duration", type=int, default=None, help="override seconds per wrk measurement")
     p.add_argument("--connections", type=int, default=None)
@@ -858,10 +1168,15 @@ def main(argv: list[str] | None = None) -> int:
         bench = Bench(args, s, report, work)
         bench.wrk = ensure_wrk(install=not args.no_install)
         report.meta["wrk"] = wrk_version(bench.wrk)
-        if serve_workers(" ".join(ceiling_uvicorn_args(args.serve_args, args.ceiling_uvicorn_args))) != serve_workers(args.serve_args):
-            log("warning: --ceiling-uvicorn-args sets another --workers than --serve-args: ratios compare unlike process models")
+        if serve_workers(" ".join(ceiling_uvicorn_args(args.serve_args, args.ceiling_uvicorn_args))) != serve_workers(
+            args.serve_args
+        ):
+            log(
+                "warning: --ceiling-uvicorn-args sets another --workers than --serve-args: ratios compare unlike process models"
+            )
         report.meta["process_model"] = process_model(
-            args.serve_args, ceiling_uvicorn_args(args.serve_args, args.ceiling_uvicorn_args))
+            args.serve_args, ceiling_uvicorn_args(args.serve_args, args.ceiling_uvicorn_args)
+        )
         # the ceiling is the baseline of every ratio: measure it whenever hub figures are asked for too
         if "ceiling" in args.groups or hub_groups:
             try:
@@ -892,8 +1207,10 @@ def main(argv: list[str] | None = None) -> int:
             f.write("\n" + notes.read_text())
     report.write_json(out / "results.json")
     missing = report.missing()
-    log(f"done in {time.monotonic() - t0:.0f}s: {len(report.figures) - len(missing)} figures produced, "
-        f"{len(missing)} not produced; wrote {out / 'RESULTS.md'} and {out / 'results.json'}")
+    log(
+        f"done in {time.monotonic() - t0:.0f}s: {len(report.figures) - len(missing)} figures produced, "
+        f"{len(missing)} not produced; wrote {out / 'RESULTS.md'} and {out / 'results.json'}"
+    )
     for f in missing:
         log(f"  not produced: {f.name}: {f.note}")
     if missing and not args.allow_missing:

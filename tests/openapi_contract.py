@@ -28,8 +28,12 @@ def _nullable_enums(node: Any) -> Any:
     """
     if isinstance(node, dict):
         types = node.get("type")
-        if isinstance(types, list) and "null" in types and isinstance(node.get("enum"), list) \
-                and None not in node["enum"]:
+        if (
+            isinstance(types, list)
+            and "null" in types
+            and isinstance(node.get("enum"), list)
+            and None not in node["enum"]
+        ):
             node["enum"] = [*node["enum"], None]
         for value in node.values():
             _nullable_enums(value)
@@ -61,4 +65,5 @@ def assert_matches_reference(response: httpx.Response, path: str, method: str) -
     validator = Draft202012Validator(schema, registry=_registry(), format_checker=FormatChecker())
     errors = sorted(validator.iter_errors(response.json()), key=lambda e: list(e.path))
     assert not errors, f"{method.upper()} {path} -> {response.status_code}: " + "; ".join(
-        f"{'/'.join(map(str, e.path))}: {e.message}" for e in errors[:5])
+        f"{'/'.join(map(str, e.path))}: {e.message}" for e in errors[:5]
+    )

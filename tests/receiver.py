@@ -66,8 +66,9 @@ class VendorReceiver:
 
     def all_verified(self) -> bool:
         with self.lock:
-            return all(verify_signature(self.secret, r.raw, r.headers.get(SIGNATURE_HEADER.lower()))
-                       for r in self.received)
+            return all(
+                verify_signature(self.secret, r.raw, r.headers.get(SIGNATURE_HEADER.lower())) for r in self.received
+            )
 
 
 @contextmanager

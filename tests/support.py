@@ -39,8 +39,7 @@ def free_port() -> int:
 def serve_in_thread(app: Any, *, start_timeout: float = 20.0) -> Iterator[str]:
     """Run an ASGI app with uvicorn on a free loopback port; yields its base URL."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="on"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + start_timeout
@@ -90,8 +89,7 @@ class Hub:
 
         with unit_of_work(self.sessions) as session:
             key = create_api_key(session, "test")
-            integration = create_integration(session, tool, "Test Org", settings=settings,
-                                             cipher=self.settings.cipher)
+            integration = create_integration(session, tool, "Test Org", settings=settings, cipher=self.settings.cipher)
         return Tenant(self, key, integration.id)
 
 
@@ -113,14 +111,21 @@ class Tenant:
     def sdk(self) -> Any:
         from kombo import Kombo
 
-        return Kombo(api_key=self.api_key, integration_id=self.integration_id, server_url=self.hub.api_url,
-                     timeout_ms=30_000)
+        return Kombo(
+            api_key=self.api_key, integration_id=self.integration_id, server_url=self.hub.api_url, timeout_ms=30_000
+        )
 
     def publish(self, *package_ids: str) -> None:
         with self.client() as client:
-            response = client.put("/assessment/packages", json={"packages": [
-                {"id": pid, "type": "SKILLS_TEST", "name": f"Test {pid}", "description": "d"} for pid in package_ids
-            ]})
+            response = client.put(
+                "/assessment/packages",
+                json={
+                    "packages": [
+                        {"id": pid, "type": "SKILLS_TEST", "name": f"Test {pid}", "description": "d"}
+                        for pid in package_ids
+                    ]
+                },
+            )
             assert response.status_code == 200, response.text
 
     def create_order(self, package_id: str = "1001", *, email: str | None = None, seed: int | None = None) -> str:
@@ -146,11 +151,19 @@ def running_hub(database_url: str, tmp: Path, **overrides: Any) -> Iterator[Hub]
     """A migrated database and a live hub (API and delivery worker) on loopback; private data_url hosts
     allowed, admin key ``ADMIN_KEY``."""
     defaults: dict[str, Any] = {
-        "attachments_dir": tmp / "attachments", "allow_private_network": True, "max_body_bytes": 8 * 1024 * 1024,
+        "attachments_dir": tmp / "attachments",
+        "allow_private_network": True,
+        "max_body_bytes": 8 * 1024 * 1024,
         "admin_api_key": ADMIN_KEY,
         # Fast delivery for tests: retries within a second, quick timeouts, short leases.
-        "retry_base_s": 0.2, "retry_cap_s": 1.0, "worker_poll_s": 0.05, "delivery_timeout_s": 1.5,
-        "worker_lease_s": 5.0, "inline_timeout_s": 1.5, "needs_human_delay_s": 0.2, "needs_human_max_attempts": 2,
+        "retry_base_s": 0.2,
+        "retry_cap_s": 1.0,
+        "worker_poll_s": 0.05,
+        "delivery_timeout_s": 1.5,
+        "worker_lease_s": 5.0,
+        "inline_timeout_s": 1.5,
+        "needs_human_delay_s": 0.2,
+        "needs_human_max_attempts": 2,
     }
     settings = Settings(database_url=database_url, **{**defaults, **overrides})
     engine = build_engine(settings)

@@ -4,9 +4,9 @@ and what deactivating an integration does to the vendor API."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote
 
@@ -22,8 +22,8 @@ from starlette.routing import Route
 from assessment_hub.config import Settings
 from assessment_hub.delivery.models import OutboxRow
 from assessment_hub.integrations.models import IntegrationRow
-from assessment_hub.signing import SIGNATURE_HEADER, verify_signature
 from assessment_hub.kit.timestamps import utcnow
+from assessment_hub.signing import SIGNATURE_HEADER, verify_signature
 from assessment_hub.webhooks.models import WebhookEndpointRow
 from tests.support import ADMIN_KEY, Hub, Tenant, running_hub, serve_in_thread, wait_until
 from tests.test_errors import check
@@ -57,6 +57,7 @@ def webhook_endpoint(hub: Hub, url: str, events: list[str]) -> Iterator[dict]:
 
 # ------------------------------------------------------------------ authentication
 
+
 def test_admin_key_is_required_and_separate_from_vendor_keys(hub: Hub, tenant: Tenant) -> None:
     with admin(hub, key=None) as client:
         check(client.get("/integrations"), 401, AUTH_INVALID, mentions="Authorization")
@@ -70,8 +71,10 @@ def test_admin_key_is_required_and_separate_from_vendor_keys(hub: Hub, tenant: T
     with admin(hub) as client:
         ok(client.get("/integrations"))
         ok(client.get("/integrations", headers={"Authorization": f"bearer {ADMIN_KEY}"}))
-    with httpx.Client(base_url=hub.api_url, headers={"Authorization": f"Bearer {ADMIN_KEY}",
-                                                    "X-Integration-Id": tenant.integration_id}) as vendor:
+    with httpx.Client(
+        base_url=hub.api_url,
+        headers={"Authorization": f"Bearer {ADMIN_KEY}", "X-Integration-Id": tenant.integration_id},
+    ) as vendor:
         check(vendor.get("/check-api-key"), 401, AUTH_INVALID)
         check(vendor.get("/assessment/packages"), 401, AUTH_INVALID)
 
@@ -88,18 +91,27 @@ def test_production_refuses_to_start_without_a_secret_key() -> None:
 
 # ------------------------------------------------------------------ integrations
 
+
 def test_create_integration_stores_settings_encrypted_and_never_echoes_them(hub: Hub) -> None:
     secret = "secret-callback-host.example:8443"
-    body = {"tool": "sandbox", "organization_name": "Acme", "creator_email": "ops@acme.example",
-            "origin_id": "acme-1", "settings": {"allowed_callback_hosts": secret}}
+    body = {
+        "tool": "sandbox",
+        "organization_name": "Acme",
+        "creator_email": "ops@acme.example",
+        "origin_id": "acme-1",
+        "settings": {"allowed_callback_hosts": secret},
+    }
     with admin(hub) as client:
         response = client.post("/integrations", json=body)
         created = ok(response)
         assert secret not in response.text
         assert created["id"].startswith("sandbox:") and created["status"] == "ACTIVE"
         assert created["setting_keys"] == ["allowed_callback_hosts"]
-        assert (created["organization_name"], created["creator_email"], created["origin_id"]) == \
-            ("Acme", "ops@acme.example", "acme-1")
+        assert (created["organization_name"], created["creator_email"], created["origin_id"]) == (
+            "Acme",
+            "ops@acme.example",
+            "acme-1",
+        )
         assert created["deleted_at"] is None
         listed = client.get("/integrations")
         assert secret not in listed.text
@@ -113,18 +125,35 @@ def test_create_integration_stores_settings_encrypted_and_never_echoes_them(hub:
 
 def test_create_integration_errors(hub: Hub) -> None:
     with admin(hub) as client:
-        check(client.post("/integrations", json={"tool": "workday", "organization_name": "A"}), 400,
-              mentions="known tools: ")
+        check(
+            client.post("/integrations", json={"tool": "workday", "organization_name": "A"}),
+            400,
+            mentions="known tools: ",
+        )
         check(client.post("/integrations", json={"tool": "sandbox"}), 400, mentions="organization_name: is required")
-        check(client.post("/integrations", json={"tool": "sandbox", "organization_name": "A", "setting": {}}), 400,
-              mentions="setting")
-        check(client.post("/integrations", json={"tool": "sandbox", "organization_name": "A",
-                                                 "settings": {"api_kee": "x"}}), 400, mentions="api_kee")
-        check(client.post("/integrations", json={"tool": "sandbox", "organization_name": "A", "settings": [1]}), 400,
-              mentions="settings")
+        check(
+            client.post("/integrations", json={"tool": "sandbox", "organization_name": "A", "setting": {}}),
+            400,
+            mentions="setting",
+        )
+        check(
+            client.post(
+                "/integrations", json={"tool": "sandbox", "organization_name": "A", "settings": {"api_kee": "x"}}
+            ),
+            400,
+            mentions="api_kee",
+        )
+        check(
+            client.post("/integrations", json={"tool": "sandbox", "organization_name": "A", "settings": [1]}),
+            400,
+            mentions="settings",
+        )
         check(client.post("/integrations", content=b"tool=sandbox"), 415)
-        check(client.post("/integrations", content=b"{", headers={"Content-Type": "application/json"}), 400,
-              mentions="not valid JSON")
+        check(
+            client.post("/integrations", content=b"{", headers={"Content-Type": "application/json"}),
+            400,
+            mentions="not valid JSON",
+        )
 
 
 def test_list_integrations_hides_deleted_ones_unless_asked(hub: Hub) -> None:
@@ -135,7 +164,9 @@ def test_list_integrations_hides_deleted_ones_unless_asked(hub: Hub) -> None:
         assert deleted["deleted_at"] and deleted["status"] == "INACTIVE"
         live_ids = [i["id"] for i in ok(client.get("/integrations"))["integrations"]]
         assert kept["id"] in live_ids and gone["id"] not in live_ids
-        every = {i["id"]: i for i in ok(client.get("/integrations", params={"include_deleted": "true"}))["integrations"]}
+        every = {
+            i["id"]: i for i in ok(client.get("/integrations", params={"include_deleted": "true"}))["integrations"]
+        }
         assert every[gone["id"]]["deleted_at"] == deleted["deleted_at"]
         assert every[kept["id"]]["deleted_at"] is None
         check(client.get("/integrations", params={"include_deleted": "maybe"}), 400, mentions="include_deleted")
@@ -158,16 +189,26 @@ def test_deactivated_integration_is_refused_by_the_vendor_api_but_still_describe
         assert deactivated["status"] == "INACTIVE" and deactivated["deleted_at"] is None
         assert ok(client.post(f"/integrations/{tenant.integration_id}/deactivate"))["status"] == "INACTIVE"
         check(client.post("/integrations/sandbox:nope/deactivate"), 404, NOT_FOUND)
-        check(client.post(f"/sandbox/{tenant.integration_id}/orders", json={"package_id": "1001"}), 404, NOT_FOUND,
-              mentions="deactivated")
+        check(
+            client.post(f"/sandbox/{tenant.integration_id}/orders", json={"package_id": "1001"}),
+            404,
+            NOT_FOUND,
+            mentions="deactivated",
+        )
         # The operator can still look at what it holds and operate its sandbox.
         assert ok(client.get(f"/sandbox/orders/{order_id}"))["id"] == order_id
         assert ok(client.put(f"/sandbox/{tenant.integration_id}/outage", json={"mode": "off"}))["mode"] == "off"
     with tenant.client() as vendor:
         check(vendor.get("/assessment/packages"), 404, NOT_FOUND, mentions="deactivated")
         check(vendor.get("/assessment/orders"), 404, NOT_FOUND, mentions="INACTIVE")
-        check(vendor.put(f"/assessment/orders/{order_id}/result",
-                         json={"status": "COMPLETED", "result_url": "https://v.example/r"}), 404, NOT_FOUND)
+        check(
+            vendor.put(
+                f"/assessment/orders/{order_id}/result",
+                json={"status": "COMPLETED", "result_url": "https://v.example/r"},
+            ),
+            404,
+            NOT_FOUND,
+        )
         details = ok(vendor.get(f"/integrations/{tenant.integration_id}"))
         assert details["status"] == "INACTIVE"
         ok(vendor.request("DELETE", f"/integrations/{tenant.integration_id}", json={}))
@@ -175,10 +216,12 @@ def test_deactivated_integration_is_refused_by_the_vendor_api_but_still_describe
 
 # ------------------------------------------------------------------ webhook endpoints
 
+
 def test_webhook_endpoints(hub: Hub) -> None:
     with admin(hub) as client:
-        created = ok(client.post("/webhooks", json={"url": "http://127.0.0.1:9/hook",
-                                                    "events": ["assessment:order-received"]}))
+        created = ok(
+            client.post("/webhooks", json={"url": "http://127.0.0.1:9/hook", "events": ["assessment:order-received"]})
+        )
         assert created["secret"].startswith("whsec_") and created["events"] == ["assessment:order-received"]
         try:
             listed = client.get("/webhooks")
@@ -192,28 +235,40 @@ def test_webhook_endpoints(hub: Hub) -> None:
         assert created["id"] not in [w["id"] for w in ok(client.get("/webhooks"))["webhooks"]]
         check(client.delete(f"/webhooks/{created['id']}"), 404)
         check(client.post("/webhooks", json={"url": "ftp://x"}), 400, mentions="url")
-        check(client.post("/webhooks", json={"url": "https://v.example", "events": ["nope"]}), 400,
-              mentions="unknown event type nope")
+        check(
+            client.post("/webhooks", json={"url": "https://v.example", "events": ["nope"]}),
+            400,
+            mentions="unknown event type nope",
+        )
         check(client.post("/webhooks", json={"events": []}), 400, mentions="url: is required")
 
 
 # ------------------------------------------------------------------ deliveries
 
+
 def test_deliveries_list_show_cancel_retry(hub: Hub, tenant: Tenant) -> None:
     order_id = tenant.create_order()
     with admin(hub) as client:
         ok(client.put(f"/sandbox/{tenant.integration_id}/outage", json={"mode": "503"}))
-        assert tenant.put_result(order_id, {"status": "COMPLETED", "result_url": "https://v.example/r"}).status_code == 200
-        wait_until(lambda: ok(client.get("/deliveries", params={"order_id": order_id}))["deliveries"][0]["attempts"],
-                   what="a failed attempt")
+        assert (
+            tenant.put_result(order_id, {"status": "COMPLETED", "result_url": "https://v.example/r"}).status_code == 200
+        )
+        wait_until(
+            lambda: ok(client.get("/deliveries", params={"order_id": order_id}))["deliveries"][0]["attempts"],
+            what="a failed attempt",
+        )
         with hub.sessions.begin() as session:  # park it: the worker leaves it alone while we operate on it
-            session.execute(update(OutboxRow).where(OutboxRow.order_id == order_id)
-                            .values(state="pending", next_attempt_at=utcnow() + timedelta(hours=1)))
+            session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.order_id == order_id)
+                .values(state="pending", next_attempt_at=utcnow() + timedelta(hours=1))
+            )
         ok(client.put(f"/sandbox/{tenant.integration_id}/outage", json={"mode": "off"}))
         (writeback,) = ok(client.get("/deliveries", params={"order_id": order_id}))["deliveries"]
         assert (writeback["kind"], writeback["action"], writeback["state"]) == ("writeback", "result", "pending")
-        by_integration = ok(client.get("/deliveries", params={"integration_id": tenant.integration_id,
-                                                              "state": "pending"}))["deliveries"]
+        by_integration = ok(
+            client.get("/deliveries", params={"integration_id": tenant.integration_id, "state": "pending"})
+        )["deliveries"]
         assert [d["id"] for d in by_integration] == [writeback["id"]]
         assert ok(client.get("/deliveries", params={"order_id": order_id, "state": "dead"}))["deliveries"] == []
         assert len(ok(client.get("/deliveries", params={"limit": 1}))["deliveries"]) == 1
@@ -230,14 +285,17 @@ def test_deliveries_list_show_cancel_retry(hub: Hub, tenant: Tenant) -> None:
         check(client.post(f"/deliveries/{writeback['id']}/cancel"), 400, mentions="only pending, dead")
         retried = ok(client.post(f"/deliveries/{writeback['id']}/retry"))
         assert retried["state"] == "pending" and retried["finished_at"] is None
-        wait_until(lambda: ok(client.get(f"/deliveries/{writeback['id']}"))["state"] == "succeeded",
-                   what="the retried delivery to go out")
+        wait_until(
+            lambda: ok(client.get(f"/deliveries/{writeback['id']}"))["state"] == "succeeded",
+            what="the retried delivery to go out",
+        )
         check(client.post(f"/deliveries/{writeback['id']}/retry"), 400, mentions="is succeeded")
         check(client.post("/deliveries/999999999/retry"), 404)
         check(client.post("/deliveries/999999999/cancel"), 404)
 
 
 # ------------------------------------------------------------------ sandbox
+
 
 def test_sandbox_orders_show_reset_and_outage(hub: Hub, tenant: Tenant) -> None:
     path = f"/sandbox/{tenant.integration_id}"
@@ -259,7 +317,9 @@ def test_sandbox_orders_show_reset_and_outage(hub: Hub, tenant: Tenant) -> None:
         check(client.put("/sandbox/sandbox:nope/outage", json={"mode": "off"}), 404, NOT_FOUND)
 
         ok(client.put(f"{path}/outage", json={"mode": "503"}))  # keeps the write-back undelivered until reset
-        assert tenant.put_result(order["id"], {"status": "OPEN", "result_url": "https://v.example/r"}).status_code == 200
+        assert (
+            tenant.put_result(order["id"], {"status": "OPEN", "result_url": "https://v.example/r"}).status_code == 200
+        )
         assert ok(client.get(f"/sandbox/orders/{order['id']}"))["result"]["status"] == "OPEN"
         check(client.get("/sandbox/orders/nope"), 404, mentions="No order")
 
@@ -279,12 +339,14 @@ def test_inline_sandbox_order_returns_the_vendors_assessment_url(hub: Hub, tenan
         return JSONResponse({"assessment_url": f"https://vendor.example/take/{order_id}"})
 
     vendor = Starlette(routes=[Route("/hook", vendor_hook, methods=["POST"])])
-    with serve_in_thread(vendor) as vendor_url, \
-            webhook_endpoint(hub, vendor_url + "/hook", ["inline-assessment:order-received"]) as endpoint, \
-            admin(hub) as client:
+    with (
+        serve_in_thread(vendor) as vendor_url,
+        webhook_endpoint(hub, vendor_url + "/hook", ["inline-assessment:order-received"]) as endpoint,
+        admin(hub) as client,
+    ):
         order = ok(client.post(f"/sandbox/{tenant.integration_id}/orders", json={"package_id": "1001", "inline": True}))
         assert order["assessment_url"] == f"https://vendor.example/take/{order['id']}"
-        (raw, signature), = received
+        ((raw, signature),) = received
         assert verify_signature(endpoint["secret"], raw, signature)
         (delivery,) = ok(client.get("/deliveries", params={"order_id": order["id"]}))["deliveries"]
         assert (delivery["action"], delivery["state"]) == ("inline-assessment:order-received", "succeeded")
@@ -295,8 +357,11 @@ def test_inline_sandbox_order_returns_the_vendors_assessment_url(hub: Hub, tenan
 def test_created_integration_comes_with_its_setup_and_can_be_reactivated(hub: Hub) -> None:
     # Found in a user trial: only the CLI showed the setup, so admin-created ATS integrations could not be connected.
     with admin(hub) as client:
-        created = ok(client.post("/integrations", json={"tool": "ashby", "organization_name": "Beta",
-                                                       "settings": {"api_key": "k3"}}))
+        created = ok(
+            client.post(
+                "/integrations", json={"tool": "ashby", "organization_name": "Beta", "settings": {"api_key": "k3"}}
+            )
+        )
         setup = created["setup"]
         assert setup["base_url"].endswith("/connectors/ashby/" + created["id"].split(":")[1])
         assert setup["api_key"] and setup["api_key"] != "k3"

@@ -67,13 +67,16 @@ def test_download_takes_content_type_from_response(files_url, tmp_path) -> None:
     assert AttachmentStore(tmp_path).read(stored.sha256) == b"hello"
 
 
-@pytest.mark.parametrize("path,overrides,message", [
-    ("/ok.txt", {"allow_private_network": False}, "non-public address"),
-    ("/big", {"max_attachment_bytes": 1000}, "limit"),
-    ("/slow", {"data_url_timeout_s": 0.5}, "longer than"),
-    ("/missing", {}, "HTTP 404"),
-    ("/loop", {}, "redirected more than"),
-])
+@pytest.mark.parametrize(
+    "path,overrides,message",
+    [
+        ("/ok.txt", {"allow_private_network": False}, "non-public address"),
+        ("/big", {"max_attachment_bytes": 1000}, "limit"),
+        ("/slow", {"data_url_timeout_s": 0.5}, "longer than"),
+        ("/missing", {}, "HTTP 404"),
+        ("/loop", {}, "redirected more than"),
+    ],
+)
 def test_download_failures_name_the_attachment(files_url, tmp_path, path, overrides, message) -> None:
     with pytest.raises(InputInvalid) as raised:
         fetch(f"{files_url}{path}", tmp_path, **overrides)

@@ -35,7 +35,11 @@ def wrk() -> str:
 def run_bench(out: Path, *args: str) -> tuple[subprocess.CompletedProcess, dict]:
     proc = subprocess.run(
         [sys.executable, str(REPO / "bench" / "run.py"), "--quick", "--out", str(out), *args],
-        capture_output=True, text=True, timeout=240, cwd=REPO, stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=REPO,
+        stdin=subprocess.DEVNULL,
     )
     results = out / "results.json"
     assert results.exists(), f"no results.json; exit {proc.returncode}\n{proc.stderr[-3000:]}"
@@ -88,8 +92,9 @@ def test_quick_hub_produces_every_figure(tmp_path: Path, wrk: str) -> None:
 
 
 def test_missing_hub_is_reported_not_hidden(tmp_path: Path, wrk: str) -> None:
-    proc, data = run_bench(tmp_path, "--only", "ceiling,listing", "--databases", "sqlite",
-                           "--hub-cli", "/nonexistent/assessment-hub")
+    proc, data = run_bench(
+        tmp_path, "--only", "ceiling,listing", "--databases", "sqlite", "--hub-cli", "/nonexistent/assessment-hub"
+    )
     assert proc.returncode == 2
     figures = {f["name"]: f for f in data["figures"]}
     assert figures["ceiling_get_rps"]["produced"]

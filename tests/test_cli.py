@@ -28,22 +28,35 @@ def last_line(result: subprocess.CompletedProcess) -> str:
 
 
 def test_create_commands_and_serve(database_url: str, tmp_path: Path) -> None:
-    env = {**os.environ, "ASSESSMENT_HUB_DATABASE_URL": database_url,
-           "ASSESSMENT_HUB_ATTACHMENTS_DIR": str(tmp_path / "att")}
+    env = {
+        **os.environ,
+        "ASSESSMENT_HUB_DATABASE_URL": database_url,
+        "ASSESSMENT_HUB_ATTACHMENTS_DIR": str(tmp_path / "att"),
+    }
     assert run(["migrate"], env, tmp_path).returncode == 0
     key = last_line(run(["api-keys", "create", "--name", "ci"], env, tmp_path))
     assert re.fullmatch(r"ahk_[A-Za-z0-9]{40}", key)
-    integration = last_line(run(["integrations", "create", "--tool", "sandbox", "--organization", "Acme"], env, tmp_path))
+    integration = last_line(
+        run(["integrations", "create", "--tool", "sandbox", "--organization", "Acme"], env, tmp_path)
+    )
     assert re.fullmatch(r"sandbox:[A-Za-z0-9]{24}", integration)
 
     unknown_tool = run(["integrations", "create", "--tool", "nope", "--organization", "Acme"], env, tmp_path)
-    assert unknown_tool.returncode != 0 and "known tools" in unknown_tool.stderr and "Traceback" not in unknown_tool.stderr
+    assert (
+        unknown_tool.returncode != 0 and "known tools" in unknown_tool.stderr and "Traceback" not in unknown_tool.stderr
+    )
     unpublished = run(["sandbox", "create-order", "--integration", integration, "--package", "1001"], env, tmp_path)
     assert unpublished.returncode != 0 and "not published" in unpublished.stderr
 
     port = free_port()
-    server = subprocess.Popen(CLI + ["serve", "--port", str(port)], env=env, cwd=tmp_path,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    server = subprocess.Popen(
+        CLI + ["serve", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         base = f"http://127.0.0.1:{port}/v1"
         headers = {"Authorization": f"Bearer {key}", "X-Integration-Id": integration}
@@ -54,11 +67,28 @@ def test_create_commands_and_serve(database_url: str, tmp_path: Path) -> None:
             except httpx.TransportError:
                 assert server.poll() is None, server.stdout.read()
                 time.sleep(0.1)
-        put = httpx.put(f"{base}/assessment/packages", headers=headers, json={"packages": [
-            {"id": "1001", "type": "SKILLS_TEST", "name": "T", "description": "d"}]})
+        put = httpx.put(
+            f"{base}/assessment/packages",
+            headers=headers,
+            json={"packages": [{"id": "1001", "type": "SKILLS_TEST", "name": "T", "description": "d"}]},
+        )
         assert put.status_code == 200
-        order_id = last_line(run(["sandbox", "create-order", "--integration", integration, "--package", "1001",
-                                  "--email", "ada@example.com"], env, tmp_path))
+        order_id = last_line(
+            run(
+                [
+                    "sandbox",
+                    "create-order",
+                    "--integration",
+                    integration,
+                    "--package",
+                    "1001",
+                    "--email",
+                    "ada@example.com",
+                ],
+                env,
+                tmp_path,
+            )
+        )
         listed = httpx.get(f"{base}/assessment/orders", headers=headers).json()["data"]["results"]
         assert [(o["id"], o["candidate"]["email"]) for o in listed] == [(order_id, "ada@example.com")]
         assert listed[0]["job"]["hiring_team"] and listed[0]["job"]["job_code"]
@@ -70,14 +100,26 @@ def test_create_commands_and_serve(database_url: str, tmp_path: Path) -> None:
 def test_serve_with_several_api_processes_and_one_delivery_worker(database_url: str, tmp_path: Path) -> None:
     """``serve --workers 2``: two API processes answer, the one delivery worker process delivers a result's
     write-back to the sandbox ATS, and SIGTERM stops every process (API and worker) cleanly."""
-    env = {**os.environ, "ASSESSMENT_HUB_DATABASE_URL": database_url,
-           "ASSESSMENT_HUB_ATTACHMENTS_DIR": str(tmp_path / "att")}
+    env = {
+        **os.environ,
+        "ASSESSMENT_HUB_DATABASE_URL": database_url,
+        "ASSESSMENT_HUB_ATTACHMENTS_DIR": str(tmp_path / "att"),
+    }
     assert run(["migrate"], env, tmp_path).returncode == 0
     key = last_line(run(["api-keys", "create", "--name", "ci"], env, tmp_path))
-    integration = last_line(run(["integrations", "create", "--tool", "sandbox", "--organization", "Acme"], env, tmp_path))
+    integration = last_line(
+        run(["integrations", "create", "--tool", "sandbox", "--organization", "Acme"], env, tmp_path)
+    )
     port = free_port()
-    server = subprocess.Popen(CLI + ["serve", "--port", str(port), "--workers", "2"], env=env, cwd=tmp_path,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    server = subprocess.Popen(
+        CLI + ["serve", "--port", str(port), "--workers", "2"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     try:
         base = f"http://127.0.0.1:{port}/v1"
         headers = {"Authorization": f"Bearer {key}", "X-Integration-Id": integration}
@@ -89,17 +131,24 @@ def test_serve_with_several_api_processes_and_one_delivery_worker(database_url: 
                 pass
             assert server.poll() is None, server.stdout.read()
             time.sleep(0.1)
-        put = httpx.put(f"{base}/assessment/packages", headers=headers, json={"packages": [
-            {"id": "1001", "type": "SKILLS_TEST", "name": "T", "description": "d"}]})
+        put = httpx.put(
+            f"{base}/assessment/packages",
+            headers=headers,
+            json={"packages": [{"id": "1001", "type": "SKILLS_TEST", "name": "T", "description": "d"}]},
+        )
         assert put.status_code == 200, put.text
-        order_id = last_line(run(["sandbox", "create-order", "--integration", integration, "--package", "1001"],
-                                 env, tmp_path))
+        order_id = last_line(
+            run(["sandbox", "create-order", "--integration", integration, "--package", "1001"], env, tmp_path)
+        )
         with httpx.Client(headers=headers, timeout=10) as client:  # several requests: both processes answer
             for _ in range(10):
                 listed = client.get(f"{base}/assessment/orders").json()["data"]["results"]
                 assert [o["id"] for o in listed] == [order_id]
-        result = httpx.put(f"{base}/assessment/orders/{order_id}/result", headers=headers, json={
-            "status": "COMPLETED", "result_url": "https://vendor.example/r/1", "score": 80, "max_score": 100})
+        result = httpx.put(
+            f"{base}/assessment/orders/{order_id}/result",
+            headers=headers,
+            json={"status": "COMPLETED", "result_url": "https://vendor.example/r/1", "score": 80, "max_score": 100},
+        )
         assert result.status_code == 200, result.text
         deadline = time.monotonic() + 30
         while True:
@@ -119,8 +168,9 @@ def test_serve_with_several_api_processes_and_one_delivery_worker(database_url: 
     # (multiprocessing's resource tracker exits on its own just after its parent)
     deadline = time.monotonic() + 10
     while True:
-        leftover = subprocess.run(["ps", "-o", "pid=,args=", "-s", str(server.pid)], capture_output=True,
-                                  text=True).stdout.strip()
+        leftover = subprocess.run(
+            ["ps", "-o", "pid=,args=", "-s", str(server.pid)], capture_output=True, text=True
+        ).stdout.strip()
         if not leftover or time.monotonic() > deadline:
             break
         time.sleep(0.2)
@@ -130,8 +180,14 @@ def test_serve_with_several_api_processes_and_one_delivery_worker(database_url: 
 def test_first_start_prints_credentials_and_a_working_snippet(tmp_path: Path) -> None:
     env = {**os.environ, "ASSESSMENT_HUB_DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}"}
     port = free_port()
-    server = subprocess.Popen(CLI + ["serve", "--port", str(port)], env=env, cwd=tmp_path,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    server = subprocess.Popen(
+        CLI + ["serve", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         lines = []
         for line in server.stdout:
@@ -141,7 +197,7 @@ def test_first_start_prints_credentials_and_a_working_snippet(tmp_path: Path) ->
         output = "".join(lines)
         key = re.search(r"API key:\s+(\S+)", output).group(1)
         integration = re.search(r"Integration id:\s+(\S+)", output).group(1)
-        snippet = output[output.index("from kombo import Kombo"):output.index("  Then place")]
+        snippet = output[output.index("from kombo import Kombo") : output.index("  Then place")]
         done = subprocess.run([sys.executable, "-c", snippet], capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr
         assert "1001" in done.stdout
@@ -150,8 +206,14 @@ def test_first_start_prints_credentials_and_a_working_snippet(tmp_path: Path) ->
         server.terminate()
         server.wait(timeout=20)
     # A second start finds the database populated and prints no new credentials.
-    again = subprocess.Popen(CLI + ["serve", "--port", str(free_port())], env=env, cwd=tmp_path,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    again = subprocess.Popen(
+        CLI + ["serve", "--port", str(free_port())],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         first = again.stdout.readline()
         assert "serving" in first and "API key" not in first
@@ -176,13 +238,18 @@ def failed(result: subprocess.CompletedProcess, code: int | None = None) -> str:
     return result.stderr
 
 
-@pytest.mark.parametrize("url, shown, reason", [
-    ("postgresql://hub:s3cret@127.0.0.1:{closed}/hub", "postgresql+psycopg://hub:***@127.0.0.1:{closed}/hub",
-     "refused"),
-    ("sqlite:////proc/nope/x.db", "sqlite:////proc/nope/x.db", "No such file or directory"),
-])
-def test_a_database_that_cannot_be_opened_is_one_line_exit_2(tmp_path: Path, url: str, shown: str,
-                                                             reason: str) -> None:
+@pytest.mark.parametrize(
+    "url, shown, reason",
+    [
+        (
+            "postgresql://hub:s3cret@127.0.0.1:{closed}/hub",
+            "postgresql+psycopg://hub:***@127.0.0.1:{closed}/hub",
+            "refused",
+        ),
+        ("sqlite:////proc/nope/x.db", "sqlite:////proc/nope/x.db", "No such file or directory"),
+    ],
+)
+def test_a_database_that_cannot_be_opened_is_one_line_exit_2(tmp_path: Path, url: str, shown: str, reason: str) -> None:
     closed = free_port()  # nothing listens there
     env = {**os.environ, "ASSESSMENT_HUB_DATABASE_URL": url.format(closed=closed)}
     for command in (["migrate"], ["api-keys", "list"], ["deliveries", "list"], ["worker"]):
@@ -206,8 +273,11 @@ def test_an_in_memory_database_is_refused(tmp_path: Path, url: str) -> None:
 
 
 def test_production_without_secret_key_names_the_variable_once(tmp_path: Path) -> None:
-    env = {**os.environ, "ASSESSMENT_HUB_ENVIRONMENT": "production",
-           "ASSESSMENT_HUB_DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}"}
+    env = {
+        **os.environ,
+        "ASSESSMENT_HUB_ENVIRONMENT": "production",
+        "ASSESSMENT_HUB_DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}",
+    }
     env.pop("ASSESSMENT_HUB_SECRET_KEY", None)
     err = failed(run(["migrate"], env, tmp_path), 2)
     assert err.startswith("error: ASSESSMENT_HUB_SECRET_KEY is required in production"), err
@@ -225,15 +295,20 @@ def test_serve_refuses_a_bad_or_busy_port(tmp_path: Path) -> None:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         port = holder.getsockname()[1]
-        result = subprocess.run(CLI + ["serve", "--port", str(port)], env=env, cwd=tmp_path, capture_output=True,
-                                text=True, timeout=60)
+        result = subprocess.run(
+            CLI + ["serve", "--port", str(port)], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+        )
     err = failed(result, 1)
     assert "serving" not in result.stdout and "already in use" in err and str(port) in err
 
 
 def cli_env(hub: Hub, tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {**os.environ, "ASSESSMENT_HUB_DATABASE_URL": hub.settings.database_url,
-           "ASSESSMENT_HUB_ATTACHMENTS_DIR": str(tmp_path / "att"), **extra}
+    env = {
+        **os.environ,
+        "ASSESSMENT_HUB_DATABASE_URL": hub.settings.database_url,
+        "ASSESSMENT_HUB_ATTACHMENTS_DIR": str(tmp_path / "att"),
+        **extra,
+    }
     env.pop("ASSESSMENT_HUB_PUBLIC_BASE_URL", None)
     return env
 
@@ -247,16 +322,31 @@ def test_empty_and_malformed_values_are_refused(hub: Hub, tmp_path: Path) -> Non
         (["api-keys", "create", "--name", "  "], "--name"),
         (["integrations", "create", "--tool", "sandbox", "--organization", ""], "--organization"),
         (["integrations", "create", "--tool", "sandbox", "--organization", " "], "--organization"),
-        (["sandbox", "create-order", "--integration", tenant.integration_id, "--package", "1001", "--email", ""],
-         "--email"),
+        (
+            ["sandbox", "create-order", "--integration", tenant.integration_id, "--package", "1001", "--email", ""],
+            "--email",
+        ),
         (["webhooks", "create", "--url", "http://"], "url"),
         (["webhooks", "create", "--url", "https:///path"], "url"),
         (["webhooks", "create", "--url", "ftp://example.com/x"], "url"),
         (["deliveries", "list", "--state", "bogus"], "pending"),
     ]
     for bad in ("ada", "ada@example", "a b@example.com", "a@b@example.com", "@example.com", "ada@.com"):
-        cases.append((["sandbox", "create-order", "--integration", tenant.integration_id, "--package", "1001",
-                       "--email", bad], "--email"))
+        cases.append(
+            (
+                [
+                    "sandbox",
+                    "create-order",
+                    "--integration",
+                    tenant.integration_id,
+                    "--package",
+                    "1001",
+                    "--email",
+                    bad,
+                ],
+                "--email",
+            )
+        )
     for args, mentions in cases:
         err = failed(run(args, env, tmp_path))
         assert mentions in err, (args, err)
@@ -286,8 +376,11 @@ def test_seed_checks_status_and_package_and_prints_one_rate(hub: Hub, tmp_path: 
     page = tenant.sdk().assessment.get_assessment_orders(statuses=["COMPLETED"])
     assert [o.status for o in page.result.data.results] == ["COMPLETED"] * 3
     # More than one batch: progress on stderr, the one rate alone on stdout.
-    many = run(["sandbox", "seed", "--integration", tenant.integration_id, "--package", "1001",
-                "--count", "5001"], env, tmp_path)
+    many = run(
+        ["sandbox", "seed", "--integration", tenant.integration_id, "--package", "1001", "--count", "5001"],
+        env,
+        tmp_path,
+    )
     assert many.returncode == 0, many.stderr
     assert re.fullmatch(r"seeded 5001 orders at [\d,]+ orders/s\n", many.stdout)
     assert "5000/5001" in many.stderr and "5001/5001" not in many.stderr
@@ -316,8 +409,9 @@ def test_api_keys_list_and_revoke(hub: Hub, tmp_path: Path) -> None:
         assert time.monotonic() < deadline, "the revoked key was still accepted after LOOKUP_CACHE_S"
         time.sleep(0.1)
     assert httpx.get(f"{hub.api_url}/assessment/orders", headers=headers).status_code == 401
-    (after,) = [k for k in json.loads(run(["api-keys", "list", "--json"], env, tmp_path).stdout)
-                if k["id"] == mine["id"]]
+    (after,) = [
+        k for k in json.loads(run(["api-keys", "list", "--json"], env, tmp_path).stdout) if k["id"] == mine["id"]
+    ]
     assert after["revoked_at"]
     again = run(["api-keys", "revoke", mine["id"]], env, tmp_path)
     assert again.returncode == 0 and "already revoked" in again.stdout

@@ -85,8 +85,7 @@ class Run:
     def spawn(self, name: str, args: list[str]) -> subprocess.Popen:
         log = self.tmp / f"{name}-{len(self.logs)}.log"
         self.logs.append(log)
-        return subprocess.Popen(CLI + args, env=self.env, cwd=self.tmp, stdout=log.open("w"),
-                                stderr=subprocess.STDOUT)
+        return subprocess.Popen(CLI + args, env=self.env, cwd=self.tmp, stdout=log.open("w"), stderr=subprocess.STDOUT)
 
     def start_worker(self) -> subprocess.Popen:
         proc = self.spawn("worker", ["worker"])
@@ -96,13 +95,20 @@ class Run:
     def diagnostics(self) -> str:
         with self.sessions() as session:
             states = dict(session.execute(select(OutboxRow.state, func.count()).group_by(OutboxRow.state)).all())
-            stuck = session.scalars(select(OutboxRow).where(OutboxRow.state.in_(("pending", "in_flight", "dead")))
-                                    .limit(5)).all()
-            stuck_text = "\n".join(f"  #{r.id} {r.kind} {r.action} {r.state} claimed_by={r.claimed_by} "
-                                   f"lease={r.lease_until} next={r.next_attempt_at} attempts={r.attempts} "
-                                   f"error={r.last_error}" for r in stuck)
-        tails = "\n".join(f"--- {log.name}\n" + "\n".join(log.read_text(errors="replace").splitlines()[-15:])
-                          for log in self.logs if log.exists())
+            stuck = session.scalars(
+                select(OutboxRow).where(OutboxRow.state.in_(("pending", "in_flight", "dead"))).limit(5)
+            ).all()
+            stuck_text = "\n".join(
+                f"  #{r.id} {r.kind} {r.action} {r.state} claimed_by={r.claimed_by} "
+                f"lease={r.lease_until} next={r.next_attempt_at} attempts={r.attempts} "
+                f"error={r.last_error}"
+                for r in stuck
+            )
+        tails = "\n".join(
+            f"--- {log.name}\n" + "\n".join(log.read_text(errors="replace").splitlines()[-15:])
+            for log in self.logs
+            if log.exists()
+        )
         return f"outbox states: {states}\n{stuck_text}\nreceiver: {len(self.receiver.events)} events\n{tails}"
 
 
@@ -127,8 +133,12 @@ def cli(run: Run, *args: str) -> str:
 def scenario(database_url: str, tmp: Path, workers: int) -> Iterator[Run]:
     """A fresh database; ``serve --no-worker`` and the workers are started together on it (each migrates
     on start: they must not trip over each other), then a webhook endpoint and a flaky sandbox."""
-    env = {**os.environ, **SHORT_RETRIES, "ASSESSMENT_HUB_DATABASE_URL": database_url,
-           "ASSESSMENT_HUB_ATTACHMENTS_DIR": str(tmp / "attachments")}
+    env = {
+        **os.environ,
+        **SHORT_RETRIES,
+        "ASSESSMENT_HUB_DATABASE_URL": database_url,
+        "ASSESSMENT_HUB_ATTACHMENTS_DIR": str(tmp / "attachments"),
+    }
     settings = Settings(database_url=database_url)
     engine = build_engine(settings)
     receiver = SignedWebhookReceiver().start()
@@ -175,48 +185,71 @@ def exercise(run: Run, plan: Plan) -> dict[str, Any]:
     """Place orders, send results, kill -9 a worker holding claims, restart it, wait for everything."""
     started = time.monotonic()
     with httpx.Client(base_url=run.api_url, headers=run.headers, timeout=30) as client:
-        assert client.put("/assessment/packages", json={"packages": [
-            {"id": "1001", "type": "SKILLS_TEST", "name": "T", "description": "d"}]}).status_code == 200
+        assert (
+            client.put(
+                "/assessment/packages",
+                json={"packages": [{"id": "1001", "type": "SKILLS_TEST", "name": "T", "description": "d"}]},
+            ).status_code
+            == 200
+        )
 
     orders: list[str] = []
     for batch in range(0, plan.orders, 50):
         with unit_of_work(run.sessions) as session:
-            orders += [create_sandbox_order(session, run.integration_id, "1001", seed=i).id
-                       for i in range(batch, min(batch + 50, plan.orders))]
-    single = orders[:plan.one_result]
-    double = orders[plan.one_result:plan.one_result + plan.two_results]
+            orders += [
+                create_sandbox_order(session, run.integration_id, "1001", seed=i).id
+                for i in range(batch, min(batch + 50, plan.orders))
+            ]
+    single = orders[: plan.one_result]
+    double = orders[plan.one_result : plan.one_result + plan.two_results]
     final_revision = {**{o: 1 for o in single}, **{o: 2 for o in double}}
     sent: list[int] = []
     failures: list[str] = []
 
     def put(order_id: str, status: str, client: httpx.Client) -> None:
-        response = client.put(f"/assessment/orders/{order_id}/result",
-                              json={"status": status, "result_url": f"https://vendor.example/r/{order_id}",
-                                    "score": 50 if status == "OPEN" else 90, "max_score": 100})
+        response = client.put(
+            f"/assessment/orders/{order_id}/result",
+            json={
+                "status": status,
+                "result_url": f"https://vendor.example/r/{order_id}",
+                "score": 50 if status == "OPEN" else 90,
+                "max_score": 100,
+            },
+        )
         if response.status_code != 200:
             failures.append(f"{order_id} {status}: {response.status_code} {response.text[:200]}")
         sent.append(1)
 
     def writebacks() -> dict[str, list[int]]:
         with run.sessions() as session:
-            rows = session.execute(select(SandboxWritebackRow.order_id, SandboxWritebackRow.revision)
-                                   .where(SandboxWritebackRow.kind == "result")
-                                   .order_by(SandboxWritebackRow.id)).all()
+            rows = session.execute(
+                select(SandboxWritebackRow.order_id, SandboxWritebackRow.revision)
+                .where(SandboxWritebackRow.kind == "result")
+                .order_by(SandboxWritebackRow.id)
+            ).all()
         received: dict[str, list[int]] = defaultdict(list)
         for order_id, revision in rows:
             received[order_id].append(revision)
         return received
 
     def send_results() -> None:
-        with httpx.Client(base_url=run.api_url, headers=run.headers, timeout=30,
-                          limits=httpx.Limits(max_connections=8)) as client, ThreadPoolExecutor(8) as pool:
+        with (
+            httpx.Client(
+                base_url=run.api_url, headers=run.headers, timeout=30, limits=httpx.Limits(max_connections=8)
+            ) as client,
+            ThreadPoolExecutor(8) as pool,
+        ):
             wave1 = [(o, "COMPLETED") for o in single] + [(o, "OPEN") for o in double]
             wave1.sort(key=lambda item: hash(item[0]))  # interleave
             list(pool.map(lambda item: put(*item, client), wave1))
             # Let part of the OPEN revisions reach the ATS first, so the second wave finds some delivered,
             # some in flight or retrying (kept in order) and some still waiting (superseded).
-            wait_until(run, "some first revisions to arrive", lambda: sum(
-                1 in revs for o, revs in writebacks().items() if o in set(double)) >= len(double) // 3, timeout=60)
+            wait_until(
+                run,
+                "some first revisions to arrive",
+                lambda: sum(1 in revs for o, revs in writebacks().items() if o in set(double)) >= len(double) // 3,
+                timeout=60,
+            )
             list(pool.map(lambda o: put(o, "COMPLETED", client), double))
 
     results_thread = threading.Thread(target=send_results, name="results")
@@ -226,14 +259,20 @@ def exercise(run: Run, plan: Plan) -> dict[str, Any]:
 
     def victim_holds_claims() -> bool:
         with run.sessions() as session:
-            held = session.scalar(select(func.count()).select_from(OutboxRow).where(
-                OutboxRow.state == "in_flight", OutboxRow.claimed_by.like(f"%:{victim.pid}:%")))
+            held = session.scalar(
+                select(func.count())
+                .select_from(OutboxRow)
+                .where(OutboxRow.state == "in_flight", OutboxRow.claimed_by.like(f"%:{victim.pid}:%"))
+            )
         return held > 0 and len(sent) >= plan.results // 4
 
     wait_until(run, "the first worker to hold claimed deliveries mid-run", victim_holds_claims, timeout=60)
     with run.sessions() as session:
-        held_at_kill = session.scalar(select(func.count()).select_from(OutboxRow).where(
-            OutboxRow.state == "in_flight", OutboxRow.claimed_by.like(f"%:{victim.pid}:%")))
+        held_at_kill = session.scalar(
+            select(func.count())
+            .select_from(OutboxRow)
+            .where(OutboxRow.state == "in_flight", OutboxRow.claimed_by.like(f"%:{victim.pid}:%"))
+        )
     victim.send_signal(signal.SIGKILL)
     victim.wait(timeout=10)
     killed_at = time.monotonic() - started
@@ -252,13 +291,21 @@ def exercise(run: Run, plan: Plan) -> dict[str, Any]:
         if any(final_revision[o] not in received.get(o, []) for o in final_revision):
             return False
         with run.sessions() as session:
-            return not session.scalar(select(func.count()).select_from(OutboxRow)
-                                      .where(OutboxRow.state.in_(("pending", "in_flight"))))
+            return not session.scalar(
+                select(func.count()).select_from(OutboxRow).where(OutboxRow.state.in_(("pending", "in_flight")))
+            )
 
     wait_until(run, "every webhook and write-back to be delivered", all_delivered)
-    return {"orders": orders, "final_revision": final_revision, "writebacks": writebacks(),
-            "victim_pid": victim.pid, "held_at_kill": held_at_kill, "killed_at": killed_at,
-            "results_sent_at": results_sent_at, "done_at": time.monotonic() - started}
+    return {
+        "orders": orders,
+        "final_revision": final_revision,
+        "writebacks": writebacks(),
+        "victim_pid": victim.pid,
+        "held_at_kill": held_at_kill,
+        "killed_at": killed_at,
+        "results_sent_at": results_sent_at,
+        "done_at": time.monotonic() - started,
+    }
 
 
 def check(run: Run, outcome: dict[str, Any], label: str) -> None:
@@ -296,10 +343,11 @@ def check(run: Run, outcome: dict[str, Any], label: str) -> None:
     overlaps = []
     for outbox_id, row_attempts in by_row.items():
         for i, a in enumerate(row_attempts):
-            for b in row_attempts[i + 1:]:
+            for b in row_attempts[i + 1 :]:
                 if a.worker_id != b.worker_id and a.started_at < b.finished_at and b.started_at < a.finished_at:
-                    overlaps.append((outbox_id, a.worker_id, a.started_at, a.finished_at,
-                                     b.worker_id, b.started_at, b.finished_at))
+                    overlaps.append(
+                        (outbox_id, a.worker_id, a.started_at, a.finished_at, b.worker_id, b.started_at, b.finished_at)
+                    )
     assert not overlaps, overlaps[:5]
 
     webhook_duplicates = len(received_events) - len({e.event_id for e in received_events})
@@ -307,12 +355,14 @@ def check(run: Run, outcome: dict[str, Any], label: str) -> None:
     states = defaultdict(int)
     for row in outbox:
         states[row.state] += 1
-    print(f"\n[{label}] {len(orders)} orders, {sum(final_revision.values())} results; worker pid "
-          f"{outcome['victim_pid']} killed at {outcome['killed_at']:.1f}s holding {outcome['held_at_kill']} claims; "
-          f"results sent by {outcome['results_sent_at']:.1f}s; all delivered at {outcome['done_at']:.1f}s; "
-          f"{len(attempts)} attempts ({sum(a.outcome == 'retry' for a in attempts)} retries, "
-          f"{sum(a.outcome.startswith('late') for a in attempts)} late); outbox {dict(states)}; "
-          f"duplicates delivered: {webhook_duplicates} webhooks, {writeback_duplicates} write-backs")
+    print(
+        f"\n[{label}] {len(orders)} orders, {sum(final_revision.values())} results; worker pid "
+        f"{outcome['victim_pid']} killed at {outcome['killed_at']:.1f}s holding {outcome['held_at_kill']} claims; "
+        f"results sent by {outcome['results_sent_at']:.1f}s; all delivered at {outcome['done_at']:.1f}s; "
+        f"{len(attempts)} attempts ({sum(a.outcome == 'retry' for a in attempts)} retries, "
+        f"{sum(a.outcome.startswith('late') for a in attempts)} late); outbox {dict(states)}; "
+        f"duplicates delivered: {webhook_duplicates} webhooks, {writeback_duplicates} write-backs"
+    )
 
 
 def test_crash_safety_sqlite_one_worker(tmp_path: Path) -> None:

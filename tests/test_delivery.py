@@ -27,14 +27,22 @@ RESULT = {"status": "COMPLETED", "result_url": "https://vendor.example/r", "comp
 
 def outbox(hub: Hub, order_id: str, kind: str) -> list[OutboxRow]:
     with hub.sessions() as session:
-        return list(session.scalars(select(OutboxRow).where(OutboxRow.order_id == order_id, OutboxRow.kind == kind)
-                                    .order_by(OutboxRow.id)))
+        return list(
+            session.scalars(
+                select(OutboxRow).where(OutboxRow.order_id == order_id, OutboxRow.kind == kind).order_by(OutboxRow.id)
+            )
+        )
 
 
 def attempts(hub: Hub, outbox_id: int) -> list[DeliveryAttemptRow]:
     with hub.sessions() as session:
-        return list(session.scalars(select(DeliveryAttemptRow).where(DeliveryAttemptRow.outbox_id == outbox_id)
-                                    .order_by(DeliveryAttemptRow.id)))
+        return list(
+            session.scalars(
+                select(DeliveryAttemptRow)
+                .where(DeliveryAttemptRow.outbox_id == outbox_id)
+                .order_by(DeliveryAttemptRow.id)
+            )
+        )
 
 
 def outage(hub: Hub, tenant: Tenant, mode: str) -> None:
@@ -59,12 +67,15 @@ def test_order_fate_from_the_vendors_answer(hub: Hub, tenant: Tenant, shared_dir
         receiver.answer = "hang" if isinstance(answer, str) else (answer["http"], answer["body"])
         order_id = tenant.create_order()
         if expect["delivery"] == "succeeded":
-            (row,) = wait_until(lambda: [r for r in outbox(hub, order_id, "webhook") if r.state == "succeeded"],
-                                what="the delivery to succeed")
+            (row,) = wait_until(
+                lambda: [r for r in outbox(hub, order_id, "webhook") if r.state == "succeeded"],
+                what="the delivery to succeed",
+            )
             assert row.attempts == expect["attempts"] == len(receiver.events_for(order_id))
         else:
-            (row,) = wait_until(lambda: [r for r in outbox(hub, order_id, "webhook") if r.attempts >= 2],
-                                timeout=20, what="a retry")
+            (row,) = wait_until(
+                lambda: [r for r in outbox(hub, order_id, "webhook") if r.attempts >= 2], timeout=20, what="a retry"
+            )
             assert row.state in ("pending", "in_flight")
             assert all(a.outcome == "retry" and a.error_class == "transient" for a in attempts(hub, row.id)[:2])
         order = tenant.order(order_id)
@@ -79,8 +90,9 @@ def test_order_fate_from_the_vendors_answer(hub: Hub, tenant: Tenant, shared_dir
                 listed = client.get("/assessment/orders", params={"statuses": "OPEN"}).json()["data"]["results"]
             assert order_id in [o["id"] for o in listed]
         receiver.answer = (200, "{}")  # let the retrying ones finish, so later tests see a quiet outbox
-        wait_until(lambda: all(r.state == "succeeded" for r in outbox(hub, order_id, "webhook")), timeout=20,
-                   what="recovery")
+        wait_until(
+            lambda: all(r.state == "succeeded" for r in outbox(hub, order_id, "webhook")), timeout=20, what="recovery"
+        )
 
 
 def test_event_id_is_stable_across_retries(hub: Hub, tenant: Tenant) -> None:
@@ -99,8 +111,14 @@ def test_result_is_written_back_to_the_sandbox(hub: Hub, tenant: Tenant) -> None
     order_id = tenant.create_order()
     assert tenant.put_result(order_id, {**RESULT, "score": 7, "max_score": 10}).status_code == 200
     (received,) = wait_until(lambda: sandbox_view(hub, order_id)["writebacks"], what="write-back")
-    assert (received["kind"], received["revision"], received["status"], received["score"], received["max_score"],
-            received["result_url"]) == ("result", 1, "COMPLETED", 7, 10, RESULT["result_url"])
+    assert (
+        received["kind"],
+        received["revision"],
+        received["status"],
+        received["score"],
+        received["max_score"],
+        received["result_url"],
+    ) == ("result", 1, "COMPLETED", 7, 10, RESULT["result_url"])
     assert received["received_at"].endswith("Z")
 
 
@@ -109,15 +127,18 @@ def test_outage_retries_then_recovery_in_revision_order(hub: Hub, tenant: Tenant
     outage(hub, tenant, "503")
     try:
         assert tenant.put_result(order_id, {**RESULT, "status": "OPEN"}).status_code == 200
-        first = wait_until(lambda: [r for r in outbox(hub, order_id, "writeback") if r.attempts >= 2],
-                           what="write-back retries")[0]
+        first = wait_until(
+            lambda: [r for r in outbox(hub, order_id, "writeback") if r.attempts >= 2], what="write-back retries"
+        )[0]
         assert {a.http_status for a in attempts(hub, first.id)} == {503}
         for score in (1, 2, 3):
             assert tenant.put_result(order_id, {**RESULT, "score": score}).status_code == 200
     finally:
         outage(hub, tenant, "off")
-    wait_until(lambda: all(r.state in ("succeeded", "superseded") for r in outbox(hub, order_id, "writeback")),
-               what="write-backs to settle")
+    wait_until(
+        lambda: all(r.state in ("succeeded", "superseded") for r in outbox(hub, order_id, "writeback")),
+        what="write-backs to settle",
+    )
     received = sandbox_view(hub, order_id)["writebacks"]
     revisions = [w["revision"] for w in received]
     assert revisions == sorted(set(revisions)) and revisions[-1] == 4  # increasing, ends at the latest
@@ -133,8 +154,9 @@ def test_dead_delivery_can_be_retried_or_cancelled(hub: Hub, tenant: Tenant) -> 
         tenant.put_result(order_id, RESULT)
         (row,) = wait_until(lambda: outbox(hub, order_id, "writeback"), what="write-back row")
         with hub.sessions.begin() as session:  # an old message: its next failure is past the age limit
-            session.execute(update(OutboxRow).where(OutboxRow.id == row.id)
-                            .values(created_at=utcnow() - timedelta(days=30)))
+            session.execute(
+                update(OutboxRow).where(OutboxRow.id == row.id).values(created_at=utcnow() - timedelta(days=30))
+            )
         wait_until(lambda: outbox(hub, order_id, "writeback")[0].state == "dead", what="the row to die")
         assert attempts(hub, row.id)[-1].outcome == "dead"
     finally:
@@ -152,11 +174,16 @@ def test_cancelled_delivery_is_not_sent(hub: Hub, tenant: Tenant) -> None:
     outage(hub, tenant, "503")
     try:
         tenant.put_result(order_id, RESULT)
-        (row,) = wait_until(lambda: [r for r in outbox(hub, order_id, "writeback")
-                                     if r.state == "pending" and r.attempts >= 1], what="a write-back in backoff")
+        (row,) = wait_until(
+            lambda: [r for r in outbox(hub, order_id, "writeback") if r.state == "pending" and r.attempts >= 1],
+            what="a write-back in backoff",
+        )
         with hub.sessions.begin() as session:  # keep the worker away while the operator decides
-            session.execute(update(OutboxRow).where(OutboxRow.id == row.id, OutboxRow.state == "pending")
-                            .values(next_attempt_at=utcnow() + timedelta(hours=1)))
+            session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id == row.id, OutboxRow.state == "pending")
+                .values(next_attempt_at=utcnow() + timedelta(hours=1))
+            )
         with unit_of_work(hub.sessions) as session:
             cancel_delivery(session, row.id)
     finally:
@@ -172,8 +199,10 @@ def test_an_in_flight_delivery_cannot_be_cancelled(hub: Hub, tenant: Tenant) -> 
     outage(hub, tenant, "timeout")  # the sandbox holds the write-back for the delivery timeout
     try:
         tenant.put_result(order_id, RESULT)
-        (row,) = wait_until(lambda: [r for r in outbox(hub, order_id, "writeback") if r.state == "in_flight"],
-                            what="a write-back in flight")
+        (row,) = wait_until(
+            lambda: [r for r in outbox(hub, order_id, "writeback") if r.state == "in_flight"],
+            what="a write-back in flight",
+        )
         with unit_of_work(hub.sessions) as session, pytest.raises(Exception, match="in_flight"):
             cancel_delivery(session, row.id)
     finally:
@@ -186,8 +215,14 @@ def test_rolled_back_change_leaves_no_outbox_row(hub: Hub, tenant: Tenant) -> No
     with pytest.raises(RuntimeError), unit_of_work(hub.sessions) as session:
         service.record_result(session, tenant.integration_id, order_id, result, [])
         session.flush()
-        assert session.scalar(select(func.count()).select_from(OutboxRow).where(OutboxRow.order_id == order_id,
-                                                                                 OutboxRow.kind == "writeback")) == 1
+        assert (
+            session.scalar(
+                select(func.count())
+                .select_from(OutboxRow)
+                .where(OutboxRow.order_id == order_id, OutboxRow.kind == "writeback")
+            )
+            == 1
+        )
         raise RuntimeError("forced rollback after the outbox row was written")
     assert outbox(hub, order_id, "writeback") == []
     assert tenant.order(order_id)["result"] is None
@@ -208,8 +243,7 @@ def test_a_422_without_a_json_message_does_not_reject(hub: Hub, tenant: Tenant) 
     with vendor_receiver(hub, events=["assessment:order-received"]) as receiver:
         receiver.answer = (422, '{"detail": [{"msg": "field required"}]}')
         order_id = tenant.create_order()
-        (row,) = wait_until(lambda: [r for r in outbox(hub, order_id, "webhook") if r.attempts >= 2],
-                            what="a retry")
+        (row,) = wait_until(lambda: [r for r in outbox(hub, order_id, "webhook") if r.attempts >= 2], what="a retry")
         assert tenant.order(order_id)["status"] == "OPEN"
         assert "without a JSON message" in attempts(hub, row.id)[0].error_message
         receiver.answer = (200, "{}")
@@ -221,8 +255,10 @@ def test_retrying_an_old_dead_write_back_never_overwrites_a_newer_one(hub: Hub, 
     outage(hub, tenant, "401")  # credentials refused: parked dead after needs_human_max_attempts
     try:
         tenant.put_result(order_id, {**RESULT, "status": "OPEN", "score": 4})
-        (old,) = wait_until(lambda: [r for r in outbox(hub, order_id, "writeback") if r.state == "dead"],
-                            what="the first write-back to die")
+        (old,) = wait_until(
+            lambda: [r for r in outbox(hub, order_id, "writeback") if r.state == "dead"],
+            what="the first write-back to die",
+        )
     finally:
         outage(hub, tenant, "off")
     tenant.put_result(order_id, {**RESULT, "score": 9})
@@ -240,8 +276,10 @@ def test_needs_human_limit_counts_only_credential_failures(hub: Hub, tenant: Ten
     outage(hub, tenant, "503")
     try:
         tenant.put_result(order_id, RESULT)
-        wait_until(lambda: outbox(hub, order_id, "writeback")[0].attempts >= hub.settings.needs_human_max_attempts,
-                   what="several 503 attempts")
+        wait_until(
+            lambda: outbox(hub, order_id, "writeback")[0].attempts >= hub.settings.needs_human_max_attempts,
+            what="several 503 attempts",
+        )
         outage(hub, tenant, "401")
         wait_until(lambda: outbox(hub, order_id, "writeback")[0].state == "dead", what="credential failures")
     finally:

@@ -11,11 +11,14 @@ from pathlib import Path
 CLI = [sys.executable, "-m", "assessment_hub.cli"]
 
 
-def run_demo(tmp_path: Path, *args: str, python_prefix: list[str] | None = None) -> tuple[subprocess.CompletedProcess, float]:
+def run_demo(
+    tmp_path: Path, *args: str, python_prefix: list[str] | None = None
+) -> tuple[subprocess.CompletedProcess, float]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSESSMENT_HUB_")}
     started = time.monotonic()
-    result = subprocess.run((python_prefix or CLI) + ["demo", *args], env=env, cwd=tmp_path,
-                            capture_output=True, text=True, timeout=90)
+    result = subprocess.run(
+        (python_prefix or CLI) + ["demo", *args], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=90
+    )
     return result, time.monotonic() - started
 
 
@@ -23,15 +26,23 @@ def test_demo_runs_the_whole_round_trip(tmp_path: Path) -> None:
     result, took = run_demo(tmp_path)
     out = result.stdout
     assert result.returncode == 0, out + result.stderr
-    for expected in ("✓ official kombo SDK", "✓ temporary SQLite database", "✓ server listening on http://127.0.0.1:",
-                     "✓ vendor webhook receiver listening on", "✓ packages set with the kombo SDK",
-                     "✓ signed webhook assessment:order-received", "signature verified",
-                     "✓ result sent with the kombo SDK: COMPLETED, 87/100 (revision 1)",
-                     "✓ write-back arrived in the sandbox ATS: revision 1, COMPLETED, 87/100",
-                     "✓ ATS outage", "write-back attempt 1: HTTP 503 (transient), retry",
-                     "write-back attempt 3: HTTP 503 (transient), retry", "✓ ATS recovered",
-                     "✓ write-back arrived in the sandbox ATS: revision 2, COMPLETED, 91/100",
-                     "✓ demo complete"):
+    for expected in (
+        "✓ official kombo SDK",
+        "✓ temporary SQLite database",
+        "✓ server listening on http://127.0.0.1:",
+        "✓ vendor webhook receiver listening on",
+        "✓ packages set with the kombo SDK",
+        "✓ signed webhook assessment:order-received",
+        "signature verified",
+        "✓ result sent with the kombo SDK: COMPLETED, 87/100 (revision 1)",
+        "✓ write-back arrived in the sandbox ATS: revision 1, COMPLETED, 87/100",
+        "✓ ATS outage",
+        "write-back attempt 1: HTTP 503 (transient), retry",
+        "write-back attempt 3: HTTP 503 (transient), retry",
+        "✓ ATS recovered",
+        "✓ write-back arrived in the sandbox ATS: revision 2, COMPLETED, 91/100",
+        "✓ demo complete",
+    ):
         assert expected in out, f"missing {expected!r} in:\n{out}"
     assert "✗" not in out and "Traceback" not in result.stderr
     lines = [line for line in out.splitlines() if line.strip()[:1].isdigit()]
@@ -51,9 +62,14 @@ def test_a_failing_step_exits_non_zero_and_names_it(tmp_path: Path) -> None:
 
 
 def test_missing_kombo_sdk_says_how_to_install_it(tmp_path: Path) -> None:
-    without_kombo = [sys.executable, "-c",
-                     "import sys; sys.modules['kombo'] = None; from assessment_hub.cli import app; app()"]
+    without_kombo = [
+        sys.executable,
+        "-c",
+        "import sys; sys.modules['kombo'] = None; from assessment_hub.cli import app; app()",
+    ]
     result, _ = run_demo(tmp_path, python_prefix=without_kombo)
     assert result.returncode == 1
-    assert "✗ kombo SDK: the official `kombo` SDK is not installed; install it with `pip install kombo`" in result.stdout
+    assert (
+        "✗ kombo SDK: the official `kombo` SDK is not installed; install it with `pip install kombo`" in result.stdout
+    )
     assert "demo failed at step: kombo SDK" in result.stderr

@@ -36,7 +36,7 @@ def test_background_worker_leaves_an_inline_delivery_alone(tmp_path: Path) -> No
     received: list[tuple[str, str]] = []
 
     class SlowVendor(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             event = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             received.append((event["id"], event["type"]))
             time.sleep(VENDOR_THINKS_S)  # longer than the background worker's poll interval
@@ -52,8 +52,14 @@ def test_background_worker_leaves_an_inline_delivery_alone(tmp_path: Path) -> No
 
     vendor = ThreadingHTTPServer(("127.0.0.1", 0), SlowVendor)
     threading.Thread(target=vendor.serve_forever, daemon=True).start()
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'hub.db'}", attachments_dir=tmp_path / "att",
-                        worker_poll_s=0.05, delivery_timeout_s=2, worker_lease_s=3, inline_timeout_s=2)
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'hub.db'}",
+        attachments_dir=tmp_path / "att",
+        worker_poll_s=0.05,
+        delivery_timeout_s=2,
+        worker_lease_s=3,
+        inline_timeout_s=2,
+    )
     engine = build_engine(settings)
     upgrade(engine)
     sessions = sessionmaker(engine, expire_on_commit=False)
@@ -76,8 +82,11 @@ def test_background_worker_leaves_an_inline_delivery_alone(tmp_path: Path) -> No
         inline_events = [event_id for event_id, kind in received if kind.startswith("inline-")]
         assert len(inline_events) == 1, f"the inline event was sent {len(inline_events)} times"
         with sessions() as session:
-            workers = session.scalars(select(DeliveryAttemptRow.worker_id).join(
-                OutboxRow, OutboxRow.id == DeliveryAttemptRow.outbox_id).where(OutboxRow.order_id == order_id)).all()
+            workers = session.scalars(
+                select(DeliveryAttemptRow.worker_id)
+                .join(OutboxRow, OutboxRow.id == DeliveryAttemptRow.outbox_id)
+                .where(OutboxRow.order_id == order_id)
+            ).all()
         assert workers == ["inline"]
     finally:
         stop.set()

@@ -14,47 +14,72 @@ from tests.test_errors import check
 BASE = {"status": "COMPLETED", "result_url": "https://vendor.example/r/1", "completed_at": "2024-01-01T00:00:00Z"}
 
 
-@pytest.mark.parametrize("body,mentions", [
-    ({**BASE, "score": int("1" + "0" * 309)}, "score"),
-    ({**BASE, "completed_at": "9999-12-31T23:59:59-01:00"}, "completed_at"),
-    ({**BASE, "completed_at": "0001-01-01T00:00:00+01:00"}, "completed_at"),
-    ({**BASE, "result_url": "javascript:alert(1)"}, "result_url"),
-    ({**BASE, "result_url": "data:text/html,hi"}, "result_url"),
-    ({**BASE, "attributes": [{"type": "TEXT", "label": "a", "value": "nul\u0000here"}]}, "NUL"),
-    ({**BASE, "remote_fields": {"x": "\u0000"}}, "NUL"),
-])
+@pytest.mark.parametrize(
+    "body,mentions",
+    [
+        ({**BASE, "score": int("1" + "0" * 309)}, "score"),
+        ({**BASE, "completed_at": "9999-12-31T23:59:59-01:00"}, "completed_at"),
+        ({**BASE, "completed_at": "0001-01-01T00:00:00+01:00"}, "completed_at"),
+        ({**BASE, "result_url": "javascript:alert(1)"}, "result_url"),
+        ({**BASE, "result_url": "data:text/html,hi"}, "result_url"),
+        ({**BASE, "attributes": [{"type": "TEXT", "label": "a", "value": "nul\u0000here"}]}, "NUL"),
+        ({**BASE, "remote_fields": {"x": "\u0000"}}, "NUL"),
+    ],
+)
 def test_result_body_edges(tenant: Tenant, body: dict, mentions: str) -> None:
     order_id = tenant.create_order()
     check(tenant.put_result(order_id, body), 400, mentions=mentions)
     assert tenant.order(order_id)["result"] is None
 
 
-@pytest.mark.parametrize("fragment", ['"remote_fields": {"x": NaN}', '"remote_fields": {"x": [1, -Infinity]}',
-                                      '"remote_fields": {"x": {"y": 1e400}}', '"score": Infinity'])
+@pytest.mark.parametrize(
+    "fragment",
+    [
+        '"remote_fields": {"x": NaN}',
+        '"remote_fields": {"x": [1, -Infinity]}',
+        '"remote_fields": {"x": {"y": 1e400}}',
+        '"score": Infinity',
+    ],
+)
 def test_non_finite_numbers_are_refused(tenant: Tenant, fragment: str) -> None:
     """Found by a trial: NaN in remote_fields was stored on SQLite and then made every listing page holding the
     order answer 500 (PostgreSQL refused it with a 500)."""
     order_id = tenant.create_order()
     body = '{"status": "COMPLETED", "result_url": "https://vendor.example/r/1", ' + fragment + "}"
     with tenant.client() as client:
-        check(client.put(f"/assessment/orders/{order_id}/result", content=body,
-                         headers={"Content-Type": "application/json"}), 400, mentions="finite")
+        check(
+            client.put(
+                f"/assessment/orders/{order_id}/result", content=body, headers={"Content-Type": "application/json"}
+            ),
+            400,
+            mentions="finite",
+        )
         assert client.get("/assessment/orders").status_code == 200
     assert tenant.order(order_id)["result"] is None
     text_only = '{"status": "COMPLETED", "result_url": "https://v.example/1", "remote_fields": {"x": "NaN e999"}}'
     with tenant.client() as client:
-        assert client.put(f"/assessment/orders/{order_id}/result", content=text_only,
-                          headers={"Content-Type": "application/json"}).status_code == 200
+        assert (
+            client.put(
+                f"/assessment/orders/{order_id}/result", content=text_only, headers={"Content-Type": "application/json"}
+            ).status_code
+            == 200
+        )
 
 
 def test_nul_in_urls_and_created_after_out_of_range(tenant: Tenant) -> None:
     with tenant.client() as client:
         check(client.get("/assessment/orders?ids=a%00b"), 400, mentions="NUL")
         check(client.put("/assessment/orders/a%00b/result", json=BASE), 400, mentions="NUL")
-        check(client.get("/assessment/orders", params={"created_after": "9999-12-31T23:59:59-01:00"}), 400,
-              mentions="created_after")
-        check(client.put("/assessment/packages", json={"packages": [{"id": "a\u0000", "name": "n",
-                                                                     "description": "d"}]}), 400, mentions="NUL")
+        check(
+            client.get("/assessment/orders", params={"created_after": "9999-12-31T23:59:59-01:00"}),
+            400,
+            mentions="created_after",
+        )
+        check(
+            client.put("/assessment/packages", json={"packages": [{"id": "a\u0000", "name": "n", "description": "d"}]}),
+            400,
+            mentions="NUL",
+        )
 
 
 def test_repeated_query_parameters_mean_all_their_values(tenant: Tenant) -> None:
@@ -78,8 +103,9 @@ def test_a_correction_without_completed_at_keeps_the_earlier_time(tenant: Tenant
 
 def test_base64_without_padding_is_accepted(tenant: Tenant) -> None:
     order_id = tenant.create_order()
-    response = tenant.put_result(order_id, {**BASE, "attachments": [
-        {"name": "a.txt", "content_type": "text/plain", "data": "SGk"}]})
+    response = tenant.put_result(
+        order_id, {**BASE, "attachments": [{"name": "a.txt", "content_type": "text/plain", "data": "SGk"}]}
+    )
     assert response.status_code == 200, response.text
     assert tenant.order(order_id)["result"]["attachments"][0]["size_bytes"] == 2
 
@@ -98,7 +124,8 @@ def test_data_urls_download_together_within_one_deadline(hub: Hub, tenant: Tenan
     assert hub.settings.data_url_timeout_s == 4.0
     order_id = tenant.create_order()
     with serve_in_thread(slow_files) as url:
-        response = tenant.put_result(order_id, {**BASE, "attachments": [
-            {"name": f"f{n}.txt", "data_url": f"{url}/slow/{n}"} for n in range(3)]})
+        response = tenant.put_result(
+            order_id, {**BASE, "attachments": [{"name": f"f{n}.txt", "data_url": f"{url}/slow/{n}"} for n in range(3)]}
+        )
     assert response.status_code == 200, response.text
     assert [a["size_bytes"] for a in tenant.order(order_id)["result"]["attachments"]] == [6, 6, 6]

@@ -23,8 +23,13 @@ def node_sdk() -> Path:
     if not shutil.which("node") or not shutil.which("npm"):
         pytest.skip("Node.js and npm are not installed")
     if not (NODE_DIR / "node_modules" / "@kombo-api" / "sdk").is_dir():
-        done = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--silent"], cwd=NODE_DIR,
-                              capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            ["npm", "install", "--no-audit", "--no-fund", "--silent"],
+            cwd=NODE_DIR,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         if done.returncode != 0:
             pytest.skip(f"npm install of @kombo-api/sdk failed: {done.stderr[-500:]}")
     return NODE_DIR
@@ -32,8 +37,13 @@ def node_sdk() -> Path:
 
 def test_typescript_sdk_flow(node_sdk: Path, tenant: Tenant) -> None:
     orders = [tenant.create_order(seed=i) for i in range(5)]
-    env = {**os.environ, "HUB_API_URL": tenant.hub.api_url, "API_KEY": tenant.api_key,
-           "INTEGRATION_ID": tenant.integration_id, "ORDER_IDS": ",".join(orders)}
+    env = {
+        **os.environ,
+        "HUB_API_URL": tenant.hub.api_url,
+        "API_KEY": tenant.api_key,
+        "INTEGRATION_ID": tenant.integration_id,
+        "ORDER_IDS": ",".join(orders),
+    }
     done = subprocess.run(["node", "sdk_flow.mjs"], cwd=node_sdk, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     seen = json.loads(done.stdout.strip().splitlines()[-1])

@@ -5,21 +5,33 @@ from __future__ import annotations
 from tests.openapi_contract import assert_matches_reference
 from tests.support import Hub, Tenant
 
-RESULT = {"status": "COMPLETED", "result_url": "https://vendor.example/r/1", "completed_at": "2024-01-01T00:00:00Z",
-          "score": 3, "max_score": 5,
-          "attributes": [{"type": "TEXT", "label": "Fit", "value": "Good"},
-                         {"type": "SUB_RESULT", "id": "a", "label": "A", "score": {"value": 1, "max": 2},
-                          "status": "COMPLETED"}],
-          "attachments": [{"name": "r.pdf", "content_type": "application/pdf", "data": "SGk="}]}
+RESULT = {
+    "status": "COMPLETED",
+    "result_url": "https://vendor.example/r/1",
+    "completed_at": "2024-01-01T00:00:00Z",
+    "score": 3,
+    "max_score": 5,
+    "attributes": [
+        {"type": "TEXT", "label": "Fit", "value": "Good"},
+        {"type": "SUB_RESULT", "id": "a", "label": "A", "score": {"value": 1, "max": 2}, "status": "COMPLETED"},
+    ],
+    "attachments": [{"name": "r.pdf", "content_type": "application/pdf", "data": "SGk="}],
+}
 
 
 def test_assessment_success_bodies(tenant: Tenant) -> None:
     first = tenant.create_order()
     tenant.create_order()
     with tenant.client() as client:
-        put = client.put("/assessment/packages", json={"packages": [
-            {"id": "1001", "type": "SKILLS_TEST", "name": "T", "description": "d"},
-            {"id": "legacy", "name": "Old", "description": "no type"}]})
+        put = client.put(
+            "/assessment/packages",
+            json={
+                "packages": [
+                    {"id": "1001", "type": "SKILLS_TEST", "name": "T", "description": "d"},
+                    {"id": "legacy", "name": "Old", "description": "no type"},
+                ]
+            },
+        )
         assert_matches_reference(put, "/assessment/packages", "put")
         assert_matches_reference(client.get("/assessment/packages"), "/assessment/packages", "get")
         result = client.put(f"/assessment/orders/{first}/result", json={**RESULT, "completed_at": None})
@@ -51,12 +63,21 @@ def test_error_bodies(hub: Hub, tenant: Tenant) -> None:
             (client.get("/assessment/orders", params={"page_size": 0}), "/assessment/orders", "get"),
             (client.get("/assessment/orders/open", params={"cursor": "junk"}), "/assessment/orders/open", "get"),
             (client.put("/assessment/packages", json={"packages": [{"id": 1}]}), "/assessment/packages", "put"),
-            (client.put(f"/assessment/orders/{order_id}/result", json={"status": "DONE"}),
-             "/assessment/orders/{assessment_order_id}/result", "put"),
-            (client.put("/assessment/orders/nope/result", json=RESULT),
-             "/assessment/orders/{assessment_order_id}/result", "put"),
-            (client.get("/assessment/packages", headers={"X-Integration-Id": "sandbox:none"}),
-             "/assessment/packages", "get"),
+            (
+                client.put(f"/assessment/orders/{order_id}/result", json={"status": "DONE"}),
+                "/assessment/orders/{assessment_order_id}/result",
+                "put",
+            ),
+            (
+                client.put("/assessment/orders/nope/result", json=RESULT),
+                "/assessment/orders/{assessment_order_id}/result",
+                "put",
+            ),
+            (
+                client.get("/assessment/packages", headers={"X-Integration-Id": "sandbox:none"}),
+                "/assessment/packages",
+                "get",
+            ),
             (client.get("/check-api-key", headers={"Authorization": "Bearer nope"}), "/check-api-key", "get"),
             (client.get("/integrations/sandbox:none"), "/integrations/{integration_id}", "get"),
         ]

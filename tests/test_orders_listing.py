@@ -25,11 +25,13 @@ def ids(response) -> list[str]:
 def test_every_key_present_and_extras(tenant: Tenant) -> None:
     order_id = tenant.create_order(email="ada@example.com")
     order = tenant.order(order_id)
-    assert CANDIDATE <= set(order["candidate"]) and JOB <= set(order["job"])
+    assert set(order["candidate"]) >= CANDIDATE and set(order["job"]) >= JOB
     assert order["candidate"]["email"] == "ada@example.com"
     assert order["application"].keys() == {"remote_id"}
-    assert all({"remote_id", "email", "first_name", "last_name", "hiring_team_roles"} <= set(m)
-               for m in order["job"]["hiring_team"])
+    assert all(
+        {"remote_id", "email", "first_name", "last_name", "hiring_team_roles"} <= set(m)
+        for m in order["job"]["hiring_team"]
+    )
     assert order["status"] == "OPEN" and order["result"] is None
     assert order["created_at"].endswith("Z") and len(order["created_at"]) == 24
 
@@ -54,11 +56,11 @@ def test_created_after_variants(tenant: Tenant) -> None:
         session.execute(update(OrderRow).where(OrderRow.id == old).values(created_at=moment - timedelta(days=2)))
     day_before = moment - timedelta(days=1)
     variants = [
-        format_instant(day_before),                                   # JS SDK: .sssZ
-        day_before.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),                 # Python SDK: microseconds
-        day_before.strftime("%Y-%m-%dT%H:%M:%SZ"),                    # no fraction
+        format_instant(day_before),  # JS SDK: .sssZ
+        day_before.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),  # Python SDK: microseconds
+        day_before.strftime("%Y-%m-%dT%H:%M:%SZ"),  # no fraction
         (day_before + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%S+02:00"),  # offset
-        day_before.strftime("%Y-%m-%dT%H:%M:%S"),                     # naive
+        day_before.strftime("%Y-%m-%dT%H:%M:%S"),  # naive
     ]
     with tenant.client() as client:
         for value in variants:
@@ -91,8 +93,9 @@ def test_orders_are_per_integration(hub) -> None:
     order_id = one.create_order()
     with two.client() as client:
         assert ids(client.get("/assessment/orders")) == []
-        response = client.put(f"/assessment/orders/{order_id}/result",
-                              json={"status": "COMPLETED", "result_url": "https://v.example"})
+        response = client.put(
+            f"/assessment/orders/{order_id}/result", json={"status": "COMPLETED", "result_url": "https://v.example"}
+        )
     assert response.status_code == 404
     assert one.order(order_id)["status"] == "OPEN"
 
@@ -100,24 +103,41 @@ def test_orders_are_per_integration(hub) -> None:
 def test_listing_is_order_view_of_each_row(tenant: Tenant) -> None:
     # The listing splices the stored JSON text of candidate/application/job and encodes with orjson;
     # order_view decodes the ORM row. Both must say the same, nested key order included.
-    tricky, scored, rejected = (tenant.create_order(email="zoë+\"q\"@example.com") for _ in range(3))
+    tricky, scored, rejected = (tenant.create_order(email='zoë+"q"@example.com') for _ in range(3))
     with tenant.hub.sessions.begin() as session:
         order = session.get(OrderRow, tricky)
-        session.execute(update(OrderRow).where(OrderRow.id == tricky).values(candidate={
-            **order.candidate, "first_name": "Zoë \"Q\" \\ \n\t\x01\u2028 😀", "last_name": "</script>"}))
-        session.execute(update(OrderRow).where(OrderRow.id == rejected).values(
-            status="REJECTED", rejection_message="Nope — \"no\"\n"))
-    response = tenant.put_result(scored, {
-        "status": "COMPLETED", "result_url": "https://v.example/r", "score": 0.1, "max_score": 1e16,
-        "attributes": [{"type": "TEXT", "label": "Résumé ✓", "value": "ok\n\"q\""}],
-        "attachments": [{"name": "r.txt", "content_type": "text/plain", "data": "aGk="}],
-        "remote_fields": {"big": 10**30, "f": 2.5e-7, "list": [None, True, "é"]},
-    })
+        session.execute(
+            update(OrderRow)
+            .where(OrderRow.id == tricky)
+            .values(
+                candidate={**order.candidate, "first_name": 'Zoë "Q" \\ \n\t\x01\u2028 😀', "last_name": "</script>"}
+            )
+        )
+        session.execute(
+            update(OrderRow).where(OrderRow.id == rejected).values(status="REJECTED", rejection_message='Nope — "no"\n')
+        )
+    response = tenant.put_result(
+        scored,
+        {
+            "status": "COMPLETED",
+            "result_url": "https://v.example/r",
+            "score": 0.1,
+            "max_score": 1e16,
+            "attributes": [{"type": "TEXT", "label": "Résumé ✓", "value": 'ok\n"q"'}],
+            "attachments": [{"name": "r.txt", "content_type": "text/plain", "data": "aGk="}],
+            "remote_fields": {"big": 10**30, "f": 2.5e-7, "list": [None, True, "é"]},
+        },
+    )
     assert response.status_code == 200, response.text
     with tenant.hub.sessions() as session:
-        rows = {row.id: row for row in session.scalars(select(OrderRow).where(OrderRow.id.in_(
-            [tricky, scored, rejected])).options(selectinload(OrderRow.latest_result).selectinload(
-                ResultRevisionRow.attachments)))}
+        rows = {
+            row.id: row
+            for row in session.scalars(
+                select(OrderRow)
+                .where(OrderRow.id.in_([tricky, scored, rejected]))
+                .options(selectinload(OrderRow.latest_result).selectinload(ResultRevisionRow.attachments))
+            )
+        }
         views = {order_id: json.dumps(order_view(row)) for order_id, row in rows.items()}
         open_views = {order_id: json.dumps(order_view(row, with_status=False)) for order_id, row in rows.items()}
     with tenant.client() as client:
@@ -131,6 +151,11 @@ def test_listing_is_order_view_of_each_row(tenant: Tenant) -> None:
 
 
 def test_listed_instants_are_format_instant() -> None:
-    for value in (datetime(2026, 11, 29, 10, 0, 0, 999999), datetime(2026, 1, 2, 3, 4, 5),
-                  datetime(999, 1, 1, 0, 0, 0, 1000), datetime(1, 1, 1), datetime(9999, 12, 31, 23, 59, 59, 999999)):
+    for value in (
+        datetime(2026, 11, 29, 10, 0, 0, 999999),
+        datetime(2026, 1, 2, 3, 4, 5),
+        datetime(999, 1, 1, 0, 0, 0, 1000),
+        datetime(1, 1, 1),
+        datetime(9999, 12, 31, 23, 59, 59, 999999),
+    ):
         assert _naive_instant(value) == format_instant(value)

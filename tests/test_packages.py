@@ -20,8 +20,9 @@ def test_replace_soft_delete_and_restore(hub) -> None:
     tenant.publish("b", "c")
     assert sorted(listed(tenant)) == ["b", "c"]
     with hub.sessions() as session:
-        row = session.scalar(select(PackageRow).where(PackageRow.integration_id == tenant.integration_id,
-                                                      PackageRow.package_id == "a"))
+        row = session.scalar(
+            select(PackageRow).where(PackageRow.integration_id == tenant.integration_id, PackageRow.package_id == "a")
+        )
         assert row is not None and row.deleted_at is not None  # kept, not listed
     tenant.publish("a", "b", "c")
     restored = listed(tenant)
@@ -56,8 +57,10 @@ def test_empty_list_deletes_all(hub) -> None:
 def test_unknown_package_fields_are_ignored_with_a_warning(hub) -> None:
     tenant = hub.new_tenant()
     with tenant.client() as client:
-        response = client.put("/assessment/packages", json={"packages": [
-            {"id": "x", "name": "X", "description": "d", "type": "SKILLS_TEST", "duration": 30}]})
+        response = client.put(
+            "/assessment/packages",
+            json={"packages": [{"id": "x", "name": "X", "description": "d", "type": "SKILLS_TEST", "duration": 30}]},
+        )
     assert response.status_code == 200
     assert [w["message"] for w in response.json()["warnings"]] == ["packages: unknown field(s) ignored: duration."]
 

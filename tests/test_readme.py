@@ -7,8 +7,13 @@ from pathlib import Path
 from assessment_hub.connectors.registry import CONNECTORS
 
 README = Path(__file__).resolve().parents[1] / "README.md"
-COLUMNS = ("text_only_attributes", "shows_open_results", "accepts_attachments", "shows_rejection_message",
-           "ats_can_cancel")
+COLUMNS = (
+    "text_only_attributes",
+    "shows_open_results",
+    "accepts_attachments",
+    "shows_rejection_message",
+    "ats_can_cancel",
+)
 
 
 def test_capability_matrix_matches_the_code() -> None:

@@ -23,8 +23,9 @@ def load(shared_dir: Path, name: str) -> dict:
 
 def revision_count(tenant: Tenant, order_id: str) -> int:
     with tenant.hub.sessions() as session:
-        return session.scalar(select(func.count()).select_from(ResultRevisionRow)
-                              .where(ResultRevisionRow.order_id == order_id))
+        return session.scalar(
+            select(func.count()).select_from(ResultRevisionRow).where(ResultRevisionRow.order_id == order_id)
+        )
 
 
 def assert_error(response, http: int, code: str) -> dict:
@@ -125,8 +126,15 @@ def test_attachment_errors_name_the_index(tenant: Tenant) -> None:
     body = assert_error(response, 400, "PLATFORM.INPUT_INVALID")
     assert "attachments[1]" in body["error"]["message"]
     with tenant.hub.sessions() as session:
-        assert session.scalar(select(func.count()).select_from(AttachmentRow)
-                              .join(ResultRevisionRow).where(ResultRevisionRow.order_id == order_id)) == 0
+        assert (
+            session.scalar(
+                select(func.count())
+                .select_from(AttachmentRow)
+                .join(ResultRevisionRow)
+                .where(ResultRevisionRow.order_id == order_id)
+            )
+            == 0
+        )
 
 
 @pytest.mark.parametrize("variant", [0, 1])
@@ -153,10 +161,22 @@ def test_seed_legacy_result_body(tenant: Tenant, shared_dir: Path, variant: int)
 
 def test_legacy_sub_results_become_sub_result_attributes(tenant: Tenant) -> None:
     order_id = tenant.create_order()
-    response = tenant.put_result(order_id, {**BASE, "completed_at": "2024-01-01T00:00:00Z", "sub_results": [
-        {"id": "logic", "title": "Logic", "score": 8, "max_score": 10, "status": "COMPLETED"}]})
+    response = tenant.put_result(
+        order_id,
+        {
+            **BASE,
+            "completed_at": "2024-01-01T00:00:00Z",
+            "sub_results": [{"id": "logic", "title": "Logic", "score": 8, "max_score": 10, "status": "COMPLETED"}],
+        },
+    )
     assert response.status_code == 200, response.text
     assert tenant.order(order_id)["result"]["attributes"] == [
-        {"type": "SUB_RESULT", "id": "logic", "label": "Logic", "score": {"value": 8.0, "max": 10.0},
-         "status": "COMPLETED"}]
+        {
+            "type": "SUB_RESULT",
+            "id": "logic",
+            "label": "Logic",
+            "score": {"value": 8.0, "max": 10.0},
+            "status": "COMPLETED",
+        }
+    ]
     assert any("sub_results" in w["message"] for w in response.json()["warnings"])

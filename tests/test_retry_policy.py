@@ -9,14 +9,28 @@ from assessment_hub.config import Settings
 from assessment_hub.delivery.policy import next_attempt_delay
 from assessment_hub.kit.timestamps import utcnow
 
-SETTINGS = Settings(retry_base_s=5, retry_cap_s=3600, retry_max_age_s=48 * 3600, retry_max_attempts=200,
-                    needs_human_delay_s=900, needs_human_max_attempts=3, rate_limit_default_s=30)
+SETTINGS = Settings(
+    retry_base_s=5,
+    retry_cap_s=3600,
+    retry_max_age_s=48 * 3600,
+    retry_max_attempts=200,
+    needs_human_delay_s=900,
+    needs_human_max_attempts=3,
+    rate_limit_default_s=30,
+)
 
 
 def delay(error_class: str, attempts: int, age_s: float = 0, retry_after: float | None = None) -> float | None:
     now = utcnow()
-    return next_attempt_delay(SETTINGS, error_class, attempts, now - timedelta(seconds=age_s), now,
-                              retry_after=retry_after, rng=random.Random(1))
+    return next_attempt_delay(
+        SETTINGS,
+        error_class,
+        attempts,
+        now - timedelta(seconds=age_s),
+        now,
+        retry_after=retry_after,
+        rng=random.Random(1),
+    )
 
 
 def test_transient_doubles_with_jitter_and_caps_at_an_hour() -> None:

@@ -13,8 +13,19 @@ from assessment_hub.connectors.sandbox.orders import fake_order_data
 from assessment_hub.connectors.sandbox.seed import POOL_SIZE, bulk_ids, seed_orders
 from tests.support import Hub
 
-COLUMNS = ["integration_id", "package_id", "status", "candidate", "application", "job", "remote_data", "inline",
-           "rejection_message", "assessment_url", "latest_result_id"]
+COLUMNS = [
+    "integration_id",
+    "package_id",
+    "status",
+    "candidate",
+    "application",
+    "job",
+    "remote_data",
+    "inline",
+    "rejection_message",
+    "assessment_url",
+    "latest_result_id",
+]
 
 
 def stored(hub: Hub, where: str, **params: object) -> list[dict[str, object]]:
@@ -43,14 +54,26 @@ def test_seeded_rows_are_what_core_would_store(hub: Hub) -> None:
     for i in range(count):
         data = fake_order_data(i % POOL_SIZE)
         created = start + timedelta(milliseconds=i)
-        rows.append({
-            "id": f"core{i:020d}", "integration_id": other.integration_id, "package_id": "1001", "status": "OPEN",
-            "candidate": normalize_candidate({**data["candidate"], "remote_id": f"cand_seed_{i}",
-                                              "email": f"seed{i}@example.com"}),
-            "application": normalize_application({"remote_id": f"app_seed_{i}"}), "job": normalize_job(data["job"]),
-            "remote_data": None, "inline": False, "rejection_message": None, "assessment_url": None,
-            "latest_result_id": None, "created_at": created, "updated_at": created,
-        })
+        rows.append(
+            {
+                "id": f"core{i:020d}",
+                "integration_id": other.integration_id,
+                "package_id": "1001",
+                "status": "OPEN",
+                "candidate": normalize_candidate(
+                    {**data["candidate"], "remote_id": f"cand_seed_{i}", "email": f"seed{i}@example.com"}
+                ),
+                "application": normalize_application({"remote_id": f"app_seed_{i}"}),
+                "job": normalize_job(data["job"]),
+                "remote_data": None,
+                "inline": False,
+                "rejection_message": None,
+                "assessment_url": None,
+                "latest_result_id": None,
+                "created_at": created,
+                "updated_at": created,
+            }
+        )
     with engine.begin() as conn:
         conn.execute(insert(OrderRow), rows)
     core = stored(hub, "integration_id = :i", i=other.integration_id)

@@ -17,21 +17,26 @@ from tests.support import Hub, Tenant, serve_in_thread
 
 def test_packages_round_trip(tenant: Tenant) -> None:
     kombo = tenant.sdk()
-    kombo.assessment.set_packages(packages=[
-        {"id": "p1", "type": "SKILLS_TEST", "name": "Python", "description": "60 min"},
-        {"id": "p2", "type": "BEHAVIORAL", "name": "Personality", "description": "20 min"},
-    ])
+    kombo.assessment.set_packages(
+        packages=[
+            {"id": "p1", "type": "SKILLS_TEST", "name": "Python", "description": "60 min"},
+            {"id": "p2", "type": "BEHAVIORAL", "name": "Personality", "description": "20 min"},
+        ]
+    )
     packages = kombo.assessment.get_packages().data.packages
-    assert [(p.id, p.type, p.name) for p in packages] == [("p1", "SKILLS_TEST", "Python"),
-                                                          ("p2", "BEHAVIORAL", "Personality")]
+    assert [(p.id, p.type, p.name) for p in packages] == [
+        ("p1", "SKILLS_TEST", "Python"),
+        ("p2", "BEHAVIORAL", "Personality"),
+    ]
     assert all(p.updated_at is not None for p in packages)
 
 
 def test_orders_every_filter_and_paging(tenant: Tenant) -> None:
     kombo = tenant.sdk()
     created = [tenant.create_order(seed=i) for i in range(7)]
-    kombo.assessment.update_order_result(assessment_order_id=created[0], status="COMPLETED",
-                                         result_url="https://vendor.example/r/0")
+    kombo.assessment.update_order_result(
+        assessment_order_id=created[0], status="COMPLETED", result_url="https://vendor.example/r/0"
+    )
 
     pages, seen = 0, []
     page = kombo.assessment.get_assessment_orders(page_size=3)
@@ -81,8 +86,13 @@ def test_update_order_result_every_form(tenant: Tenant) -> None:
             max_score=100,
             attributes=[
                 {"type": "TEXT", "label": "Role fit", "value": "Excellent"},
-                {"type": "SUB_RESULT", "id": "logic", "label": "Logic", "score": {"value": 97, "max": 100},
-                 "status": "COMPLETED"},
+                {
+                    "type": "SUB_RESULT",
+                    "id": "logic",
+                    "label": "Logic",
+                    "score": {"value": 97, "max": 100},
+                    "status": "COMPLETED",
+                },
             ],
             attachments=[
                 {"name": "report.pdf", "content_type": "application/pdf", "data": base64.b64encode(pdf).decode()},
@@ -103,9 +113,14 @@ def test_update_order_result_every_form(tenant: Tenant) -> None:
     assert result["remote_fields"] == {"smartrecruiters": {"scoreLabel": "Good"}, "recruitee": {"subtitle": "Sub"}}
 
     # An interim OPEN result first, then a correction of a terminal status: both are revisions.
-    kombo.assessment.update_order_result(assessment_order_id=order_id, status="COMPLETED",
-                                         result_url="https://vendor.example/results/1", score=91, max_score=100,
-                                         completed_at=datetime(2023, 4, 4, tzinfo=UTC))
+    kombo.assessment.update_order_result(
+        assessment_order_id=order_id,
+        status="COMPLETED",
+        result_url="https://vendor.example/results/1",
+        score=91,
+        max_score=100,
+        completed_at=datetime(2023, 4, 4, tzinfo=UTC),
+    )
     assert tenant.order(order_id)["result"]["revision"] == 2
 
 
@@ -144,8 +159,9 @@ def test_error_codes_reach_the_sdk(hub: Hub, tenant: Tenant) -> None:
 
     order_id = tenant.create_order()
     with pytest.raises(KomboAtsError) as raised:
-        tenant.sdk().assessment.update_order_result(assessment_order_id=order_id, status="COMPLETED",
-                                                    result_url="not a url")
+        tenant.sdk().assessment.update_order_result(
+            assessment_order_id=order_id, status="COMPLETED", result_url="not a url"
+        )
     assert raised.value.data.error.code == "PLATFORM.INPUT_INVALID"
     assert "result_url" in raised.value.data.error.message
     with pytest.raises(KomboAtsError) as raised:

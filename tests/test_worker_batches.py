@@ -43,8 +43,14 @@ POSTGRES_URL = os.environ.get("ASSESSMENT_HUB_TEST_POSTGRES_URL")
 @pytest.fixture(params=["sqlite"] + (["postgres"] if POSTGRES_URL else []))
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Settings, sessionmaker[Session]]]:
     def run(url: str) -> Iterator[tuple[Settings, sessionmaker[Session]]]:
-        settings = Settings(database_url=url, attachments_dir=tmp_path / "att", worker_poll_s=0.05,
-                            delivery_timeout_s=2, worker_lease_s=30, retry_base_s=60)
+        settings = Settings(
+            database_url=url,
+            attachments_dir=tmp_path / "att",
+            worker_poll_s=0.05,
+            delivery_timeout_s=2,
+            worker_lease_s=30,
+            retry_base_s=60,
+        )
         engine = build_engine(settings)
         upgrade(engine)
         try:
@@ -61,9 +67,15 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Setting
 
 
 def _result() -> NormalizedResult:
-    return NormalizedResult(status="COMPLETED", result_url="https://vendor.example/r/1",
-                            completed_at=datetime.now(UTC), score=7.0, max_score=10.0,
-                            attributes=[{"field": "a", "value": "b"}], remote_fields=None)
+    return NormalizedResult(
+        status="COMPLETED",
+        result_url="https://vendor.example/r/1",
+        completed_at=datetime.now(UTC),
+        score=7.0,
+        max_score=10.0,
+        attributes=[{"field": "a", "value": "b"}],
+        remote_fields=None,
+    )
 
 
 def _orders_with_results(sessions: sessionmaker[Session], n: int, results: int = 1) -> tuple[str, list[str]]:
@@ -102,14 +114,24 @@ def test_one_batch_records_every_attempt_and_moves_each_row_on(db: tuple[Setting
     with unit_of_work(sessions) as session:  # the last row's lease was lost and another worker holds it now
         session.execute(update(OutboxRow).where(OutboxRow.id == ids[3]).values(claimed_by=other.worker_id))
     started = utcnow()
-    worker.record_batch([
-        Finished(ids[0], Outcome("succeeded", 5), started, utcnow()),
-        Finished(ids[1], Outcome("failed", 5, http_status=503, error_class="transient", error_message="503"),
-                 started, utcnow()),
-        Finished(ids[2], Outcome("failed", 5, http_status=400, error_class="bad_input", error_message="no"),
-                 started, utcnow()),
-        Finished(ids[3], Outcome("succeeded", 5), started, utcnow()),
-    ])
+    worker.record_batch(
+        [
+            Finished(ids[0], Outcome("succeeded", 5), started, utcnow()),
+            Finished(
+                ids[1],
+                Outcome("failed", 5, http_status=503, error_class="transient", error_message="503"),
+                started,
+                utcnow(),
+            ),
+            Finished(
+                ids[2],
+                Outcome("failed", 5, http_status=400, error_class="bad_input", error_message="no"),
+                started,
+                utcnow(),
+            ),
+            Finished(ids[3], Outcome("succeeded", 5), started, utcnow()),
+        ]
+    )
     rows = {row.id: row for row in _rows(sessions)}
     assert [rows[i].state for i in ids] == ["succeeded", "pending", "dead", "in_flight"]
     assert [rows[i].attempts for i in ids] == [1, 1, 1, 1]
@@ -130,8 +152,9 @@ def test_two_attempts_on_one_row_in_one_batch_are_both_counted(db: tuple[Setting
     with unit_of_work(sessions) as session:  # claimed again: pending then in flight once more
         session.execute(update(OutboxRow).where(OutboxRow.id == outbox_id).values(state="in_flight"))
     started = utcnow()
-    worker.record_batch([Finished(outbox_id, failure, started, utcnow()),
-                         Finished(outbox_id, failure, started, utcnow())])
+    worker.record_batch(
+        [Finished(outbox_id, failure, started, utcnow()), Finished(outbox_id, failure, started, utcnow())]
+    )
     [row] = _rows(sessions)
     # the first moved the row to pending (retry), so the second is late; both are attempts of the row
     assert row.attempts == 2 and row.state == "pending"
@@ -139,7 +162,8 @@ def test_two_attempts_on_one_row_in_one_batch_are_both_counted(db: tuple[Setting
 
 
 def test_a_held_row_whose_lease_cannot_cover_a_send_is_given_back_unsent(
-        db: tuple[Settings, sessionmaker[Session]]) -> None:
+    db: tuple[Settings, sessionmaker[Session]],
+) -> None:
     settings, sessions = db
     _orders_with_results(sessions, 1)
     worker = DeliveryWorker(settings, sessions, worker_id="w1")
@@ -213,8 +237,11 @@ def test_prepare_loads_a_claim_set_based_and_keeps_each_rows_fate(db: tuple[Sett
     with unit_of_work(sessions) as session:
         record_result(session, integration_id, orders[0], _result(), [])
         session.execute(update(OutboxRow).where(OutboxRow.id == rows[0].id).values(state="pending"))
-        session.execute(update(OutboxRow).where(OutboxRow.order_id == orders[0], OutboxRow.id != rows[0].id)
-                        .values(state="succeeded"))
+        session.execute(
+            update(OutboxRow)
+            .where(OutboxRow.order_id == orders[0], OutboxRow.id != rows[0].id)
+            .values(state="succeeded")
+        )
     worker = DeliveryWorker(settings, sessions, worker_id="w1")
     jobs = {job.outbox_id: job for job in worker.prepare(worker._claim_rows(10))}
     assert set(jobs) == {rows[0].id, rows[1].id, rows[2].id, rows[3].id}
@@ -239,8 +266,11 @@ def test_changed_integration_settings_are_used_at_once(db: tuple[Settings, sessi
     [first] = worker.prepare(worker._claim_rows(1))
     assert first.target[1].settings == {}
     with unit_of_work(sessions) as session:
-        session.execute(update(IntegrationRow).where(IntegrationRow.id == integration_id).values(
-            settings_encrypted=settings.cipher.encrypt_json({"writeback_url": "http://127.0.0.1:9/wb"})))
+        session.execute(
+            update(IntegrationRow)
+            .where(IntegrationRow.id == integration_id)
+            .values(settings_encrypted=settings.cipher.encrypt_json({"writeback_url": "http://127.0.0.1:9/wb"}))
+        )
     [second] = worker.prepare(worker._claim_rows(1))
     assert second.target[1].settings == {"writeback_url": "http://127.0.0.1:9/wb"}
 
@@ -257,7 +287,8 @@ def test_outage_switch_applies_to_the_next_write_back(db: tuple[Settings, sessio
 
 
 def test_sandbox_group_commit_counts_repeats_and_isolates_a_failing_write_back(
-        db: tuple[Settings, sessionmaker[Session]]) -> None:
+    db: tuple[Settings, sessionmaker[Session]],
+) -> None:
     settings, sessions = db
     integration_id, orders = _orders_with_results(sessions, 3)
     worker = DeliveryWorker(settings, sessions, worker_id="w1")
@@ -270,7 +301,7 @@ def test_sandbox_group_commit_counts_repeats_and_isolates_a_failing_write_back(
         tool, context, order, result = job.target
         try:
             SandboxConnector(context).write_result(order, result)
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
 
     # each of the first two write-backs four times at once, and the third once
@@ -285,8 +316,9 @@ def test_sandbox_group_commit_counts_repeats_and_isolates_a_failing_write_back(
     assert errors == []  # as before: a write-back for a deleted order is dropped by the sandbox ATS
 
 
-def test_rows_claimed_but_not_prepared_are_given_back(db: tuple[Settings, sessionmaker[Session]],
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rows_claimed_but_not_prepared_are_given_back(
+    db: tuple[Settings, sessionmaker[Session]], monkeypatch: pytest.MonkeyPatch
+) -> None:
     settings, sessions = db
     _orders_with_results(sessions, 2)
     worker = DeliveryWorker(settings, sessions, worker_id="w1")

@@ -21,8 +21,8 @@ from assessment_hub.integrations.lookups import TtlCache
 from assessment_hub.integrations.models import ApiKeyRow
 from assessment_hub.kit.timestamps import utcnow
 from tests.support import Tenant, running_hub
-from tests.test_errors import check
 from tests.test_admin_api import admin
+from tests.test_errors import check
 
 _meta = MetaData()
 _items = Table("items", _meta, Column("id", Integer, primary_key=True), Column("name", String(40)))
@@ -39,7 +39,7 @@ def engine(database_url: str, tmp_path: Path):
     engine.dispose()
 
 
-def _names(engine) -> list[str]:  # noqa: ANN001
+def _names(engine) -> list[str]:
     with engine.connect() as conn:
         return sorted(conn.scalars(select(_items.c.name)))
 
@@ -47,15 +47,16 @@ def _names(engine) -> list[str]:  # noqa: ANN001
 # ------------------------------------------------------------------ writer
 
 
-def test_writer_commits_each_job_and_rolls_back_only_the_failing_one(engine) -> None:  # noqa: ANN001
+def test_writer_commits_each_job_and_rolls_back_only_the_failing_one(engine) -> None:
     writer = Writer(sessionmaker(engine))
 
-    def job(i: int):  # noqa: ANN202
-        def run(session):  # noqa: ANN001, ANN202
+    def job(i: int):
+        def run(session):
             session.connection().execute(insert(_items), {"id": i, "name": f"n{i}"})
             if i % 5 == 0:
                 raise ValueError(f"job {i} refuses")
             return i
+
         return run
 
     async def main() -> list[object]:
@@ -65,7 +66,7 @@ def test_writer_commits_each_job_and_rolls_back_only_the_failing_one(engine) -> 
         outcomes = asyncio.run(main())
     finally:
         writer.close()
-    for i, outcome in zip(range(1, 41), outcomes):
+    for i, outcome in zip(range(1, 41), outcomes, strict=False):
         if i % 5 == 0:
             assert isinstance(outcome, ValueError) and str(outcome) == f"job {i} refuses"
         else:
@@ -74,21 +75,21 @@ def test_writer_commits_each_job_and_rolls_back_only_the_failing_one(engine) -> 
 
 
 class _Item:
-    def __init__(self, id: int, name: str) -> None:  # noqa: A002
+    def __init__(self, id: int, name: str) -> None:
         self.id, self.name = id, name
 
 
 registry().map_imperatively(_Item, _items)
 
 
-def test_writer_recovers_when_a_failed_flush_breaks_the_batch(engine) -> None:  # noqa: ANN001
+def test_writer_recovers_when_a_failed_flush_breaks_the_batch(engine) -> None:
     """An ORM flush that fails (duplicate key) leaves the shared transaction unusable: the writer runs the
     batch's jobs again one by one, so only the bad job fails, and nothing of it is written."""
     writer = Writer(sessionmaker(engine))
     with engine.begin() as conn:
         conn.execute(insert(_items), {"id": 7, "name": "existing"})
 
-    def add(i: int):  # noqa: ANN202
+    def add(i: int):
         return lambda session: session.add(_Item(i, f"n{i}")) or i
 
     async def main() -> list[object]:
@@ -103,7 +104,7 @@ def test_writer_recovers_when_a_failed_flush_breaks_the_batch(engine) -> None:  
     assert _names(engine) == ["existing", "n1", "n2", "n3", "n4"]
 
 
-def test_writer_answers_only_after_the_commit(engine) -> None:  # noqa: ANN001
+def test_writer_answers_only_after_the_commit(engine) -> None:
     """What a job wrote is visible to another connection when ``run`` returns (durable before the 200)."""
     writer = Writer(sessionmaker(engine))
 
@@ -122,12 +123,12 @@ def test_writer_answers_only_after_the_commit(engine) -> None:  # noqa: ANN001
 # ------------------------------------------------------------------ SQLite write gate
 
 
-def _sqlite_only(engine) -> None:  # noqa: ANN001
+def _sqlite_only(engine) -> None:
     if engine.dialect.name != "sqlite":
         pytest.skip("the write gate is SQLite's")
 
 
-def test_gate_hands_the_lock_to_a_waiting_writer_of_this_process(engine) -> None:  # noqa: ANN001
+def test_gate_hands_the_lock_to_a_waiting_writer_of_this_process(engine) -> None:
     _sqlite_only(engine)
     sessions = sessionmaker(engine)
     holder = sessions()
@@ -154,13 +155,21 @@ def test_gate_waits_for_another_process_and_gives_up_after_the_busy_timeout(tmp_
     engine = build_engine(Settings(database_url=f"sqlite:///{db}", sqlite_busy_timeout_ms=400))
     _meta.create_all(engine)
     holder = subprocess.Popen(
-        [sys.executable, "-c", (
-            "import fcntl, os, sys, time\n"
-            f"fd = os.open({str(db) + '-writer.lock'!r}, os.O_RDWR | os.O_CREAT)\n"
-            "fcntl.flock(fd, fcntl.LOCK_EX)\n"
-            "print('held', flush=True)\n"
-            "time.sleep(float(sys.argv[1]))\n"), "1.5"],
-        stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            (
+                "import fcntl, os, sys, time\n"
+                f"fd = os.open({str(db) + '-writer.lock'!r}, os.O_RDWR | os.O_CREAT)\n"
+                "fcntl.flock(fd, fcntl.LOCK_EX)\n"
+                "print('held', flush=True)\n"
+                "time.sleep(float(sys.argv[1]))\n"
+            ),
+            "1.5",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         with pytest.raises(Exception) as refused, engine.begin() as conn:
@@ -211,8 +220,11 @@ def test_a_deactivation_is_seen_by_the_next_request_under_concurrent_load(tenant
         with tenant.client() as client:
             while not stop.is_set():
                 started = time.monotonic()
-                if client.get("/assessment/packages").status_code == 200 and deactivated_at \
-                        and started > deactivated_at[0]:
+                if (
+                    client.get("/assessment/packages").status_code == 200
+                    and deactivated_at
+                    and started > deactivated_at[0]
+                ):
                     late_ok.append(started - deactivated_at[0])
 
     threads = [threading.Thread(target=hammer) for _ in range(8)]
@@ -261,4 +273,6 @@ def test_a_write_that_waits_past_the_busy_timeout_gets_a_retryable_429(tmp_path:
         check(response, 429, "PLATFORM.CONCURRENCY_LIMIT_EXCEEDED", mentions="nothing was stored")
         assert response.headers["Retry-After"] == "1"
         assert tenant.order(order_id)["result"] is None
-        assert tenant.put_result(order_id, {"status": "COMPLETED", "result_url": "https://v.example/1"}).status_code == 200
+        assert (
+            tenant.put_result(order_id, {"status": "COMPLETED", "result_url": "https://v.example/1"}).status_code == 200
+        )

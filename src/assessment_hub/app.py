@@ -7,9 +7,9 @@ store and the outbound HTTP client are created in the lifespan and disposed at s
 from __future__ import annotations
 
 import threading
-from typing import Any
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 import structlog
@@ -42,10 +42,10 @@ from assessment_hub.errors import (
     error_body,
     is_database_busy,
 )
-from assessment_hub.kit.logging import configure_logging
 from assessment_hub.integrations.lookups import Lookups
 from assessment_hub.integrations.routes import icons as icon_router
 from assessment_hub.integrations.routes import router as general_router
+from assessment_hub.kit.logging import configure_logging
 
 log = structlog.get_logger("assessment_hub")
 
@@ -85,9 +85,14 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
             app.state.writer.close()
             engine.dispose()
 
-    app = FastAPI(title="assessment-hub", version=__version__, lifespan=lifespan,
-                  docs_url="/docs", redoc_url=None,
-                  redirect_slashes=False)  # a trailing slash is a 404, not a redirect built from the Host header
+    app = FastAPI(
+        title="assessment-hub",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+        redirect_slashes=False,
+    )  # a trailing slash is a 404, not a redirect built from the Host header
     app.state.settings = settings
     app.include_router(assessment_router, prefix="/v1")
     app.include_router(general_router, prefix="/v1")
@@ -116,8 +121,9 @@ def _refuse_nul_in_urls(app: FastAPI) -> None:
         downstream = inner()
 
         async def guard(scope: dict, receive: Any, send: Any) -> None:
-            if scope["type"] == "http" and ("\x00" in scope.get("path", "")
-                                            or b"%00" in scope.get("query_string", b"")):
+            if scope["type"] == "http" and (
+                "\x00" in scope.get("path", "") or b"%00" in scope.get("query_string", b"")
+            ):
                 error = InputInvalid("The URL must not contain the NUL character (%00).")
                 response = JSONResponse(error_body(error.code, error.title, error.message), status_code=400)
                 await response(scope, receive, send)
@@ -161,8 +167,12 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         if is_database_busy(exc):
             log.warning("database_busy", method=request.method, path=request.url.path, error=str(exc).splitlines()[0])
-            response = respond(DatabaseBusy("The database stayed busy with another writer past the busy timeout; "
-                                            "nothing was stored. Send the request again in a moment."))
+            response = respond(
+                DatabaseBusy(
+                    "The database stayed busy with another writer past the busy timeout; "
+                    "nothing was stored. Send the request again in a moment."
+                )
+            )
             response.headers["Retry-After"] = "1"
             return response
         log.exception("unhandled_error", method=request.method, path=request.url.path)

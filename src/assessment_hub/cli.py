@@ -18,8 +18,11 @@ from assessment_hub.db.engine import build_engine
 from assessment_hub.db.session import unit_of_work
 from assessment_hub.errors import HubError
 
-app = typer.Typer(help="assessment-hub: connect assessment vendors to applicant tracking systems.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="assessment-hub: connect assessment vendors to applicant tracking systems.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 api_keys = typer.Typer(help="Vendor API keys.", no_args_is_help=True)
 integrations = typer.Typer(help="Integrations (one customer's ATS each).", no_args_is_help=True)
 sandbox = typer.Typer(help="The sandbox ATS.", no_args_is_help=True)
@@ -50,7 +53,7 @@ def _display_url(database_url: str) -> str:
 
     try:
         return make_url(database_url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 -- only for display
+    except Exception:
         return database_url
 
 
@@ -80,8 +83,11 @@ def _open_database(settings: Settings, *, migrate: bool = True) -> Engine:
     except (SQLAlchemyError, OSError) as exc:
         if engine is not None:
             engine.dispose()
-        typer.echo(f"error: cannot open the database at {_display_url(settings.database_url)}: "
-                   f"{_database_error(exc)} (check ASSESSMENT_HUB_DATABASE_URL)", err=True)
+        typer.echo(
+            f"error: cannot open the database at {_display_url(settings.database_url)}: "
+            f"{_database_error(exc)} (check ASSESSMENT_HUB_DATABASE_URL)",
+            err=True,
+        )
         raise typer.Exit(2) from None
     return engine
 
@@ -107,8 +113,15 @@ def _check_email(value: str) -> str:
     """A plausible email address (one @, a dot in the domain, no spaces), or the command ends."""
     value = _required("--email", value)
     local, at, domain = value.partition("@")
-    if (not at or not local or "@" in domain or any(c.isspace() for c in value)
-            or "." not in domain.strip(".") or domain.startswith(".") or domain.endswith(".")):
+    if (
+        not at
+        or not local
+        or "@" in domain
+        or any(c.isspace() for c in value)
+        or "." not in domain.strip(".")
+        or domain.startswith(".")
+        or domain.endswith(".")
+    ):
         _fail(f"--email must be an email address like ada@example.com (got {value!r})")
     return value
 
@@ -129,8 +142,11 @@ def _check_port_free(host: str, port: int) -> None:
     except OSError as exc:
         import errno
 
-        why = ("the port is already in use (another server is running there?)" if exc.errno == errno.EADDRINUSE
-               else exc.strerror or str(exc))
+        why = (
+            "the port is already in use (another server is running there?)"
+            if exc.errno == errno.EADDRINUSE
+            else exc.strerror or str(exc)
+        )
         _fail(f"cannot listen on {host}:{port}: {why}; choose another --port")
 
 
@@ -146,11 +162,19 @@ def migrate() -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port (1-65535).", min=1, max=65535)] = 8000,
-    no_worker: Annotated[bool, typer.Option("--no-worker", help="Serve the API only; run `worker` processes apart.")] = False,
-    workers: Annotated[int, typer.Option(
-        "--workers", min=1, max=64,
-        help="API processes (1: API and delivery worker in this process; N > 1: N API processes and one "
-             "delivery `worker` process beside them).")] = 1,
+    no_worker: Annotated[
+        bool, typer.Option("--no-worker", help="Serve the API only; run `worker` processes apart.")
+    ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=64,
+            help="API processes (1: API and delivery worker in this process; N > 1: N API processes and one "
+            "delivery `worker` process beside them).",
+        ),
+    ] = 1,
 ) -> None:
     """Migrate, then serve the API (http://HOST:PORT/v1) with a delivery worker in the same process
     (``--workers N`` > 1: N API processes and one delivery worker process)."""
@@ -176,7 +200,9 @@ def serve(
         from assessment_hub.app import create_app
 
         worker_note = "no worker" if no_worker else "with a delivery worker"
-        typer.echo(f"assessment-hub serving http://{host}:{port}/v1 (database: {_display_url(settings.database_url)}; {worker_note})")
+        typer.echo(
+            f"assessment-hub serving http://{host}:{port}/v1 (database: {_display_url(settings.database_url)}; {worker_note})"
+        )
         sys.stdout.flush()
         uvicorn.run(create_app(settings, worker=not no_worker), host=host, port=port, log_level="warning")
         return
@@ -186,8 +212,14 @@ def serve(
     # process holds the whole application by now (~100 MB resident) and would only supervise: it becomes
     # the lean `assessment_hub.supervise` (same pid, ~20 MB) that does this.
     os.environ["ASSESSMENT_HUB_PUBLIC_BASE_URL"] = settings.public_base_url or f"http://{host}:{port}"
-    args = [host, str(port), str(workers), "0" if no_worker else "1", str(settings.delivery_timeout_s + 5),
-            _display_url(settings.database_url)]
+    args = [
+        host,
+        str(port),
+        str(workers),
+        "0" if no_worker else "1",
+        str(settings.delivery_timeout_s + 5),
+        _display_url(settings.database_url),
+    ]
     sys.stdout.flush()
     sys.stderr.flush()
     if os.name == "posix":
@@ -226,9 +258,14 @@ def worker(
 
 @app.command()
 def demo(
-    break_receiver_secret: Annotated[bool, typer.Option(
-        "--break-receiver-secret", hidden=True,
-        help="Give the webhook receiver a wrong secret (shows, and tests, how a failed step is reported).")] = False,
+    break_receiver_secret: Annotated[
+        bool,
+        typer.Option(
+            "--break-receiver-secret",
+            hidden=True,
+            help="Give the webhook receiver a wrong secret (shows, and tests, how a failed step is reported).",
+        ),
+    ] = False,
 ) -> None:
     """Run the whole round trip on a temporary database: order, signed webhook, result with the kombo SDK,
     write-back, ATS outage, retries and recovery. Prints a timeline; exits non-zero naming a failed step."""
@@ -278,9 +315,16 @@ def api_keys_list(
     from assessment_hub.kit.timestamps import format_instant
 
     with unit_of_work(_session_factory(_settings())) as session:
-        views = [{"id": row.id, "name": row.name, "prefix": row.key_prefix,
-                  "created_at": format_instant(row.created_at), "revoked_at": format_instant(row.revoked_at)}
-                 for row in list_api_keys(session)]
+        views = [
+            {
+                "id": row.id,
+                "name": row.name,
+                "prefix": row.key_prefix,
+                "created_at": format_instant(row.created_at),
+                "revoked_at": format_instant(row.revoked_at),
+            }
+            for row in list_api_keys(session)
+        ]
     if as_json:
         typer.echo(json.dumps(views, indent=2, ensure_ascii=False))
         return
@@ -304,8 +348,10 @@ def api_keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (se
     except HubError as exc:
         _fail(exc.message)
     if revoked_now:
-        typer.echo(f"revoked API key {row.id} ({row.key_prefix}..., {row.name!r}); running servers refuse it "
-                   f"within {settings.lookup_cache_s:g} s (ASSESSMENT_HUB_LOOKUP_CACHE_S)")
+        typer.echo(
+            f"revoked API key {row.id} ({row.key_prefix}..., {row.name!r}); running servers refuse it "
+            f"within {settings.lookup_cache_s:g} s (ASSESSMENT_HUB_LOOKUP_CACHE_S)"
+        )
     else:
         typer.echo(f"API key {row.id} was already revoked at {format_instant(row.revoked_at)}")
 
@@ -340,9 +386,12 @@ def integrations_create(
     except (KeyError, SettingsError) as exc:
         _fail(str(exc.args[0]))
     if settings.public_base_url is None and tool != "sandbox":
-        typer.echo("warning: ASSESSMENT_HUB_PUBLIC_BASE_URL is not set, so the setup URLs use the local default "
-                   "http://127.0.0.1:8000, which an ATS elsewhere cannot reach; set it to the URL the ATS reaches "
-                   "this hub at (e.g. https://hub.example.com)", err=True)
+        typer.echo(
+            "warning: ASSESSMENT_HUB_PUBLIC_BASE_URL is not set, so the setup URLs use the local default "
+            "http://127.0.0.1:8000, which an ATS elsewhere cannot reach; set it to the URL the ATS reaches "
+            "this hub at (e.g. https://hub.example.com)",
+            err=True,
+        )
     if as_json:
         typer.echo(json.dumps({"id": row.id, "tool": tool, "setup": setup}))
         return
@@ -358,7 +407,9 @@ def sandbox_create_order(
     package: Annotated[str, typer.Option(help="A published package id.")],
     email: Annotated[str | None, typer.Option(help="The candidate's email (generated if left out).")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for the generated candidate and job.")] = None,
-    inline: Annotated[bool, typer.Option("--inline", help="An inline order: wait for the vendor's assessment_url.")] = False,
+    inline: Annotated[
+        bool, typer.Option("--inline", help="An inline order: wait for the vendor's assessment_url.")
+    ] = False,
 ) -> None:
     """Place an OPEN order in the sandbox ATS; the order id is printed alone on the last line."""
     from assessment_hub.connectors.sandbox.orders import create_sandbox_order
@@ -488,7 +539,9 @@ def webhooks_list() -> None:
     with unit_of_work(_session_factory(_settings())) as session:
         rows = list_endpoints(session)
         for row in rows:
-            typer.echo(f"{row.id}  {row.url}  {','.join(row.events) or 'all events'}  {'enabled' if row.enabled else 'disabled'}")
+            typer.echo(
+                f"{row.id}  {row.url}  {','.join(row.events) or 'all events'}  {'enabled' if row.enabled else 'disabled'}"
+            )
     if not rows:
         typer.echo("no webhook endpoints")
 
@@ -508,7 +561,9 @@ def webhooks_delete(endpoint_id: str) -> None:
 
 @deliveries.command("list")
 def deliveries_list(
-    state: Annotated[str | None, typer.Option(help="pending | in_flight | succeeded | dead | cancelled | superseded")] = None,
+    state: Annotated[
+        str | None, typer.Option(help="pending | in_flight | succeeded | dead | cancelled | superseded")
+    ] = None,
     order: Annotated[str | None, typer.Option(help="Only this order's deliveries.")] = None,
     limit: Annotated[int, typer.Option(help="At most this many, newest first.", min=1)] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON array instead of a table.")] = False,
@@ -527,8 +582,10 @@ def deliveries_list(
         typer.echo(json.dumps(views, indent=2))
         return
     for v in views:
-        typer.echo(f"{v['id']:>7}  {v['state']:<10} {v['kind']:<9} {v['action']:<34} order={v['order_id'] or '-'}  "
-                   f"attempts={v['attempts']}  {v['last_error'] or ''}")
+        typer.echo(
+            f"{v['id']:>7}  {v['state']:<10} {v['kind']:<9} {v['action']:<34} order={v['order_id'] or '-'}  "
+            f"attempts={v['attempts']}  {v['last_error'] or ''}"
+        )
     if not views:
         typer.echo("no deliveries")
 

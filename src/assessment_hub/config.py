@@ -84,7 +84,7 @@ class Settings(BaseSettings):
             raise ValueError("must not be empty")
         for prefix in ("postgresql://", "postgres://"):
             if value.startswith(prefix):
-                return "postgresql+psycopg://" + value[len(prefix):]
+                return "postgresql+psycopg://" + value[len(prefix) :]
         if not (value.startswith("sqlite") or value.startswith("postgresql+")):
             raise ValueError("only SQLite (sqlite:///path) and PostgreSQL (postgresql://...) are supported")
         try:
@@ -92,11 +92,14 @@ class Settings(BaseSettings):
         except ArgumentError:
             raise ValueError("is not a database URL (sqlite:///path or postgresql://user:pass@host:5432/db)") from None
         if url.get_backend_name() == "sqlite" and (
-            url.database in (None, "", ":memory:") or url.database.startswith("file::memory:")
+            url.database in (None, "", ":memory:")
+            or url.database.startswith("file::memory:")
             or url.query.get("mode") == "memory"
         ):
-            raise ValueError("an in-memory SQLite database cannot be shared by the server, workers and the CLI; "
-                             "give a file (sqlite:///path/to/hub.db)")
+            raise ValueError(
+                "an in-memory SQLite database cannot be shared by the server, workers and the CLI; "
+                "give a file (sqlite:///path/to/hub.db)"
+            )
         return value
 
     @field_validator("secret_key")

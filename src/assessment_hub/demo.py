@@ -42,8 +42,10 @@ DEMO_SETTINGS: dict[str, Any] = {
 PACKAGE = {"id": "1001", "type": "SKILLS_TEST", "name": "Python coding test", "description": "60 minutes, 3 tasks"}
 OUTAGE_FAILED_ATTEMPTS = 3
 """Failed write-back attempts to show before the ATS comes back."""
-KOMBO_MISSING = ("the official `kombo` SDK is not installed; install it with `pip install kombo` "
-                 "(or `pip install 'assessment-hub[test]'`) and run the demo again")
+KOMBO_MISSING = (
+    "the official `kombo` SDK is not installed; install it with `pip install kombo` "
+    "(or `pip install 'assessment-hub[test]'`) and run the demo again"
+)
 
 
 class DemoFailed(Exception):
@@ -76,7 +78,7 @@ class SignedWebhookReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 if not verify_signature(receiver.secret, raw, self.headers.get(SIGNATURE_HEADER)):
                     with receiver._changed:
@@ -86,8 +88,9 @@ class SignedWebhookReceiver:
                     return
                 event = json.loads(raw)
                 with receiver._changed:
-                    receiver.events.append(ReceivedEvent(event["id"], event["type"], event.get("data") or {},
-                                                         time.monotonic()))
+                    receiver.events.append(
+                        ReceivedEvent(event["id"], event["type"], event.get("data") or {}, time.monotonic())
+                    )
                     receiver._changed.notify_all()
                 self._answer(200, {})
 
@@ -186,8 +189,9 @@ def step_database(demo: Demo) -> str:
     from assessment_hub.db.migrate import upgrade
 
     demo.tmp = Path(tempfile.mkdtemp(prefix="assessment-hub-demo-"))
-    demo.settings = Settings(database_url=f"sqlite:///{demo.tmp / 'demo.db'}",
-                             attachments_dir=demo.tmp / "attachments", **DEMO_SETTINGS)
+    demo.settings = Settings(
+        database_url=f"sqlite:///{demo.tmp / 'demo.db'}", attachments_dir=demo.tmp / "attachments", **DEMO_SETTINGS
+    )
     engine = build_engine(demo.settings)
     upgrade(engine)
     demo.sessions = sessionmaker(engine, expire_on_commit=False)
@@ -208,10 +212,12 @@ def step_server(demo: Demo) -> str:
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     demo.settings = demo.settings.model_copy(update={"public_base_url": f"http://127.0.0.1:{port}"})
-    demo.server = uvicorn.Server(uvicorn.Config(create_app(demo.settings, worker=True), log_level="warning",
-                                                lifespan="on"))
-    demo.server_thread = threading.Thread(target=demo.server.run, kwargs={"sockets": [sock]},
-                                          name="hub-server", daemon=True)
+    demo.server = uvicorn.Server(
+        uvicorn.Config(create_app(demo.settings, worker=True), log_level="warning", lifespan="on")
+    )
+    demo.server_thread = threading.Thread(
+        target=demo.server.run, kwargs={"sockets": [sock]}, name="hub-server", daemon=True
+    )
     demo.server_thread.start()
     if not _wait(lambda: demo.server.started or not demo.server_thread.is_alive(), 10) or not demo.server.started:
         raise DemoFailed("the server did not start")
@@ -235,8 +241,9 @@ def step_integration(demo: Demo) -> str:
 def step_packages(demo: Demo) -> str:
     from kombo import Kombo
 
-    demo.kombo = Kombo(api_key=demo.api_key, integration_id=demo.integration_id, server_url=demo.api_url,
-                       timeout_ms=10_000)
+    demo.kombo = Kombo(
+        api_key=demo.api_key, integration_id=demo.integration_id, server_url=demo.api_url, timeout_ms=10_000
+    )
     demo.kombo.assessment.set_packages(packages=[PACKAGE])
     listed = demo.kombo.assessment.get_packages().data.packages
     if [p.id for p in listed] != [PACKAGE["id"]]:
@@ -251,21 +258,30 @@ def step_order(demo: Demo) -> str:
     with unit_of_work(demo.sessions) as session:
         order = create_sandbox_order(session, demo.integration_id, PACKAGE["id"], seed=42)
         demo.order_id, candidate = order.id, order.candidate
-    return (f"order {demo.order_id} placed in the sandbox ATS for "
-            f"{candidate['first_name']} {candidate['last_name']} <{candidate['email']}>")
+    return (
+        f"order {demo.order_id} placed in the sandbox ATS for "
+        f"{candidate['first_name']} {candidate['last_name']} <{candidate['email']}>"
+    )
 
 
 def step_webhook(demo: Demo) -> str:
     timeout = 5.0
 
     def for_order(events: list[ReceivedEvent]) -> ReceivedEvent | None:
-        return next((e for e in events if e.type == "assessment:order-received" and e.data.get("id") == demo.order_id), None)
+        return next(
+            (e for e in events if e.type == "assessment:order-received" and e.data.get("id") == demo.order_id), None
+        )
 
     event = demo.receiver.wait_for(for_order, timeout)
     if event is None:
-        refused = f"; the receiver refused {demo.receiver.refused} attempt(s) whose signature did not verify" \
-            if demo.receiver.refused else ""
-        raise DemoFailed(f"no verified assessment:order-received for order {demo.order_id} within {timeout:g} s{refused}")
+        refused = (
+            f"; the receiver refused {demo.receiver.refused} attempt(s) whose signature did not verify"
+            if demo.receiver.refused
+            else ""
+        )
+        raise DemoFailed(
+            f"no verified assessment:order-received for order {demo.order_id} within {timeout:g} s{refused}"
+        )
     return f"signed webhook {event.type} (event {event.event_id}) received, signature verified"
 
 
@@ -279,11 +295,22 @@ def _writeback(demo: Demo, revision: int) -> dict[str, Any] | None:
 
 def _send_result(demo: Demo, score: int, summary: str) -> int:
     demo.kombo.assessment.update_order_result(
-        assessment_order_id=demo.order_id, status="COMPLETED", result_url="https://vendor.example/results/42",
-        score=score, max_score=100,
-        attributes=[{"type": "TEXT", "label": "Summary", "value": summary},
-                    {"type": "SUB_RESULT", "id": "algo", "label": "Algorithms",
-                     "score": {"value": score // 2, "max": 50}, "status": "COMPLETED"}])
+        assessment_order_id=demo.order_id,
+        status="COMPLETED",
+        result_url="https://vendor.example/results/42",
+        score=score,
+        max_score=100,
+        attributes=[
+            {"type": "TEXT", "label": "Summary", "value": summary},
+            {
+                "type": "SUB_RESULT",
+                "id": "algo",
+                "label": "Algorithms",
+                "score": {"value": score // 2, "max": 50},
+                "status": "COMPLETED",
+            },
+        ],
+    )
     return _latest_revision(demo)
 
 
@@ -291,8 +318,14 @@ def _latest_revision(demo: Demo) -> int:
     from assessment_hub.assessment.models import OrderRow, ResultRevisionRow
 
     with demo.sessions() as session:
-        return session.scalar(select(ResultRevisionRow.revision).join(
-            OrderRow, OrderRow.latest_result_id == ResultRevisionRow.id).where(OrderRow.id == demo.order_id)) or 0
+        return (
+            session.scalar(
+                select(ResultRevisionRow.revision)
+                .join(OrderRow, OrderRow.latest_result_id == ResultRevisionRow.id)
+                .where(OrderRow.id == demo.order_id)
+            )
+            or 0
+        )
 
 
 def step_result(demo: Demo) -> str:
@@ -319,18 +352,26 @@ def step_outage(demo: Demo) -> str:
 
 def step_correction(demo: Demo) -> str:
     revision = _send_result(demo, 91, "Strong on algorithms; re-graded")
-    return f"correction sent with the kombo SDK: 91/100 (revision {revision}); the hub stores it and queues the write-back"
+    return (
+        f"correction sent with the kombo SDK: 91/100 (revision {revision}); the hub stores it and queues the write-back"
+    )
 
 
 def _attempts(demo: Demo) -> list[Any]:
     from assessment_hub.delivery.models import DeliveryAttemptRow, OutboxRow
 
     with demo.sessions() as session:
-        newest = session.scalar(select(OutboxRow.id).where(OutboxRow.order_id == demo.order_id,
-                                                           OutboxRow.kind == "writeback")
-                                .order_by(OutboxRow.id.desc()).limit(1))
-        return list(session.scalars(select(DeliveryAttemptRow).where(DeliveryAttemptRow.outbox_id == newest)
-                                    .order_by(DeliveryAttemptRow.id)))
+        newest = session.scalar(
+            select(OutboxRow.id)
+            .where(OutboxRow.order_id == demo.order_id, OutboxRow.kind == "writeback")
+            .order_by(OutboxRow.id.desc())
+            .limit(1)
+        )
+        return list(
+            session.scalars(
+                select(DeliveryAttemptRow).where(DeliveryAttemptRow.outbox_id == newest).order_by(DeliveryAttemptRow.id)
+            )
+        )
 
 
 def _last_error(demo: Demo) -> str:
@@ -340,7 +381,7 @@ def _last_error(demo: Demo) -> str:
 
 def _show_new_attempts(demo: Demo) -> list[Any]:
     attempts = _attempts(demo)
-    for number, attempt in enumerate(attempts[demo.seen_attempts:], start=demo.seen_attempts + 1):
+    for number, attempt in enumerate(attempts[demo.seen_attempts :], start=demo.seen_attempts + 1):
         if attempt.outcome == "succeeded":
             demo.line("↻", f"write-back attempt {number}: delivered in {attempt.duration_ms} ms")
             continue
@@ -352,14 +393,19 @@ def _show_new_attempts(demo: Demo) -> list[Any]:
 
 def step_retries(demo: Demo) -> str:
     timeout = 8.0
-    failed = _wait(lambda: len([a for a in _show_new_attempts(demo) if a.outcome == "retry"]) >= OUTAGE_FAILED_ATTEMPTS,
-                   timeout)
+    failed = _wait(
+        lambda: len([a for a in _show_new_attempts(demo) if a.outcome == "retry"]) >= OUTAGE_FAILED_ATTEMPTS, timeout
+    )
     if not failed:
-        raise DemoFailed(f"expected {OUTAGE_FAILED_ATTEMPTS} failed write-back attempts within {timeout:g} s, "
-                         f"saw {demo.seen_attempts}")
+        raise DemoFailed(
+            f"expected {OUTAGE_FAILED_ATTEMPTS} failed write-back attempts within {timeout:g} s, "
+            f"saw {demo.seen_attempts}"
+        )
     if _writeback(demo, 2) is not None:
         raise DemoFailed("revision 2 reached the sandbox ATS during its outage")
-    return f"{OUTAGE_FAILED_ATTEMPTS} attempts failed and were retried with backoff; the write-back waits, nothing is lost"
+    return (
+        f"{OUTAGE_FAILED_ATTEMPTS} attempts failed and were retried with backoff; the write-back waits, nothing is lost"
+    )
 
 
 def step_recovery(demo: Demo) -> str:
@@ -374,8 +420,10 @@ def step_recovery(demo: Demo) -> str:
     _show_new_attempts(demo)
     if received is None:
         raise DemoFailed(f"revision 2 did not arrive within {timeout:g} s after the recovery ({_last_error(demo)})")
-    return (f"write-back arrived in the sandbox ATS: revision 2, {received['status']}, "
-            f"{received['score']:g}/{received['max_score']:g}, after {demo.seen_attempts} attempts")
+    return (
+        f"write-back arrived in the sandbox ATS: revision 2, {received['status']}, "
+        f"{received['score']:g}/{received['max_score']:g}, after {demo.seen_attempts} attempts"
+    )
 
 
 STEPS: list[tuple[str, float, Callable[[Demo], str]]] = [
@@ -404,7 +452,7 @@ def _run_bounded(name: str, timeout: float, fn: Callable[[Demo], str], demo: Dem
     def target() -> None:
         try:
             outcome["line"] = fn(demo)
-        except BaseException as exc:  # noqa: BLE001 - reported as the step's failure
+        except BaseException as exc:
             outcome["error"] = exc
 
     thread = threading.Thread(target=target, name=f"demo-{name}", daemon=True)

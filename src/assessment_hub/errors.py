@@ -119,7 +119,7 @@ def describe_validation_error(exc: Any, *, limit: int = 5) -> str:
                 loc += f".{item}" if loc else str(item)
         message = re.sub(r" or instance of \w+$", "", error.get("msg", "is invalid"))
         if message.startswith("Value error, "):
-            message = message[len("Value error, "):]
+            message = message[len("Value error, ") :]
         if error.get("type") == "json_invalid":
             loc, message = "body", f"is not valid JSON ({error.get('ctx', {}).get('error', 'parse error')})"
         elif error.get("type") == "missing":

@@ -34,7 +34,7 @@ def limit_malloc_arenas(arenas: int = 2) -> None:
         pass
 
 
-def start_worker_process():  # noqa: ANN201 - subprocess.Popen
+def start_worker_process():
     """``assessment-hub worker`` as a child of this process (same python, same environment); on Linux it
     is also told to stop (SIGTERM) if this process dies without stopping it."""
     import signal
@@ -45,14 +45,16 @@ def start_worker_process():  # noqa: ANN201 - subprocess.Popen
             import ctypes
 
             ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-        except Exception:  # noqa: BLE001 - not Linux: the parent stops it on shutdown
+        except Exception:
             pass
 
-    return subprocess.Popen([sys.executable, "-m", "assessment_hub.cli", "worker"],
-                            preexec_fn=die_with_parent if sys.platform.startswith("linux") else None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "assessment_hub.cli", "worker"],
+        preexec_fn=die_with_parent if sys.platform.startswith("linux") else None,
+    )
 
 
-def stop_worker_process(process, timeout: float) -> None:  # noqa: ANN001 - subprocess.Popen
+def stop_worker_process(process, timeout: float) -> None:
     """SIGTERM: the worker finishes the sends in progress and exits; killed if it takes longer than ``timeout``."""
     import subprocess
 
@@ -72,11 +74,20 @@ def run(host: str, port: int, workers: int, with_worker: bool, worker_stop_timeo
     limit_malloc_arenas()
     delivery = start_worker_process() if with_worker else None
     worker_note = f"one delivery worker process (pid {delivery.pid})" if delivery is not None else "no worker"
-    print(f"assessment-hub serving http://{host}:{port}/v1 (database: {database}; {workers} API processes; "
-          f"{worker_note})", flush=True)
+    print(
+        f"assessment-hub serving http://{host}:{port}/v1 (database: {database}; {workers} API processes; "
+        f"{worker_note})",
+        flush=True,
+    )
     try:
-        uvicorn.run("assessment_hub.app:create_api_app", factory=True, workers=workers, host=host, port=port,
-                    log_level="warning")
+        uvicorn.run(
+            "assessment_hub.app:create_api_app",
+            factory=True,
+            workers=workers,
+            host=host,
+            port=port,
+            log_level="warning",
+        )
     finally:
         if delivery is not None:
             stop_worker_process(delivery, worker_stop_timeout_s)

@@ -57,8 +57,11 @@ class ConnectorContract:
 
     @staticmethod
     def publish(harness: Harness, *ids: str) -> None:
-        harness.tenant.sdk().assessment.set_packages(packages=[
-            {"id": pid, "type": "SKILLS_TEST", "name": f"Test {pid}", "description": "contract"} for pid in ids])
+        harness.tenant.sdk().assessment.set_packages(
+            packages=[
+                {"id": pid, "type": "SKILLS_TEST", "name": f"Test {pid}", "description": "contract"} for pid in ids
+            ]
+        )
 
     @staticmethod
     def result(harness: Harness, order_id: str, **body: Any) -> Any:
@@ -67,8 +70,9 @@ class ConnectorContract:
 
     @staticmethod
     def wait_shown(harness: Harness, order_id: str, predicate: Any, what: str) -> dict[str, Any]:
-        return wait_until(lambda: (shown := harness.shown(order_id)) and predicate(shown) and shown,
-                          timeout=20, what=what)
+        return wait_until(
+            lambda: (shown := harness.shown(order_id)) and predicate(shown) and shown, timeout=20, what=what
+        )
 
     def ordered(self, harness: Harness, package: str = "pkg-1") -> str:
         self.publish(harness, package)
@@ -102,24 +106,43 @@ class ConnectorContract:
 
     def test_final_result_then_correction(self, harness: Harness) -> None:
         order_id = self.ordered(harness)
-        self.result(harness, order_id, status="COMPLETED", score=80, max_score=100,
-                    completed_at="2024-05-01T10:00:00Z",
-                    attributes=[{"type": "TEXT", "label": "Summary", "value": "Solid"},
-                                {"type": "SUB_RESULT", "id": "logic", "label": "Logic",
-                                 "score": {"value": 40, "max": 50}, "status": "COMPLETED"}])
+        self.result(
+            harness,
+            order_id,
+            status="COMPLETED",
+            score=80,
+            max_score=100,
+            completed_at="2024-05-01T10:00:00Z",
+            attributes=[
+                {"type": "TEXT", "label": "Summary", "value": "Solid"},
+                {
+                    "type": "SUB_RESULT",
+                    "id": "logic",
+                    "label": "Logic",
+                    "score": {"value": 40, "max": 50},
+                    "status": "COMPLETED",
+                },
+            ],
+        )
         shown = self.wait_shown(harness, order_id, lambda s: s["status"] == "completed", "the completed result")
         assert shown["score"] == 80
         assert shown["url"] == "https://vendor.example/results/" + order_id
-        self.result(harness, order_id, status="COMPLETED", score=90, max_score=100,
-                    completed_at="2024-05-01T10:00:00Z")
+        self.result(harness, order_id, status="COMPLETED", score=90, max_score=100, completed_at="2024-05-01T10:00:00Z")
         self.wait_shown(harness, order_id, lambda s: s["score"] == 90, "the corrected score")
 
     def test_attachment(self, harness: Harness) -> None:
         order_id = self.ordered(harness)
-        response = self.result(harness, order_id, status="COMPLETED", score=1, max_score=2,
-                               completed_at="2024-05-01T10:00:00Z",
-                               attachments=[{"name": "report.pdf", "content_type": "application/pdf",
-                                             "data": base64.b64encode(PDF).decode()}])
+        response = self.result(
+            harness,
+            order_id,
+            status="COMPLETED",
+            score=1,
+            max_score=2,
+            completed_at="2024-05-01T10:00:00Z",
+            attachments=[
+                {"name": "report.pdf", "content_type": "application/pdf", "data": base64.b64encode(PDF).decode()}
+            ],
+        )
         if self.capabilities.accepts_attachments:
             self.wait_shown(harness, order_id, lambda s: s["attachments"] == 1, "the attachment in the ATS")
         else:
@@ -149,8 +172,9 @@ class ConnectorContract:
         order_id = self.ordered(harness)
         harness.outage("503")
         try:
-            self.result(harness, order_id, status="COMPLETED", score=5, max_score=10,
-                        completed_at="2024-05-01T10:00:00Z")
+            self.result(
+                harness, order_id, status="COMPLETED", score=5, max_score=10, completed_at="2024-05-01T10:00:00Z"
+            )
             wait_until(lambda: any(r.attempts >= 2 for r in _writebacks(hub, order_id)), what="retries")
         finally:
             harness.outage("ok")
@@ -160,16 +184,25 @@ class ConnectorContract:
         order_id = self.ordered(harness)
         harness.break_credentials()
         self.result(harness, order_id, status="COMPLETED", score=5, max_score=10, completed_at="2024-05-01T10:00:00Z")
-        (row,) = wait_until(lambda: [r for r in _writebacks(hub, order_id) if r.state == "dead"],
-                            what="the write-back to be parked as dead")
+        (row,) = wait_until(
+            lambda: [r for r in _writebacks(hub, order_id) if r.state == "dead"],
+            what="the write-back to be parked as dead",
+        )
         with hub.sessions() as session:
-            classes = {a.error_class for a in session.scalars(
-                select(DeliveryAttemptRow).where(DeliveryAttemptRow.outbox_id == row.id))}
+            classes = {
+                a.error_class
+                for a in session.scalars(select(DeliveryAttemptRow).where(DeliveryAttemptRow.outbox_id == row.id))
+            }
         assert classes == {"needs_human"}
         assert row.attempts == hub.settings.needs_human_max_attempts  # not endless retries
 
 
 def _writebacks(hub: Hub, order_id: str) -> list[OutboxRow]:
     with hub.sessions() as session:
-        return list(session.scalars(select(OutboxRow).where(OutboxRow.order_id == order_id,
-                                                            OutboxRow.kind == "writeback").order_by(OutboxRow.id)))
+        return list(
+            session.scalars(
+                select(OutboxRow)
+                .where(OutboxRow.order_id == order_id, OutboxRow.kind == "writeback")
+                .order_by(OutboxRow.id)
+            )
+        )

@@ -36,8 +36,9 @@ class GreenhouseHarness:
         self.fake = fake
         host = urlsplit(fake.server_url).netloc  # 127.0.0.1:PORT
         self.tenant: Tenant = hub.new_tenant("greenhouse", {"allowed_callback_hosts": host} if allow_fake else {})
-        self.setup = GreenhouseConnector.setup(self.settings, integration_base_url(hub.base_url,
-                                                                                  self.tenant.integration_id))
+        self.setup = GreenhouseConnector.setup(
+            self.settings, integration_base_url(hub.base_url, self.tenant.integration_id)
+        )
         # The fake's server had to run before the integration existed (its port goes into
         # allowed_callback_hosts); give it the setup values now, as from_setup() would.
         for key in SETUP_KEYS:
@@ -62,8 +63,13 @@ class GreenhouseHarness:
             return None
         last = pulled[-1]
         status = STATUS_SHOWN.get(last["partner_status"], last["partner_status"])
-        return {"status": status, "score": last.get("partner_score"), "url": last.get("partner_profile_url"),
-                "attachments": 0, "message": None}
+        return {
+            "status": status,
+            "score": last.get("partner_score"),
+            "url": last.get("partner_profile_url"),
+            "attachments": 0,
+            "message": None,
+        }
 
     def cancel(self, order_id: str) -> None:
         raise NotImplementedError("Greenhouse cannot cancel a take-home test")
@@ -108,9 +114,13 @@ def _result(harness: GreenhouseHarness, order_id: str, **body: Any) -> Any:
 
 def test_setup_values_and_settings(harness: GreenhouseHarness) -> None:
     base = integration_base_url(harness.hub.base_url, harness.tenant.integration_id)
-    assert harness.setup == {"list_tests_url": base + "/list_tests", "send_test_url": base + "/send_test",
-                             "test_status_url": base + "/test_status", "response_error_url": base + "/response_error",
-                             "api_key": harness.settings["api_key"]}
+    assert harness.setup == {
+        "list_tests_url": base + "/list_tests",
+        "send_test_url": base + "/send_test",
+        "test_status_url": base + "/test_status",
+        "response_error_url": base + "/response_error",
+        "api_key": harness.settings["api_key"],
+    }
     assert 0 < len(harness.setup["api_key"]) < 171
 
 
@@ -119,9 +129,12 @@ def test_prepare_settings_refuses_what_greenhouse_cannot_use() -> None:
 
     assert len(GreenhouseConnector.prepare_settings({})["api_key"]) == 40
     assert GreenhouseConnector.prepare_settings({"api_key": "k" * 170})["api_key"] == "k" * 170
-    for given, key in [({"api_key": "k" * 171}, "api_key"), ({"api_key": "a:b"}, "api_key"),
-                       ({"allowed_callback_hosts": "https://x.example/"}, "allowed_callback_hosts"),
-                       ({"api_base_url": "https://x"}, "api_base_url")]:
+    for given, key in [
+        ({"api_key": "k" * 171}, "api_key"),
+        ({"api_key": "a:b"}, "api_key"),
+        ({"allowed_callback_hosts": "https://x.example/"}, "allowed_callback_hosts"),
+        ({"api_base_url": "https://x"}, "api_base_url"),
+    ]:
         with pytest.raises(SettingsError, match=key):
             GreenhouseConnector.prepare_settings(given)
 
@@ -130,16 +143,20 @@ def test_inbound_auth_is_greenhouse_basic_with_the_integration_key(harness: Gree
     fake, setup = harness.fake, harness.setup
     _publish(harness, "pkg-1")
     assert fake.list_tests() == [{"partner_test_id": "pkg-1", "partner_test_name": "Test pkg-1"}]
-    for url, method in [(setup["list_tests_url"], "GET"), (setup["send_test_url"], "POST"),
-                        (setup["test_status_url"] + "?partner_interview_id=x", "GET"),
-                        (setup["response_error_url"], "POST")]:
+    for url, method in [
+        (setup["list_tests_url"], "GET"),
+        (setup["send_test_url"], "POST"),
+        (setup["test_status_url"] + "?partner_interview_id=x", "GET"),
+        (setup["response_error_url"], "POST"),
+    ]:
         resp = fake.expect_error(fake.raw_request(method, url, api_key="wrong-key", json={}), 401)
         assert resp.headers["www-authenticate"].startswith("Basic")
         assert "message" in resp.json()
         with httpx.Client() as client:  # no credentials at all; a Bearer token is not Greenhouse's way
             fake.expect_error(client.request(method, url, json={}), 401)
-            fake.expect_error(client.request(method, url, json={},
-                                             headers={"Authorization": f"Bearer {setup['api_key']}"}), 401)
+            fake.expect_error(
+                client.request(method, url, json={}, headers={"Authorization": f"Bearer {setup['api_key']}"}), 401
+            )
     # Another integration's key does not open this one.
     with FakeGreenhouse(api_key="x") as other_fake:
         other = GreenhouseHarness(harness.hub, other_fake)
@@ -153,19 +170,45 @@ def test_send_test_maps_the_order_and_keeps_greenhouse_ids(harness: GreenhouseHa
     fake = harness.fake
     _publish(harness, "12345")
     url = fake.new_take_home_test_url()
-    order_id = fake.send_test("12345", partner_test_id_as_number=True, first_name="Grace", last_name="Hopper",
-                              preferred_name="Amazing Grace", email="grace@example.com", phone_number="+1 555 0100",
-                              resume_url="https://files.example/resume.pdf", sent_by="recruiter@example.com",
-                              greenhouse_profile_url="https://app.greenhouse.io/people/17681532?application_id=26234709",
-                              url=url)
+    order_id = fake.send_test(
+        "12345",
+        partner_test_id_as_number=True,
+        first_name="Grace",
+        last_name="Hopper",
+        preferred_name="Amazing Grace",
+        email="grace@example.com",
+        phone_number="+1 555 0100",
+        resume_url="https://files.example/resume.pdf",
+        sent_by="recruiter@example.com",
+        greenhouse_profile_url="https://app.greenhouse.io/people/17681532?application_id=26234709",
+        url=url,
+    )
     order = harness.tenant.order(order_id)
     assert order["package_id"] == "12345" and order["status"] == "OPEN"
-    assert order["candidate"] == {"remote_id": "17681532", "email": "grace@example.com", "first_name": "Grace",
-                                  "last_name": "Hopper", "phone": "+1 555 0100"}
+    assert order["candidate"] == {
+        "remote_id": "17681532",
+        "email": "grace@example.com",
+        "first_name": "Grace",
+        "last_name": "Hopper",
+        "phone": "+1 555 0100",
+    }
     assert order["application"] == {"remote_id": "26234709"}
-    assert order["job"] == {"remote_id": None, "name": None, "job_code": None, "description": None, "location": None,
-                            "hiring_team": [{"remote_id": None, "email": "recruiter@example.com", "first_name": None,
-                                             "last_name": None, "hiring_team_roles": []}]}
+    assert order["job"] == {
+        "remote_id": None,
+        "name": None,
+        "job_code": None,
+        "description": None,
+        "location": None,
+        "hiring_team": [
+            {
+                "remote_id": None,
+                "email": "recruiter@example.com",
+                "first_name": None,
+                "last_name": None,
+                "hiring_team_roles": [],
+            }
+        ],
+    }
     from assessment_hub.assessment.models import OrderRow
 
     with harness.hub.sessions() as session:
@@ -194,8 +237,7 @@ def test_a_reused_take_home_test_url_for_another_candidate_is_refused(harness: G
     url = fake.new_take_home_test_url()
     first = fake.send_test("pkg-1", url=url)
     setup = harness.setup
-    for body in (fake.send_test_body("pkg-1", email="eve@example.com", url=url),
-                 fake.send_test_body("pkg-2", url=url)):
+    for body in (fake.send_test_body("pkg-1", email="eve@example.com", url=url), fake.send_test_body("pkg-2", url=url)):
         answer = fake.expect_error(fake.raw_request("POST", setup["send_test_url"], json=body), 409).json()
         assert first in answer["message"]
     with harness.tenant.client() as client:
@@ -209,8 +251,9 @@ def test_concurrent_retries_of_one_send_test_create_one_order(harness: Greenhous
     _publish(harness, "pkg-1")
     body = fake.send_test_body("pkg-1")
     with ThreadPoolExecutor(6) as pool:
-        answers = list(pool.map(lambda _: fake.raw_request("POST", harness.setup["send_test_url"], json=body),
-                                range(6)))
+        answers = list(
+            pool.map(lambda _: fake.raw_request("POST", harness.setup["send_test_url"], json=body), range(6))
+        )
     assert {a.status_code for a in answers} == {200}
     assert len({a.json()["partner_interview_id"] for a in answers}) == 1
     with harness.tenant.client() as client:
@@ -248,27 +291,59 @@ def test_test_status_answers_the_latest_result(harness: GreenhouseHarness) -> No
     fake = harness.fake
     _publish(harness, "pkg-1")
     order_id = fake.send_test("pkg-1")
-    assert fake.test_status(order_id) == {"partner_status": "in_progress", "partner_profile_url": None,
-                                          "partner_score": None, "metadata": None}
-    fake.expect_error(fake.raw_request("GET", harness.setup["test_status_url"],
-                                       params={"partner_interview_id": "unknown"}), 404)
+    assert fake.test_status(order_id) == {
+        "partner_status": "in_progress",
+        "partner_profile_url": None,
+        "partner_score": None,
+        "metadata": None,
+    }
+    fake.expect_error(
+        fake.raw_request("GET", harness.setup["test_status_url"], params={"partner_interview_id": "unknown"}), 404
+    )
     _result(harness, order_id, status="OPEN", score=10, max_score=100)
     interim = fake.wait_for_pull(order_id)
     assert interim["partner_status"] == "in_progress" and interim["partner_score"] == 10
-    _result(harness, order_id, status="COMPLETED", score=87.5, max_score=100, completed_at="2024-05-01T12:00:00+02:00",
-            attributes=[{"type": "TEXT", "label": "Summary", "value": "Strong"},
-                        {"type": "SUB_RESULT", "id": "logic", "label": "Logic", "score": {"value": 40, "max": 50},
-                         "status": "COMPLETED"},
-                        {"type": "SUB_RESULT", "id": "comm", "label": "Communication", "score": {"value": 0, "max": 10},
-                         "status": "CANCELLED"},
-                        {"type": "TEXT", "label": "Summary", "value": "Again"}])
-    final = wait_until(lambda: (p := fake.pulled[order_id][-1])["partner_status"] == "complete" and p,
-                       what="the complete answer")
+    _result(
+        harness,
+        order_id,
+        status="COMPLETED",
+        score=87.5,
+        max_score=100,
+        completed_at="2024-05-01T12:00:00+02:00",
+        attributes=[
+            {"type": "TEXT", "label": "Summary", "value": "Strong"},
+            {
+                "type": "SUB_RESULT",
+                "id": "logic",
+                "label": "Logic",
+                "score": {"value": 40, "max": 50},
+                "status": "COMPLETED",
+            },
+            {
+                "type": "SUB_RESULT",
+                "id": "comm",
+                "label": "Communication",
+                "score": {"value": 0, "max": 10},
+                "status": "CANCELLED",
+            },
+            {"type": "TEXT", "label": "Summary", "value": "Again"},
+        ],
+    )
+    final = wait_until(
+        lambda: (p := fake.pulled[order_id][-1])["partner_status"] == "complete" and p, what="the complete answer"
+    )
     assert final == {
-        "partner_status": "complete", "partner_profile_url": "https://vendor.example/results/" + order_id,
+        "partner_status": "complete",
+        "partner_profile_url": "https://vendor.example/results/" + order_id,
         "partner_score": 87.5,
-        "metadata": {"Max Score": 100, "Completed At": "2024-05-01T10:00:00.000Z", "Summary": "Strong",
-                     "Logic": "40/50 (80%)", "Communication": "cancelled", "Summary (2)": "Again"},
+        "metadata": {
+            "Max Score": 100,
+            "Completed At": "2024-05-01T10:00:00.000Z",
+            "Summary": "Strong",
+            "Logic": "40/50 (80%)",
+            "Communication": "cancelled",
+            "Summary (2)": "Again",
+        },
     }
     assert fake.errors_reported == [] and fake.pull_errors == []
 
@@ -297,8 +372,9 @@ def test_warnings_say_what_greenhouse_cannot_show(harness: GreenhouseHarness) ->
     messages = [w.message for w in open_.warnings]
     assert any("does not show OPEN results" in m for m in messages)
     assert any("localhost" in m and "publicly reachable" in m for m in messages)
-    private = _result(harness, order_id, status="COMPLETED", result_url="https://10.1.2.3/r/1",
-                      completed_at="2024-05-01T10:00:00Z")
+    private = _result(
+        harness, order_id, status="COMPLETED", result_url="https://10.1.2.3/r/1", completed_at="2024-05-01T10:00:00Z"
+    )
     assert any("10.1.2.3 is not a public IP address" in w.message for w in private.warnings)
     public = _result(harness, order_id, status="COMPLETED", completed_at="2024-05-01T10:00:00Z")
     assert [w.message for w in public.warnings] == []
@@ -320,8 +396,12 @@ def test_vendor_rejection_is_pulled_as_a_not_done_status(hub: Hub, harness: Gree
         receiver.answer = (422, '{"message": "Candidate email address is not valid"}')
         order_id = harness.fake.send_test("pkg-1")
         pulled = harness.fake.wait_for_pull(order_id, timeout=20)
-    assert pulled == {"partner_status": "rejected", "partner_profile_url": None, "partner_score": None,
-                      "metadata": {"Rejected": "Candidate email address is not valid"}}
+    assert pulled == {
+        "partner_status": "rejected",
+        "partner_profile_url": None,
+        "partner_score": None,
+        "metadata": {"Rejected": "Candidate email address is not valid"},
+    }
 
 
 def test_refused_callback_host_takes_the_order_and_warns(hub: Hub) -> None:
@@ -343,8 +423,9 @@ def test_refused_callback_host_takes_the_order_and_warns(hub: Hub) -> None:
         from assessment_hub.connectors.callbacks import callback_allowed
         from assessment_hub.connectors.greenhouse.writeback import GREENHOUSE_HOSTS
 
-        assert callback_allowed("https://app.greenhouse.io/integrations/testing_partners/take_home_tests/1",
-                                GREENHOUSE_HOSTS, {})
+        assert callback_allowed(
+            "https://app.greenhouse.io/integrations/testing_partners/take_home_tests/1", GREENHOUSE_HOSTS, {}
+        )
         assert not callback_allowed("http://app.greenhouse.io/x", GREENHOUSE_HOSTS, {})
         assert not callback_allowed("https://greenhouse.io.evil.example/x", GREENHOUSE_HOSTS, {})
 
@@ -353,8 +434,11 @@ def test_response_error_reports_become_warnings_on_the_next_result(harness: Gree
     fake = harness.fake
     _publish(harness, "pkg-1")
     order_id = fake.send_test("pkg-1")
-    assert fake.response_error("test_status", ["partner_status is 'complete' but partner_profile url is missing"],
-                               partner_interview_id=order_id) == {"status": 200}
+    assert fake.response_error(
+        "test_status",
+        ["partner_status is 'complete' but partner_profile url is missing"],
+        partner_interview_id=order_id,
+    ) == {"status": 200}
     fake.response_error("list_tests", ["something else"])
     response = _result(harness, order_id, status="COMPLETED", score=3, completed_at="2024-05-01T10:00:00Z")
     messages = [w.message for w in response.warnings]
@@ -372,26 +456,50 @@ def test_fake_catches_a_malformed_answer(harness: GreenhouseHarness) -> None:
 
 def _outbox(hub: Hub, order_id: str) -> list[OutboxRow]:
     with hub.sessions() as session:
-        return list(session.scalars(select(OutboxRow).where(OutboxRow.order_id == order_id,
-                                                            OutboxRow.kind == "writeback")))
+        return list(
+            session.scalars(select(OutboxRow).where(OutboxRow.order_id == order_id, OutboxRow.kind == "writeback"))
+        )
 
 
 def test_cli_integrations_create_greenhouse_json(tmp_path: Path) -> None:
-    env = {**os.environ, "ASSESSMENT_HUB_DATABASE_URL": f"sqlite:///{tmp_path / 'hub.db'}",
-           "ASSESSMENT_HUB_PUBLIC_BASE_URL": "https://hub.example.com"}
-    cli = [sys.executable, "-m", "assessment_hub.cli", "integrations", "create", "--tool", "greenhouse",
-           "--organization", "Acme"]
-    done = subprocess.run(cli + ["--setting", "allowed_callback_hosts=gh.internal:8443", "--json"], env=env,
-                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    env = {
+        **os.environ,
+        "ASSESSMENT_HUB_DATABASE_URL": f"sqlite:///{tmp_path / 'hub.db'}",
+        "ASSESSMENT_HUB_PUBLIC_BASE_URL": "https://hub.example.com",
+    }
+    cli = [
+        sys.executable,
+        "-m",
+        "assessment_hub.cli",
+        "integrations",
+        "create",
+        "--tool",
+        "greenhouse",
+        "--organization",
+        "Acme",
+    ]
+    done = subprocess.run(
+        cli + ["--setting", "allowed_callback_hosts=gh.internal:8443", "--json"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
     assert out.keys() == {"id", "tool", "setup"} and out["tool"] == "greenhouse"
     assert out["id"].startswith("greenhouse:")
     base = f"https://hub.example.com/connectors/greenhouse/{out['id'].split(':', 1)[1]}"
-    assert out["setup"] == {"list_tests_url": base + "/list_tests", "send_test_url": base + "/send_test",
-                            "test_status_url": base + "/test_status", "response_error_url": base + "/response_error",
-                            "api_key": out["setup"]["api_key"]}
+    assert out["setup"] == {
+        "list_tests_url": base + "/list_tests",
+        "send_test_url": base + "/send_test",
+        "test_status_url": base + "/test_status",
+        "response_error_url": base + "/response_error",
+        "api_key": out["setup"]["api_key"],
+    }
     assert 0 < len(out["setup"]["api_key"]) < 171
-    bad = subprocess.run(cli + ["--setting", "api_key=" + "k" * 171], env=env, cwd=tmp_path, capture_output=True,
-                         text=True, timeout=120)
+    bad = subprocess.run(
+        cli + ["--setting", "api_key=" + "k" * 171], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
     assert bad.returncode == 1 and "api_key" in bad.stderr

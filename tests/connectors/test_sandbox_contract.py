@@ -36,8 +36,13 @@ class SandboxHarness:
         last = received[-1]
         if last["kind"] == "rejection":
             return {"status": "rejected", "score": None, "url": None, "attachments": 0, "message": last["message"]}
-        return {"status": last["status"].lower(), "score": last["score"], "url": last["result_url"],
-                "attachments": len(last["attachments"]), "message": None}
+        return {
+            "status": last["status"].lower(),
+            "score": last["score"],
+            "url": last["result_url"],
+            "attachments": len(last["attachments"]),
+            "message": None,
+        }
 
     def cancel(self, order_id: str) -> None:
         raise NotImplementedError

@@ -38,12 +38,17 @@ class TeamtailorHarness:
         self.hub = hub
         self.fake = fake
         host = urlsplit(fake.server_url).netloc
-        given = {"api_key": fake.partner_api_key, "api_base_url": fake.server_url,
-                 **({"allowed_callback_hosts": host} if allow_fake_host else {}), **settings}
+        given = {
+            "api_key": fake.partner_api_key,
+            "api_base_url": fake.server_url,
+            **({"allowed_callback_hosts": host} if allow_fake_host else {}),
+            **settings,
+        }
         self.tenant: Tenant = hub.new_tenant("teamtailor", given)
         stored = self.stored_settings()
         self.setup = connector_class("teamtailor").setup(
-            stored, integration_base_url(hub.base_url, self.tenant.integration_id))
+            stored, integration_base_url(hub.base_url, self.tenant.integration_id)
+        )
         # What the customer pastes into Teamtailor: the fake now calls the hub with it.
         fake.base_url = self.setup["base_url"]
         fake.provider_key = self.setup["provider_key"]
@@ -91,9 +96,13 @@ class TeamtailorHarness:
         status = {"sending": "open", "sent": "open", "pending": "open", "completed": "completed"}.get(state["status"])
         if status is None:  # failed
             status = "cancelled" if state.get("summary") == "Cancelled" else "rejected"
-        return {"status": status, "score": (state.get("assessment") or {}).get("score"), "url": state.get("url"),
-                "attachments": len(state.get("attachments") or []),
-                "message": state.get("summary") if status == "rejected" else None}
+        return {
+            "status": status,
+            "score": (state.get("assessment") or {}).get("score"),
+            "url": state.get("url"),
+            "attachments": len(state.get("attachments") or []),
+            "message": state.get("summary") if status == "rejected" else None,
+        }
 
     def cancel(self, order_id: str) -> None:
         raise NotImplementedError("Teamtailor sends no cancellation to assessment partners")
@@ -147,8 +156,10 @@ def test_config_lists_packages_and_assessment_criteria(hub: Hub, fake: FakeTeamt
     (field,) = config["fields"]
     assert field["type"] == "select" and "_" not in field["id"]
     assert field["options"] == [{"id": "pkg-1", "label": "Test pkg-1"}, {"id": "pkg-2", "label": "Test pkg-2"}]
-    assert config["assessment-criteria"] == [{"id": "logic", "label": "Logical reasoning"},
-                                             {"id": "comm", "label": "Communication"}]
+    assert config["assessment-criteria"] == [
+        {"id": "logic", "label": "Logical reasoning"},
+        {"id": "comm", "label": "Communication"},
+    ]
 
 
 def test_inbound_refuses_a_wrong_provider_key_with_a_plain_string(hub: Hub, fake: FakeTeamtailor) -> None:
@@ -167,8 +178,9 @@ def test_inbound_refuses_a_wrong_provider_key_with_a_plain_string(hub: Hub, fake
 def test_malformed_events_get_plain_string_errors(hub: Hub, fake: FakeTeamtailor) -> None:
     harness = TeamtailorHarness(hub, fake)
     publish(harness, "pkg-1")
-    not_json = fake.raw_request("POST", fake.base_url + "/webhook", content=b"{nope",
-                                headers={"Content-Type": "application/json"})
+    not_json = fake.raw_request(
+        "POST", fake.base_url + "/webhook", content=b"{nope", headers={"Content-Type": "application/json"}
+    )
     assert (not_json.status_code, not_json.text) == (400, "The body is not JSON")
     no_event = fake.raw_request("POST", fake.base_url + "/webhook", json={"company": {}})
     assert no_event.status_code == 400 and no_event.text.startswith("Invalid partner event: partner-event")
@@ -211,49 +223,74 @@ def test_signatures_are_checked_when_a_webhook_secret_is_set(hub: Hub, fake: Fak
 def test_order_mapping(hub: Hub, fake: FakeTeamtailor) -> None:
     harness = TeamtailorHarness(hub, fake)
     publish(harness, "pkg-1")
-    delivery = harness.send("pkg-1", "ada@example.com", candidate_id=777, job_id=4242, job_title="Backend dev",
-                            first_name="Ada", last_name="Lovelace", phone="+4670000000",
-                            locations=[{"name": "Stockholm", "address": "Åsögatan 18"}],
-                            recruiter={"name": "Edison van Kuhn", "email": "recruiter@example.com", "phone": "1"},
-                            company_inside_event=True)
+    delivery = harness.send(
+        "pkg-1",
+        "ada@example.com",
+        candidate_id=777,
+        job_id=4242,
+        job_title="Backend dev",
+        first_name="Ada",
+        last_name="Lovelace",
+        phone="+4670000000",
+        locations=[{"name": "Stockholm", "address": "Åsögatan 18"}],
+        recruiter={"name": "Edison van Kuhn", "email": "recruiter@example.com", "phone": "1"},
+        company_inside_event=True,
+    )
     order = harness.tenant.order(harness.order_for(delivery))
     assert order["package_id"] == "pkg-1" and order["status"] == "OPEN"
-    assert order["candidate"] == {"remote_id": "777", "email": "ada@example.com", "first_name": "Ada",
-                                  "last_name": "Lovelace", "phone": "+4670000000"}
+    assert order["candidate"] == {
+        "remote_id": "777",
+        "email": "ada@example.com",
+        "first_name": "Ada",
+        "last_name": "Lovelace",
+        "phone": "+4670000000",
+    }
     assert order["application"] == {"remote_id": None}
     job = order["job"]
     assert (job["remote_id"], job["name"], job["job_code"], job["description"]) == ("4242", "Backend dev", None, None)
     assert job["location"]["raw"] == "Stockholm, Åsögatan 18" and job["location"]["city"] is None
     # The trigger's user (id 31) has the recruiter's email: their id is kept.
-    assert job["hiring_team"] == [{"remote_id": "31", "email": "recruiter@example.com", "first_name": "Edison",
-                                   "last_name": "van Kuhn", "hiring_team_roles": ["RECRUITER"]}]
+    assert job["hiring_team"] == [
+        {
+            "remote_id": "31",
+            "email": "recruiter@example.com",
+            "first_name": "Edison",
+            "last_name": "van Kuhn",
+            "hiring_team_roles": ["RECRUITER"],
+        }
+    ]
     with hub.sessions() as session:
         row = session.get(OrderRow, order["id"])
     assert row.remote_data["partner-event"] == delivery.event["partner-event"]
-    assert row.remote_data["hub"] == {"partner_result_id": delivery.partner_result_id,
-                                      "partner_event_id": delivery.event["partner-event"]["id"],
-                                      "update_url": delivery.update_url}
+    assert row.remote_data["hub"] == {
+        "partner_result_id": delivery.partner_result_id,
+        "partner_event_id": delivery.event["partner-event"]["id"],
+        "update_url": delivery.update_url,
+    }
 
 
 def test_refused_callback_host_takes_the_order_and_warns(hub: Hub, fake: FakeTeamtailor) -> None:
     harness = TeamtailorHarness(hub, fake, allow_fake_host=False)
     publish(harness, "pkg-1")
     order_id = harness.place_order("pkg-1", "ada@example.com")
-    response = put_result(harness, order_id, status="COMPLETED", score=5, max_score=10,
-                          completed_at="2024-05-01T10:00:00Z")
+    response = put_result(
+        harness, order_id, status="COMPLETED", score=5, max_score=10, completed_at="2024-05-01T10:00:00Z"
+    )
     assert any("allowed_callback_hosts" in w.message and order_id in w.message for w in response.warnings)
     (row,) = wait_until(lambda: [r for r in _writebacks(hub, order_id) if r.state == "dead"], what="dead write-back")
     assert "allowed_callback_hosts" in (row.last_error or "")
     assert harness.puts(order_id) == []  # the hub never called the refused host
-    again = put_result(harness, order_id, status="COMPLETED", score=6, max_score=10,
-                       completed_at="2024-05-01T10:00:00Z")
+    again = put_result(
+        harness, order_id, status="COMPLETED", score=6, max_score=10, completed_at="2024-05-01T10:00:00Z"
+    )
     assert not any("allowed_callback_hosts" in w.message for w in again.warnings)  # a notice is shown once
 
 
 def _writebacks(hub: Hub, order_id: str) -> list[OutboxRow]:
     with hub.sessions() as session:
-        return list(session.scalars(select(OutboxRow).where(OutboxRow.order_id == order_id,
-                                                            OutboxRow.kind == "writeback")))
+        return list(
+            session.scalars(select(OutboxRow).where(OutboxRow.order_id == order_id, OutboxRow.kind == "writeback"))
+        )
 
 
 # ---------------------------------------------------------------------- write-back
@@ -263,15 +300,32 @@ def test_result_write_back_mapping(hub: Hub, fake: FakeTeamtailor) -> None:
     harness = TeamtailorHarness(hub, fake, assessment_criteria="logic=Logical reasoning")
     publish(harness, "pkg-1")
     order_id = harness.place_order("pkg-1", "ada@example.com")
-    response = put_result(harness, order_id, status="COMPLETED", score=41, max_score=50,
-                          completed_at="2024-05-01T10:00:00Z",
-                          attributes=[{"type": "TEXT", "label": "Summary", "value": "Solid"},
-                                      {"type": "SUB_RESULT", "id": "logic", "label": "Logic",
-                                       "score": {"value": 40, "max": 50}, "status": "COMPLETED"},
-                                      {"type": "SUB_RESULT", "id": "other", "label": "Other",
-                                       "score": {"value": 1, "max": 4}, "status": "CANCELLED"}],
-                          attachments=[{"name": "report.pdf", "content_type": "application/pdf",
-                                        "data": base64.b64encode(PDF).decode()}])
+    response = put_result(
+        harness,
+        order_id,
+        status="COMPLETED",
+        score=41,
+        max_score=50,
+        completed_at="2024-05-01T10:00:00Z",
+        attributes=[
+            {"type": "TEXT", "label": "Summary", "value": "Solid"},
+            {
+                "type": "SUB_RESULT",
+                "id": "logic",
+                "label": "Logic",
+                "score": {"value": 40, "max": 50},
+                "status": "COMPLETED",
+            },
+            {
+                "type": "SUB_RESULT",
+                "id": "other",
+                "label": "Other",
+                "score": {"value": 1, "max": 4},
+                "status": "CANCELLED",
+            },
+        ],
+        attachments=[{"name": "report.pdf", "content_type": "application/pdf", "data": base64.b64encode(PDF).decode()}],
+    )
     messages = [w.message for w in response.warnings]
     assert any("41/50 is shown as 82" in m for m in messages), messages
     assert any("expire" in m for m in messages), messages
@@ -284,8 +338,13 @@ def test_result_write_back_mapping(hub: Hub, fake: FakeTeamtailor) -> None:
     assert attrs["status"] == "completed" and attrs["summary"] == "Score 41/50"
     assert attrs["assessment"] == {"score": 82}
     assert attrs["url"] == "https://vendor.example/results/" + order_id
-    assert attrs["details"] == {"Score": "41/50", "Completed at": "2024-05-01T10:00:00.000Z", "Summary": "Solid",
-                                "Logic": "40/50 (80%)", "Other": "cancelled"}
+    assert attrs["details"] == {
+        "Score": "41/50",
+        "Completed at": "2024-05-01T10:00:00.000Z",
+        "Summary": "Solid",
+        "Logic": "40/50 (80%)",
+        "Other": "cancelled",
+    }
     assert attrs["assessment-criteria"] == [{"id": "logic", "score": 80}]
     (attachment,) = attrs["attachments"]
     assert attachment["description"] == "report.pdf"
@@ -334,9 +393,15 @@ def test_attachment_links_serve_the_bytes_and_refuse_tampering(hub: Hub, fake: F
     harness = TeamtailorHarness(hub, fake)
     publish(harness, "pkg-1")
     order_id = harness.place_order("pkg-1", "ada@example.com")
-    put_result(harness, order_id, status="COMPLETED", score=1, max_score=2, completed_at="2024-05-01T10:00:00Z",
-               attachments=[{"name": "report.pdf", "content_type": "application/pdf",
-                             "data": base64.b64encode(PDF).decode()}])
+    put_result(
+        harness,
+        order_id,
+        status="COMPLETED",
+        score=1,
+        max_score=2,
+        completed_at="2024-05-01T10:00:00Z",
+        attachments=[{"name": "report.pdf", "content_type": "application/pdf", "data": base64.b64encode(PDF).decode()}],
+    )
     wait_until(lambda: harness.puts(order_id), what="the PUT")
     url = urlsplit(harness.puts(order_id)[0].json["data"]["attributes"]["attachments"][0]["url"])
     link = f"{hub.base_url}{url.path}?{url.query}"  # the worker signs for its public_base_url; same path/query
@@ -348,7 +413,9 @@ def test_attachment_links_serve_the_bytes_and_refuse_tampering(hub: Hub, fake: F
     query = {k: v[0] for k, v in parse_qs(url.query).items()}
     tampered = httpx.get(f"{hub.base_url}/attachments/{sha}", params={**query, "name": "other.pdf"})
     assert tampered.status_code == 403
-    bad_sig = httpx.get(f"{hub.base_url}/attachments/{sha}", params={**query, "signature": "x" + query["signature"][1:]})
+    bad_sig = httpx.get(
+        f"{hub.base_url}/attachments/{sha}", params={**query, "signature": "x" + query["signature"][1:]}
+    )
     assert bad_sig.status_code == 403
     expired = urlsplit(attachment_link(hub.settings, hub.base_url, sha, "report.pdf", ttl_s=-10))
     assert httpx.get(f"{hub.base_url}{expired.path}?{expired.query}").status_code == 403
@@ -378,13 +445,30 @@ def test_settings_are_checked() -> None:
 
 
 def test_cli_integrations_create_json(database_url: str, tmp_path: Path) -> None:
-    env = {**os.environ, "ASSESSMENT_HUB_DATABASE_URL": database_url,
-           "ASSESSMENT_HUB_ATTACHMENTS_DIR": str(tmp_path / "att"),
-           "ASSESSMENT_HUB_PUBLIC_BASE_URL": "https://hub.example.com"}
-    cli = [sys.executable, "-m", "assessment_hub.cli", "integrations", "create", "--tool", "teamtailor",
-           "--organization", "Acme"]
-    done = subprocess.run(cli + ["--setting", "api_key=tt-key", "--setting", "webhook_secret=s3cret", "--json"],
-                          env=env, capture_output=True, text=True, timeout=120)
+    env = {
+        **os.environ,
+        "ASSESSMENT_HUB_DATABASE_URL": database_url,
+        "ASSESSMENT_HUB_ATTACHMENTS_DIR": str(tmp_path / "att"),
+        "ASSESSMENT_HUB_PUBLIC_BASE_URL": "https://hub.example.com",
+    }
+    cli = [
+        sys.executable,
+        "-m",
+        "assessment_hub.cli",
+        "integrations",
+        "create",
+        "--tool",
+        "teamtailor",
+        "--organization",
+        "Acme",
+    ]
+    done = subprocess.run(
+        cli + ["--setting", "api_key=tt-key", "--setting", "webhook_secret=s3cret", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
     assert set(out) == {"id", "tool", "setup"} and out["tool"] == "teamtailor"
@@ -406,9 +490,11 @@ def test_events_without_ids_or_candidate_are_refused(hub: Hub, fake: FakeTeamtai
     # and an event without a candidate gave the vendor an order it could not act on.
     harness = TeamtailorHarness(hub, fake)
     publish(harness, "pkg-1")
-    for mutate, mentions in ((lambda pe: pe["partner-result"].update(id=""), "partner-result.id"),
-                             (lambda pe: pe.pop("candidate"), "candidate"),
-                             (lambda pe: pe["candidate"].update(email=None), "candidate.email")):
+    for mutate, mentions in (
+        (lambda pe: pe["partner-result"].update(id=""), "partner-result.id"),
+        (lambda pe: pe.pop("candidate"), "candidate"),
+        (lambda pe: pe["candidate"].update(email=None), "candidate.email"),
+    ):
         event = fake.make_event(selection={"test": "pkg-1"})
         mutate(event["partner-event"])
         answer = fake.raw_request("POST", fake.base_url + "/webhook", json=event)

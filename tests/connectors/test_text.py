@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from assessment_hub.connectors.text import attribute_pairs, attributes_as_text, score_text, sub_result_text
 
-SUB = {"type": "SUB_RESULT", "id": "logic", "label": "Logic", "score": {"value": 40.0, "max": 50.0},
-       "status": "COMPLETED"}
+SUB = {
+    "type": "SUB_RESULT",
+    "id": "logic",
+    "label": "Logic",
+    "score": {"value": 40.0, "max": 50.0},
+    "status": "COMPLETED",
+}
 
 
 def test_sub_result_reads_as_score_out_of_max_with_percent() -> None:

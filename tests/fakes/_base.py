@@ -3,14 +3,16 @@
 Nothing in here is ATS-specific protocol; each ATS module decides what is
 accepted and what the rejection looks like.
 """
+
 from __future__ import annotations
 
 import base64
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
@@ -82,7 +84,11 @@ class FakeAtsServer:
         self._live: LiveServer | None = None
         self._closing = threading.Event()
         self.app = Starlette(
-            routes=[Route("/{path:path}", self._endpoint, methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])]
+            routes=[
+                Route(
+                    "/{path:path}", self._endpoint, methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+                )
+            ]
         )
 
     # -- lifecycle ---------------------------------------------------------
@@ -92,7 +98,7 @@ class FakeAtsServer:
             raise RuntimeError("fake server is not running; call start_server() or use it as a context manager")
         return self._live.base_url
 
-    def start_server(self) -> "FakeAtsServer":
+    def start_server(self) -> FakeAtsServer:
         self._closing.clear()
         self._live = LiveServer(self.app)
         self._live.start()
@@ -195,6 +201,7 @@ def wait_until(predicate: Callable[[], bool], timeout: float, what: str = "condi
 
 
 # -- small helpers used by several fakes -------------------------------------
+
 
 def basic_auth_value(username: str, password: str = "") -> str:
     return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()

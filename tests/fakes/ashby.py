@@ -57,6 +57,7 @@ UNCONFIRMED choices (tolerant reading for the hub in brackets):
 - U12 Shape of ``job.hiringTeam[]`` items: $ref to Ashby's hiringTeam member object; fake sends
   ``{email, firstName, lastName, role, userId}``. [Hub: read defensively, all keys optional.]
 """
+
 from __future__ import annotations
 
 import itertools
@@ -82,8 +83,15 @@ __all__ = ["FakeAshby", "AshbyRefusal", "ProtocolViolation", "SETUP_KEYS", "BLOB
 
 SETUP_KEYS = ("base_url", "api_key")
 BLOB_TYPES = ("numeric_score", "numeric_duration_minutes", "url", "string", "boolean_success")
-UPDATE_KEYS = {"assessment_id", "timestamp", "assessment_status", "assessment_profile_url",
-               "assessment_result", "cancelled_reason", "metadata"}
+UPDATE_KEYS = {
+    "assessment_id",
+    "timestamp",
+    "assessment_status",
+    "assessment_profile_url",
+    "assessment_result",
+    "cancelled_reason",
+    "metadata",
+}
 _req = itertools.count(1)
 
 
@@ -118,7 +126,7 @@ class FakeAshby(FakeAtsServer):
         self.assessments: dict[str, dict[str, Any]] = {}
 
     @classmethod
-    def from_setup(cls, setup: dict[str, str], **kwargs: Any) -> "FakeAshby":
+    def from_setup(cls, setup: dict[str, str], **kwargs: Any) -> FakeAshby:
         missing = [k for k in SETUP_KEYS if not setup.get(k)]
         if missing:
             raise ValueError(f"Ashby setup values missing: {missing}")
@@ -153,21 +161,30 @@ class FakeAshby(FakeAtsServer):
         try:
             return resp.json()
         except ValueError:
-            raise ProtocolViolation(f"Ashby {what}: body is not JSON: {resp.text[:200]!r}")
+            raise ProtocolViolation(f"Ashby {what}: body is not JSON: {resp.text[:200]!r}") from None
 
     def list(self) -> list[dict[str, Any]]:
         resp = self.raw_call("assessment.list", {})
-        violation(resp.status_code == 200, f"Ashby assessment.list: expected 200, got {resp.status_code}: {resp.text[:200]!r}")
+        violation(
+            resp.status_code == 200, f"Ashby assessment.list: expected 200, got {resp.status_code}: {resp.text[:200]!r}"
+        )
         data = self._json(resp, "assessment.list")
-        violation(isinstance(data, dict) and data.get("success") is True, f"Ashby assessment.list: success must be true: {data!r}")
+        violation(
+            isinstance(data, dict) and data.get("success") is True,
+            f"Ashby assessment.list: success must be true: {data!r}",
+        )
         results = data.get("results")
         violation(isinstance(results, list), "Ashby assessment.list: results must be an array")
         for i, r in enumerate(results):
-            violation(isinstance(r, dict) and isinstance(r.get("assessment_type_id"), str) and r["assessment_type_id"],
-                      f"Ashby assessment.list: results[{i}].assessment_type_id must be a non-empty string")
+            violation(
+                isinstance(r, dict) and isinstance(r.get("assessment_type_id"), str) and r["assessment_type_id"],
+                f"Ashby assessment.list: results[{i}].assessment_type_id must be a non-empty string",
+            )
             violation(isinstance(r.get("name"), str), f"Ashby assessment.list: results[{i}].name must be a string")
-            violation(r.get("description") is None or isinstance(r["description"], str),
-                      f"Ashby assessment.list: results[{i}].description must be a string")
+            violation(
+                r.get("description") is None or isinstance(r["description"], str),
+                f"Ashby assessment.list: results[{i}].description must be a string",
+            )
         return results
 
     def start_body(
@@ -183,15 +200,28 @@ class FakeAshby(FakeAtsServer):
         body: dict[str, Any] = {
             "assessment_type_id": assessment_type_id,
             "candidate": {
-                "ashby_id": cid, "first_name": "Grace", "last_name": "Hopper", "email": "grace@example.com",
-                "ashby_profile_url": f"https://app.ashbyhq.com/candidates/{cid}", **(candidate or {}),
+                "ashby_id": cid,
+                "first_name": "Grace",
+                "last_name": "Hopper",
+                "email": "grace@example.com",
+                "ashby_profile_url": f"https://app.ashbyhq.com/candidates/{cid}",
+                **(candidate or {}),
             },
             "application": {"ashby_id": aid, "status": "Active", **(application or {})},
             "job": {
-                "ashby_id": jid, "name": "Backend Engineer", "req_id": "REQ-42",
+                "ashby_id": jid,
+                "name": "Backend Engineer",
+                "req_id": "REQ-42",
                 "ashby_job_url": f"https://app.ashbyhq.com/jobs/{jid}",
-                "hiringTeam": [{"email": "hm@example.com", "firstName": "Hilda", "lastName": "Manager",
-                                "role": "Hiring Manager", "userId": str(uuid.uuid4())}],
+                "hiringTeam": [
+                    {
+                        "email": "hm@example.com",
+                        "firstName": "Hilda",
+                        "lastName": "Manager",
+                        "role": "Hiring Manager",
+                        "userId": str(uuid.uuid4()),
+                    }
+                ],
                 **(job or {}),
             },
         }
@@ -207,16 +237,27 @@ class FakeAshby(FakeAtsServer):
             raise AshbyRefusal(409, "candidate is already being assessed", resp.text)
         if resp.status_code == 422:
             data = self._json(resp, "assessment.start 422")
-            violation(isinstance(data, dict) and isinstance(data.get("message"), str) and data["message"],
-                      f"Ashby assessment.start: a 422 must carry {{\"message\": str}}, got {data!r}")
+            violation(
+                isinstance(data, dict) and isinstance(data.get("message"), str) and data["message"],
+                f'Ashby assessment.start: a 422 must carry {{"message": str}}, got {data!r}',
+            )
             raise AshbyRefusal(422, data["message"], data)
-        violation(resp.status_code == 200, f"Ashby assessment.start: expected 200/409/422, got {resp.status_code}: {resp.text[:200]!r}")
+        violation(
+            resp.status_code == 200,
+            f"Ashby assessment.start: expected 200/409/422, got {resp.status_code}: {resp.text[:200]!r}",
+        )
         data = self._json(resp, "assessment.start")
-        violation(isinstance(data, dict) and data.get("success") is True, f"Ashby assessment.start: success must be true: {data!r}")
+        violation(
+            isinstance(data, dict) and data.get("success") is True,
+            f"Ashby assessment.start: success must be true: {data!r}",
+        )
         results = data.get("results")
         violation(isinstance(results, dict), "Ashby assessment.start: results must be an object")
         aid = results.get("assessment_id")
-        violation(isinstance(aid, str) and bool(aid), "Ashby assessment.start: results.assessment_id must be a non-empty string")
+        violation(
+            isinstance(aid, str) and bool(aid),
+            "Ashby assessment.start: results.assessment_id must be a non-empty string",
+        )
         state = self.assessments.setdefault(aid, _new_state())
         state["started"] = body
         if results.get("update_request") is not None:
@@ -228,37 +269,58 @@ class FakeAshby(FakeAtsServer):
 
     def cancel(self, assessment_id: str) -> dict[str, Any]:
         resp = self.raw_call("assessment.cancel", {"assessment_id": assessment_id})
-        violation(resp.status_code == 200, f"Ashby assessment.cancel: expected 200, got {resp.status_code}: {resp.text[:200]!r}")
+        violation(
+            resp.status_code == 200,
+            f"Ashby assessment.cancel: expected 200, got {resp.status_code}: {resp.text[:200]!r}",
+        )
         data = self._json(resp, "assessment.cancel")
-        violation(isinstance(data, dict) and isinstance(data.get("success"), bool), f"Ashby assessment.cancel: success must be a boolean: {data!r}")
+        violation(
+            isinstance(data, dict) and isinstance(data.get("success"), bool),
+            f"Ashby assessment.cancel: success must be a boolean: {data!r}",
+        )
         if data["success"] is False:
             info = data.get("errorInfo") or {}
             raise AshbyRefusal(200, info.get("message") or str(data.get("errors")), data)
         results = data.get("results")
-        violation(isinstance(results, dict) and isinstance(results.get("assessment_id"), str),
-                  "Ashby assessment.cancel: results.assessment_id must be a string (start's success schema)")
+        violation(
+            isinstance(results, dict) and isinstance(results.get("assessment_id"), str),
+            "Ashby assessment.cancel: results.assessment_id must be a string (start's success schema)",
+        )
         return results
 
     # =====================================================================
     # Server side: hub -> Ashby (assessment.update)
     # =====================================================================
     def _fail(self, code: str, message: str) -> Reply:
-        body = {"success": False, "errorInfo": {"code": code, "message": message, "requestId": f"req_{next(_req)}"},
-                "errors": [message]}
+        body = {
+            "success": False,
+            "errorInfo": {"code": code, "message": message, "requestId": f"req_{next(_req)}"},
+            "errors": [message],
+        }
         return Reply(200, body, reason=f"{code}: {message}")
 
     def bad_credentials_reply(self) -> Reply:
-        return Reply(401, {"success": False, "errorInfo": {"code": "invalid_credentials", "message": "Invalid API key"},
-                           "errors": ["invalid_credentials"]})
+        return Reply(
+            401,
+            {
+                "success": False,
+                "errorInfo": {"code": "invalid_credentials", "message": "Invalid API key"},
+                "errors": ["invalid_credentials"],
+            },
+        )
 
     def outage_reply(self) -> Reply:
         return Reply(503, "upstream connect error", media_type="text/plain")
 
     def handle(self, rec: RecordedRequest) -> Reply:
         if not rec.headers.get("user-agent", "").strip():
-            return Reply(403, "error code: 1010", media_type="text/plain", reason="missing User-Agent (Cloudflare 1010)")
+            return Reply(
+                403, "error code: 1010", media_type="text/plain", reason="missing User-Agent (Cloudflare 1010)"
+            )
         if rec.method != "POST":
-            return Reply(405, {"success": False, "errors": ["method_not_allowed"]}, reason=f"method {rec.method} instead of POST")
+            return Reply(
+                405, {"success": False, "errors": ["method_not_allowed"]}, reason=f"method {rec.method} instead of POST"
+            )
         if rec.path != "/assessment.update":
             return Reply(404, {"success": False, "errors": ["unknown_endpoint"]}, reason=f"unknown endpoint {rec.path}")
         creds = parse_basic(rec.headers.get("authorization"))
@@ -267,7 +329,9 @@ class FakeAshby(FakeAtsServer):
             r.reason = f"401 Authorization is not Basic(ashby_api_key, blank): {rec.headers.get('authorization')!r}"
             return r
         if media_type(rec.headers.get("content-type")) != "application/json":
-            return self._fail("invalid_input", f"Content-Type must be application/json, got {rec.headers.get('content-type')!r}")
+            return self._fail(
+                "invalid_input", f"Content-Type must be application/json, got {rec.headers.get('content-type')!r}"
+            )
         if rec.json is None and rec.body:
             return self._fail("invalid_input", "body is not valid JSON")
         problems = self._check_update(rec.json)
@@ -323,8 +387,12 @@ class FakeAshby(FakeAtsServer):
         st = self.assessments.setdefault(body["assessment_id"], _new_state())
         st["last_timestamp"] = body["timestamp"]
         st["updates"].append(body)
-        for key, slot in (("assessment_status", "status"), ("assessment_result", "result"),
-                          ("assessment_profile_url", "profile_url"), ("cancelled_reason", "cancelled_reason")):
+        for key, slot in (
+            ("assessment_status", "status"),
+            ("assessment_result", "result"),
+            ("assessment_profile_url", "profile_url"),
+            ("cancelled_reason", "cancelled_reason"),
+        ):
             if key in body:
                 st[slot] = body[key]
         for blob in body.get("metadata") or []:
@@ -332,8 +400,16 @@ class FakeAshby(FakeAtsServer):
 
 
 def _new_state() -> dict[str, Any]:
-    return {"last_timestamp": None, "status": None, "result": None, "profile_url": None,
-            "cancelled_reason": None, "metadata": {}, "updates": [], "started": None}
+    return {
+        "last_timestamp": None,
+        "status": None,
+        "result": None,
+        "profile_url": None,
+        "cancelled_reason": None,
+        "metadata": {},
+        "updates": [],
+        "started": None,
+    }
 
 
 def blob_problems(blob: Any) -> list[str]:

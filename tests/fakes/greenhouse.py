@@ -55,6 +55,7 @@ UNCONFIRMED choices (tolerant reading for the hub in brackets):
 - U9 Body of the PATCH auth failure: fake returns ``{"message": ...}`` JSON; only the
   status code should be relied on.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -118,7 +119,7 @@ class FakeGreenhouse(FakeAtsServer):
         self._pull_threads: list[threading.Thread] = []
 
     @classmethod
-    def from_setup(cls, setup: dict[str, str], **kwargs: Any) -> "FakeGreenhouse":
+    def from_setup(cls, setup: dict[str, str], **kwargs: Any) -> FakeGreenhouse:
         """Build from the hub's setup values (keys: see SETUP_KEYS)."""
         missing = [k for k in SETUP_KEYS if not setup.get(k)]
         if missing:
@@ -210,9 +211,7 @@ class FakeGreenhouse(FakeAtsServer):
         partner_test_id_as_number: bool = False,
     ) -> dict[str, Any]:
         if greenhouse_profile_url is None:
-            greenhouse_profile_url = (
-                f"https://app.greenhouse.io/people/{next(_ids)}?application_id={next(_ids)}"
-            )
+            greenhouse_profile_url = f"https://app.greenhouse.io/people/{next(_ids)}?application_id={next(_ids)}"
         return {
             "partner_test_id": int(partner_test_id) if partner_test_id_as_number else str(partner_test_id),
             "candidate": {
@@ -306,14 +305,20 @@ class FakeGreenhouse(FakeAtsServer):
     def handle(self, rec: RecordedRequest) -> Reply:
         if not rec.path.startswith(PATCH_PREFIX):
             return Reply(404, {"message": "Not Found"}, reason=f"unknown path {rec.path}")
-        tid = rec.path[len(PATCH_PREFIX):]
+        tid = rec.path[len(PATCH_PREFIX) :]
         if rec.method != "PATCH":
-            return Reply(405, {"message": "Method Not Allowed"}, headers={"Allow": "PATCH"},
-                         reason=f"method {rec.method} instead of PATCH")
+            return Reply(
+                405,
+                {"message": "Method Not Allowed"},
+                headers={"Allow": "PATCH"},
+                reason=f"method {rec.method} instead of PATCH",
+            )
         if self.require_patch_auth:
             creds = parse_basic(rec.headers.get("authorization"))
             if creds is None:
-                return self.bad_credentials_reply(f"missing or non-Basic Authorization header: {rec.headers.get('authorization')!r}")
+                return self.bad_credentials_reply(
+                    f"missing or non-Basic Authorization header: {rec.headers.get('authorization')!r}"
+                )
             if creds != (self.api_key, ""):
                 return self.bad_credentials_reply("Basic credentials are not (api_key, empty password)")
         if tid not in self.take_home_tests:
@@ -371,4 +376,3 @@ def validate_test_status(data: Any) -> list[str]:
                 if v is not None and not isinstance(v, (str, int, float, bool)):
                     errors.append(f"metadata[{k!r}] must be a primitive (metadata is flat)")
     return errors
-

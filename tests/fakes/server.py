@@ -11,6 +11,7 @@ The socket is bound before the thread starts (port 0 -> a free port chosen by
 the OS), so there is no race between "find a free port" and "bind it".
 Start and stop waits are bounded.
 """
+
 from __future__ import annotations
 
 import socket
@@ -57,9 +58,7 @@ class LiveServer:
             timeout_graceful_shutdown=self.graceful_shutdown,
         )
         server = uvicorn.Server(config)
-        thread = threading.Thread(
-            target=server.run, kwargs={"sockets": [sock]}, name=f"LiveServer:{port}", daemon=True
-        )
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=f"LiveServer:{port}", daemon=True)
         self._server, self._thread, self._sock = server, thread, sock
         thread.start()
         deadline = time.monotonic() + self.start_timeout

@@ -68,6 +68,7 @@ UNCONFIRMED choices (tolerant reading for the hub in brackets):
   UUID string. Fake sends numbers.
 - U11 Timeout on webhook calls is undocumented; fake client timeout is configurable (30 s).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -101,12 +102,39 @@ RESULTS_PREFIX = "/partner/v1/partner-results/"
 STATUSES = ("sending", "sent", "pending", "completed", "failed")
 GRADES = ("top_fit", "might_be_fit", "might_not_be_fit", "unknown", None)
 FIELD_TYPES = {
-    "checkbox", "color", "date", "datetime", "datetime-local", "email", "file", "infobox", "error",
-    "hidden", "month", "number", "password", "radio", "range", "reset", "search", "select",
-    "multiselect", "tel", "text", "url", "week",
+    "checkbox",
+    "color",
+    "date",
+    "datetime",
+    "datetime-local",
+    "email",
+    "file",
+    "infobox",
+    "error",
+    "hidden",
+    "month",
+    "number",
+    "password",
+    "radio",
+    "range",
+    "reset",
+    "search",
+    "select",
+    "multiselect",
+    "tel",
+    "text",
+    "url",
+    "week",
 }
 UPDATE_ATTRIBUTES = {
-    "status", "summary", "job-id", "url", "assessment", "details", "attachments", "actions",
+    "status",
+    "summary",
+    "job-id",
+    "url",
+    "assessment",
+    "details",
+    "attachments",
+    "actions",
     "assessment-criteria",
 }
 _DURATION = re.compile(r"^\d+:[0-5]\d:[0-5]\d$")
@@ -155,7 +183,7 @@ class FakeTeamtailor(FakeAtsServer):
         self.deliveries: list[WebhookDelivery] = []
 
     @classmethod
-    def from_setup(cls, setup: dict[str, str], **kwargs: Any) -> "FakeTeamtailor":
+    def from_setup(cls, setup: dict[str, str], **kwargs: Any) -> FakeTeamtailor:
         missing = [k for k in SETUP_KEYS if not setup.get(k)]
         if missing:
             raise ValueError(f"Teamtailor setup values missing: {missing}")
@@ -180,15 +208,19 @@ class FakeTeamtailor(FakeAtsServer):
         with httpx.Client(timeout=self.timeout) as c:
             return c.request(method, url, headers=headers, **kwargs)
 
-    def get_config(self, *, job_id: int | None = 12345, stage_id: int | None = 1, user_id: int | None = 31) -> dict[str, Any]:
+    def get_config(
+        self, *, job_id: int | None = 12345, stage_id: int | None = 1, user_id: int | None = 31
+    ) -> dict[str, Any]:
         params = {k: v for k, v in (("job_id", job_id), ("stage_id", stage_id), ("user_id", user_id)) if v is not None}
         with httpx.Client(timeout=self.timeout) as c:
             resp = c.get(self._url("/config"), params=params, headers=self._headers())
-        violation(resp.status_code == 200, f"Teamtailor /config: expected 200, got {resp.status_code}: {resp.text[:200]!r}")
+        violation(
+            resp.status_code == 200, f"Teamtailor /config: expected 200, got {resp.status_code}: {resp.text[:200]!r}"
+        )
         try:
             data = resp.json()
         except ValueError:
-            raise ProtocolViolation(f"Teamtailor /config: body is not JSON: {resp.text[:200]!r}")
+            raise ProtocolViolation(f"Teamtailor /config: body is not JSON: {resp.text[:200]!r}") from None
         problems = validate_config(data)
         violation(not problems, "Teamtailor /config: " + "; ".join(problems))
         return data
@@ -240,12 +272,20 @@ class FakeTeamtailor(FakeAtsServer):
             "department": None,
             "role": None,
             "job": {
-                "id": job_id, "title": job_title, "stage-id": 1, "stage": "Assessment", "tags": [],
-                "trigger-id": 1, "custom-fields": [], "status": {"rejected": False},
+                "id": job_id,
+                "title": job_title,
+                "stage-id": 1,
+                "stage": "Assessment",
+                "tags": [],
+                "trigger-id": 1,
+                "custom-fields": [],
+                "status": {"rejected": False},
                 "triggered-by": {"id": 31, "email": "recruiter@example.com", "name": "Edison Kuhn"},
             },
             "recruiter": recruiter or {"name": "Edison Kuhn", "email": "recruiter@example.com", "phone": "+461234567"},
-            "locations": locations if locations is not None else [{"name": "Stockholm", "address": "Åsögatan 18, 126 41, Stockholm"}],
+            "locations": locations
+            if locations is not None
+            else [{"name": "Stockholm", "address": "Åsögatan 18, 126 41, Stockholm"}],
             "questions": [],
             "custom-fields": [],
             "referrals": [],
@@ -260,7 +300,9 @@ class FakeTeamtailor(FakeAtsServer):
             return {"partner-event": event}
         return {"partner-event": event, "company": company}
 
-    def signature_header(self, event_id: str, body: bytes, *, timestamp: int | None = None, secret: str | None = None) -> str:
+    def signature_header(
+        self, event_id: str, body: bytes, *, timestamp: int | None = None, secret: str | None = None
+    ) -> str:
         secret = self.webhook_secret if secret is None else secret
         if secret is None:
             raise ValueError("no webhook secret configured")
@@ -306,9 +348,15 @@ class FakeTeamtailor(FakeAtsServer):
         except ValueError:
             parsed = None
         delivery = WebhookDelivery(
-            status_code=resp.status_code, text=resp.text, json=parsed, event=event,
-            partner_result_id=pr.get("id", ""), update_url=pr.get("update-url", ""),
-            attempts=attempts, delivered=200 <= resp.status_code < 300, headers=dict(resp.headers),
+            status_code=resp.status_code,
+            text=resp.text,
+            json=parsed,
+            event=event,
+            partner_result_id=pr.get("id", ""),
+            update_url=pr.get("update-url", ""),
+            attempts=attempts,
+            delivered=200 <= resp.status_code < 300,
+            headers=dict(resp.headers),
         )
         result = self.results.get(delivery.partner_result_id)
         if delivery.delivered:
@@ -346,7 +394,7 @@ class FakeTeamtailor(FakeAtsServer):
         scheme, _, token = header.partition(" ")
         token = token.strip()
         if scheme == "Token" and token.startswith("token="):
-            token = token[len("token="):].strip('"')
+            token = token[len("token=") :].strip('"')
         return scheme in ("Token", "Bearer") and token == self.partner_api_key
 
     def handle(self, rec: RecordedRequest) -> Reply:
@@ -355,10 +403,14 @@ class FakeTeamtailor(FakeAtsServer):
             r.reason = f"401 bad Authorization header {rec.headers.get('authorization')!r}"
             return r
         if rec.headers.get("x-api-version") != API_VERSION:
-            return self._error(406, "Not Acceptable", f"X-Api-Version header must be {API_VERSION}, got {rec.headers.get('x-api-version')!r}")
+            return self._error(
+                406,
+                "Not Acceptable",
+                f"X-Api-Version header must be {API_VERSION}, got {rec.headers.get('x-api-version')!r}",
+            )
         if not rec.path.startswith(RESULTS_PREFIX):
             return self._error(404, "Not Found", f"no route {rec.method} {rec.path}")
-        rid = rec.path[len(RESULTS_PREFIX):]
+        rid = rec.path[len(RESULTS_PREFIX) :]
         if rec.method != "PUT":
             r = self._error(405, "Method Not Allowed", f"fake accepts only PUT on partner results, got {rec.method}")
             r.headers = {"Allow": "PUT"}
@@ -373,7 +425,9 @@ class FakeTeamtailor(FakeAtsServer):
             return self._error(400, "Bad Request", "body must be a JSON:API document with a data object", "/data")
         data = doc["data"]
         if data.get("type") != "partner-results":
-            return self._error(409, "Conflict", f"data.type must be 'partner-results', got {data.get('type')!r}", "/data/type")
+            return self._error(
+                409, "Conflict", f"data.type must be 'partner-results', got {data.get('type')!r}", "/data/type"
+            )
         if "id" in data and data["id"] != rid:
             return self._error(409, "Conflict", f"data.id {data['id']!r} does not match URL id {rid}", "/data/id")
         if "id" not in data:
@@ -424,12 +478,20 @@ def validate_config(data: Any) -> list[str]:
         if f.get("type") not in ("infobox", "error") and (not isinstance(f.get("id"), str) or not f.get("id")):
             problems.append(f"fields[{i}].id must be a non-empty string")
         for key in ("options",):
-            if key in f and (not isinstance(f[key], list) or any(not isinstance(o, dict) or "id" not in o or "label" not in o for o in f[key])):
+            if key in f and (
+                not isinstance(f[key], list)
+                or any(not isinstance(o, dict) or "id" not in o or "label" not in o for o in f[key])
+            ):
                 problems.append(f"fields[{i}].options must be a list of {{id, label}}")
     crit = cfg.get("assessment-criteria")
-    if crit is not None:
-        if not isinstance(crit, list) or any(not isinstance(c, dict) or not isinstance(c.get("id"), str) or not isinstance(c.get("label"), str) for c in crit):
-            problems.append("assessment-criteria must be a list of {id: string, label: string}")
+    if crit is not None and (
+        not isinstance(crit, list)
+        or any(
+            not isinstance(c, dict) or not isinstance(c.get("id"), str) or not isinstance(c.get("label"), str)
+            for c in crit
+        )
+    ):
+        problems.append("assessment-criteria must be a list of {id: string, label: string}")
     return problems
 
 
@@ -481,7 +543,9 @@ def validate_attributes(attrs: Any, *, webhook_response: bool = False) -> list[t
                 bad("assessment/grade", f"grade must be one of {GRADES}, got {a['grade']!r}")
             if "duration" in a:
                 d = a["duration"]
-                ok = (isinstance(d, int) and not isinstance(d, bool) and d >= 0) or (isinstance(d, str) and _DURATION.match(d))
+                ok = (isinstance(d, int) and not isinstance(d, bool) and d >= 0) or (
+                    isinstance(d, str) and _DURATION.match(d)
+                )
                 if not ok:
                     bad("assessment/duration", f"duration must be seconds or HH:MM:SS, got {d!r}")
     if "details" in attrs:
@@ -503,7 +567,9 @@ def validate_attributes(attrs: Any, *, webhook_response: bool = False) -> list[t
     if "actions" in attrs:
         acts = attrs["actions"]
         if not isinstance(acts, list) or any(
-            not isinstance(a, dict) or not isinstance(a.get("buttonText"), str) or not isinstance(a.get("endpoint"), str)
+            not isinstance(a, dict)
+            or not isinstance(a.get("buttonText"), str)
+            or not isinstance(a.get("endpoint"), str)
             for a in acts
         ):
             bad("actions", "actions must be a list of {buttonText, endpoint}")

@@ -3,12 +3,14 @@
 Server sides are exercised with plain httpx requests (playing "the hub").
 Client sides are exercised against tiny stub vendor apps served by LiveServer.
 """
+
 from __future__ import annotations
 
 import hashlib
 import hmac
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -43,6 +45,7 @@ def ms() -> int:
 # ---------------------------------------------------------------------------
 # LiveServer
 # ---------------------------------------------------------------------------
+
 
 def test_live_server_runs_on_loopback_and_stops():
     app = stub_app({("GET", "/ping"): lambda r: _const(PlainTextResponse("pong"))})
@@ -82,24 +85,43 @@ def gh_hub(state: dict[str, Any]) -> Starlette:
     async def test_status(request: Request) -> Response:
         if request.query_params.get("partner_interview_id") != "pi-1":
             return JSONResponse({"error": "not found"}, 404)
-        return JSONResponse(state.get("status", {"partner_status": "complete", "partner_profile_url": "https://v.example/r/1",
-                                                 "partner_score": 88, "metadata": {"Notes": "ok"}}))
+        return JSONResponse(
+            state.get(
+                "status",
+                {
+                    "partner_status": "complete",
+                    "partner_profile_url": "https://v.example/r/1",
+                    "partner_score": 88,
+                    "metadata": {"Notes": "ok"},
+                },
+            )
+        )
 
     async def response_error(request: Request) -> Response:
         state.setdefault("errors", []).append(await request.json())
         return JSONResponse({"status": 200})
 
-    return stub_app({("GET", "/gh/list_tests"): list_tests, ("POST", "/gh/send_test"): send_test,
-                     ("GET", "/gh/test_status"): test_status, ("POST", "/gh/request_errors"): response_error})
+    return stub_app(
+        {
+            ("GET", "/gh/list_tests"): list_tests,
+            ("POST", "/gh/send_test"): send_test,
+            ("GET", "/gh/test_status"): test_status,
+            ("POST", "/gh/request_errors"): response_error,
+        }
+    )
 
 
 @pytest.fixture
 def greenhouse():
     state: dict[str, Any] = {}
     with LiveServer(gh_hub(state)) as hub:
-        setup = {"list_tests_url": hub + "/gh/list_tests", "send_test_url": hub + "/gh/send_test",
-                 "test_status_url": hub + "/gh/test_status", "response_error_url": hub + "/gh/request_errors",
-                 "api_key": GH_KEY}
+        setup = {
+            "list_tests_url": hub + "/gh/list_tests",
+            "send_test_url": hub + "/gh/send_test",
+            "test_status_url": hub + "/gh/test_status",
+            "response_error_url": hub + "/gh/request_errors",
+            "api_key": GH_KEY,
+        }
         with FakeGreenhouse.from_setup(setup, timeout=5) as gh:
             gh.stub_state = state
             yield gh
@@ -128,7 +150,11 @@ def test_greenhouse_client_flags_bad_hub_answers(greenhouse):
     gh.stub_state["status"] = {"partner_status": "complete", "partner_score": "88"}
     with pytest.raises(ProtocolViolation, match="partner_profile_url is missing"):
         gh.test_status("pi-1")
-    gh.stub_state["status"] = {"partner_status": "complete", "partner_profile_url": "https://x.example", "metadata": {"a": {"b": 1}}}
+    gh.stub_state["status"] = {
+        "partner_status": "complete",
+        "partner_profile_url": "https://x.example",
+        "metadata": {"a": {"b": 1}},
+    }
     with pytest.raises(ProtocolViolation, match="flat"):
         gh.test_status("pi-1")
     gh.expect_error(gh.raw_request("GET", gh.list_tests_url, api_key="wrong"), 401)
@@ -218,22 +244,34 @@ def _tt_request(tt, rid=None, *, attributes=None, data=None, headers=None, metho
 
     if rid is None:
         rid, _ = tt.new_partner_result(candidate_id=102)
-    doc = {"data": data if data is not None else {"type": "partner-results", "id": rid,
-                                                  "attributes": attributes if attributes is not None else {"status": "completed"}}}
+    doc = {
+        "data": data
+        if data is not None
+        else {
+            "type": "partner-results",
+            "id": rid,
+            "attributes": attributes if attributes is not None else {"status": "completed"},
+        }
+    }
     h = {"Authorization": f"Bearer {TT_KEY}", "X-Api-Version": API_VERSION, "Content-Type": JSONAPI}
     h.update(headers or {})
     h = {k: v for k, v in h.items() if v is not None}
-    return rid, httpx.request(method, url or f"{tt.server_url}/partner/v1/partner-results/{rid}", headers=h,
-                              content=_json.dumps(doc).encode())
+    return rid, httpx.request(
+        method, url or f"{tt.server_url}/partner/v1/partner-results/{rid}", headers=h, content=_json.dumps(doc).encode()
+    )
 
 
 def test_teamtailor_put_accepts_documented_update(teamtailor_fake):
     tt = teamtailor_fake
-    attrs = {"status": "completed", "summary": "Passed", "url": "https://vendor.example/r/1",
-             "assessment": {"score": 82, "grade": "top_fit", "duration": "0:32:14"},
-             "details": {"rating": "10", "awesomeness": {"good": "good"}},
-             "attachments": [{"url": "https://vendor.example/r/1.pdf", "description": "Report"}],
-             "assessment-criteria": [{"id": "crit-1", "score": 70}]}
+    attrs = {
+        "status": "completed",
+        "summary": "Passed",
+        "url": "https://vendor.example/r/1",
+        "assessment": {"score": 82, "grade": "top_fit", "duration": "0:32:14"},
+        "details": {"rating": "10", "awesomeness": {"good": "good"}},
+        "attachments": [{"url": "https://vendor.example/r/1.pdf", "description": "Report"}],
+        "assessment-criteria": [{"id": "crit-1", "score": 70}],
+    }
     rid, r = _tt_request(tt, attributes=attrs)
     assert r.status_code == 200, r.text
     assert r.headers["x-api-version"] == API_VERSION and r.headers["content-type"].startswith(JSONAPI)
@@ -284,8 +322,15 @@ def test_teamtailor_put_rejects_deviations(teamtailor_fake, change, status):
     data = change.get("data")
     if data is not None and change.get("keep_id"):
         data = {**data, "id": rid}
-    _, r = _tt_request(tt, rid, attributes=change.get("attributes"), data=data, headers=change.get("headers"),
-                       method=change.get("method", "PUT"), url=url)
+    _, r = _tt_request(
+        tt,
+        rid,
+        attributes=change.get("attributes"),
+        data=data,
+        headers=change.get("headers"),
+        method=change.get("method", "PUT"),
+        url=url,
+    )
     assert r.status_code == status, r.text
     if status not in (401,):
         assert r.json()["errors"][0]["status"] == str(status)
@@ -296,8 +341,23 @@ def test_teamtailor_put_rejects_deviations(teamtailor_fake, change, status):
 def tt_hub(state: dict[str, Any], secret: str | None) -> Starlette:
     async def config(request: Request) -> Response:
         state["config_request"] = (dict(request.query_params), request.headers.get("authorization"))
-        return JSONResponse(state.get("config", {"config": {"fields": [
-            {"id": "test", "label": "Test", "type": "select", "options": [{"id": "t1", "label": "Test 1"}]}]}}))
+        return JSONResponse(
+            state.get(
+                "config",
+                {
+                    "config": {
+                        "fields": [
+                            {
+                                "id": "test",
+                                "label": "Test",
+                                "type": "select",
+                                "options": [{"id": "t1", "label": "Test 1"}],
+                            }
+                        ]
+                    }
+                },
+            )
+        )
 
     async def webhook(request: Request) -> Response:
         body = await request.json()
@@ -305,7 +365,9 @@ def tt_hub(state: dict[str, Any], secret: str | None) -> Starlette:
         state["webhook_headers"] = dict(request.headers)
         if secret is not None:
             sig = dict(p.split("=", 1) for p in request.headers["teamtailor-signature"].split(","))
-            want = hmac.new(secret.encode(), f"{sig['t']}.{body['partner-event']['id']}".encode(), hashlib.sha256).hexdigest()
+            want = hmac.new(
+                secret.encode(), f"{sig['t']}.{body['partner-event']['id']}".encode(), hashlib.sha256
+            ).hexdigest()
             if not hmac.compare_digest(want, sig["v1"]):
                 return PlainTextResponse("bad signature", 401)
         if "reply" in state:
@@ -317,9 +379,12 @@ def tt_hub(state: dict[str, Any], secret: str | None) -> Starlette:
 
 def test_teamtailor_client_config_and_signed_webhook():
     state: dict[str, Any] = {}
-    with LiveServer(tt_hub(state, "s3cret")) as hub, FakeTeamtailor.from_setup(
-        {"base_url": hub + "/tt", "provider_key": "pk-1"}, webhook_secret="s3cret", timeout=5
-    ) as tt:
+    with (
+        LiveServer(tt_hub(state, "s3cret")) as hub,
+        FakeTeamtailor.from_setup(
+            {"base_url": hub + "/tt", "provider_key": "pk-1"}, webhook_secret="s3cret", timeout=5
+        ) as tt,
+    ):
         cfg = tt.get_config()
         assert cfg["config"]["fields"][0]["id"] == "test"
         assert state["config_request"] == ({"job_id": "12345", "stage_id": "1", "user_id": "31"}, "Bearer pk-1")
@@ -334,7 +399,11 @@ def test_teamtailor_client_config_and_signed_webhook():
         # plain-string error shown on the partner result
         state["reply"] = PlainTextResponse("Unknown test", 422)
         d = tt.send_webhook(selection={"test": "zz"})
-        assert not d.delivered and d.error_message == "Unknown test" and tt.results[d.partner_result_id]["status"] == "failed"
+        assert (
+            not d.delivered
+            and d.error_message == "Unknown test"
+            and tt.results[d.partner_result_id]["status"] == "failed"
+        )
         # inline result in the webhook response must be valid
         state["reply"] = JSONResponse({"partner_result_attributes": {"status": "pending", "assessment": {"score": 55}}})
         d = tt.send_webhook(selection={"test": "t1"})
@@ -364,11 +433,17 @@ def blob(identifier="status", type_="string", value="Started", label="Status"):
     return {"identifier": identifier, "label": label, "type": type_, "value": value}
 
 
-def ab_post(ab: FakeAshby, body: Any, *, headers: dict[str, Any] | None = None, path="/assessment.update", method="POST"):
+def ab_post(
+    ab: FakeAshby, body: Any, *, headers: dict[str, Any] | None = None, path="/assessment.update", method="POST"
+):
     import json as _json
 
-    h = {"Authorization": basic_auth_value(ASHBY_KEY), "Content-Type": "application/json",
-         "Accept": "application/json; version=1", "User-Agent": "assessment-hub/test"}
+    h = {
+        "Authorization": basic_auth_value(ASHBY_KEY),
+        "Content-Type": "application/json",
+        "Accept": "application/json; version=1",
+        "User-Agent": "assessment-hub/test",
+    }
     h.update(headers or {})
     h = {k: v for k, v in h.items() if v is not None}
     return httpx.request(method, ab.server_url + path, headers=h, content=_json.dumps(body).encode())
@@ -379,15 +454,27 @@ def test_ashby_update_accepts_documented_flow(ashby_fake):
     t0 = ms()
     r = ab_post(ab, {"assessment_id": "a-1", "timestamp": t0, "assessment_status": blob(value="Started")})
     assert r.status_code == 200 and r.json()["success"] is True
-    r = ab_post(ab, {"assessment_id": "a-1", "timestamp": t0 + 1,
-                     "assessment_status": blob(value="Completed"),
-                     "assessment_result": blob("score", "numeric_score", 88, "Score"),
-                     "assessment_profile_url": blob("profile", "url", "https://vendor.example/r/1", "Report"),
-                     "metadata": [blob("max", "numeric_score", 100, "Max Score"), blob("pass", "boolean_success", True, "Passed")]})
+    r = ab_post(
+        ab,
+        {
+            "assessment_id": "a-1",
+            "timestamp": t0 + 1,
+            "assessment_status": blob(value="Completed"),
+            "assessment_result": blob("score", "numeric_score", 88, "Score"),
+            "assessment_profile_url": blob("profile", "url", "https://vendor.example/r/1", "Report"),
+            "metadata": [
+                blob("max", "numeric_score", 100, "Max Score"),
+                blob("pass", "boolean_success", True, "Passed"),
+            ],
+        },
+    )
     assert r.json() == {"success": True, "results": {}}
     st = ab.assessments["a-1"]
     assert st["result"]["value"] == 88 and set(st["metadata"]) == {"max", "pass"} and st["last_timestamp"] == t0 + 1
-    r = ab_post(ab, {"assessment_id": "a-1", "timestamp": t0 + 2, "cancelled_reason": blob("why", "string", "Withdrawn", "Reason")})
+    r = ab_post(
+        ab,
+        {"assessment_id": "a-1", "timestamp": t0 + 2, "cancelled_reason": blob("why", "string", "Withdrawn", "Reason")},
+    )
     assert r.json()["success"] is True
     assert len(ab.received) == 3 and ab.rejected == []
 
@@ -398,13 +485,43 @@ T = 1_700_000_000_000
 @pytest.mark.parametrize(
     "body,kw,status,success",
     [
-        ({"assessment_id": "a-1", "timestamp": T, "assessment_status": blob()}, {"headers": {"Authorization": None}}, 401, False),
-        ({"assessment_id": "a-1", "timestamp": T, "assessment_status": blob()}, {"headers": {"Authorization": basic_auth_value("nope")}}, 401, False),
-        ({"assessment_id": "a-1", "timestamp": T, "assessment_status": blob()}, {"headers": {"Authorization": f"Bearer {ASHBY_KEY}"}}, 401, False),
-        ({"assessment_id": "a-1", "timestamp": T, "assessment_status": blob()}, {"headers": {"User-Agent": ""}}, 403, None),
+        (
+            {"assessment_id": "a-1", "timestamp": T, "assessment_status": blob()},
+            {"headers": {"Authorization": None}},
+            401,
+            False,
+        ),
+        (
+            {"assessment_id": "a-1", "timestamp": T, "assessment_status": blob()},
+            {"headers": {"Authorization": basic_auth_value("nope")}},
+            401,
+            False,
+        ),
+        (
+            {"assessment_id": "a-1", "timestamp": T, "assessment_status": blob()},
+            {"headers": {"Authorization": f"Bearer {ASHBY_KEY}"}},
+            401,
+            False,
+        ),
+        (
+            {"assessment_id": "a-1", "timestamp": T, "assessment_status": blob()},
+            {"headers": {"User-Agent": ""}},
+            403,
+            None,
+        ),
         ({"assessment_id": "a-1", "timestamp": T, "assessment_status": blob()}, {"method": "PUT"}, 405, False),
-        ({"assessment_id": "a-1", "timestamp": T, "assessment_status": blob()}, {"path": "/assessments.update"}, 404, False),
-        ({"assessment_id": "a-1", "timestamp": T, "assessment_status": blob()}, {"headers": {"Content-Type": "text/plain"}}, 200, False),
+        (
+            {"assessment_id": "a-1", "timestamp": T, "assessment_status": blob()},
+            {"path": "/assessments.update"},
+            404,
+            False,
+        ),
+        (
+            {"assessment_id": "a-1", "timestamp": T, "assessment_status": blob()},
+            {"headers": {"Content-Type": "text/plain"}},
+            200,
+            False,
+        ),
         ({"assessment_id": "zzz", "timestamp": T, "assessment_status": blob()}, {}, 200, False),
         ({"assessmentId": "a-1", "timestamp": T, "assessment_status": blob()}, {}, 200, False),
         ({"assessment_id": "a-1", "timestamp": T // 1000, "assessment_status": blob()}, {}, 200, False),
@@ -412,24 +529,83 @@ T = 1_700_000_000_000
         ({"assessment_id": "a-1", "timestamp": str(T), "assessment_status": blob()}, {}, 200, False),
         ({"assessment_id": "a-1", "timestamp": "2024-01-01T00:00:00Z", "assessment_status": blob()}, {}, 200, False),
         ({"assessment_id": "a-1", "timestamp": T}, {}, 200, False),
-        ({"assessment_id": "a-1", "timestamp": T, "assessment_status": blob(),
-          "assessment_result": blob("score", "numeric_score", 5, "Score")}, {}, 200, False),
-        ({"assessment_id": "a-1", "timestamp": T, "assessment_status": blob(),
-          "assessment_result": blob("score", "numeric_score", 5, "Score"),
-          "assessment_profile_url": blob("p", "string", "https://v.example", "Report")}, {}, 200, False),
+        (
+            {
+                "assessment_id": "a-1",
+                "timestamp": T,
+                "assessment_status": blob(),
+                "assessment_result": blob("score", "numeric_score", 5, "Score"),
+            },
+            {},
+            200,
+            False,
+        ),
+        (
+            {
+                "assessment_id": "a-1",
+                "timestamp": T,
+                "assessment_status": blob(),
+                "assessment_result": blob("score", "numeric_score", 5, "Score"),
+                "assessment_profile_url": blob("p", "string", "https://v.example", "Report"),
+            },
+            {},
+            200,
+            False,
+        ),
         ({"assessment_id": "a-1", "timestamp": T, "assessment_status": blob(type_="text")}, {}, 200, False),
         ({"assessment_id": "a-1", "timestamp": T, "assessment_status": "Started"}, {}, 200, False),
-        ({"assessment_id": "a-1", "timestamp": T, "assessment_status": {"identifier": "s", "type": "string", "value": "x"}}, {}, 200, False),
-        ({"assessment_id": "a-1", "timestamp": T, "assessment_status": blob(),
-          "assessment_result": blob("score", "numeric_score", "88", "Score"),
-          "assessment_profile_url": blob("p", "url", "https://v.example", "Report")}, {}, 200, False),
-        ({"assessment_id": "a-1", "timestamp": T, "assessment_status": blob(),
-          "assessment_result": blob("score", "numeric_score", 88, "Score"),
-          "assessment_profile_url": blob("p", "url", "localhost/report", "Report")}, {}, 200, False),
-        ({"assessment_id": "a-1", "timestamp": T, "assessment_status": blob(),
-          "metadata": [blob("m", "string", "a"), blob("m", "string", "b")]}, {}, 200, False),
+        (
+            {
+                "assessment_id": "a-1",
+                "timestamp": T,
+                "assessment_status": {"identifier": "s", "type": "string", "value": "x"},
+            },
+            {},
+            200,
+            False,
+        ),
+        (
+            {
+                "assessment_id": "a-1",
+                "timestamp": T,
+                "assessment_status": blob(),
+                "assessment_result": blob("score", "numeric_score", "88", "Score"),
+                "assessment_profile_url": blob("p", "url", "https://v.example", "Report"),
+            },
+            {},
+            200,
+            False,
+        ),
+        (
+            {
+                "assessment_id": "a-1",
+                "timestamp": T,
+                "assessment_status": blob(),
+                "assessment_result": blob("score", "numeric_score", 88, "Score"),
+                "assessment_profile_url": blob("p", "url", "localhost/report", "Report"),
+            },
+            {},
+            200,
+            False,
+        ),
+        (
+            {
+                "assessment_id": "a-1",
+                "timestamp": T,
+                "assessment_status": blob(),
+                "metadata": [blob("m", "string", "a"), blob("m", "string", "b")],
+            },
+            {},
+            200,
+            False,
+        ),
         ({"assessment_id": "a-1", "timestamp": T, "assessment_status": blob(), "metadata": blob()}, {}, 200, False),
-        ({"assessment_id": "a-1", "timestamp": T, "assessment_status": blob(type_="boolean_success", value="yes")}, {}, 200, False),
+        (
+            {"assessment_id": "a-1", "timestamp": T, "assessment_status": blob(type_="boolean_success", value="yes")},
+            {},
+            200,
+            False,
+        ),
     ],
 )
 def test_ashby_update_rejects_deviations(ashby_fake, body, kw, status, success):
@@ -454,7 +630,9 @@ def test_ashby_timestamps_must_strictly_increase(ashby_fake):
 
 def ab_hub(state: dict[str, Any]) -> Starlette:
     async def handler(request: Request) -> Response:
-        state.setdefault("calls", []).append((request.url.path, request.headers.get("authorization"), await request.json()))
+        state.setdefault("calls", []).append(
+            (request.url.path, request.headers.get("authorization"), await request.json())
+        )
         if request.headers.get("authorization") != basic_auth_value("hub-key"):
             return JSONResponse({"success": False, "errors": ["unauthorized"]}, 401)
         action = request.url.path.rsplit(".", 1)[-1]
@@ -465,12 +643,28 @@ def ab_hub(state: dict[str, Any]) -> Starlette:
 
 def test_ashby_client_side():
     state: dict[str, Any] = {"replies": {}}
-    with LiveServer(ab_hub(state)) as hub, FakeAshby.from_setup({"base_url": hub + "/ab", "api_key": "hub-key"}, timeout=5) as ab:
-        state["replies"]["list"] = JSONResponse({"success": True, "results": [{"assessment_type_id": "t1", "name": "Test 1", "description": "d"}]})
+    with (
+        LiveServer(ab_hub(state)) as hub,
+        FakeAshby.from_setup({"base_url": hub + "/ab", "api_key": "hub-key"}, timeout=5) as ab,
+    ):
+        state["replies"]["list"] = JSONResponse(
+            {"success": True, "results": [{"assessment_type_id": "t1", "name": "Test 1", "description": "d"}]}
+        )
         assert ab.list()[0]["assessment_type_id"] == "t1"
         assert state["calls"][0][2] == {}
-        state["replies"]["start"] = JSONResponse({"success": True, "results": {"assessment_id": "a-9", "update_request": {
-            "assessment_id": "a-9", "timestamp": ms(), "assessment_status": blob(value="Invited")}}})
+        state["replies"]["start"] = JSONResponse(
+            {
+                "success": True,
+                "results": {
+                    "assessment_id": "a-9",
+                    "update_request": {
+                        "assessment_id": "a-9",
+                        "timestamp": ms(),
+                        "assessment_status": blob(value="Invited"),
+                    },
+                },
+            }
+        )
         res = ab.start("t1")
         assert res["assessment_id"] == "a-9" and ab.assessments["a-9"]["status"]["value"] == "Invited"
         sent = state["calls"][-1][2]
@@ -490,7 +684,9 @@ def test_ashby_client_side():
             ab.start("t1")
         state["replies"]["cancel"] = JSONResponse({"success": True, "results": {"assessment_id": "a-9"}})
         assert ab.cancel("a-9") == {"assessment_id": "a-9"}
-        state["replies"]["cancel"] = JSONResponse({"success": False, "errorInfo": {"code": "not_found", "message": "gone"}})
+        state["replies"]["cancel"] = JSONResponse(
+            {"success": False, "errorInfo": {"code": "not_found", "message": "gone"}}
+        )
         with pytest.raises(AshbyRefusal, match="gone"):
             ab.cancel("a-9")
         assert ab.raw_call("assessment.list", {}, api_key="wrong").status_code == 401

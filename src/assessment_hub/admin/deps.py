@@ -21,7 +21,8 @@ async def require_admin(request: Request, authorization: Annotated[str | None, H
     configured = request.app.state.settings.admin_api_key
     if configured is None:
         raise AuthenticationInvalid(
-            "The admin API is disabled: no admin key is configured (set ASSESSMENT_HUB_ADMIN_API_KEY).")
+            "The admin API is disabled: no admin key is configured (set ASSESSMENT_HUB_ADMIN_API_KEY)."
+        )
     key = bearer_token(authorization, "admin api key")
     if not hmac.compare_digest(key.encode(), configured.get_secret_value().encode()):
         raise AuthenticationInvalid("The admin API key is not valid.")

@@ -40,14 +40,22 @@ DeliveryState = Literal[STATES]  # type: ignore[valid-type]
 
 # ------------------------------------------------------------------ integrations
 
+
 @router.post("/integrations")
-def create_integration(request: Request, session: SessionDep,
-                       body: Annotated[IntegrationIn, Depends(json_body(IntegrationIn))]) -> dict[str, Any]:
+def create_integration(
+    request: Request, session: SessionDep, body: Annotated[IntegrationIn, Depends(json_body(IntegrationIn))]
+) -> dict[str, Any]:
     cipher = request.app.state.settings.cipher
     try:
-        row = integrations.create_integration(session, body.tool, body.organization_name, settings=body.settings,
-                                              cipher=cipher, creator_email=body.creator_email,
-                                              origin_id=body.origin_id)
+        row = integrations.create_integration(
+            session,
+            body.tool,
+            body.organization_name,
+            settings=body.settings,
+            cipher=cipher,
+            creator_email=body.creator_email,
+            origin_id=body.origin_id,
+        )
     except KeyError as exc:
         raise InputInvalid(f"tool: {exc.args[0]}.") from None
     return success({**integration_view(row, cipher), "setup": integration_setup(row, cipher, public_base_url(request))})
@@ -82,7 +90,9 @@ def delete_integration(integration_id: str, request: Request) -> dict[str, Any]:
     return _changed_integration(request, integrations.delete_integration, integration_id)
 
 
-def _changed_integration(request: Request, change: Callable[[Session, str], Any], integration_id: str) -> dict[str, Any]:
+def _changed_integration(
+    request: Request, change: Callable[[Session, str], Any], integration_id: str
+) -> dict[str, Any]:
     """``change(session, integration_id)`` committed here, then this process's cached copy forgotten: the
     vendor API sees the change from the next request on (``integrations.lookups``)."""
     state = request.app.state
@@ -94,9 +104,11 @@ def _changed_integration(request: Request, change: Callable[[Session, str], Any]
 
 # ------------------------------------------------------------------ webhook endpoints
 
+
 @router.post("/webhooks")
-def create_webhook(request: Request, session: SessionDep,
-                   body: Annotated[WebhookIn, Depends(json_body(WebhookIn))]) -> dict[str, Any]:
+def create_webhook(
+    request: Request, session: SessionDep, body: Annotated[WebhookIn, Depends(json_body(WebhookIn))]
+) -> dict[str, Any]:
     row, secret = webhooks.create_endpoint(session, request.app.state.settings.cipher, body.url, body.events)
     return success(endpoint_view(row, secret))
 
@@ -114,6 +126,7 @@ def delete_webhook(endpoint_id: str, session: SessionDep) -> dict[str, Any]:
 
 # ------------------------------------------------------------------ deliveries
 
+
 @router.get("/deliveries")
 def list_deliveries(
     session: ReadSessionDep,
@@ -122,8 +135,9 @@ def list_deliveries(
     integration_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
-    rows = deliveries.list_deliveries(session, state=state, order_id=order_id, integration_id=integration_id,
-                                      limit=limit)
+    rows = deliveries.list_deliveries(
+        session, state=state, order_id=order_id, integration_id=integration_id, limit=limit
+    )
     return success({"deliveries": [deliveries.delivery_view(row) for row in rows]})
 
 
@@ -145,17 +159,21 @@ def cancel_delivery(delivery_id: DeliveryId, session: SessionDep) -> dict[str, A
 
 # ------------------------------------------------------------------ the sandbox ATS
 
+
 @router.post("/sandbox/{integration_id}/orders")
 async def create_sandbox_order_route(
-    integration_id: str, request: Request, body: Annotated[SandboxOrderIn, Depends(json_body(SandboxOrderIn))],
+    integration_id: str,
+    request: Request,
+    body: Annotated[SandboxOrderIn, Depends(json_body(SandboxOrderIn))],
 ) -> dict[str, Any]:
     """Commit the order first (on ``app.state.writer``): an inline order's event is then sent while the caller
     waits. A new order has no write-backs yet, so its view is built from the row just written."""
     state = request.app.state
 
     def create(session: Session) -> tuple[str, dict[str, Any] | None]:
-        order = create_sandbox_order(session, integration_id, body.package_id, email=body.email, seed=body.seed,
-                                     inline=body.inline)
+        order = create_sandbox_order(
+            session, integration_id, body.package_id, email=body.email, seed=body.seed, inline=body.inline
+        )
         if body.inline:
             return order.id, None
         set_committed_value(order, "latest_result", None)  # a new order has no result (and no query is needed)
@@ -186,7 +204,8 @@ def reset_sandbox(integration_id: str, session: SessionDep) -> dict[str, Any]:
 
 
 @router.put("/sandbox/{integration_id}/outage")
-def set_sandbox_outage(integration_id: str, session: SessionDep,
-                       body: Annotated[OutageIn, Depends(json_body(OutageIn))]) -> dict[str, Any]:
+def set_sandbox_outage(
+    integration_id: str, session: SessionDep, body: Annotated[OutageIn, Depends(json_body(OutageIn))]
+) -> dict[str, Any]:
     row = sandbox.set_outage(session, integration_id, body.mode, body.fail_ratio)
     return success({"integration_id": row.integration_id, "mode": row.outage_mode, "fail_ratio": row.fail_ratio})

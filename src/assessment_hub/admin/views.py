@@ -15,17 +15,27 @@ def integration_view(row: IntegrationRow, cipher: Cipher) -> dict[str, Any]:
     """``{id, tool, organization_name, creator_email, origin_id, status, setting_keys, created_at, deleted_at}``;
     ``setting_keys`` names the stored connector settings, never their values."""
     return {
-        "id": row.id, "tool": row.tool, "organization_name": row.organization_name,
-        "creator_email": row.creator_email, "origin_id": row.origin_id, "status": row.status,
+        "id": row.id,
+        "tool": row.tool,
+        "organization_name": row.organization_name,
+        "creator_email": row.creator_email,
+        "origin_id": row.origin_id,
+        "status": row.status,
         "setting_keys": sorted(integration_settings(row, cipher)),
-        "created_at": format_instant(row.created_at), "deleted_at": format_instant(row.deleted_at),
+        "created_at": format_instant(row.created_at),
+        "deleted_at": format_instant(row.deleted_at),
     }
 
 
 def endpoint_view(row: WebhookEndpointRow, secret: str | None = None) -> dict[str, Any]:
     """``{id, url, events, enabled, created_at}``, plus ``secret`` when given (at creation only)."""
-    view: dict[str, Any] = {"id": row.id, "url": row.url, "events": row.events, "enabled": row.enabled,
-                            "created_at": format_instant(row.created_at)}
+    view: dict[str, Any] = {
+        "id": row.id,
+        "url": row.url,
+        "events": row.events,
+        "enabled": row.enabled,
+        "created_at": format_instant(row.created_at),
+    }
     if secret is not None:
         view["secret"] = secret
     return view

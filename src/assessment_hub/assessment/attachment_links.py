@@ -31,20 +31,35 @@ class LinkRefused(InputInvalid):
 
 
 @router.get("/attachments/{sha256}", include_in_schema=False)
-def get_attachment(sha256: str, request: Request, session: ReadSessionDep, name: str = "", expires: str = "",
-                   signature: str = "") -> FileResponse:
+def get_attachment(
+    sha256: str, request: Request, session: ReadSessionDep, name: str = "", expires: str = "", signature: str = ""
+) -> FileResponse:
     settings = request.app.state.settings
-    if not expires.isdigit() or not signature or not check_attachment_link(settings, sha256, name, int(expires),
-                                                                             signature):
+    if (
+        not expires.isdigit()
+        or not signature
+        or not check_attachment_link(settings, sha256, name, int(expires), signature)
+    ):
         raise LinkRefused("This attachment link is not valid or has expired.")
     path = request.app.state.attachment_store.path_for(sha256) if _SHA256.match(sha256) else None
-    rows = session.execute(select(AttachmentRow.name, AttachmentRow.content_type)
-                           .where(AttachmentRow.sha256 == sha256)).all() if path else []
+    rows = (
+        session.execute(
+            select(AttachmentRow.name, AttachmentRow.content_type).where(AttachmentRow.sha256 == sha256)
+        ).all()
+        if path
+        else []
+    )
     if path is None or not rows or not path.is_file():
         raise NotFound("No such attachment.")
     content_type = next((t for n, t in rows if n == name and t), None) or next((t for _, t in rows if t), None)
     return FileResponse(
-        path, media_type=content_type or "application/octet-stream", filename=name or sha256,
+        path,
+        media_type=content_type or "application/octet-stream",
+        filename=name or sha256,
         content_disposition_type="inline",
-        headers={"Content-Security-Policy": "sandbox", "X-Content-Type-Options": "nosniff",
-                 "Cache-Control": "private, max-age=3600"})
+        headers={
+            "Content-Security-Policy": "sandbox",
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, max-age=3600",
+        },
+    )

@@ -99,14 +99,18 @@ def prepare_attachments(
             data, fetched_type = downloads[index]
             content_type = attachment.content_type or fetched_type
             if content_type is None:
-                warnings.append(f"{where}: no content_type was given and the download had none; the ATS may "
-                                "not know how to show it.")
+                warnings.append(
+                    f"{where}: no content_type was given and the download had none; the ATS may "
+                    "not know how to show it."
+                )
         if not data:
             warnings.append(f"{where}: the attachment is empty (0 bytes).")
         if len(data) > settings.max_attachment_bytes:
             raise InputInvalid(f"{where}: larger than the {settings.max_attachment_bytes} byte limit.")
         if content_type == "application/octet-stream":
-            warnings.append(f"{where}: content_type application/octet-stream tells the ATS nothing; send the real type.")
+            warnings.append(
+                f"{where}: content_type application/octet-stream tells the ATS nothing; send the real type."
+            )
         blobs.append((attachment, data, content_type))
 
     stored = [
@@ -156,8 +160,9 @@ def _check_public(url: str, where: str, settings: Settings) -> None:
             )
 
 
-def _download(url: str, where: str, settings: Settings, client: httpx.Client,
-              deadline: float) -> tuple[bytes, str | None]:
+def _download(
+    url: str, where: str, settings: Settings, client: httpx.Client, deadline: float
+) -> tuple[bytes, str | None]:
     cap = settings.max_attachment_bytes
     for _hop in range(MAX_REDIRECTS + 1):
         _check_public(url, where, settings)

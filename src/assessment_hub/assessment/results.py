@@ -58,8 +58,9 @@ def normalize_result(body: ResultIn) -> NormalizedResult:
         elif isinstance(attribute, TextAttributeIn):
             attributes.append({"type": "TEXT", "label": attribute.label, "value": attribute.value})
         elif isinstance(attribute, SubResultAttributeIn):
-            attributes.append(_sub_result(attribute.id, attribute.label, attribute.score.value,
-                                          attribute.score.max, attribute.status))
+            attributes.append(
+                _sub_result(attribute.id, attribute.label, attribute.score.value, attribute.score.max, attribute.status)
+            )
     if legacy_pairs:
         warnings.append(
             f"attributes: {legacy_pairs} legacy {{field, value}} attribute(s) were stored as TEXT attributes "
@@ -106,5 +107,10 @@ def normalize_result(body: ResultIn) -> NormalizedResult:
 
 
 def _sub_result(sub_id: str, label: str, value: float, maximum: float, status: str) -> dict[str, Any]:
-    return {"type": "SUB_RESULT", "id": sub_id, "label": label,
-            "score": {"value": float(value), "max": float(maximum)}, "status": status}
+    return {
+        "type": "SUB_RESULT",
+        "id": sub_id,
+        "label": label,
+        "score": {"value": float(value), "max": float(maximum)},
+        "status": status,
+    }

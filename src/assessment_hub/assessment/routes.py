@@ -16,8 +16,8 @@ from assessment_hub.assessment.views import listed_orders, package_view
 from assessment_hub.connectors.inbound import public_base_url
 from assessment_hub.connectors.registry import connector_class
 from assessment_hub.db.session import ReadSessionDep, SessionDep
-from assessment_hub.errors import InputInvalid
 from assessment_hub.delivery.worker import result_snapshot
+from assessment_hub.errors import InputInvalid
 from assessment_hub.integrations.deps import IntegrationDep
 from assessment_hub.integrations.notices import take_notices
 from assessment_hub.kit.body import json_body
@@ -90,8 +90,16 @@ async def get_orders(
             after = parse_instant(created_after).value
         except ValueError as exc:
             raise InputInvalid(f"created_after: {exc}") from None
-    return await _page_response(request, with_status=True, integration_id=integration.id, page_size=_page_size(page_size),
-                          cursor=cursor, ids=_split(ids), statuses=status_list, created_after=after)
+    return await _page_response(
+        request,
+        with_status=True,
+        integration_id=integration.id,
+        page_size=_page_size(page_size),
+        cursor=cursor,
+        ids=_split(ids),
+        statuses=status_list,
+        created_after=after,
+    )
 
 
 @router.get("/orders/open", deprecated=True)
@@ -101,8 +109,14 @@ async def get_open_orders(
     cursor: str | None = None,
     page_size: PageSize = None,
 ) -> dict[str, Any]:
-    return await _page_response(request, with_status=False, integration_id=integration.id, page_size=_page_size(page_size),
-                          cursor=cursor, statuses=["OPEN"])
+    return await _page_response(
+        request,
+        with_status=False,
+        integration_id=integration.id,
+        page_size=_page_size(page_size),
+        cursor=cursor,
+        statuses=["OPEN"],
+    )
 
 
 async def _page_response(request: Request, *, with_status: bool, **query: Any) -> EnvelopeResponse:
@@ -131,8 +145,9 @@ async def put_result(
     result = normalize_result(body)
     attachments, attachment_warnings = [], []
     if body.attachments:  # fail fast before fetching anything for an unknown order or a forbidden change
-        await state.reader.run(lambda session: service.check_result_allowed(
-            session, integration.id, assessment_order_id, result.status))
+        await state.reader.run(
+            lambda session: service.check_result_allowed(session, integration.id, assessment_order_id, result.status)
+        )
         attachments, attachment_warnings = await run_in_threadpool(
             prepare_attachments, body.attachments, state.settings, state.attachment_store, state.http
         )
@@ -142,8 +157,9 @@ async def put_result(
     def write(session: Session) -> list[str]:
         revision = service.record_result(session, integration.id, assessment_order_id, result, attachments)
         snapshot = result_snapshot(revision, state.settings, base_url)
-        return (connector_class(integration.tool).result_warnings(snapshot)
-                + take_notices(session, integration.id, assessment_order_id))
+        return connector_class(integration.tool).result_warnings(snapshot) + take_notices(
+            session, integration.id, assessment_order_id
+        )
 
     ats_warnings = await state.writer.run(write)
     return success({}, result.warnings + ats_warnings)

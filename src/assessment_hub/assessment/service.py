@@ -13,8 +13,21 @@ from functools import cache
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import (DateTime, Integer, Row, Select, String, Text, bindparam, cast, insert, select, tuple_,
-                        type_coerce, update)
+from sqlalchemy import (
+    DateTime,
+    Integer,
+    Row,
+    Select,
+    String,
+    Text,
+    bindparam,
+    cast,
+    insert,
+    select,
+    tuple_,
+    type_coerce,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from assessment_hub.assessment.attachments import StoredAttachment
@@ -50,8 +63,16 @@ def set_packages(session: Session, integration_id: str, packages: Sequence[Packa
     for package in packages:
         row = existing.get(package.id)
         if row is None:
-            session.add(PackageRow(integration_id=integration_id, package_id=package.id, name=package.name,
-                                   description=package.description, type=package.type, updated_at=now))
+            session.add(
+                PackageRow(
+                    integration_id=integration_id,
+                    package_id=package.id,
+                    name=package.name,
+                    description=package.description,
+                    type=package.type,
+                    updated_at=now,
+                )
+            )
             continue
         changed = (row.name, row.description, row.type) != (package.name, package.description, package.type)
         if changed or row.deleted_at is not None:
@@ -67,19 +88,23 @@ def set_packages(session: Session, integration_id: str, packages: Sequence[Packa
 
 def list_packages(session: Session, integration_id: str) -> list[PackageRow]:
     """The integration's live packages, ordered by package id."""
-    return list(session.scalars(
-        select(PackageRow)
-        .where(PackageRow.integration_id == integration_id, PackageRow.deleted_at.is_(None))
-        .order_by(PackageRow.package_id)
-    ))
+    return list(
+        session.scalars(
+            select(PackageRow)
+            .where(PackageRow.integration_id == integration_id, PackageRow.deleted_at.is_(None))
+            .order_by(PackageRow.package_id)
+        )
+    )
 
 
 def get_live_package(session: Session, integration_id: str, package_id: str) -> PackageRow | None:
-    return session.scalar(select(PackageRow).where(
-        PackageRow.integration_id == integration_id,
-        PackageRow.package_id == package_id,
-        PackageRow.deleted_at.is_(None),
-    ))
+    return session.scalar(
+        select(PackageRow).where(
+            PackageRow.integration_id == integration_id,
+            PackageRow.package_id == package_id,
+            PackageRow.deleted_at.is_(None),
+        )
+    )
 
 
 # ---------------------------------------------------------------- orders
@@ -103,9 +128,17 @@ def create_order(
     """
     now = utcnow()
     row = OrderRow(
-        id=new_id(), integration_id=integration_id, package_id=package_id, status="OPEN",
-        candidate=normalize_candidate(candidate), application=normalize_application(application),
-        job=normalize_job(job), remote_data=remote_data, inline=inline, created_at=now, updated_at=now,
+        id=new_id(),
+        integration_id=integration_id,
+        package_id=package_id,
+        status="OPEN",
+        candidate=normalize_candidate(candidate),
+        application=normalize_application(application),
+        job=normalize_job(job),
+        remote_data=remote_data,
+        inline=inline,
+        created_at=now,
+        updated_at=now,
     )
     session.add(row)
     session.flush()
@@ -189,21 +222,37 @@ _orders = OrderRow.__table__
 _revisions = ResultRevisionRow.__table__
 _attachments = AttachmentRow.__table__
 _LISTED_ORDER = select(
-    _orders.c.id, _orders.c.package_id, _orders.c.status,
-    cast(_orders.c.candidate, Text).label("candidate"), cast(_orders.c.application, Text).label("application"),
+    _orders.c.id,
+    _orders.c.package_id,
+    _orders.c.status,
+    cast(_orders.c.candidate, Text).label("candidate"),
+    cast(_orders.c.application, Text).label("application"),
     cast(_orders.c.job, Text).label("job"),
     type_coerce(_orders.c.created_at, DateTime()).label("created_at"),
     type_coerce(_orders.c.updated_at, DateTime()).label("updated_at"),
-    _orders.c.rejection_message, _orders.c.latest_result_id,
+    _orders.c.rejection_message,
+    _orders.c.latest_result_id,
 )
 _LISTED_REVISIONS = select(
-    _revisions.c.id, _revisions.c.revision, _revisions.c.status, _revisions.c.score, _revisions.c.max_score,
-    _revisions.c.result_url, _revisions.c.completed_at, _revisions.c.attributes, _revisions.c.remote_fields,
+    _revisions.c.id,
+    _revisions.c.revision,
+    _revisions.c.status,
+    _revisions.c.score,
+    _revisions.c.max_score,
+    _revisions.c.result_url,
+    _revisions.c.completed_at,
+    _revisions.c.attributes,
+    _revisions.c.remote_fields,
     _revisions.c.created_at,
 ).where(_revisions.c.id.in_(bindparam("b_ids", expanding=True)))
 _LISTED_ATTACHMENTS = (
-    select(_attachments.c.revision_id, _attachments.c.name, _attachments.c.content_type, _attachments.c.sha256,
-           _attachments.c.size_bytes)
+    select(
+        _attachments.c.revision_id,
+        _attachments.c.name,
+        _attachments.c.content_type,
+        _attachments.c.sha256,
+        _attachments.c.size_bytes,
+    )
     .where(_attachments.c.revision_id.in_(bindparam("b_ids", expanding=True)))
     .order_by(_attachments.c.revision_id, _attachments.c.position)
 )
@@ -220,8 +269,10 @@ def _listing(statuses: bool, ids: bool, created_after: bool, cursor: bool) -> Se
     if created_after:
         query = query.where(_orders.c.created_at >= bindparam("b_created_after", type_=UTCDateTime()))
     if cursor:
-        query = query.where(tuple_(_orders.c.created_at, _orders.c.id) > tuple_(
-            bindparam("b_after_created", type_=UTCDateTime()), bindparam("b_after_id", type_=String())))
+        query = query.where(
+            tuple_(_orders.c.created_at, _orders.c.id)
+            > tuple_(bindparam("b_after_created", type_=UTCDateTime()), bindparam("b_after_id", type_=String()))
+        )
     return query.order_by(_orders.c.created_at, _orders.c.id).limit(bindparam("b_limit", type_=Integer()))
 
 
@@ -237,7 +288,9 @@ def get_order(session: Session, integration_id: str, order_id: str, *, for_updat
 
 def check_result_allowed(session: Session, integration_id: str, order_id: str, status: str) -> None:
     """Fail early (before attachments are fetched) when the order is unknown or the status change is forbidden."""
-    order = session.connection().execute(_ORDER_FOR_RESULT, {"b_id": order_id, "b_integration_id": integration_id}).first()
+    order = (
+        session.connection().execute(_ORDER_FOR_RESULT, {"b_id": order_id, "b_integration_id": integration_id}).first()
+    )
     if order is None:
         raise NotFound(f"No assessment order with id {order_id!r} in integration {integration_id!r}.")
     check_result_transition(order.status, status)
@@ -245,21 +298,19 @@ def check_result_allowed(session: Session, integration_id: str, order_id: str, s
 
 # The result write path's statements, built once (SQLAlchemy caches their compiled form by statement):
 # constructing ORM statements and flushing unit-of-work objects cost more than the database's own work.
-_ORDER_FOR_RESULT = (
-    select(_orders.c.id, _orders.c.status, _orders.c.latest_result_id)
-    .where(_orders.c.id == bindparam("b_id"), _orders.c.integration_id == bindparam("b_integration_id"))
+_ORDER_FOR_RESULT = select(_orders.c.id, _orders.c.status, _orders.c.latest_result_id).where(
+    _orders.c.id == bindparam("b_id"), _orders.c.integration_id == bindparam("b_integration_id")
 )
 _ORDER_FOR_RESULT_LOCKED = _ORDER_FOR_RESULT.with_for_update()
-_LATEST_REVISION = (
-    select(_revisions.c.revision, _revisions.c.status, _revisions.c.completed_at)
-    .where(_revisions.c.id == bindparam("b_id"))
+_LATEST_REVISION = select(_revisions.c.revision, _revisions.c.status, _revisions.c.completed_at).where(
+    _revisions.c.id == bindparam("b_id")
 )
 _INSERT_REVISION = insert(_revisions)
 _INSERT_ATTACHMENT = insert(AttachmentRow.__table__)
 _SET_LATEST_RESULT = (
-    update(_orders).where(_orders.c.id == bindparam("b_id"))
-    .values(status=bindparam("b_status"), latest_result_id=bindparam("b_revision_id"),
-            updated_at=bindparam("b_now"))
+    update(_orders)
+    .where(_orders.c.id == bindparam("b_id"))
+    .values(status=bindparam("b_status"), latest_result_id=bindparam("b_revision_id"), updated_at=bindparam("b_now"))
 )
 
 
@@ -285,32 +336,55 @@ def record_result(
     if order is None:
         raise NotFound(f"No assessment order with id {order_id!r} in integration {integration_id!r}.")
     check_result_transition(order.status, result.status)
-    latest = (conn.execute(_LATEST_REVISION, {"b_id": order.latest_result_id}).first()
-              if order.latest_result_id else None)
+    latest = (
+        conn.execute(_LATEST_REVISION, {"b_id": order.latest_result_id}).first() if order.latest_result_id else None
+    )
     previous = latest.revision if latest is not None else 0
-    if result.completed_at_defaulted and latest is not None and latest.status == result.status \
-            and latest.completed_at is not None:
+    if (
+        result.completed_at_defaulted
+        and latest is not None
+        and latest.status == result.status
+        and latest.completed_at is not None
+    ):
         # A correction that leaves completed_at out keeps the time the assessment was completed.
         result.completed_at = latest.completed_at
         result.warnings = [w for w in result.warnings if not w.startswith("completed_at:")] + [
-            f"completed_at: missing; kept {format_instant(latest.completed_at)} from revision {latest.revision}."]
+            f"completed_at: missing; kept {format_instant(latest.completed_at)} from revision {latest.revision}."
+        ]
     now = utcnow()
     values = dict(
-        id=new_id(), order_id=order.id, revision=(previous or 0) + 1, status=result.status,
-        score=result.score, max_score=result.max_score, result_url=result.result_url,
-        completed_at=result.completed_at, attributes=result.attributes, remote_fields=result.remote_fields,
-        warnings=result.warnings, created_at=now,
+        id=new_id(),
+        order_id=order.id,
+        revision=(previous or 0) + 1,
+        status=result.status,
+        score=result.score,
+        max_score=result.max_score,
+        result_url=result.result_url,
+        completed_at=result.completed_at,
+        attributes=result.attributes,
+        remote_fields=result.remote_fields,
+        warnings=result.warnings,
+        created_at=now,
     )
     attachment_values = [
-        dict(id=new_id(), revision_id=values["id"], position=index, name=a.name, content_type=a.content_type,
-             sha256=a.sha256, size_bytes=a.size_bytes, source_url=a.source_url)
+        dict(
+            id=new_id(),
+            revision_id=values["id"],
+            position=index,
+            name=a.name,
+            content_type=a.content_type,
+            sha256=a.sha256,
+            size_bytes=a.size_bytes,
+            source_url=a.source_url,
+        )
         for index, a in enumerate(attachments)
     ]
     conn.execute(_INSERT_REVISION, values)
     if attachment_values:
         conn.execute(_INSERT_ATTACHMENT, attachment_values)
-    conn.execute(_SET_LATEST_RESULT, {"b_id": order.id, "b_status": result.status,
-                                      "b_revision_id": values["id"], "b_now": now})
+    conn.execute(
+        _SET_LATEST_RESULT, {"b_id": order.id, "b_status": result.status, "b_revision_id": values["id"], "b_now": now}
+    )
     enqueue_result_writeback(session, integration_id=integration_id, order_id=order.id, revision_id=values["id"])
     # a plain record, not an ORM instance: building an instrumented ResultRevisionRow costs more than an INSERT
     return SimpleNamespace(**values, attachments=[SimpleNamespace(**a) for a in attachment_values])

@@ -51,8 +51,10 @@ def normalize_job(data: dict[str, Any]) -> dict[str, Any]:
     if isinstance(out["location"], dict):
         out["location"] = {key: out["location"].get(key) for key in LOCATION_KEYS}
     out["hiring_team"] = [
-        {**{key: member.get(key) for key in HIRING_TEAM_KEYS},
-         "hiring_team_roles": list(member.get("hiring_team_roles") or [])}
+        {
+            **{key: member.get(key) for key in HIRING_TEAM_KEYS},
+            "hiring_team_roles": list(member.get("hiring_team_roles") or []),
+        }
         for member in (out["hiring_team"] or [])
     ]
     return out
@@ -101,13 +103,28 @@ def listed_orders(
     ``success_with_fragments``: the stored JSON text of ``candidate``/``application``/``job`` is spliced
     in as is (``Fragment``), and each latest result is pre-encoded, exactly as ``success`` encodes it."""
     views = []
-    for (order_id, package_id, status, candidate, application, job, created_at, updated_at, rejection_message,
-         result_id) in orders:
+    for (
+        order_id,
+        package_id,
+        status,
+        candidate,
+        application,
+        job,
+        created_at,
+        updated_at,
+        rejection_message,
+        result_id,
+    ) in orders:
         result = results.get(result_id) if result_id is not None else None
         view = {
-            "id": order_id, "package_id": package_id, "status": status,
-            "candidate": Fragment(candidate), "application": Fragment(application), "job": Fragment(job),
-            "created_at": _naive_instant(created_at), "updated_at": _naive_instant(updated_at),
+            "id": order_id,
+            "package_id": package_id,
+            "status": status,
+            "candidate": Fragment(candidate),
+            "application": Fragment(application),
+            "job": Fragment(job),
+            "created_at": _naive_instant(created_at),
+            "updated_at": _naive_instant(updated_at),
             "rejection_message": rejection_message,
             "result": json_fragment(result_view(*result)) if result is not None else None,
         }

@@ -185,8 +185,12 @@ def check_http_response(response: httpx.Response, what: str) -> None:
     status = response.status_code
     message = f"{what}: the ATS answered HTTP {status}"
     if status == 429:
-        raise RetryableError(message, retry_after=parse_retry_after(response.headers.get("retry-after")),
-                             http_status=status, response_excerpt=excerpt)
+        raise RetryableError(
+            message,
+            retry_after=parse_retry_after(response.headers.get("retry-after")),
+            http_status=status,
+            response_excerpt=excerpt,
+        )
     if status in (401, 403):
         raise ConfigError(message + " (credentials refused)", http_status=status, response_excerpt=excerpt)
     if status >= 500 or status in (404, 408, 409, 425):

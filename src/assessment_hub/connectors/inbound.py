@@ -40,8 +40,9 @@ def integration_setup(integration: IntegrationRow, cipher: Cipher, base_url: str
     under ``base_url`` (the hub's public base URL)."""
     from assessment_hub.connectors.registry import connector_class
 
-    return connector_class(integration.tool).setup(integration_settings(integration, cipher),
-                                                   integration_base_url(base_url, integration.id))
+    return connector_class(integration.tool).setup(
+        integration_settings(integration, cipher), integration_base_url(base_url, integration.id)
+    )
 
 
 class Inbound:

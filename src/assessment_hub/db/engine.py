@@ -51,8 +51,9 @@ def build_engine(settings: Settings, **kwargs: Any) -> Engine:
     kwargs.setdefault("max_overflow", 16)
     busy_ms = settings.sqlite_busy_timeout_ms
     gate = write_gate(url.database, busy_ms / 1000)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "factory": connection_factory(gate)},
-                           **kwargs)
+    engine = create_engine(
+        url, connect_args={"check_same_thread": False, "factory": connection_factory(gate)}, **kwargs
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

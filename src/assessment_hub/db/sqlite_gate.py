@@ -54,7 +54,8 @@ class WriteGate:
                 if time.monotonic() >= deadline:
                     self._threads.release()
                     raise sqlite3.OperationalError(
-                        "database is locked (another process held the write gate past the busy timeout)") from None
+                        "database is locked (another process held the write gate past the busy timeout)"
+                    ) from None
                 time.sleep(pause)  # only this process's one waiting writer polls
                 pause = min(pause * 2, 0.002)
 

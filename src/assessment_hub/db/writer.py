@@ -95,7 +95,7 @@ class Writer:
             outcomes = self._together(batch)
         except _BatchBroken:  # a job left the session unusable (e.g. a failed flush): run each job alone
             outcomes = [self._alone(job, future) for job, future in batch]
-        except Exception as exc:  # noqa: BLE001 - the commit failed: nothing of the batch was written
+        except Exception as exc:
             log.exception("write batch of %d job(s) failed", len(batch))
             outcomes = [(future, None, exc) for _job, future in batch]
         for future, value, error in outcomes:
@@ -115,7 +115,7 @@ class Writer:
                 try:
                     value = job(session)
                     session.flush()
-                except Exception as exc:  # noqa: BLE001 - handed to the job's caller
+                except Exception as exc:
                     if not session.is_active:
                         raise _BatchBroken from exc
                     conn.exec_driver_sql("ROLLBACK TO SAVEPOINT job")
@@ -130,7 +130,7 @@ class Writer:
     def _alone(self, job: Callable[[Session], Any], future: asyncio.Future[Any]) -> _Outcome:
         try:
             return future, self._run_alone(job), None
-        except Exception as exc:  # noqa: BLE001 - handed to the job's caller
+        except Exception as exc:
             return future, None, exc
 
 

@@ -32,8 +32,9 @@ def deliver_inline(settings: Settings, sessions: sessionmaker[Session], order_id
     with unit_of_work(sessions) as session:
         order = session.get(OrderRow, order_id)
         assert order is not None
-        event_id = enqueue_event(session, INLINE_ORDER_RECEIVED, order_data(order),
-                                 integration_id=order.integration_id, order_id=order.id)
+        event_id = enqueue_event(
+            session, INLINE_ORDER_RECEIVED, order_data(order), integration_id=order.integration_id, order_id=order.id
+        )
         rows = session.query(OutboxRow).filter(OutboxRow.event_id == event_id).all()
         now = utcnow()
         # The lease covers the synchronous sends (one after the other, each within inline_timeout_s):

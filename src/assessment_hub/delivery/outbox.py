@@ -14,20 +14,34 @@ from assessment_hub.delivery.models import OutboxRow
 from assessment_hub.kit.timestamps import utcnow
 
 
-def enqueue_writeback(session: Session, *, integration_id: str, order_id: str, action: str,
-                      revision_id: str | None = None) -> OutboxRow:
+def enqueue_writeback(
+    session: Session, *, integration_id: str, order_id: str, action: str, revision_id: str | None = None
+) -> OutboxRow:
     """Queue a ``result`` (of ``revision_id``) or ``rejection`` write-back to the order's ATS."""
     now = utcnow()
     if action == "result":
         session.execute(
             update(OutboxRow)
-            .where(OutboxRow.order_id == order_id, OutboxRow.kind == "writeback", OutboxRow.action == "result",
-                   OutboxRow.state == "pending")
+            .where(
+                OutboxRow.order_id == order_id,
+                OutboxRow.kind == "writeback",
+                OutboxRow.action == "result",
+                OutboxRow.state == "pending",
+            )
             .values(state="superseded", updated_at=now, finished_at=now)
             .execution_options(synchronize_session=False)
         )
-    row = OutboxRow(kind="writeback", action=action, integration_id=integration_id, order_id=order_id,
-                    revision_id=revision_id, state="pending", next_attempt_at=now, created_at=now, updated_at=now)
+    row = OutboxRow(
+        kind="writeback",
+        action=action,
+        integration_id=integration_id,
+        order_id=order_id,
+        revision_id=revision_id,
+        state="pending",
+        next_attempt_at=now,
+        created_at=now,
+        updated_at=now,
+    )
     session.add(row)
     session.flush()
     return row
@@ -36,8 +50,12 @@ def enqueue_writeback(session: Session, *, integration_id: str, order_id: str, a
 _outbox = OutboxRow.__table__
 _SUPERSEDE_RESULTS = (
     update(_outbox)
-    .where(_outbox.c.order_id == bindparam("b_order_id"), _outbox.c.kind == "writeback",
-           _outbox.c.action == "result", _outbox.c.state == "pending")
+    .where(
+        _outbox.c.order_id == bindparam("b_order_id"),
+        _outbox.c.kind == "writeback",
+        _outbox.c.action == "result",
+        _outbox.c.state == "pending",
+    )
     .values(state="superseded", updated_at=bindparam("b_now"), finished_at=bindparam("b_now"))
 )
 _INSERT_WRITEBACK = insert(_outbox)
@@ -51,9 +69,26 @@ def enqueue_result_writeback(session: Session, *, integration_id: str, order_id:
     now = utcnow()
     conn = session.connection()
     conn.execute(_SUPERSEDE_RESULTS, {"b_order_id": order_id, "b_now": now})
-    conn.execute(_INSERT_WRITEBACK, {
-        "kind": "writeback", "action": "result", "integration_id": integration_id, "order_id": order_id,
-        "revision_id": revision_id, "endpoint_id": None, "event_id": None, "body": None, "state": "pending",
-        "next_attempt_at": now, "lease_until": None, "claimed_by": None, "attempts": 0, "last_error": None,
-        "created_at": now, "updated_at": now, "finished_at": None})
+    conn.execute(
+        _INSERT_WRITEBACK,
+        {
+            "kind": "writeback",
+            "action": "result",
+            "integration_id": integration_id,
+            "order_id": order_id,
+            "revision_id": revision_id,
+            "endpoint_id": None,
+            "event_id": None,
+            "body": None,
+            "state": "pending",
+            "next_attempt_at": now,
+            "lease_until": None,
+            "claimed_by": None,
+            "attempts": 0,
+            "last_error": None,
+            "created_at": now,
+            "updated_at": now,
+            "finished_at": None,
+        },
+    )
     note_outbox_added(session)

@@ -19,8 +19,13 @@ from assessment_hub.config import Settings
 
 
 def next_attempt_delay(
-    settings: Settings, error_class: str, attempts: int, created_at: datetime, now: datetime,
-    retry_after: float | None = None, rng: random.Random | None = None,
+    settings: Settings,
+    error_class: str,
+    attempts: int,
+    created_at: datetime,
+    now: datetime,
+    retry_after: float | None = None,
+    rng: random.Random | None = None,
 ) -> float | None:
     """Seconds until the next attempt after ``attempts`` failed ones, or None when the message is dead."""
     rng = rng or random

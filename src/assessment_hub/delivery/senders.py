@@ -66,7 +66,8 @@ def send_webhook(http: httpx.Client, url: str, secret: str, body: str, event_typ
             return outcome
     outcome.status = "failed"
     outcome.error_message = f"the vendor answered HTTP {response.status_code}" + (
-        " without a JSON message, so the order is not rejected" if response.status_code == 422 else "")
+        " without a JSON message, so the order is not rejected" if response.status_code == 422 else ""
+    )
     if response.status_code == 429:
         outcome.error_class = "rate_limited"
         outcome.retry_after = parse_retry_after(response.headers.get("retry-after"))
@@ -76,9 +77,15 @@ def send_webhook(http: httpx.Client, url: str, secret: str, body: str, event_typ
 
 
 def connector_failure(exc: ConnectorError, started: float) -> Outcome:
-    return Outcome("failed", _ms(started), http_status=exc.http_status, response_excerpt=exc.response_excerpt,
-                   error_class=exc.error_class, error_message=exc.message,
-                   retry_after=getattr(exc, "retry_after", None))
+    return Outcome(
+        "failed",
+        _ms(started),
+        http_status=exc.http_status,
+        response_excerpt=exc.response_excerpt,
+        error_class=exc.error_class,
+        error_message=exc.message,
+        retry_after=getattr(exc, "retry_after", None),
+    )
 
 
 def _json_field(response: httpx.Response, key: str) -> str | None:

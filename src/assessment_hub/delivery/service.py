@@ -15,8 +15,14 @@ RETRYABLE_STATES = ("dead", "cancelled", "pending")
 CANCELLABLE_STATES = ("pending", "dead")
 
 
-def list_deliveries(session: Session, *, state: str | None = None, order_id: str | None = None,
-                    integration_id: str | None = None, limit: int = 100) -> Sequence[OutboxRow]:
+def list_deliveries(
+    session: Session,
+    *,
+    state: str | None = None,
+    order_id: str | None = None,
+    integration_id: str | None = None,
+    limit: int = 100,
+) -> Sequence[OutboxRow]:
     """Deliveries, newest first; raises ``InputInvalid`` for a ``state`` that is not one of ``STATES``."""
     if state is not None and state not in STATES:
         raise InputInvalid(f"state: unknown delivery state {state!r}; use one of {', '.join(STATES)}.")
@@ -40,8 +46,9 @@ def get_delivery(session: Session, outbox_id: int, *, for_update: bool = False) 
 
 
 def attempts_of(session: Session, outbox_id: int) -> Sequence[DeliveryAttemptRow]:
-    return session.scalars(select(DeliveryAttemptRow).where(DeliveryAttemptRow.outbox_id == outbox_id)
-                           .order_by(DeliveryAttemptRow.id)).all()
+    return session.scalars(
+        select(DeliveryAttemptRow).where(DeliveryAttemptRow.outbox_id == outbox_id).order_by(DeliveryAttemptRow.id)
+    ).all()
 
 
 def retry_delivery(session: Session, outbox_id: int) -> OutboxRow:
@@ -49,7 +56,9 @@ def retry_delivery(session: Session, outbox_id: int) -> OutboxRow:
     retry policy's age limit counts from now."""
     row = get_delivery(session, outbox_id, for_update=True)
     if row.state not in RETRYABLE_STATES:
-        raise InputInvalid(f"Delivery {outbox_id} is {row.state}; only {', '.join(RETRYABLE_STATES)} deliveries can be retried.")
+        raise InputInvalid(
+            f"Delivery {outbox_id} is {row.state}; only {', '.join(RETRYABLE_STATES)} deliveries can be retried."
+        )
     now = utcnow()
     row.state, row.next_attempt_at, row.finished_at, row.updated_at = "pending", now, None, now
     row.created_at = now  # the age limit restarts: the operator asked for a fresh run
@@ -61,7 +70,9 @@ def cancel_delivery(session: Session, outbox_id: int) -> OutboxRow:
     """Cancel a delivery that is not being sent right now (an in-flight one cannot be called back)."""
     row = get_delivery(session, outbox_id, for_update=True)
     if row.state not in CANCELLABLE_STATES:
-        raise InputInvalid(f"Delivery {outbox_id} is {row.state}; only {', '.join(CANCELLABLE_STATES)} deliveries can be cancelled.")
+        raise InputInvalid(
+            f"Delivery {outbox_id} is {row.state}; only {', '.join(CANCELLABLE_STATES)} deliveries can be cancelled."
+        )
     now = utcnow()
     row.state, row.finished_at, row.updated_at = "cancelled", now, now
     session.flush()
@@ -70,17 +81,33 @@ def cancel_delivery(session: Session, outbox_id: int) -> OutboxRow:
 
 def delivery_view(row: OutboxRow, attempts: Sequence[DeliveryAttemptRow] | None = None) -> dict:
     view = {
-        "id": row.id, "kind": row.kind, "action": row.action, "state": row.state,
-        "integration_id": row.integration_id, "order_id": row.order_id, "revision_id": row.revision_id,
-        "endpoint_id": row.endpoint_id, "event_id": row.event_id, "attempts": row.attempts,
-        "last_error": row.last_error, "next_attempt_at": format_instant(row.next_attempt_at),
-        "created_at": format_instant(row.created_at), "finished_at": format_instant(row.finished_at),
+        "id": row.id,
+        "kind": row.kind,
+        "action": row.action,
+        "state": row.state,
+        "integration_id": row.integration_id,
+        "order_id": row.order_id,
+        "revision_id": row.revision_id,
+        "endpoint_id": row.endpoint_id,
+        "event_id": row.event_id,
+        "attempts": row.attempts,
+        "last_error": row.last_error,
+        "next_attempt_at": format_instant(row.next_attempt_at),
+        "created_at": format_instant(row.created_at),
+        "finished_at": format_instant(row.finished_at),
     }
     if attempts is not None:
         view["attempt_log"] = [
-            {"at": format_instant(a.started_at), "duration_ms": a.duration_ms, "http_status": a.http_status,
-             "outcome": a.outcome, "error_class": a.error_class, "error_message": a.error_message,
-             "response_excerpt": a.response_excerpt, "worker_id": a.worker_id}
+            {
+                "at": format_instant(a.started_at),
+                "duration_ms": a.duration_ms,
+                "http_status": a.http_status,
+                "outcome": a.outcome,
+                "error_class": a.error_class,
+                "error_message": a.error_message,
+                "response_excerpt": a.response_excerpt,
+                "worker_id": a.worker_id,
+            }
             for a in attempts
         ]
     return view

@@ -94,8 +94,15 @@ class DeliveryWorker:
     recorder thread writes in batches (``record_batch``: one transaction for all attempts finished since
     its previous one)."""
 
-    def __init__(self, settings: Settings, sessions: sessionmaker[Session], *, worker_id: str | None = None,
-                 wake: threading.Event | None = None, public_base_url: str | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: sessionmaker[Session],
+        *,
+        worker_id: str | None = None,
+        wake: threading.Event | None = None,
+        public_base_url: str | None = None,
+    ) -> None:
         self.settings = settings
         self.sessions = sessions
         # reads that write nothing begin DEFERRED on SQLite: they do not queue for the write lock
@@ -137,7 +144,7 @@ class DeliveryWorker:
                     if free > 0:
                         try:
                             jobs = self._claim_jobs(free)
-                        except Exception:  # noqa: BLE001 - a database hiccup must not kill the worker
+                        except Exception:
                             log.exception("claim failed")
                             stop.wait(self.settings.worker_poll_s)
                     for job in jobs:
@@ -176,7 +183,7 @@ class DeliveryWorker:
                 self._recorder.put(finished)
             else:
                 self.record_batch([finished])
-        except Exception:  # noqa: BLE001 - the row's lease expires and it is retried
+        except Exception:
             log.exception("delivery %s failed unexpectedly", job.outbox_id)
         finally:
             with self._lock:
@@ -208,18 +215,28 @@ class DeliveryWorker:
             conn = session.connection()
             rows = conn.execute(_CLAIM_LOCKED if self._postgres else _CLAIM, {"b_now": now, "b_limit": limit}).all()
             if rows:
-                conn.execute(_MARK_CLAIMED, {"ids": [row.id for row in rows], "b_worker": self.worker_id,
-                                             "b_now": now, "b_lease_until": lease_until})
+                conn.execute(
+                    _MARK_CLAIMED,
+                    {
+                        "ids": [row.id for row in rows],
+                        "b_worker": self.worker_id,
+                        "b_now": now,
+                        "b_lease_until": lease_until,
+                    },
+                )
         return [SimpleNamespace(**row._mapping, lease_until=lease_until) for row in rows]
 
     def release(self, outbox_ids: list[int]) -> None:
         """Give back claimed rows that were not sent: ``pending`` again, due as before, no attempt."""
         with unit_of_work(self.sessions) as session:
             session.execute(
-                update(OutboxRow).where(OutboxRow.id.in_(outbox_ids), OutboxRow.state == "in_flight",
-                                        OutboxRow.claimed_by == self.worker_id)
+                update(OutboxRow)
+                .where(
+                    OutboxRow.id.in_(outbox_ids), OutboxRow.state == "in_flight", OutboxRow.claimed_by == self.worker_id
+                )
                 .values(state="pending", claimed_by=None, lease_until=None, updated_at=utcnow())
-                .execution_options(synchronize_session=False))
+                .execution_options(synchronize_session=False)
+            )
 
     # ------------------------------------------------------------------ send
 
@@ -245,8 +262,9 @@ class DeliveryWorker:
         with self.read_sessions() as session:
             conn = session.connection()
             if hooks:
-                endpoints = {e.id: e for e in conn.execute(
-                    _ENDPOINTS, {"ids": list({row.endpoint_id for _, row in hooks})})}
+                endpoints = {
+                    e.id: e for e in conn.execute(_ENDPOINTS, {"ids": list({row.endpoint_id for _, row in hooks})})
+                }
                 for job, row in hooks:
                     endpoint = endpoints.get(row.endpoint_id)
                     if endpoint is not None:
@@ -265,21 +283,38 @@ class DeliveryWorker:
 
     def _writeback_jobs(self, session: Session, live: list[tuple[Job, Any]]) -> None:
         conn = session.connection()
-        integrations = {i.id: i for i in conn.execute(
-            _INTEGRATIONS, {"ids": list({row.integration_id for _, row in live})})}
+        integrations = {
+            i.id: i for i in conn.execute(_INTEGRATIONS, {"ids": list({row.integration_id for _, row in live})})
+        }
         orders = {o.id: o for o in conn.execute(_ORDERS, {"ids": list({row.order_id for _, row in live})})}
         revision_ids = list({row.revision_id for _, row in live if row.action == "result" and row.revision_id})
-        revisions = {r.id: r for r in session.scalars(
-            select(ResultRevisionRow).where(ResultRevisionRow.id.in_(revision_ids))
-            .options(selectinload(ResultRevisionRow.attachments)))} if revision_ids else {}
+        revisions = (
+            {
+                r.id: r
+                for r in session.scalars(
+                    select(ResultRevisionRow)
+                    .where(ResultRevisionRow.id.in_(revision_ids))
+                    .options(selectinload(ResultRevisionRow.attachments))
+                )
+            }
+            if revision_ids
+            else {}
+        )
         for job, row in live:
             integration, order = integrations.get(row.integration_id), orders.get(row.order_id)
             if integration is None or integration.deleted_at is not None or order is None:
                 continue
             order_snapshot = OrderSnapshot(
-                id=order.id, integration_id=order.integration_id, package_id=order.package_id, status=order.status,
-                candidate=order.candidate, application=order.application, job=order.job,
-                remote_data=order.remote_data, rejection_message=order.rejection_message)
+                id=order.id,
+                integration_id=order.integration_id,
+                package_id=order.package_id,
+                status=order.status,
+                candidate=order.candidate,
+                application=order.application,
+                job=order.job,
+                remote_data=order.remote_data,
+                rejection_message=order.rejection_message,
+            )
             result = None
             if row.action == "result":
                 revision = revisions.get(row.revision_id)
@@ -287,8 +322,13 @@ class DeliveryWorker:
                     continue
                 result = result_snapshot(revision, self.settings, self.public_base_url)
             settings = dict(self._decrypt(integration.settings_encrypted)) if integration.settings_encrypted else {}
-            context = ConnectorContext(integration_id=integration.id, settings=settings,
-                                       hub_settings=self.settings, http=self.http, sessions=self.sessions)
+            context = ConnectorContext(
+                integration_id=integration.id,
+                settings=settings,
+                hub_settings=self.settings,
+                http=self.http,
+                sessions=self.sessions,
+            )
             job.target = (integration.tool, context, order_snapshot, result)
 
     def _decrypt(self, ciphertext: str) -> Any:
@@ -302,25 +342,37 @@ class DeliveryWorker:
     def send(self, job: Job) -> Finished | None:
         """Send one prepared job; None (nothing sent) when its lease no longer covers a whole send."""
         started_at = utcnow()
-        if job.lease_until is not None and \
-                started_at + timedelta(seconds=self.settings.delivery_timeout_s) >= job.lease_until:
+        if (
+            job.lease_until is not None
+            and started_at + timedelta(seconds=self.settings.delivery_timeout_s) >= job.lease_until
+        ):
             return None
         started = time.monotonic()
         if job.superseded:
             outcome = Outcome("superseded", error_message="a newer write-back of this order exists; not sent")
         elif job.target is None:
-            outcome = Outcome("failed", error_class="bad_input",
-                              error_message="the destination no longer exists (endpoint or integration deleted)")
+            outcome = Outcome(
+                "failed",
+                error_class="bad_input",
+                error_message="the destination no longer exists (endpoint or integration deleted)",
+            )
         elif job.kind == "webhook":
             url, secret = job.target
-            outcome = send_webhook(self.http, url, secret, job.body or "", job.action,
-                                   self.settings.delivery_timeout_s)
+            outcome = send_webhook(self.http, url, secret, job.body or "", job.action, self.settings.delivery_timeout_s)
         else:
             outcome = self._send_writeback(job.action, *job.target, started=started)
         return Finished(job.outbox_id, outcome, started_at, utcnow())
 
-    def _send_writeback(self, action: str, tool: str, context: ConnectorContext, order: OrderSnapshot,
-                        result: ResultSnapshot | None, *, started: float) -> Outcome:
+    def _send_writeback(
+        self,
+        action: str,
+        tool: str,
+        context: ConnectorContext,
+        order: OrderSnapshot,
+        result: ResultSnapshot | None,
+        *,
+        started: float,
+    ) -> Outcome:
         connector = build_connector(tool, context)
         try:
             if action == "result":
@@ -338,7 +390,7 @@ class DeliveryWorker:
 
     # ------------------------------------------------------------------ record
 
-    def record(self, outbox_id: int, outcome: Outcome, started_at) -> None:  # noqa: ANN001
+    def record(self, outbox_id: int, outcome: Outcome, started_at) -> None:
         """Record one attempt that ended now (``record_batch`` of one)."""
         self.record_batch([Finished(outbox_id, outcome, started_at, utcnow())])
 
@@ -352,8 +404,12 @@ class DeliveryWorker:
         ids = sorted({item.outbox_id for item in items})
         with unit_of_work(self.sessions) as session:
             conn = session.connection()
-            rows = {found.id: SimpleNamespace(**found._mapping) for found in conn.execute(
-                _OUTBOX_FOR_RECORD_LOCKED if self._postgres else _OUTBOX_FOR_RECORD, {"ids": ids})}
+            rows = {
+                found.id: SimpleNamespace(**found._mapping)
+                for found in conn.execute(
+                    _OUTBOX_FOR_RECORD_LOCKED if self._postgres else _OUTBOX_FOR_RECORD, {"ids": ids}
+                )
+            }
             attempts: list[dict[str, Any]] = []
             touched: dict[int, Any] = {}
             for item in items:
@@ -367,35 +423,54 @@ class DeliveryWorker:
                         conn.execute(_INSERT_ATTEMPT, attempts)  # _apply counts this row's earlier attempts
                         attempts = []
                     attempt_outcome = self._apply(session, row, outcome, now)
-                attempts.append({
-                    "outbox_id": row.id, "worker_id": self.worker_id, "started_at": item.started_at,
-                    "finished_at": item.finished_at,
-                    "duration_ms": outcome.duration_ms
-                    or int((item.finished_at - item.started_at).total_seconds() * 1000),
-                    "http_status": outcome.http_status, "response_excerpt": outcome.response_excerpt,
-                    "error_class": outcome.error_class, "error_message": outcome.error_message,
-                    "outcome": attempt_outcome})
+                attempts.append(
+                    {
+                        "outbox_id": row.id,
+                        "worker_id": self.worker_id,
+                        "started_at": item.started_at,
+                        "finished_at": item.finished_at,
+                        "duration_ms": outcome.duration_ms
+                        or int((item.finished_at - item.started_at).total_seconds() * 1000),
+                        "http_status": outcome.http_status,
+                        "response_excerpt": outcome.response_excerpt,
+                        "error_class": outcome.error_class,
+                        "error_message": outcome.error_message,
+                        "outcome": attempt_outcome,
+                    }
+                )
                 touched[row.id] = row
             if not touched:
                 return
             if attempts:
                 conn.execute(_INSERT_ATTEMPT, attempts)
             counts = dict(conn.execute(_COUNT_ATTEMPTS, {"ids": list(touched)}).all())
-            conn.execute(_WRITE_BACK_OUTBOX, [{
-                "b_id": row.id, "b_state": row.state, "b_lease_until": row.lease_until,
-                "b_next_attempt_at": row.next_attempt_at, "b_last_error": row.last_error,
-                "b_finished_at": row.finished_at, "b_attempts": counts.get(row.id, 0), "b_updated_at": now}
-                for row in touched.values()])
+            conn.execute(
+                _WRITE_BACK_OUTBOX,
+                [
+                    {
+                        "b_id": row.id,
+                        "b_state": row.state,
+                        "b_lease_until": row.lease_until,
+                        "b_next_attempt_at": row.next_attempt_at,
+                        "b_last_error": row.last_error,
+                        "b_finished_at": row.finished_at,
+                        "b_attempts": counts.get(row.id, 0),
+                        "b_updated_at": now,
+                    }
+                    for row in touched.values()
+                ],
+            )
 
-    def _apply(self, session: Session, row: Any, outcome: Outcome, now) -> str:  # noqa: ANN001
+    def _apply(self, session: Session, row: Any, outcome: Outcome, now) -> str:
         row.lease_until = None
         if outcome.status in ("succeeded", "rejected"):
             row.state, row.finished_at, row.last_error = "succeeded", now, None
             if outcome.status == "rejected":
                 self._reject_order(session, row, outcome.rejection_message or "")
             if outcome.assessment_url and row.order_id:
-                session.execute(update(OrderRow).where(OrderRow.id == row.order_id)
-                                .values(assessment_url=outcome.assessment_url))
+                session.execute(
+                    update(OrderRow).where(OrderRow.id == row.order_id).values(assessment_url=outcome.assessment_url)
+                )
             return outcome.status
         row.last_error = outcome.error_message
         if outcome.status == "superseded" or (row.kind == "writeback" and self._has_newer_writeback(session, row)):
@@ -403,11 +478,18 @@ class DeliveryWorker:
             return "superseded"
         counted = select(func.count()).select_from(DeliveryAttemptRow).where(DeliveryAttemptRow.outbox_id == row.id)
         if outcome.error_class == "needs_human":  # its limit counts credential failures since the last (re)start
-            counted = counted.where(DeliveryAttemptRow.error_class == "needs_human",
-                                    DeliveryAttemptRow.started_at >= row.created_at)
+            counted = counted.where(
+                DeliveryAttemptRow.error_class == "needs_human", DeliveryAttemptRow.started_at >= row.created_at
+            )
         attempts = 1 + session.scalar(counted)
-        delay = next_attempt_delay(self.settings, outcome.error_class or "transient", attempts, row.created_at, now,
-                                   retry_after=outcome.retry_after)
+        delay = next_attempt_delay(
+            self.settings,
+            outcome.error_class or "transient",
+            attempts,
+            row.created_at,
+            now,
+            retry_after=outcome.retry_after,
+        )
         if delay is None:
             row.state, row.finished_at = "dead", now
             return "dead"
@@ -416,9 +498,19 @@ class DeliveryWorker:
 
     @staticmethod
     def _has_newer_writeback(session: Session, row: OutboxRow) -> bool:
-        return session.scalar(select(func.count()).select_from(OutboxRow).where(
-            OutboxRow.order_id == row.order_id, OutboxRow.kind == "writeback", OutboxRow.action == row.action,
-            OutboxRow.id > row.id)) > 0
+        return (
+            session.scalar(
+                select(func.count())
+                .select_from(OutboxRow)
+                .where(
+                    OutboxRow.order_id == row.order_id,
+                    OutboxRow.kind == "writeback",
+                    OutboxRow.action == row.action,
+                    OutboxRow.id > row.id,
+                )
+            )
+            > 0
+        )
 
     @staticmethod
     def _reject_order(session: Session, row: OutboxRow, message: str) -> None:
@@ -431,56 +523,130 @@ class DeliveryWorker:
 
 _outbox = OutboxRow.__table__
 _attempts = DeliveryAttemptRow.__table__
-_OUTBOX_FOR_RECORD = select(
-    _outbox.c.id, _outbox.c.kind, _outbox.c.action, _outbox.c.order_id, _outbox.c.state, _outbox.c.claimed_by,
-    _outbox.c.lease_until, _outbox.c.next_attempt_at, _outbox.c.last_error, _outbox.c.finished_at,
-    _outbox.c.created_at,
-).where(_outbox.c.id.in_(bindparam("ids", expanding=True))).order_by(_outbox.c.id)
+_OUTBOX_FOR_RECORD = (
+    select(
+        _outbox.c.id,
+        _outbox.c.kind,
+        _outbox.c.action,
+        _outbox.c.order_id,
+        _outbox.c.state,
+        _outbox.c.claimed_by,
+        _outbox.c.lease_until,
+        _outbox.c.next_attempt_at,
+        _outbox.c.last_error,
+        _outbox.c.finished_at,
+        _outbox.c.created_at,
+    )
+    .where(_outbox.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(_outbox.c.id)
+)
 _OUTBOX_FOR_RECORD_LOCKED = _OUTBOX_FOR_RECORD.with_for_update()
 _INSERT_ATTEMPT = insert(_attempts)
-_COUNT_ATTEMPTS = (select(_attempts.c.outbox_id, func.count()).where(_attempts.c.outbox_id.in_(bindparam("ids", expanding=True)))
-                   .group_by(_attempts.c.outbox_id))
-_WRITE_BACK_OUTBOX = update(_outbox).where(_outbox.c.id == bindparam("b_id")).values(
-    state=bindparam("b_state"), lease_until=bindparam("b_lease_until"),
-    next_attempt_at=bindparam("b_next_attempt_at"), last_error=bindparam("b_last_error"),
-    finished_at=bindparam("b_finished_at"), attempts=bindparam("b_attempts"), updated_at=bindparam("b_updated_at"))
+_COUNT_ATTEMPTS = (
+    select(_attempts.c.outbox_id, func.count())
+    .where(_attempts.c.outbox_id.in_(bindparam("ids", expanding=True)))
+    .group_by(_attempts.c.outbox_id)
+)
+_WRITE_BACK_OUTBOX = (
+    update(_outbox)
+    .where(_outbox.c.id == bindparam("b_id"))
+    .values(
+        state=bindparam("b_state"),
+        lease_until=bindparam("b_lease_until"),
+        next_attempt_at=bindparam("b_next_attempt_at"),
+        last_error=bindparam("b_last_error"),
+        finished_at=bindparam("b_finished_at"),
+        attempts=bindparam("b_attempts"),
+        updated_at=bindparam("b_updated_at"),
+    )
+)
 _older = _outbox.alias("older")
 _CLAIM = (
-    select(_outbox.c.id, _outbox.c.kind, _outbox.c.action, _outbox.c.integration_id, _outbox.c.order_id,
-           _outbox.c.revision_id, _outbox.c.endpoint_id, _outbox.c.body)
-    .where(or_(and_(_outbox.c.state == "pending", _outbox.c.next_attempt_at <= bindparam("b_now")),
-               and_(_outbox.c.state == "in_flight", _outbox.c.lease_until < bindparam("b_now"))))
+    select(
+        _outbox.c.id,
+        _outbox.c.kind,
+        _outbox.c.action,
+        _outbox.c.integration_id,
+        _outbox.c.order_id,
+        _outbox.c.revision_id,
+        _outbox.c.endpoint_id,
+        _outbox.c.body,
+    )
+    .where(
+        or_(
+            and_(_outbox.c.state == "pending", _outbox.c.next_attempt_at <= bindparam("b_now")),
+            and_(_outbox.c.state == "in_flight", _outbox.c.lease_until < bindparam("b_now")),
+        )
+    )
     # per-order revision order: no write-back while an older one of its order is pending or in flight
-    .where(or_(_outbox.c.kind != "writeback", ~exists().where(
-        _older.c.order_id == _outbox.c.order_id, _older.c.kind == "writeback", _older.c.id < _outbox.c.id,
-        _older.c.state.in_(("pending", "in_flight")))))
+    .where(
+        or_(
+            _outbox.c.kind != "writeback",
+            ~exists().where(
+                _older.c.order_id == _outbox.c.order_id,
+                _older.c.kind == "writeback",
+                _older.c.id < _outbox.c.id,
+                _older.c.state.in_(("pending", "in_flight")),
+            ),
+        )
+    )
     .order_by(_outbox.c.next_attempt_at, _outbox.c.id)
     .limit(bindparam("b_limit"))
 )
 _CLAIM_LOCKED = _CLAIM.with_for_update(skip_locked=True, of=_outbox)
-_MARK_CLAIMED = update(_outbox).where(_outbox.c.id.in_(bindparam("ids", expanding=True))).values(
-    state="in_flight", claimed_by=bindparam("b_worker"), updated_at=bindparam("b_now"),
-    lease_until=bindparam("b_lease_until"))
+_MARK_CLAIMED = (
+    update(_outbox)
+    .where(_outbox.c.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        state="in_flight",
+        claimed_by=bindparam("b_worker"),
+        updated_at=bindparam("b_now"),
+        lease_until=bindparam("b_lease_until"),
+    )
+)
 _OUTBOX_FOR_JOB = select(
-    _outbox.c.id, _outbox.c.kind, _outbox.c.action, _outbox.c.integration_id, _outbox.c.order_id,
-    _outbox.c.revision_id, _outbox.c.endpoint_id, _outbox.c.body, _outbox.c.state, _outbox.c.claimed_by,
+    _outbox.c.id,
+    _outbox.c.kind,
+    _outbox.c.action,
+    _outbox.c.integration_id,
+    _outbox.c.order_id,
+    _outbox.c.revision_id,
+    _outbox.c.endpoint_id,
+    _outbox.c.body,
+    _outbox.c.state,
+    _outbox.c.claimed_by,
     _outbox.c.lease_until,
 ).where(_outbox.c.id == bindparam("b_id"))
 _newer = _outbox.alias("newer")
 _HAS_NEWER = select(_outbox.c.id).where(
     _outbox.c.id.in_(bindparam("ids", expanding=True)),
-    exists().where(_newer.c.order_id == _outbox.c.order_id, _newer.c.kind == "writeback",
-                   _newer.c.action == _outbox.c.action, _newer.c.id > _outbox.c.id))
+    exists().where(
+        _newer.c.order_id == _outbox.c.order_id,
+        _newer.c.kind == "writeback",
+        _newer.c.action == _outbox.c.action,
+        _newer.c.id > _outbox.c.id,
+    ),
+)
 _endpoints = WebhookEndpointRow.__table__
 _ENDPOINTS = select(_endpoints.c.id, _endpoints.c.url, _endpoints.c.secret_encrypted).where(
-    _endpoints.c.id.in_(bindparam("ids", expanding=True)))
+    _endpoints.c.id.in_(bindparam("ids", expanding=True))
+)
 _integrations = IntegrationRow.__table__
-_INTEGRATIONS = select(_integrations.c.id, _integrations.c.tool, _integrations.c.deleted_at,
-                       _integrations.c.settings_encrypted).where(_integrations.c.id.in_(bindparam("ids", expanding=True)))
+_INTEGRATIONS = select(
+    _integrations.c.id, _integrations.c.tool, _integrations.c.deleted_at, _integrations.c.settings_encrypted
+).where(_integrations.c.id.in_(bindparam("ids", expanding=True)))
 _orders = OrderRow.__table__
-_ORDERS = select(_orders.c.id, _orders.c.integration_id, _orders.c.package_id, _orders.c.status, _orders.c.candidate,
-                 _orders.c.application, _orders.c.job, _orders.c.remote_data, _orders.c.rejection_message).where(
-    _orders.c.id.in_(bindparam("ids", expanding=True)))
+_ORDERS = select(
+    _orders.c.id,
+    _orders.c.integration_id,
+    _orders.c.package_id,
+    _orders.c.status,
+    _orders.c.candidate,
+    _orders.c.application,
+    _orders.c.job,
+    _orders.c.remote_data,
+    _orders.c.rejection_message,
+).where(_orders.c.id.in_(bindparam("ids", expanding=True)))
 
 
 class _Recorder:
@@ -528,22 +694,34 @@ class _Recorder:
         try:
             self.worker.record_batch(batch)
             return
-        except Exception:  # noqa: BLE001 - fall back to one transaction per attempt
-            log.warning("recording %d attempts together failed; recording them one by one", len(batch),
-                        exc_info=True)
+        except Exception:
+            log.warning("recording %d attempts together failed; recording them one by one", len(batch), exc_info=True)
         for item in batch:
             try:
                 self.worker.record_batch([item])
-            except Exception:  # noqa: BLE001 - its lease expires and it is sent again
+            except Exception:
                 log.exception("recording the attempt on delivery %s failed", item.outbox_id)
 
 
 def result_snapshot(revision: ResultRevisionRow, settings: Settings, base_url: str) -> ResultSnapshot:
     return ResultSnapshot(
-        id=revision.id, revision=revision.revision, status=revision.status, score=revision.score,
-        max_score=revision.max_score, result_url=revision.result_url, completed_at=revision.completed_at,
-        attributes=revision.attributes, remote_fields=revision.remote_fields,
-        attachments=[AttachmentSnapshot(name=a.name, content_type=a.content_type, sha256=a.sha256,
-                                        size_bytes=a.size_bytes,
-                                        url=attachment_link(settings, base_url, a.sha256, a.name))
-                     for a in revision.attachments])
+        id=revision.id,
+        revision=revision.revision,
+        status=revision.status,
+        score=revision.score,
+        max_score=revision.max_score,
+        result_url=revision.result_url,
+        completed_at=revision.completed_at,
+        attributes=revision.attributes,
+        remote_fields=revision.remote_fields,
+        attachments=[
+            AttachmentSnapshot(
+                name=a.name,
+                content_type=a.content_type,
+                sha256=a.sha256,
+                size_bytes=a.size_bytes,
+                url=attachment_link(settings, base_url, a.sha256, a.name),
+            )
+            for a in revision.attachments
+        ],
+    )

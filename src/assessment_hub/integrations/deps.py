@@ -60,8 +60,12 @@ async def _integration(
     if not x_integration_id:
         raise InputInvalid("Missing X-Integration-Id header; /assessment endpoints act on one integration.")
     lookups: Lookups = request.app.state.lookups
-    return await _cached(request, lookups.integrations, x_integration_id,
-                         lambda session: get_active_integration(session, x_integration_id))
+    return await _cached(
+        request,
+        lookups.integrations,
+        x_integration_id,
+        lambda session: get_active_integration(session, x_integration_id),
+    )
 
 
 IntegrationDep = Annotated[IntegrationRow, Depends(_integration)]

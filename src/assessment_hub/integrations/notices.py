@@ -32,8 +32,11 @@ def add_notice(session: Session, integration_id: str, message: str, order_id: st
 _notices = NoticeRow.__table__
 _UNDELIVERED = (
     select(_notices.c.id, _notices.c.message)
-    .where(_notices.c.integration_id == bindparam("b_integration_id"), _notices.c.delivered_at.is_(None),
-           or_(_notices.c.order_id.is_(None), _notices.c.order_id == bindparam("b_order_id")))
+    .where(
+        _notices.c.integration_id == bindparam("b_integration_id"),
+        _notices.c.delivered_at.is_(None),
+        or_(_notices.c.order_id.is_(None), _notices.c.order_id == bindparam("b_order_id")),
+    )
     .order_by(_notices.c.id)
 )
 _MARK_DELIVERED = update(_notices).where(_notices.c.id.in_(bindparam("b_ids", expanding=True)))

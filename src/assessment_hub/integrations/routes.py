@@ -31,13 +31,21 @@ def check_api_key(_key: ApiKeyDep, session: SessionDep) -> dict[str, Any]:
 def integration_view(row: IntegrationRow, icon: str) -> dict[str, Any]:
     return {
         "id": row.id,
-        "tool": {"id": row.tool, "label": tool_label(row.tool), "internal_label": None,
-                 "logo_url": icon, "icon_url": icon},
+        "tool": {
+            "id": row.tool,
+            "label": tool_label(row.tool),
+            "internal_label": None,
+            "logo_url": icon,
+            "icon_url": icon,
+        },
         "category": "ASSESSMENT",
         "status": row.status,
         "setup_status": "COMPLETED",
-        "end_user": {"organization_name": row.organization_name, "creator_email": row.creator_email,
-                     "origin_id": row.origin_id},
+        "end_user": {
+            "organization_name": row.organization_name,
+            "creator_email": row.creator_email,
+            "origin_id": row.origin_id,
+        },
         "scope_config": {"id": "default", "name": None},
         "data_expired_at": None,
         "created_at": format_instant(row.created_at),
@@ -48,8 +56,9 @@ def integration_view(row: IntegrationRow, icon: str) -> dict[str, Any]:
 
 
 @router.get("/integrations/{integration_id}")
-def get_integration_details(integration_id: str, _key: ApiKeyDep, session: SessionDep,
-                            request: Request) -> dict[str, Any]:
+def get_integration_details(
+    integration_id: str, _key: ApiKeyDep, session: SessionDep, request: Request
+) -> dict[str, Any]:
     row = get_integration(session, integration_id)
     return success(integration_view(row, str(request.url_for("tool_icon", tool=row.tool))))
 

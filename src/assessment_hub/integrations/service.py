@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from assessment_hub.connectors.registry import connector_class
 from assessment_hub.errors import AuthenticationInvalid, InputInvalid, IntegrationNotFound, NotFound
 from assessment_hub.integrations.models import ApiKeyRow, HubMetaRow, IntegrationRow
-from assessment_hub.connectors.registry import connector_class
 from assessment_hub.kit.crypto import Cipher
 from assessment_hub.kit.ids import new_id, new_integration_id
 from assessment_hub.kit.timestamps import utcnow
@@ -83,8 +83,14 @@ def authenticate(session: Session, authorization: str | None) -> ApiKeyRow:
 
 
 def create_integration(
-    session: Session, tool: str, organization_name: str, *, settings: dict[str, Any] | None = None,
-    cipher: Cipher | None = None, creator_email: str | None = None, origin_id: str | None = None,
+    session: Session,
+    tool: str,
+    organization_name: str,
+    *,
+    settings: dict[str, Any] | None = None,
+    cipher: Cipher | None = None,
+    creator_email: str | None = None,
+    origin_id: str | None = None,
 ) -> IntegrationRow:
     """Create an ACTIVE integration and queue ``integration-created``.
 
@@ -96,8 +102,12 @@ def create_integration(
     if settings and cipher is None:
         raise ValueError("connector settings are stored encrypted: pass the cipher")
     row = IntegrationRow(
-        id=new_integration_id(tool), tool=tool, organization_name=organization_name,
-        creator_email=creator_email, origin_id=origin_id, status="ACTIVE",
+        id=new_integration_id(tool),
+        tool=tool,
+        organization_name=organization_name,
+        creator_email=creator_email,
+        origin_id=origin_id,
+        status="ACTIVE",
         settings_encrypted=cipher.encrypt_json(settings) if settings and cipher else None,
         created_at=utcnow(),
     )
@@ -128,8 +138,7 @@ def get_active_integration(session: Session, integration_id: str | None) -> Inte
     """
     row = get_integration(session, integration_id)
     if row.status != "ACTIVE":
-        raise IntegrationNotFound(
-            f"Integration {integration_id!r} is {row.status}: the hub's operator deactivated it.")
+        raise IntegrationNotFound(f"Integration {integration_id!r} is {row.status}: the hub's operator deactivated it.")
     return row
 
 

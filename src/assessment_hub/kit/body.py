@@ -11,8 +11,8 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from fastapi import Request
-from starlette.requests import ClientDisconnect
 from pydantic import BaseModel, ValidationError
+from starlette.requests import ClientDisconnect
 
 from assessment_hub.errors import InputInvalid, PayloadTooLarge, UnsupportedMediaType, describe_validation_error
 
@@ -56,8 +56,10 @@ def json_body(model: type[Model]) -> Callable[[Request], Awaitable[Model]]:
         if b"\\u0000" in raw and _has_nul(json.loads(raw)):
             raise InputInvalid("Invalid request body: strings must not contain the NUL character (\\u0000).")
         if _has_non_finite(parsed):
-            raise InputInvalid("Invalid request body: numbers must be finite (NaN, Infinity and numbers beyond "
-                               "±1.8e308 are not JSON, and could not be stored or listed).")
+            raise InputInvalid(
+                "Invalid request body: numbers must be finite (NaN, Infinity and numbers beyond "
+                "±1.8e308 are not JSON, and could not be stored or listed)."
+            )
         return parsed
 
     return parse

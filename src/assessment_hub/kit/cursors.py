@@ -24,5 +24,5 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         padded = cursor + "=" * (-len(cursor) % 4)
         created_at, row_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
         return as_utc(datetime.fromisoformat(created_at)), str(row_id)
-    except Exception:  # noqa: BLE001 - any malformed cursor is the same input error
+    except Exception:
         raise ValueError("is not a cursor returned by this API") from None

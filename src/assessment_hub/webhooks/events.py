@@ -40,8 +40,11 @@ def integration_data(row: IntegrationRow, *, deleted: bool = False) -> dict[str,
         "id": row.id,
         "tool": row.tool,
         "category": "ASSESSMENT",
-        "end_user": {"organization_name": row.organization_name, "creator_email": row.creator_email,
-                     "origin_id": row.origin_id},
+        "end_user": {
+            "organization_name": row.organization_name,
+            "creator_email": row.creator_email,
+            "origin_id": row.origin_id,
+        },
     }
     if deleted:
         data["deleted_at"] = format_instant(row.deleted_at)

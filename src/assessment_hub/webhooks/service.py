@@ -38,15 +38,23 @@ def check_endpoint_url(url: str) -> None:
         raise InputInvalid(f"url: {problem} (got {url!r}).")
 
 
-def create_endpoint(session: Session, cipher: Cipher, url: str, events: list[str] | None = None) -> tuple[WebhookEndpointRow, str]:
+def create_endpoint(
+    session: Session, cipher: Cipher, url: str, events: list[str] | None = None
+) -> tuple[WebhookEndpointRow, str]:
     """Register ``url`` for ``events`` (all when empty); returns the row and the generated secret."""
     check_endpoint_url(url)
     unknown = sorted(set(events or ()) - set(EVENT_TYPES))
     if unknown:
         raise InputInvalid(f"events: unknown event type {', '.join(unknown)}; known: {', '.join(EVENT_TYPES)}.")
     secret = "whsec_" + secrets.token_urlsafe(32)
-    row = WebhookEndpointRow(id=new_id(), url=url, secret_encrypted=cipher.encrypt_json(secret),
-                             events=sorted(set(events or ())), enabled=True, created_at=utcnow())
+    row = WebhookEndpointRow(
+        id=new_id(),
+        url=url,
+        secret_encrypted=cipher.encrypt_json(secret),
+        events=sorted(set(events or ())),
+        enabled=True,
+        created_at=utcnow(),
+    )
     session.add(row)
     session.flush()
     return row, secret
@@ -69,8 +77,11 @@ def endpoint_secret(row: WebhookEndpointRow, cipher: Cipher) -> str:
 
 
 def subscribed_endpoints(session: Session, event_type: str) -> list[WebhookEndpointRow]:
-    return [row for row in session.scalars(select(WebhookEndpointRow).where(WebhookEndpointRow.enabled.is_(True)))
-            if not row.events or event_type in row.events]
+    return [
+        row
+        for row in session.scalars(select(WebhookEndpointRow).where(WebhookEndpointRow.enabled.is_(True)))
+        if not row.events or event_type in row.events
+    ]
 
 
 def encode_event(event_id: str, event_type: str, data: dict[str, Any]) -> str:
@@ -79,7 +90,11 @@ def encode_event(event_id: str, event_type: str, data: dict[str, Any]) -> str:
 
 
 def enqueue_event(
-    session: Session, event_type: str, data: dict[str, Any], *, integration_id: str | None,
+    session: Session,
+    event_type: str,
+    data: dict[str, Any],
+    *,
+    integration_id: str | None,
     order_id: str | None = None,
 ) -> str:
     """Add one outbox row per endpoint subscribed to ``event_type`` (same event id for all); returns the event id."""
@@ -87,8 +102,20 @@ def enqueue_event(
     body = encode_event(event_id, event_type, data)
     now = utcnow()
     for endpoint in subscribed_endpoints(session, event_type):
-        session.add(OutboxRow(kind="webhook", action=event_type, integration_id=integration_id, order_id=order_id,
-                              endpoint_id=endpoint.id, event_id=event_id, body=body, state="pending",
-                              next_attempt_at=now, created_at=now, updated_at=now))
+        session.add(
+            OutboxRow(
+                kind="webhook",
+                action=event_type,
+                integration_id=integration_id,
+                order_id=order_id,
+                endpoint_id=endpoint.id,
+                event_id=event_id,
+                body=body,
+                state="pending",
+                next_attempt_at=now,
+                created_at=now,
+                updated_at=now,
+            )
+        )
     session.flush()
     return event_id

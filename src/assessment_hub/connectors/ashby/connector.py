@@ -25,12 +25,16 @@ class AshbyConnector:
     tool: ClassVar[str] = "ashby"
     label: ClassVar[str] = "Ashby"
     capabilities: ClassVar[Capabilities] = Capabilities(
-        text_only_attributes=True, shows_open_results=True, accepts_attachments=False,
-        shows_rejection_message=True, ats_can_cancel=True,
+        text_only_attributes=True,
+        shows_open_results=True,
+        accepts_attachments=False,
+        shows_rejection_message=True,
+        ats_can_cancel=True,
         inbound="Ashby calls assessment.list / assessment.start / assessment.cancel",
     )
     inbound: ClassVar[APIRouter | None] = LazyRouter(  # type: ignore[assignment]
-        "assessment_hub.connectors.ashby.inbound")
+        "assessment_hub.connectors.ashby.inbound"
+    )
 
     @classmethod
     def prepare_settings(cls, given: dict[str, str]) -> dict[str, Any]:
@@ -45,8 +49,11 @@ class AshbyConnector:
         base = (given.get("api_base_url") or writeback.DEFAULT_API_BASE_URL).strip().rstrip("/")
         if not mapping.is_http_url(base):
             raise SettingsError(f"api_base_url: must be an http(s) URL, got {base!r}")
-        settings: dict[str, Any] = {"api_key": api_key, "api_base_url": base,
-                                    "inbound_api_key": "ahb_" + secrets.token_urlsafe(32)}
+        settings: dict[str, Any] = {
+            "api_key": api_key,
+            "api_base_url": base,
+            "inbound_api_key": "ahb_" + secrets.token_urlsafe(32),
+        }
         if given.get("allowed_callback_hosts"):
             settings["allowed_callback_hosts"] = given["allowed_callback_hosts"]
         return settings

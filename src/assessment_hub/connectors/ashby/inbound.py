@@ -42,8 +42,10 @@ class AshbyError(Exception):
 
 
 def error_response(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"success": False, "errorInfo": {"code": code, "message": message},
-                         "errors": [message], "message": message}, status_code=status)
+    return JSONResponse(
+        {"success": False, "errorInfo": {"code": code, "message": message}, "errors": [message], "message": message},
+        status_code=status,
+    )
 
 
 class AshbyRoute(APIRoute):
@@ -63,8 +65,11 @@ class AshbyRoute(APIRoute):
                 return error_response(400, "invalid_input", f"The request is not valid: {exc.errors()}")
             except Exception:
                 log.exception("ashby_inbound_error", path=request.url.path)
-                return error_response(500, "internal_error",
-                                      "An unexpected error occurred in the hub; the operator can find it in the server log.")
+                return error_response(
+                    500,
+                    "internal_error",
+                    "An unexpected error occurred in the hub; the operator can find it in the server log.",
+                )
 
         return route
 
@@ -123,9 +128,17 @@ def _lock_integration(inbound: Inbound) -> None:
 
 
 def _open_order_for(inbound: Inbound, candidate_id: str, package_id: str) -> OrderRow | None:
-    return inbound.session.scalar(select(OrderRow).where(
-        OrderRow.integration_id == inbound.id, OrderRow.status == "OPEN", OrderRow.package_id == package_id,
-        OrderRow.candidate["remote_id"].as_string() == candidate_id).order_by(OrderRow.created_at).limit(1))
+    return inbound.session.scalar(
+        select(OrderRow)
+        .where(
+            OrderRow.integration_id == inbound.id,
+            OrderRow.status == "OPEN",
+            OrderRow.package_id == package_id,
+            OrderRow.candidate["remote_id"].as_string() == candidate_id,
+        )
+        .order_by(OrderRow.created_at)
+        .limit(1)
+    )
 
 
 # ------------------------------------------------------------------ endpoints
@@ -134,8 +147,12 @@ def _open_order_for(inbound: Inbound, candidate_id: str, package_id: str) -> Ord
 @router.post("/assessment.list")
 def assessment_list(request: Request, inbound: InboundDep) -> dict[str, Any]:
     authenticate(request, inbound)
-    return success([{"assessment_type_id": p.package_id, "name": p.name, "description": p.description or ""}
-                    for p in service.list_packages(inbound.session, inbound.id)])
+    return success(
+        [
+            {"assessment_type_id": p.package_id, "name": p.name, "description": p.description or ""}
+            for p in service.list_packages(inbound.session, inbound.id)
+        ]
+    )
 
 
 @router.post("/assessment.start")
@@ -144,17 +161,24 @@ def assessment_start(request: Request, inbound: InboundDep, raw: BodyDep) -> dic
     start, payload = read_body(raw, StartIn, refusal_status=422)
     package = service.get_live_package(inbound.session, inbound.id, start.assessment_type_id)
     if package is None:
-        raise AshbyError(422, "unknown_assessment_type",
-                         f"Unknown assessment type {start.assessment_type_id!r}: the vendor does not offer it (any more).")
+        raise AshbyError(
+            422,
+            "unknown_assessment_type",
+            f"Unknown assessment type {start.assessment_type_id!r}: the vendor does not offer it (any more).",
+        )
     _lock_integration(inbound)
     existing = _open_order_for(inbound, start.candidate.ashby_id, start.assessment_type_id)
     if existing is not None:
         if existing.remote_data == payload:  # the same start again (a retry): same assessment, nothing new
             return success({"assessment_id": existing.id})
-        raise AshbyError(409, "already_assessed",
-                         f"The candidate is already being assessed for {package.name!r} (assessment {existing.id}).")
-    order = service.create_order(inbound.session, inbound.id, start.assessment_type_id,
-                                 remote_data=payload, **unified_order(start))
+        raise AshbyError(
+            409,
+            "already_assessed",
+            f"The candidate is already being assessed for {package.name!r} (assessment {existing.id}).",
+        )
+    order = service.create_order(
+        inbound.session, inbound.id, start.assessment_type_id, remote_data=payload, **unified_order(start)
+    )
     return success({"assessment_id": order.id})
 
 
@@ -162,13 +186,15 @@ def assessment_start(request: Request, inbound: InboundDep, raw: BodyDep) -> dic
 def assessment_cancel(request: Request, inbound: InboundDep, raw: BodyDep) -> Any:
     authenticate(request, inbound)
     cancel, _ = read_body(raw, CancelIn)
-    order = inbound.session.scalar(select(OrderRow).where(
-        OrderRow.id == cancel.assessment_id, OrderRow.integration_id == inbound.id))
+    order = inbound.session.scalar(
+        select(OrderRow).where(OrderRow.id == cancel.assessment_id, OrderRow.integration_id == inbound.id)
+    )
     if order is None:
         return error_response(200, "assessment_not_found", f"No assessment {cancel.assessment_id!r} at this hub.")
     if order.status == "COMPLETED":
-        return error_response(200, "assessment_completed",
-                              f"Assessment {order.id} is already completed and cannot be cancelled.")
+        return error_response(
+            200, "assessment_completed", f"Assessment {order.id} is already completed and cannot be cancelled."
+        )
     service.cancel_order_from_ats(inbound.session, order)  # no-op when already CANCELLED or REJECTED
     return success({"assessment_id": order.id})
 

@@ -28,20 +28,34 @@ CANCELLED_LABEL = "Cancelled by the assessment vendor"
 
 def _member(member: HiringTeamMemberIn) -> dict[str, Any]:
     role = ROLES.get((member.role or "").strip().lower())
-    return {"remote_id": member.userId, "email": member.email, "first_name": member.firstName,
-            "last_name": member.lastName, "hiring_team_roles": [role] if role else []}
+    return {
+        "remote_id": member.userId,
+        "email": member.email,
+        "first_name": member.firstName,
+        "last_name": member.lastName,
+        "hiring_team_roles": [role] if role else [],
+    }
 
 
 def unified_order(start: StartIn) -> dict[str, dict[str, Any]]:
     """``candidate``, ``application`` and ``job`` for ``assessment.service.create_order``."""
     return {
-        "candidate": {"remote_id": start.candidate.ashby_id, "email": start.candidate.email,
-                      "first_name": start.candidate.first_name, "last_name": start.candidate.last_name,
-                      "phone": None},
+        "candidate": {
+            "remote_id": start.candidate.ashby_id,
+            "email": start.candidate.email,
+            "first_name": start.candidate.first_name,
+            "last_name": start.candidate.last_name,
+            "phone": None,
+        },
         "application": {"remote_id": start.application.ashby_id},
-        "job": {"remote_id": start.job.ashby_id, "name": start.job.name, "job_code": start.job.req_id or None,
-                "description": None, "location": None,
-                "hiring_team": [_member(m) for m in start.job.hiringTeam]},
+        "job": {
+            "remote_id": start.job.ashby_id,
+            "name": start.job.name,
+            "job_code": start.job.req_id or None,
+            "description": None,
+            "location": None,
+            "hiring_team": [_member(m) for m in start.job.hiringTeam],
+        },
     }
 
 
@@ -97,8 +111,11 @@ def result_update(assessment_id: str, result: ResultSnapshot) -> dict[str, Any]:
         if not is_http_url(result.result_url):
             raise ValueError(f"Ashby needs an http(s) result_url for the report link, got {result.result_url!r}")
         body["assessment_status"] = blob("status", "Status", "string", "Completed")
-        body["assessment_result"] = (blob("score", "Score", "numeric_score", result.score) if result.score is not None
-                                     else blob("result", "Result", "string", "Completed"))
+        body["assessment_result"] = (
+            blob("score", "Score", "numeric_score", result.score)
+            if result.score is not None
+            else blob("result", "Result", "string", "Completed")
+        )
     if is_http_url(result.result_url):
         body["assessment_profile_url"] = blob("result_url", "Report", "url", result.result_url)
     meta = metadata(result)
@@ -109,8 +126,10 @@ def result_update(assessment_id: str, result: ResultSnapshot) -> dict[str, Any]:
 
 def rejection_update(assessment_id: str, message: str) -> dict[str, Any]:
     """The vendor refused the order: Ashby's ``cancelled_reason`` carries the vendor's message."""
-    return {"assessment_id": assessment_id,
-            "cancelled_reason": blob("cancelled_reason", REJECTED_LABEL, "string", message or "Rejected")}
+    return {
+        "assessment_id": assessment_id,
+        "cancelled_reason": blob("cancelled_reason", REJECTED_LABEL, "string", message or "Rejected"),
+    }
 
 
 def warnings(result: ResultSnapshot) -> list[str]:
@@ -118,14 +137,18 @@ def warnings(result: ResultSnapshot) -> list[str]:
     if result.status == "OPEN" and result.score is not None:
         out.append("Ashby shows an OPEN result as 'Started' only: the score is shown once the result is COMPLETED.")
     if result.status == "COMPLETED" and not is_http_url(result.result_url):
-        out.append("Ashby requires an http(s) result_url (the report link) with a completed result: "
-                   "this result cannot be written to Ashby; send it again with an http(s) result_url.")
+        out.append(
+            "Ashby requires an http(s) result_url (the report link) with a completed result: "
+            "this result cannot be written to Ashby; send it again with an http(s) result_url."
+        )
     if any(a["type"] == "SUB_RESULT" for a in result.attributes):
         out.append("Ashby shows SUB_RESULT attributes as text (e.g. 'Logic: 40/50 (80%)'), not as structured scores.")
     if result.attachments:
         names = ", ".join(a.name for a in result.attachments)
-        out.append(f"Ashby cannot store attachments: {names} not sent to Ashby (kept in the hub); "
-                   "link the report from result_url instead.")
+        out.append(
+            f"Ashby cannot store attachments: {names} not sent to Ashby (kept in the hub); "
+            "link the report from result_url instead."
+        )
     if result.remote_fields:
         out.append("Ashby takes no remote_fields: they are stored in the hub only.")
     return out

@@ -61,16 +61,25 @@ def fold_timestamps(created: list[datetime]) -> list[int]:
 
 def revision_timestamp(context: ConnectorContext, order_id: str, revision: int) -> int:
     with context.sessions() as session:
-        created = list(session.scalars(select(ResultRevisionRow.created_at).where(
-            ResultRevisionRow.order_id == order_id, ResultRevisionRow.revision <= revision)
-            .order_by(ResultRevisionRow.revision)))
+        created = list(
+            session.scalars(
+                select(ResultRevisionRow.created_at)
+                .where(ResultRevisionRow.order_id == order_id, ResultRevisionRow.revision <= revision)
+                .order_by(ResultRevisionRow.revision)
+            )
+        )
     return fold_timestamps(created)[-1]
 
 
 def rejection_timestamp(context: ConnectorContext, order_id: str) -> int:
     with context.sessions() as session:
-        created = list(session.scalars(select(ResultRevisionRow.created_at).where(
-            ResultRevisionRow.order_id == order_id).order_by(ResultRevisionRow.revision)))
+        created = list(
+            session.scalars(
+                select(ResultRevisionRow.created_at)
+                .where(ResultRevisionRow.order_id == order_id)
+                .order_by(ResultRevisionRow.revision)
+            )
+        )
         rejected_at = session.scalar(select(OrderRow.updated_at).where(OrderRow.id == order_id))
     last = fold_timestamps(created)[-1] if created else None
     stamp = ms(rejected_at) if rejected_at is not None else 0
@@ -86,8 +95,11 @@ def classify_failure(info: dict[str, Any], excerpt: str) -> Exception:
     text = f"{code} {info.get('message') or ''}".lower()
     message = f"Ashby assessment.update refused: {code or 'error'}: {info.get('message') or excerpt[:300]}"
     if any(h in text for h in _CONFIG_HINTS):
-        return ConfigError(message + " (check the Ashby API key and its candidatesWrite permission)",
-                           http_status=200, response_excerpt=excerpt)
+        return ConfigError(
+            message + " (check the Ashby API key and its candidatesWrite permission)",
+            http_status=200,
+            response_excerpt=excerpt,
+        )
     if any(h in code.lower() for h in _RETRY_HINTS):
         return RetryableError(message, http_status=200, response_excerpt=excerpt)
     return RemoteInputError(message, http_status=200, response_excerpt=excerpt)
@@ -100,9 +112,15 @@ def send_update(context: ConnectorContext, body: dict[str, Any]) -> None:
         raise ConfigError("the Ashby integration has no api_key setting (the customer's Ashby API key)")
     base = (context.settings.get("api_base_url") or DEFAULT_API_BASE_URL).rstrip("/")
     response = context.http.post(
-        f"{base}/assessment.update", content=json.dumps(body).encode(),
-        headers={"Authorization": basic_auth(api_key), "Content-Type": "application/json",
-                 "Accept": "application/json; version=1", "User-Agent": USER_AGENT})
+        f"{base}/assessment.update",
+        content=json.dumps(body).encode(),
+        headers={
+            "Authorization": basic_auth(api_key),
+            "Content-Type": "application/json",
+            "Accept": "application/json; version=1",
+            "User-Agent": USER_AGENT,
+        },
+    )
     check_http_response(response, "Ashby assessment.update")
     excerpt = response.text[:1000]
     try:
@@ -110,8 +128,11 @@ def send_update(context: ConnectorContext, body: dict[str, Any]) -> None:
     except ValueError:
         data = None
     if not isinstance(data, dict) or not isinstance(data.get("success"), bool):
-        raise RetryableError("Ashby assessment.update: the answer is not an Ashby envelope (no boolean 'success')",
-                             http_status=response.status_code, response_excerpt=excerpt)
+        raise RetryableError(
+            "Ashby assessment.update: the answer is not an Ashby envelope (no boolean 'success')",
+            http_status=response.status_code,
+            response_excerpt=excerpt,
+        )
     if data["success"] is False:
         info = data.get("errorInfo") if isinstance(data.get("errorInfo"), dict) else {}
         if not info and isinstance(data.get("errors"), list) and data["errors"]:

@@ -35,12 +35,16 @@ class GreenhouseConnector:
     tool: ClassVar[str] = "greenhouse"
     label: ClassVar[str] = "Greenhouse"
     capabilities: ClassVar[Capabilities] = Capabilities(
-        text_only_attributes=True, shows_open_results=False, accepts_attachments=False,
-        shows_rejection_message=False, ats_can_cancel=False,
+        text_only_attributes=True,
+        shows_open_results=False,
+        accepts_attachments=False,
+        shows_rejection_message=False,
+        ats_can_cancel=False,
         inbound="Greenhouse calls send_test (HTTP Basic, hub-minted key); pulls test_status after a PATCH",
     )
     inbound: ClassVar[APIRouter | None] = LazyRouter(  # type: ignore[assignment]
-        "assessment_hub.connectors.greenhouse.inbound")
+        "assessment_hub.connectors.greenhouse.inbound"
+    )
 
     @classmethod
     def prepare_settings(cls, given: dict[str, str]) -> dict[str, Any]:
@@ -50,8 +54,10 @@ class GreenhouseConnector:
         settings = dict(given)
         key = settings.get("api_key") or secrets.token_hex(20)
         if len(key) > MAX_KEY_LENGTH or not _KEY_CHARS.match(key):
-            raise SettingsError(f"api_key: must be 1 to {MAX_KEY_LENGTH} printable characters without spaces or ':' "
-                                "(Greenhouse sends it as an HTTP Basic user name)")
+            raise SettingsError(
+                f"api_key: must be 1 to {MAX_KEY_LENGTH} printable characters without spaces or ':' "
+                "(Greenhouse sends it as an HTTP Basic user name)"
+            )
         settings["api_key"] = key
         hosts = [h.strip() for h in settings.get("allowed_callback_hosts", "").split(",") if h.strip()]
         bad = [h for h in hosts if not _HOST.match(h)]
@@ -75,8 +81,12 @@ class GreenhouseConnector:
         self.context = context
 
     def _nudge(self, order: OrderSnapshot) -> None:
-        writeback.nudge(self.context.http, writeback.callback_url(order.remote_data), self.context.settings,
-                        self.context.hub_settings.delivery_timeout_s)
+        writeback.nudge(
+            self.context.http,
+            writeback.callback_url(order.remote_data),
+            self.context.settings,
+            self.context.hub_settings.delivery_timeout_s,
+        )
 
     def write_result(self, order: OrderSnapshot, result: ResultSnapshot) -> None:
         """Every revision: PATCH, so Greenhouse pulls ``test_status`` (which answers the latest)."""
@@ -91,18 +101,25 @@ class GreenhouseConnector:
     def result_warnings(cls, result: ResultSnapshot) -> list[str]:
         warnings = []
         if result.status == "OPEN":
-            warnings.append("Greenhouse does not show OPEN results: it shows a result only once it is COMPLETED "
-                            "(until then test_status answers partner_status 'in_progress').")
+            warnings.append(
+                "Greenhouse does not show OPEN results: it shows a result only once it is COMPLETED "
+                "(until then test_status answers partner_status 'in_progress')."
+            )
         elif result.status == "CANCELLED":
-            warnings.append("Greenhouse has no cancelled state: the test stays not complete in Greenhouse "
-                            "(test_status answers partner_status 'cancelled').")
+            warnings.append(
+                "Greenhouse has no cancelled state: the test stays not complete in Greenhouse "
+                "(test_status answers partner_status 'cancelled')."
+            )
         reason = not_public_reason(result.result_url)
         if reason is not None:
-            warnings.append(f"result_url {result.result_url!r} cannot be shown by Greenhouse: {reason}; Greenhouse "
-                            "shows a result only with a publicly reachable http(s) partner_profile_url"
-                            + (" (test_status will not answer 'complete')."
-                               if reason == "it is not an http(s) URL" else "."))
+            warnings.append(
+                f"result_url {result.result_url!r} cannot be shown by Greenhouse: {reason}; Greenhouse "
+                "shows a result only with a publicly reachable http(s) partner_profile_url"
+                + (" (test_status will not answer 'complete')." if reason == "it is not an http(s) URL" else ".")
+            )
         if result.attachments:
-            warnings.append(f"Greenhouse accepts no attachments: {len(result.attachments)} attachment(s) kept in the "
-                            "hub but not shown in Greenhouse.")
+            warnings.append(
+                f"Greenhouse accepts no attachments: {len(result.attachments)} attachment(s) kept in the "
+                "hub but not shown in Greenhouse."
+            )
         return warnings

@@ -70,8 +70,9 @@ class GreenhouseRoute(APIRoute):
                 return error_response(400, "The request is not valid.")
             except Exception:
                 log.exception("greenhouse_inbound_error", path=request.url.path)
-                return error_response(500, "An unexpected error occurred in the hub; the operator can find it "
-                                           "in the server log.")
+                return error_response(
+                    500, "An unexpected error occurred in the hub; the operator can find it in the server log."
+                )
 
         return route
 
@@ -117,8 +118,9 @@ def parse(raw: bytes, model: type[BaseModel]) -> tuple[Any, Any]:
     try:
         return model.model_validate(data), data
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}"
-                             for e in exc.errors(include_url=False))
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors(include_url=False)
+        )
         raise GreenhouseError(400, f"The request body is not valid: {problems}") from None
 
 
@@ -129,16 +131,19 @@ def _lock_integration(inbound: Inbound) -> None:
 
 
 def _order(inbound: Inbound, order_id: str) -> OrderRow | None:
-    return inbound.session.scalar(select(OrderRow).where(OrderRow.id == order_id,
-                                                         OrderRow.integration_id == inbound.id))
+    return inbound.session.scalar(
+        select(OrderRow).where(OrderRow.id == order_id, OrderRow.integration_id == inbound.id)
+    )
 
 
 def _existing_order(inbound: Inbound, url: str) -> OrderRow | None:
     """The order an earlier ``send_test`` with this take-home-test ``url`` created (retry idempotency)."""
     return inbound.session.scalar(
-        select(OrderRow).where(OrderRow.integration_id == inbound.id,
-                               OrderRow.remote_data["url"].as_string() == url)
-        .order_by(OrderRow.created_at, OrderRow.id).limit(1))
+        select(OrderRow)
+        .where(OrderRow.integration_id == inbound.id, OrderRow.remote_data["url"].as_string() == url)
+        .order_by(OrderRow.created_at, OrderRow.id)
+        .limit(1)
+    )
 
 
 # ------------------------------------------------------------------ routes
@@ -148,8 +153,10 @@ def _existing_order(inbound: Inbound, url: str) -> OrderRow | None:
 def list_tests(request: Request, inbound: InboundDep) -> Any:
     """§2.3: a bare array of ``{partner_test_id, partner_test_name}`` from the integration's live packages."""
     authenticate(request, inbound)
-    return [{"partner_test_id": row.package_id, "partner_test_name": row.name}
-            for row in service.list_packages(inbound.session, inbound.id)]
+    return [
+        {"partner_test_id": row.package_id, "partner_test_name": row.name}
+        for row in service.list_packages(inbound.session, inbound.id)
+    ]
 
 
 @router.post("/send_test")
@@ -160,24 +167,37 @@ def send_test(request: Request, inbound: InboundDep, raw: BodyDep) -> Any:
     _lock_integration(inbound)
     existing = _existing_order(inbound, body.url)
     if existing is not None:
-        same = (existing.package_id == body.partner_test_id
-                and (existing.candidate.get("email") or "").lower() == body.candidate.email.lower())
+        same = (
+            existing.package_id == body.partner_test_id
+            and (existing.candidate.get("email") or "").lower() == body.candidate.email.lower()
+        )
         if not same:
-            raise GreenhouseError(409, f"The take-home-test url {body.url!r} already belongs to order {existing.id} "
-                                       "for another test or candidate; each Send Test needs its own url.")
+            raise GreenhouseError(
+                409,
+                f"The take-home-test url {body.url!r} already belongs to order {existing.id} "
+                "for another test or candidate; each Send Test needs its own url.",
+            )
         return {"partner_interview_id": existing.id}
     if service.get_live_package(inbound.session, inbound.id, body.partner_test_id) is None:
-        raise GreenhouseError(404, f"partner_test_id {body.partner_test_id!r} is not a test this partner offers "
-                                   "(list_tests shows the current ones).")
+        raise GreenhouseError(
+            404,
+            f"partner_test_id {body.partner_test_id!r} is not a test this partner offers "
+            "(list_tests shows the current ones).",
+        )
     callable_url = callback_allowed(body.url, GREENHOUSE_HOSTS, inbound.settings)
     remote_data = {**data, HUB_KEY: {"callback_allowed": callable_url}}
-    order = service.create_order(inbound.session, inbound.id, body.partner_test_id, remote_data=remote_data,
-                                 **unified_order(body))
+    order = service.create_order(
+        inbound.session, inbound.id, body.partner_test_id, remote_data=remote_data, **unified_order(body)
+    )
     if not callable_url:
-        add_notice(inbound.session, inbound.id,
-                   f"Greenhouse order {order.id}: the take-home-test url {body.url!r} is not on a Greenhouse host "
-                   "nor in the integration's allowed_callback_hosts, so the hub will not PATCH it; Greenhouse "
-                   "learns results only if it polls test_status.", order_id=order.id)
+        add_notice(
+            inbound.session,
+            inbound.id,
+            f"Greenhouse order {order.id}: the take-home-test url {body.url!r} is not on a Greenhouse host "
+            "nor in the integration's allowed_callback_hosts, so the hub will not PATCH it; Greenhouse "
+            "learns results only if it polls test_status.",
+            order_id=order.id,
+        )
     return {"partner_interview_id": order.id}
 
 
@@ -202,12 +222,23 @@ def response_error(request: Request, inbound: InboundDep, raw: BodyDep) -> Any:
     authenticate(request, inbound)
     body, _ = parse(raw, ResponseErrorIn)
     order = _order(inbound, body.partner_interview_id) if body.partner_interview_id else None
-    about = f" about order {order.id}" if order is not None else (
-        f" about partner_interview_id {body.partner_interview_id!r}" if body.partner_interview_id else "")
+    about = (
+        f" about order {order.id}"
+        if order is not None
+        else (f" about partner_interview_id {body.partner_interview_id!r}" if body.partner_interview_id else "")
+    )
     errors = "; ".join(body.errors) or "(no details)"
-    add_notice(inbound.session, inbound.id,
-               f"Greenhouse reported a problem with the hub's {body.api_call} answer{about}: {errors}",
-               order_id=order.id if order is not None else None)
-    log.warning("greenhouse_response_error", integration_id=inbound.id, api_call=body.api_call,
-                errors=body.errors, partner_interview_id=body.partner_interview_id)
+    add_notice(
+        inbound.session,
+        inbound.id,
+        f"Greenhouse reported a problem with the hub's {body.api_call} answer{about}: {errors}",
+        order_id=order.id if order is not None else None,
+    )
+    log.warning(
+        "greenhouse_response_error",
+        integration_id=inbound.id,
+        api_call=body.api_call,
+        errors=body.errors,
+        partner_interview_id=body.partner_interview_id,
+    )
     return {"status": 200}

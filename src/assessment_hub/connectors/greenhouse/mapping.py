@@ -55,8 +55,9 @@ def unified_order(body: SendTestIn) -> dict[str, dict[str, Any]]:
     hiring_team = []
     if body.sent_by:
         # The sender's email is all Greenhouse tells; its role is unknown (UNCONFIRMED mapping).
-        hiring_team.append({"remote_id": None, "email": body.sent_by, "first_name": None, "last_name": None,
-                            "hiring_team_roles": []})
+        hiring_team.append(
+            {"remote_id": None, "email": body.sent_by, "first_name": None, "last_name": None, "hiring_team_roles": []}
+        )
     return {
         "candidate": {
             "remote_id": candidate_id,
@@ -66,8 +67,14 @@ def unified_order(body: SendTestIn) -> dict[str, dict[str, Any]]:
             "phone": body.candidate.phone_number,
         },
         "application": {"remote_id": application_id},
-        "job": {"remote_id": None, "name": None, "job_code": None, "description": None, "location": None,
-                "hiring_team": hiring_team},
+        "job": {
+            "remote_id": None,
+            "name": None,
+            "job_code": None,
+            "description": None,
+            "location": None,
+            "hiring_team": hiring_team,
+        },
     }
 
 
@@ -143,11 +150,19 @@ def status_answer(order_status: str, rejection_message: str | None, result: Any 
     Every key is present, ``null`` where there is no value (Greenhouse's own convention, §2.8).
     """
     if order_status == "REJECTED":
-        return {"partner_status": REJECTED_STATUS, "partner_profile_url": None, "partner_score": None,
-                "metadata": {REJECTION_KEY: rejection_message} if rejection_message else None}
+        return {
+            "partner_status": REJECTED_STATUS,
+            "partner_profile_url": None,
+            "partner_score": None,
+            "metadata": {REJECTION_KEY: rejection_message} if rejection_message else None,
+        }
     if result is None:
-        return {"partner_status": NO_RESULT_STATUS, "partner_profile_url": None, "partner_score": None,
-                "metadata": None}
+        return {
+            "partner_status": NO_RESULT_STATUS,
+            "partner_profile_url": None,
+            "partner_score": None,
+            "metadata": None,
+        }
     status = partner_status(result.status, result.result_url)
     return {
         "partner_status": status,

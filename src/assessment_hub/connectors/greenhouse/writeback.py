@@ -32,7 +32,8 @@ def nudge(http: httpx.Client, url: str | None, settings: dict[str, Any], timeout
     if not callback_allowed(url, GREENHOUSE_HOSTS, settings):
         raise ConfigError(
             f"the take-home-test url {url!r} is not on a Greenhouse host nor in allowed_callback_hosts; "
-            "the hub does not call it (Greenhouse sees the result only if it polls test_status)")
+            "the hub does not call it (Greenhouse sees the result only if it polls test_status)"
+        )
     api_key = str(settings.get("api_key") or "")
     try:
         response = http.request("PATCH", url, auth=(api_key, ""), timeout=timeout)

@@ -15,7 +15,6 @@ import time
 from typing import Any, ClassVar
 
 from fastapi import APIRouter
-
 from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
@@ -42,8 +41,11 @@ class SandboxConnector:
     tool: ClassVar[str] = "sandbox"
     label: ClassVar[str] = "Assessment Hub Sandbox"
     capabilities: ClassVar[Capabilities] = Capabilities(
-        text_only_attributes=False, shows_open_results=True, accepts_attachments=True,
-        shows_rejection_message=True, ats_can_cancel=False,
+        text_only_attributes=False,
+        shows_open_results=True,
+        accepts_attachments=True,
+        shows_rejection_message=True,
+        ats_can_cancel=False,
         inbound="CLI `sandbox create-order`, admin API",
     )
 
@@ -53,8 +55,9 @@ class SandboxConnector:
     def prepare_settings(cls, given: dict[str, str]) -> dict[str, Any]:
         unknown = sorted(set(given) - {"allowed_callback_hosts", "writeback_url"})
         if unknown:
-            raise SettingsError(f"the sandbox takes no setting {', '.join(unknown)} "
-                                "(known: allowed_callback_hosts, writeback_url)")
+            raise SettingsError(
+                f"the sandbox takes no setting {', '.join(unknown)} (known: allowed_callback_hosts, writeback_url)"
+            )
         url = given.get("writeback_url")
         if url is not None and not url.startswith(("http://", "https://")):
             raise SettingsError("writeback_url must be an http(s) URL")
@@ -74,13 +77,18 @@ class SandboxConnector:
         if state is None or state.outage_mode == "off":
             return
         if state.outage_mode == "503":
-            raise RetryableError("sandbox ATS outage: HTTP 503", http_status=503, response_excerpt="Service Unavailable")
+            raise RetryableError(
+                "sandbox ATS outage: HTTP 503", http_status=503, response_excerpt="Service Unavailable"
+            )
         if state.outage_mode == "timeout":
             time.sleep(self.context.hub_settings.delivery_timeout_s)
-            raise RetryableError(f"sandbox ATS outage: no answer within {self.context.hub_settings.delivery_timeout_s:g} s")
+            raise RetryableError(
+                f"sandbox ATS outage: no answer within {self.context.hub_settings.delivery_timeout_s:g} s"
+            )
         if state.outage_mode == "401":
-            raise ConfigError("sandbox ATS refused the hub's credentials: HTTP 401", http_status=401,
-                              response_excerpt="Unauthorized")
+            raise ConfigError(
+                "sandbox ATS refused the hub's credentials: HTTP 401", http_status=401, response_excerpt="Unauthorized"
+            )
         if state.outage_mode == "flaky" and random.random() < state.fail_ratio:
             raise RetryableError("sandbox ATS flaky: HTTP 503", http_status=503, response_excerpt="Service Unavailable")
 
@@ -90,8 +98,16 @@ class SandboxConnector:
         url = self.context.settings.get("writeback_url")
         if not url:
             return
-        body = {"order_id": row.order_id, "kind": row.kind, "revision": row.revision, "status": row.status,
-                "score": row.score, "max_score": row.max_score, "result_url": row.result_url, "message": row.message}
+        body = {
+            "order_id": row.order_id,
+            "kind": row.kind,
+            "revision": row.revision,
+            "status": row.status,
+            "score": row.score,
+            "max_score": row.max_score,
+            "result_url": row.result_url,
+            "message": row.message,
+        }
         check_http_response(self.context.http.post(url, json=body), "sandbox write-back mirror")
 
     def _store(self, row: SandboxWritebackRow) -> None:
@@ -107,22 +123,36 @@ class SandboxConnector:
                 session.add(row)
         except IntegrityError:  # the same revision delivered again: count it, keep one
             with unit_of_work(sessions) as session:
-                existing = session.scalar(select(SandboxWritebackRow).where(
-                    SandboxWritebackRow.order_id == row.order_id, SandboxWritebackRow.kind == row.kind,
-                    SandboxWritebackRow.revision == row.revision))
+                existing = session.scalar(
+                    select(SandboxWritebackRow).where(
+                        SandboxWritebackRow.order_id == row.order_id,
+                        SandboxWritebackRow.kind == row.kind,
+                        SandboxWritebackRow.revision == row.revision,
+                    )
+                )
                 if existing is not None:
                     existing.deliveries += 1
 
     def write_result(self, order: OrderSnapshot, result: ResultSnapshot) -> None:
         self._simulate_outage()
-        self._deliver(SandboxWritebackRow(
-            order_id=order.id, kind="result", revision=result.revision, status=result.status, score=result.score,
-            max_score=result.max_score, result_url=result.result_url,
-            payload={"attributes": result.attributes,
-                     "attachments": [{"name": a.name, "content_type": a.content_type, "sha256": a.sha256}
-                                     for a in result.attachments],
-                     "remote_fields": result.remote_fields},
-        ))
+        self._deliver(
+            SandboxWritebackRow(
+                order_id=order.id,
+                kind="result",
+                revision=result.revision,
+                status=result.status,
+                score=result.score,
+                max_score=result.max_score,
+                result_url=result.result_url,
+                payload={
+                    "attributes": result.attributes,
+                    "attachments": [
+                        {"name": a.name, "content_type": a.content_type, "sha256": a.sha256} for a in result.attachments
+                    ],
+                    "remote_fields": result.remote_fields,
+                },
+            )
+        )
 
     def _deliver(self, row: SandboxWritebackRow) -> None:
         self._mirror(row)
@@ -130,8 +160,11 @@ class SandboxConnector:
 
     def write_rejection(self, order: OrderSnapshot, message: str) -> None:
         self._simulate_outage()
-        self._deliver(SandboxWritebackRow(order_id=order.id, kind="rejection", revision=0, status="REJECTED",
-                                        message=message, payload={}))
+        self._deliver(
+            SandboxWritebackRow(
+                order_id=order.id, kind="rejection", revision=0, status="REJECTED", message=message, payload={}
+            )
+        )
 
     @classmethod
     def result_warnings(cls, result: ResultSnapshot) -> list[str]:
@@ -140,15 +173,17 @@ class SandboxConnector:
 
 _table = SandboxWritebackRow.__table__
 _STATE = select(SandboxStateRow.outage_mode, SandboxStateRow.fail_ratio).where(
-    SandboxStateRow.integration_id == bindparam("b_id"))
+    SandboxStateRow.integration_id == bindparam("b_id")
+)
 _COLUMNS = ("order_id", "kind", "revision", "status", "score", "max_score", "result_url", "message", "payload")
 
 
-def _upsert(dialect: str):  # noqa: ANN202 - a Core statement
+def _upsert(dialect: str):
     """Insert a write-back; the same revision again only counts one more delivery."""
     stmt = (postgresql if dialect == "postgresql" else sqlite).insert(_table)
-    return stmt.on_conflict_do_update(index_elements=["order_id", "kind", "revision"],
-                                      set_={"deliveries": _table.c.deliveries + 1})
+    return stmt.on_conflict_do_update(
+        index_elements=["order_id", "kind", "revision"], set_={"deliveries": _table.c.deliveries + 1}
+    )
 
 
 class _StoreBatcher:
@@ -197,15 +232,19 @@ class _StoreBatcher:
         try:
             with unit_of_work(sessions) as session:
                 now = utcnow()  # one statement, executed for each row (a repeat in the batch counts too)
-                session.connection().execute(self._statement, [
-                    {c: getattr(row, c) for c in _COLUMNS} | {"deliveries": 1, "received_at": now}
-                    for row, _entry in batch])
-        except Exception:  # noqa: BLE001 - e.g. an order deleted meanwhile: store each alone
+                session.connection().execute(
+                    self._statement,
+                    [
+                        {c: getattr(row, c) for c in _COLUMNS} | {"deliveries": 1, "received_at": now}
+                        for row, _entry in batch
+                    ],
+                )
+        except Exception:
             log.debug("sandbox write-back batch failed; storing one by one", exc_info=True)
             for row, entry in batch:
                 try:
                     SandboxConnector._store_one(sessions, row)
-                except Exception as exc:  # noqa: BLE001 - handed to that row's sender
+                except Exception as exc:
                     entry["error"] = exc
         for _row, entry in batch:
             entry["done"].set()

@@ -16,9 +16,8 @@ from sqlalchemy.orm import Session
 
 from assessment_hub.assessment import service
 from assessment_hub.assessment.models import OrderRow
-from assessment_hub.errors import InputInvalid
 from assessment_hub.connectors.sandbox.service import sandbox_integration
-
+from assessment_hub.errors import InputInvalid
 
 _fakers = threading.local()
 
@@ -54,15 +53,29 @@ def fake_order_data(seed: int, email: str | None = None) -> dict[str, dict[str, 
             "job_code": fake.bothify("JOB-####-??").upper(),
             "description": f"<p>{fake.paragraph(nb_sentences=3)}</p>",
             "location": {
-                "street_1": fake.street_address(), "street_2": None, "city": fake.city(),
-                "state": fake.state(), "zip_code": fake.postcode(), "country": "US",
+                "street_1": fake.street_address(),
+                "street_2": None,
+                "city": fake.city(),
+                "state": fake.state(),
+                "zip_code": fake.postcode(),
+                "country": "US",
                 "raw": None,
             },
             "hiring_team": [
-                {"remote_id": f"user_{fake.numerify('####')}", "email": f"{recruiter_first}.{recruiter_last}@example.com".lower(),
-                 "first_name": recruiter_first, "last_name": recruiter_last, "hiring_team_roles": ["RECRUITER"]},
-                {"remote_id": f"user_{fake.numerify('####')}", "email": f"{manager_first}.{manager_last}@example.com".lower(),
-                 "first_name": manager_first, "last_name": manager_last, "hiring_team_roles": ["HIRING_MANAGER"]},
+                {
+                    "remote_id": f"user_{fake.numerify('####')}",
+                    "email": f"{recruiter_first}.{recruiter_last}@example.com".lower(),
+                    "first_name": recruiter_first,
+                    "last_name": recruiter_last,
+                    "hiring_team_roles": ["RECRUITER"],
+                },
+                {
+                    "remote_id": f"user_{fake.numerify('####')}",
+                    "email": f"{manager_first}.{manager_last}@example.com".lower(),
+                    "first_name": manager_first,
+                    "last_name": manager_last,
+                    "hiring_team_roles": ["HIRING_MANAGER"],
+                },
             ],
         },
     }
@@ -81,7 +94,12 @@ def check_orderable(session: Session, integration_id: str, package_id: str) -> N
 
 
 def create_sandbox_order(
-    session: Session, integration_id: str, package_id: str, *, email: str | None = None, seed: int | None = None,
+    session: Session,
+    integration_id: str,
+    package_id: str,
+    *,
+    email: str | None = None,
+    seed: int | None = None,
     inline: bool = False,
 ) -> OrderRow:
     """Create an OPEN order in a sandbox integration for one of its published packages.
@@ -92,5 +110,6 @@ def create_sandbox_order(
     """
     check_orderable(session, integration_id, package_id)
     data = fake_order_data(seed if seed is not None else random.SystemRandom().randrange(2**31), email)
-    return service.create_order(session, integration_id, package_id, remote_data={"source": "sandbox", **data},
-                                inline=inline, **data)
+    return service.create_order(
+        session, integration_id, package_id, remote_data={"source": "sandbox", **data}, inline=inline, **data
+    )

@@ -70,7 +70,7 @@ def bulk_ids(n: int) -> list[str]:
         missing = need - len(out)
         out += secrets.token_bytes(missing * 256 // _ACCEPTED + 64).translate(_ID_TABLE, _ID_REJECT)
     text = out[:need].decode("ascii")
-    return [text[k:k + ID_LENGTH] for k in range(0, need, ID_LENGTH)]
+    return [text[k : k + ID_LENGTH] for k in range(0, need, ID_LENGTH)]
 
 
 def _bind(column: Column[Any], dialect: Dialect) -> Callable[[Any], Any]:
@@ -79,9 +79,17 @@ def _bind(column: Column[Any], dialect: Dialect) -> Callable[[Any], Any]:
     return processor or (lambda value: value)
 
 
-def seed_orders(engine: Engine, integration_id: str, package_id: str, count: int, *, batch_size: int = 5000,
-                commit_every: int = 200_000, status: str = "OPEN",
-                progress: Callable[[int, float], None] | None = None) -> float:
+def seed_orders(
+    engine: Engine,
+    integration_id: str,
+    package_id: str,
+    count: int,
+    *,
+    batch_size: int = 5000,
+    commit_every: int = 200_000,
+    status: str = "OPEN",
+    progress: Callable[[int, float], None] | None = None,
+) -> float:
     """Insert ``count`` orders; returns orders per second. ``progress(done, rate)`` is called per batch of
     ``batch_size``; a transaction commits every ``commit_every`` rows (and at the end).
 
@@ -130,8 +138,14 @@ class _RowMaker:
         serialize = getattr(dialect, "_json_serializer", None) or json.dumps  # as sqltypes.JSON binds
         self.postgres = dialect.name == "postgresql"
         constants: dict[str, Any] = {
-            "integration_id": integration_id, "package_id": package_id, "status": status, "remote_data": None,
-            "inline": False, "rejection_message": None, "assessment_url": None, "latest_result_id": None,
+            "integration_id": integration_id,
+            "package_id": package_id,
+            "status": status,
+            "remote_data": None,
+            "inline": False,
+            "rejection_message": None,
+            "assessment_url": None,
+            "latest_result_id": None,
         }
         per_row = {"id", "candidate", "application", "job", "created_at", "updated_at"}
         self.columns: list[str] = []
@@ -156,8 +170,11 @@ class _RowMaker:
         self.templates: list[tuple[str, str]] = []
         for seed in range(POOL_SIZE):
             data = fake_order_data(seed)
-            candidate = serialize(normalize_candidate({**data["candidate"], "remote_id": f"cand_seed_{_MARK}",
-                                                       "email": f"seed{_MARK}@example.com"}))
+            candidate = serialize(
+                normalize_candidate(
+                    {**data["candidate"], "remote_id": f"cand_seed_{_MARK}", "email": f"seed{_MARK}@example.com"}
+                )
+            )
             if candidate.count(_MARK) != 2:
                 raise RuntimeError("sandbox seed: unexpected candidate serialization")
             self.templates.append((candidate, serialize(normalize_job(data["job"]))))

@@ -19,7 +19,7 @@ from assessment_hub.kit.timestamps import format_instant, utcnow
 OUTAGE_MODES = ("off", "503", "timeout", "flaky", "401")
 
 
-def sandbox_integration(session: Session, integration_id: str, *, active: bool = False):  # noqa: ANN201
+def sandbox_integration(session: Session, integration_id: str, *, active: bool = False):
     """The live sandbox integration (ACTIVE too with ``active``); raises ``IntegrationNotFound`` or
     ``InputInvalid`` (another tool)."""
     integration = (get_active_integration if active else get_integration)(session, integration_id)
@@ -30,12 +30,16 @@ def sandbox_integration(session: Session, integration_id: str, *, active: bool =
 
 def show_order(session: Session, order_id: str) -> dict[str, Any]:
     """The order as the API lists it, plus ``writebacks``: what the sandbox ATS received, in order."""
-    order = session.scalar(select(OrderRow).where(OrderRow.id == order_id).options(
-        selectinload(OrderRow.latest_result).selectinload(ResultRevisionRow.attachments)))
+    order = session.scalar(
+        select(OrderRow)
+        .where(OrderRow.id == order_id)
+        .options(selectinload(OrderRow.latest_result).selectinload(ResultRevisionRow.attachments))
+    )
     if order is None:
         raise NotFound(f"No order with id {order_id!r}.")
-    received = session.scalars(select(SandboxWritebackRow).where(SandboxWritebackRow.order_id == order_id)
-                               .order_by(SandboxWritebackRow.id)).all()
+    received = session.scalars(
+        select(SandboxWritebackRow).where(SandboxWritebackRow.order_id == order_id).order_by(SandboxWritebackRow.id)
+    ).all()
     return sandbox_order_view(order, received)
 
 
@@ -45,9 +49,18 @@ def sandbox_order_view(order: OrderRow, received: Sequence[SandboxWritebackRow] 
     view["integration_id"] = order.integration_id
     view["assessment_url"] = order.assessment_url
     view["writebacks"] = [
-        {"kind": w.kind, "revision": w.revision, "status": w.status, "score": w.score, "max_score": w.max_score,
-         "result_url": w.result_url, "message": w.message, "deliveries": w.deliveries,
-         "received_at": format_instant(w.received_at), **w.payload}
+        {
+            "kind": w.kind,
+            "revision": w.revision,
+            "status": w.status,
+            "score": w.score,
+            "max_score": w.max_score,
+            "result_url": w.result_url,
+            "message": w.message,
+            "deliveries": w.deliveries,
+            "received_at": format_instant(w.received_at),
+            **w.payload,
+        }
         for w in received
     ]
     return view
@@ -76,9 +89,11 @@ def reset(session: Session, integration_id: str) -> dict[str, int]:
     its undelivered messages. Returns what was removed."""
     sandbox_integration(session, integration_id)
     now = utcnow()
-    cancelled = session.execute(update(OutboxRow).where(
-        OutboxRow.integration_id == integration_id, OutboxRow.state.in_(("pending", "in_flight")))
-        .values(state="cancelled", finished_at=now, updated_at=now)).rowcount
+    cancelled = session.execute(
+        update(OutboxRow)
+        .where(OutboxRow.integration_id == integration_id, OutboxRow.state.in_(("pending", "in_flight")))
+        .values(state="cancelled", finished_at=now, updated_at=now)
+    ).rowcount
     order_ids = select(OrderRow.id).where(OrderRow.integration_id == integration_id)
     session.execute(delete(SandboxWritebackRow).where(SandboxWritebackRow.order_id.in_(order_ids)))
     revision_ids = select(ResultRevisionRow.id).where(ResultRevisionRow.order_id.in_(order_ids))

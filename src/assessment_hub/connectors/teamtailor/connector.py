@@ -25,12 +25,16 @@ class TeamtailorConnector:
     tool: ClassVar[str] = "teamtailor"
     label: ClassVar[str] = "Teamtailor"
     capabilities: ClassVar[Capabilities] = Capabilities(
-        text_only_attributes=True, shows_open_results=True, accepts_attachments=True,
-        shows_rejection_message=True, ats_can_cancel=False,
+        text_only_attributes=True,
+        shows_open_results=True,
+        accepts_attachments=True,
+        shows_rejection_message=True,
+        ats_can_cancel=False,
         inbound="Teamtailor Partner API: `GET /config`, `POST /webhook` (partner event)",
     )
     inbound: ClassVar[APIRouter | None] = LazyRouter(  # type: ignore[assignment]
-        "assessment_hub.connectors.teamtailor.inbound")
+        "assessment_hub.connectors.teamtailor.inbound"
+    )
 
     @classmethod
     def prepare_settings(cls, given: dict[str, str]) -> dict[str, Any]:

@@ -30,8 +30,7 @@ from assessment_hub.connectors.teamtailor.schemas import WebhookBody
 from assessment_hub.connectors.teamtailor.settings import parse_criteria
 from assessment_hub.connectors.teamtailor.signature import HEADER as SIGNATURE_HEADER
 from assessment_hub.connectors.teamtailor.signature import check_signature
-from assessment_hub.errors import describe_validation_error
-from assessment_hub.errors import HubError
+from assessment_hub.errors import HubError, describe_validation_error
 
 log = logging.getLogger("assessment_hub.connectors.teamtailor")
 
@@ -60,10 +59,13 @@ class PlainTextErrors(APIRoute):
                 return PlainTextResponse(exc.message, status_code=exc.status_code)
             except RequestValidationError:
                 return PlainTextResponse("Invalid request", status_code=400)
-            except Exception:  # noqa: BLE001 - Teamtailor gets a plain string, the log gets the trace
+            except Exception:
                 log.exception("teamtailor inbound %s %s failed", request.method, request.url.path)
-                return PlainTextResponse("The assessment hub failed to handle this request; its operator can "
-                                         "find the error in the server log.", status_code=500)
+                return PlainTextResponse(
+                    "The assessment hub failed to handle this request; its operator can "
+                    "find the error in the server log.",
+                    status_code=500,
+                )
 
         return plain
 
@@ -90,10 +92,16 @@ async def _raw_body(request: Request) -> bytes:
 def config(inbound: TeamtailorDep) -> JSONResponse:
     packages = service.list_packages(inbound.session, inbound.id)
     if packages:
-        fields: list[dict[str, Any]] = [{
-            "id": PACKAGE_FIELD, "label": "Test", "placeholder": "Select test", "type": "select", "required": True,
-            "options": [{"id": p.package_id, "label": p.name} for p in packages],
-        }]
+        fields: list[dict[str, Any]] = [
+            {
+                "id": PACKAGE_FIELD,
+                "label": "Test",
+                "placeholder": "Select test",
+                "type": "select",
+                "required": True,
+                "options": [{"id": p.package_id, "label": p.name} for p in packages],
+            }
+        ]
     else:
         fields = [{"type": "error", "message": "The assessment vendor has not published any tests yet."}]
     body: dict[str, Any] = {"fields": fields}
@@ -104,8 +112,11 @@ def config(inbound: TeamtailorDep) -> JSONResponse:
 
 
 @router.post("/webhook")
-def webhook(inbound: TeamtailorDep, raw_body: Annotated[bytes, Depends(_raw_body)],
-            teamtailor_signature: Annotated[str | None, Header(alias=SIGNATURE_HEADER)] = None) -> Response:
+def webhook(
+    inbound: TeamtailorDep,
+    raw_body: Annotated[bytes, Depends(_raw_body)],
+    teamtailor_signature: Annotated[str | None, Header(alias=SIGNATURE_HEADER)] = None,
+) -> Response:
     try:
         raw = json.loads(raw_body)
     except ValueError:
@@ -113,8 +124,9 @@ def webhook(inbound: TeamtailorDep, raw_body: Annotated[bytes, Depends(_raw_body
     try:
         body = WebhookBody.model_validate(raw)
     except ValidationError as exc:
-        raise TeamtailorRefusal(400, describe_validation_error(exc).replace("Invalid request body",
-                                                                           "Invalid partner event")) from None
+        raise TeamtailorRefusal(
+            400, describe_validation_error(exc).replace("Invalid request body", "Invalid partner event")
+        ) from None
     event = body.partner_event
     secret = inbound.settings.get("webhook_secret")
     if secret:

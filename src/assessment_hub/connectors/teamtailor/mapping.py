@@ -45,11 +45,23 @@ def _hiring_team(candidate: Candidate) -> list[dict[str, Any]]:
         return []
     triggered_by = candidate.job.triggered_by if candidate.job else None
     remote_id = None
-    if triggered_by and triggered_by.email and recruiter.email and triggered_by.email.lower() == recruiter.email.lower():
+    if (
+        triggered_by
+        and triggered_by.email
+        and recruiter.email
+        and triggered_by.email.lower() == recruiter.email.lower()
+    ):
         remote_id = text_id(triggered_by.id)  # the recruiter object has no id; the trigger's user may be them
     first, last = _split_name(recruiter.name)
-    return [{"remote_id": remote_id, "email": recruiter.email, "first_name": first, "last_name": last,
-             "hiring_team_roles": ["RECRUITER"]}]
+    return [
+        {
+            "remote_id": remote_id,
+            "email": recruiter.email,
+            "first_name": first,
+            "last_name": last,
+            "hiring_team_roles": ["RECRUITER"],
+        }
+    ]
 
 
 def _location(candidate: Candidate) -> dict[str, Any] | None:
@@ -65,11 +77,22 @@ def unified_order(event: PartnerEvent) -> dict[str, dict[str, Any]]:
     c = event.candidate
     job = c.job
     return {
-        "candidate": {"remote_id": text_id(c.id), "email": c.email or "", "first_name": c.first_name,
-                      "last_name": c.last_name, "phone": c.phone},
+        "candidate": {
+            "remote_id": text_id(c.id),
+            "email": c.email or "",
+            "first_name": c.first_name,
+            "last_name": c.last_name,
+            "phone": c.phone,
+        },
         "application": {"remote_id": None},  # Teamtailor sends no application (job-application) id: UNCONFIRMED
-        "job": {"remote_id": text_id(job.id) if job else None, "name": job.title if job else None,
-                "job_code": None, "description": None, "location": _location(c), "hiring_team": _hiring_team(c)},
+        "job": {
+            "remote_id": text_id(job.id) if job else None,
+            "name": job.title if job else None,
+            "job_code": None,
+            "description": None,
+            "location": _location(c),
+            "hiring_team": _hiring_team(c),
+        },
     }
 
 
@@ -157,17 +180,25 @@ def warnings(result: ResultSnapshot) -> list[str]:
     if result.score is not None:
         score = normalized_score(result.score, result.max_score)
         if score is None:
-            why = ("max_score is not positive" if result.max_score is not None
-                   else "there is no max_score and the score is outside 0-100")
-            out.append(f"Teamtailor shows scores as integers from 0 to 100 and {why}: no score is shown "
-                       f"(only the text '{score_text(result.score, result.max_score)}' in the details).")
+            why = (
+                "max_score is not positive"
+                if result.max_score is not None
+                else "there is no max_score and the score is outside 0-100"
+            )
+            out.append(
+                f"Teamtailor shows scores as integers from 0 to 100 and {why}: no score is shown "
+                f"(only the text '{score_text(result.score, result.max_score)}' in the details)."
+            )
         elif result.max_score not in (None, 100) or score != result.score:
-            out.append(f"Teamtailor shows scores as integers from 0 to 100: "
-                       f"{score_text(result.score, result.max_score)} is shown as {score}.")
+            out.append(
+                f"Teamtailor shows scores as integers from 0 to 100: "
+                f"{score_text(result.score, result.max_score)} is shown as {score}."
+            )
     if not is_http_url(result.result_url):
         out.append("Teamtailor only links http(s) URLs: result_url is not shown as a link.")
     if result.attachments:
-        out.append("Teamtailor shows attachments as links to the hub; the links expire after 7 days and need the "
-                   "hub's public_base_url to be reachable from the internet.")
+        out.append(
+            "Teamtailor shows attachments as links to the hub; the links expire after 7 days and need the "
+            "hub's public_base_url to be reachable from the internet."
+        )
     return out
-

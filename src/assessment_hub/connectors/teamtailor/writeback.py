@@ -38,8 +38,10 @@ def update_url(context: ConnectorContext, hub_data: dict[str, Any]) -> str:
         base = str(context.settings.get("api_base_url") or DEFAULT_API_BASE_URL).rstrip("/")
         return f"{base}{RESULTS_PATH}{result_id}"
     if not callback_allowed(url, TEAMTAILOR_HOSTS, context.settings):
-        raise ConfigError(f"the update-url {url!r} is not on a Teamtailor host; add its host[:port] to the "
-                          "integration's allowed_callback_hosts setting if it is genuine")
+        raise ConfigError(
+            f"the update-url {url!r} is not on a Teamtailor host; add its host[:port] to the "
+            "integration's allowed_callback_hosts setting if it is genuine"
+        )
     return url
 
 
@@ -48,9 +50,16 @@ def put_partner_result(context: ConnectorContext, url: str, result_id: str, attr
     if not api_key:
         raise ConfigError("the integration has no api_key setting (the Teamtailor partner API key)")
     document = {"data": {"type": "partner-results", "id": result_id, "attributes": attributes}}
-    response = context.http.put(url, json=document, headers={
-        "Authorization": f"Bearer {api_key}", "X-Api-Version": API_VERSION, "Content-Type": JSONAPI,
-        "Accept": JSONAPI})
+    response = context.http.put(
+        url,
+        json=document,
+        headers={
+            "Authorization": f"Bearer {api_key}",
+            "X-Api-Version": API_VERSION,
+            "Content-Type": JSONAPI,
+            "Accept": JSONAPI,
+        },
+    )
     check_response(response)
 
 
