@@ -13,7 +13,8 @@ fixtures a test takes, else in the test module:
 - ``subprocess``: runs the CLI or another program as a child process;
 - ``bench``: the benchmark smoke (``bench/`` run for real);
 - ``browser``: drives Debian's chromium through playwright;
-- ``postgres``: the PostgreSQL run of a test (the ``postgres`` backend parameter, or PostgreSQL-only).
+- ``postgres``: the PostgreSQL run of a test (the ``postgres`` backend parameter, or PostgreSQL-only);
+- ``fakes``: the fake ATSs' self-checks (``tests/fakes``), run with the (live) connector tests they serve.
 ``make test-fast`` runs the rest; ``make test`` runs everything.
 
 Tests are isolated by tenant: each creates its own API key and integration (``hub.new_tenant()``).
@@ -30,8 +31,6 @@ from tests.support import Hub, Tenant, in_process_hub, running_hub, temporary_po
 
 POSTGRES_URL = os.environ.get("ASSESSMENT_HUB_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite"] + (["postgres"] if POSTGRES_URL else [])
-SLOW_TIERS = ("live", "subprocess", "bench", "browser", "postgres")
-"""The markers ``make test-fast`` leaves out."""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
