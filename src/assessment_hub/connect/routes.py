@@ -240,7 +240,7 @@ def _connect(request: Request, token: str, tool: str, given: dict[str, str]) -> 
         return _form(settings, link, token, tool, error=message, values=shown, status_code=400)
     if form.check is not None:
         try:
-            form.check(request.app.state.http, prepared)
+            form.check(request.app.state.http, prepared.prepared)
         except ConfigError as exc:
             return _form(
                 settings,
@@ -263,7 +263,7 @@ def _connect(request: Request, token: str, tool: str, given: dict[str, str]) -> 
             )
     try:
         with unit_of_work(request.app.state.sessions) as session:
-            service.complete_link(session, link.id, tool, prepared, settings)
+            service.complete_link(session, link.id, tool, prepared.chosen, settings)
     except service.LinkClosed:
         link, label = _load(request, token)
         return _closed(settings, link, label) or page.problem(settings, 410, "This link is closed", "")

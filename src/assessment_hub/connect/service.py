@@ -120,10 +120,19 @@ def tool_label(tool: str) -> str:
     return connector_class(tool).label
 
 
-def prepare_given(form: ToolForm, tool: str, given: dict[str, str], settings: Settings) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Given:
+    chosen: dict[str, str]
+    """What the customer gave, as ``integrations create --setting`` would take it (``complete_link`` stores it
+    through ``create_integration``, which prepares it again and mints the hub's keys)."""
+    prepared: dict[str, Any]
+    """The same through the connector's ``prepare_settings`` (defaults filled in): what the credential check uses."""
+
+
+def prepare_given(form: ToolForm, tool: str, given: dict[str, str], settings: Settings) -> Given:
     """The connector settings from the customer's form: only the form's fields, blanks dropped, required ones
-    present, base URLs public (unless ALLOW_PRIVATE_NETWORK); then the connector's own ``prepare_settings`` (which
-    mints what the hub adds). Raises ``SettingsError`` naming the field's label."""
+    present, base URLs public (unless ALLOW_PRIVATE_NETWORK); then checked by the connector's own
+    ``prepare_settings``. Raises ``SettingsError`` naming the field's label (or the connector's setting)."""
     chosen: dict[str, str] = {}
     for f in form.fields:
         value = (given.get(f.name) or "").strip()
@@ -136,7 +145,7 @@ def prepare_given(form: ToolForm, tool: str, given: dict[str, str], settings: Se
             if problem:
                 raise SettingsError(f"{f.label} {problem}.")
         chosen[f.name] = value
-    return connector_class(tool).prepare_settings(chosen)
+    return Given(chosen, connector_class(tool).prepare_settings(dict(chosen)))
 
 
 def _url_problem(url: str, allow_private: bool) -> str | None:
@@ -166,7 +175,7 @@ class Completed:
     activation_token: str
 
 
-def complete_link(session: Session, link_id: str, tool: str, prepared: dict[str, Any], settings: Settings) -> Completed:
+def complete_link(session: Session, link_id: str, tool: str, chosen: dict[str, str], settings: Settings) -> Completed:
     """Create the integration the link was for, with its end user, and mark the link used, in the caller's
     transaction (``integration-created`` is queued with it). Claiming is one conditional UPDATE, so two
     submissions of the same link create one integration on SQLite and PostgreSQL alike. Raises ``LinkClosed``."""
@@ -191,7 +200,7 @@ def complete_link(session: Session, link_id: str, tool: str, prepared: dict[str,
         session,
         tool,
         link.end_user_organization_name,
-        settings=prepared,
+        settings=chosen,
         cipher=settings.cipher,
         creator_email=link.end_user_email,
         origin_id=link.end_user_origin_id,
