@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from assessment_hub.admin.deps import AdminDep
 from assessment_hub.config import Settings
 from assessment_hub.connect import page, service
-from assessment_hub.connect.forms import form_for
+from assessment_hub.connect.forms import FORMS, form_for
 from assessment_hub.connect.models import ConnectLinkRow
 from assessment_hub.connect.schemas import ActivateIn, CreateLinkIn
 from assessment_hub.connectors.base import ConfigError, RetryableError, SettingsError
@@ -237,6 +237,8 @@ def _connect(request: Request, token: str, tool: str, given: dict[str, str]) -> 
         prepared = service.prepare_given(form, tool, given, settings)
     except SettingsError as exc:
         message = exc.message.removeprefix("settings: ")
+        if tool not in FORMS:
+            message += f" {service.tool_label(tool)} cannot be connected here yet: ask {page.vendor_name(settings)}."
         return _form(settings, link, token, tool, error=message, values=shown, status_code=400)
     if form.check is not None:
         try:
