@@ -12,7 +12,7 @@ fixtures a test takes, else in the test module:
 - ``live``: a hub served by uvicorn (taking ``live_hub`` marks it; ``@pytest.mark.live`` asks for it);
 - ``subprocess``: runs the CLI or another program as a child process;
 - ``bench``: the benchmark smoke (``bench/`` run for real);
-- ``browser``: drives Debian's chromium through playwright;
+- ``browser``: drives Debian's chromium through playwright (taking ``browser`` marks it, and ``live``);
 - ``postgres``: the PostgreSQL run of a test (the ``postgres`` backend parameter, or PostgreSQL-only);
 - ``fakes``: the fake ATSs' self-checks (``tests/fakes``), run with the (live) connector tests they serve.
 ``make test-fast`` runs the rest; ``make test`` runs everything.
@@ -36,6 +36,9 @@ BACKENDS = ["sqlite"] + (["postgres"] if POSTGRES_URL else [])
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         fixtures = getattr(item, "fixturenames", ())
+        if "browser" in fixtures:  # tests/browser.py: the page loads the hub over a socket
+            item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.live)
         if "live_hub" in fixtures:
             item.add_marker(pytest.mark.live)
         callspec = getattr(item, "callspec", None)

@@ -15,8 +15,8 @@ from assessment_hub.assessment.schemas import ORDER_STATUSES, PackagesIn, Result
 from assessment_hub.assessment.views import listed_orders, package_view
 from assessment_hub.connectors.inbound import public_base_url
 from assessment_hub.connectors.registry import connector_class
+from assessment_hub.connectors.snapshots import result_snapshot
 from assessment_hub.db.session import ReadSessionDep, SessionDep
-from assessment_hub.delivery.worker import result_snapshot
 from assessment_hub.errors import InputInvalid
 from assessment_hub.integrations.deps import IntegrationDep
 from assessment_hub.integrations.notices import take_notices

@@ -2,7 +2,7 @@
 
 A newer write-back for an order supersedes the older ones that have not been sent yet (state
 ``pending``): the ATS only needs the latest revision. One already in flight is left alone; the worker
-will not start the newer one until it has finished (per-order revision order, see ``delivery.worker``).
+will not start the newer one until it has finished (per-order revision order, see ``delivery.claiming``).
 """
 
 from __future__ import annotations
