@@ -69,7 +69,7 @@ def _tool_of(request: Request, connection: str) -> str:
 
 def _inbound(request: Request, session: SessionDep, connection: Annotated[str, Path()]) -> Inbound:
     integration = session.get(IntegrationRow, f"{_tool_of(request, connection)}:{connection}")
-    if integration is None or integration.deleted_at is not None or integration.status != "ACTIVE":
+    if integration is None or integration.deleted_at is not None or integration.status == "INACTIVE":
         raise NotFound("No active integration at this URL.")
     return Inbound(integration, integration_settings(integration, request.app.state.settings.cipher), session)
 
