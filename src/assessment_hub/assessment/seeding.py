@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Column, Engine
+from sqlalchemy import ColumnElement, Engine
 from sqlalchemy.engine import Connection, Dialect
 
 from assessment_hub.assessment.models import OrderRow
@@ -63,7 +63,7 @@ def bulk_ids(n: int) -> list[str]:
     return [text[k : k + ID_LENGTH] for k in range(0, need, ID_LENGTH)]
 
 
-def _bind(column: Column[Any], dialect: Dialect) -> Callable[[Any], Any]:
+def _bind(column: ColumnElement[Any], dialect: Dialect) -> Callable[[Any], Any]:
     """The column type's bind processing for ``dialect`` (what Core does to each parameter)."""
     processor = column.type.dialect_impl(dialect).bind_processor(dialect)
     return processor or (lambda value: value)
@@ -118,7 +118,7 @@ def _sqlite_cache(conn: Connection, kib: int = SQLITE_SEED_CACHE_KIB) -> Iterato
     try:
         yield
     finally:
-        conn.exec_driver_sql(f"PRAGMA cache_size = {int(before)}")
+        conn.exec_driver_sql(f"PRAGMA cache_size = {int(before or 0)}")
         conn.commit()
 
 
@@ -186,7 +186,7 @@ class _RowMaker:
         ids = bulk_ids(n)
         templates, application, start_at, created = self.templates, self.application, self.start_at, self.created
         ms = timedelta(milliseconds=1)
-        getters: list[Callable[[int, int], Any]] = []
+        getters: list[Callable[[int, int], Any] | None] = []
         for name in self.columns:
             if name == "id":
                 getters.append(lambda i, k: ids[k])
@@ -197,10 +197,10 @@ class _RowMaker:
             elif name == "application":
                 getters.append(lambda i, k: application.replace(_MARK, str(i)))
             elif name in ("created_at", "updated_at"):
-                getters.append(None)  # type: ignore[arg-type] - filled below, once per row
+                getters.append(None)  # filled below, once per row
             else:
                 value = self.constant[name]
-                getters.append(lambda i, k, value=value: value)
+                getters.append(lambda i, k, value=value: value)  # type: ignore[misc]
         stamp_at = [j for j, name in enumerate(self.columns) if name in ("created_at", "updated_at")]
         for k in range(n):
             i = first + k
@@ -216,7 +216,7 @@ def _insert(conn: Connection, columns: list[str], rows: Iterator[tuple[Any, ...]
     names = ", ".join(quote(c) for c in columns)
     table = quote(OrderRow.__tablename__)
     if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
-        raw = conn.connection.dbapi_connection
+        raw: Any = conn.connection.dbapi_connection  # psycopg's Connection (its COPY)
         with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
