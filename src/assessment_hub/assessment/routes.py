@@ -13,6 +13,7 @@ from assessment_hub.assessment.attachments import prepare_attachments
 from assessment_hub.assessment.results import normalize_result
 from assessment_hub.assessment.schemas import ORDER_STATUSES, PackagesIn, ResultIn
 from assessment_hub.assessment.views import listed_orders, package_view
+from assessment_hub.concurrency.http import WriteSlotDep
 from assessment_hub.connectors.inbound import public_base_url
 from assessment_hub.connectors.registry import connector_class
 from assessment_hub.db.session import ReadSessionDep, SessionDep
@@ -55,6 +56,7 @@ def get_packages(integration: IntegrationDep, session: ReadSessionDep) -> dict[s
 @router.put("/packages")
 def put_packages(
     integration: IntegrationDep,
+    _slot: WriteSlotDep,
     session: SessionDep,
     body: Annotated[PackagesIn, Depends(json_body(PackagesIn))],
 ) -> dict[str, Any]:
@@ -136,6 +138,7 @@ async def put_result(
     assessment_order_id: str,
     request: Request,
     integration: IntegrationDep,
+    _slot: WriteSlotDep,
     body: Annotated[ResultIn, Depends(json_body(ResultIn))],
 ) -> dict[str, Any]:
     """Store the result as the order's next revision and queue its write-back (kombo-contract.md §4.4).
