@@ -30,6 +30,7 @@ from assessment_hub.concurrency.slots import build_slots
 from assessment_hub.config import Settings
 from assessment_hub.connect.routes import router as connect_router
 from assessment_hub.connectors.inbound import mount_inbound_routes
+from assessment_hub.connectors.registry import CONNECTORS
 from assessment_hub.db.engine import build_engine, read_only
 from assessment_hub.db.reader import Reader
 from assessment_hub.db.writer import Writer
@@ -99,13 +100,15 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
         redirect_slashes=False,
     )  # a trailing slash is a 404, not a redirect built from the Host header
     app.state.settings = settings
+    app.state.connectors = CONNECTORS
+    """The connector registry, for routes that need a tool's connector (they do not import the registry)."""
     app.include_router(assessment_router, prefix="/v1")
     app.include_router(general_router, prefix="/v1")
     app.include_router(icon_router)
     app.include_router(admin_router)
     app.include_router(attachment_link_router)
     app.include_router(connect_router)
-    mount_inbound_routes(app)
+    mount_inbound_routes(app, CONNECTORS)
     app.add_middleware(ConcurrencyHeaders)
     _install_error_handlers(app)
     _refuse_nul_in_urls(app)

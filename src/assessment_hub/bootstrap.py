@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from assessment_hub.integrations.service import count_api_keys, create_api_key, create_integration
+from assessment_hub.connecting import create_integration
+from assessment_hub.integrations.service import count_api_keys, create_api_key
 
 
 @dataclass(frozen=True)

@@ -390,9 +390,8 @@ def integrations_create(
     """Create an integration; prints what the customer pastes into the ATS, and the id alone on the last line."""
     import json
 
+    from assessment_hub.connecting import create_integration, integration_setup
     from assessment_hub.connectors.base import SettingsError
-    from assessment_hub.connectors.inbound import integration_setup
-    from assessment_hub.integrations.service import create_integration
 
     given: dict[str, str] = {}
     for item in setting or []:

@@ -14,8 +14,6 @@ from assessment_hub.assessment.results import normalize_result
 from assessment_hub.assessment.schemas import ORDER_STATUSES, PackagesIn, ResultIn
 from assessment_hub.assessment.views import listed_orders, package_view
 from assessment_hub.concurrency.http import WriteSlotDep
-from assessment_hub.connectors.inbound import public_base_url
-from assessment_hub.connectors.registry import connector_class
 from assessment_hub.connectors.snapshots import result_snapshot
 from assessment_hub.db.session import ReadSessionDep, SessionDep
 from assessment_hub.errors import InputInvalid
@@ -23,6 +21,7 @@ from assessment_hub.integrations.deps import IntegrationDep
 from assessment_hub.integrations.notices import take_notices
 from assessment_hub.kit.body import json_body
 from assessment_hub.kit.envelope import Envelope, EnvelopeResponse, success, success_with_fragments
+from assessment_hub.kit.links import public_base_url
 from assessment_hub.kit.states import OrderStatus
 from assessment_hub.kit.timestamps import parse_instant
 
@@ -162,7 +161,7 @@ async def put_result(
     def write(session: Session) -> list[str]:
         revision = service.record_result(session, integration.id, assessment_order_id, result, attachments)
         snapshot = result_snapshot(revision, state.settings, base_url)
-        return connector_class(integration.tool).result_warnings(snapshot) + take_notices(
+        return state.connectors[integration.tool].result_warnings(snapshot) + take_notices(
             session, integration.id, assessment_order_id
         )
 
