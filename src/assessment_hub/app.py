@@ -25,6 +25,8 @@ from assessment_hub.admin.routes import router as admin_router
 from assessment_hub.assessment.attachment_links import router as attachment_link_router
 from assessment_hub.assessment.attachments import AttachmentStore
 from assessment_hub.assessment.routes import router as assessment_router
+from assessment_hub.concurrency.http import ConcurrencyHeaders
+from assessment_hub.concurrency.slots import build_slots
 from assessment_hub.config import Settings
 from assessment_hub.connect.routes import router as connect_router
 from assessment_hub.connectors.inbound import mount_inbound_routes
@@ -70,6 +72,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
         app.state.lookups = Lookups(settings.lookup_cache_s)
         app.state.attachment_store = AttachmentStore(settings.attachments_dir)
         app.state.http = httpx.Client(timeout=settings.data_url_timeout_s)
+        app.state.concurrency = build_slots(settings.database_url, settings.concurrency_limit)
         stop = threading.Event()
         thread = None
         if worker:
@@ -84,6 +87,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
             if thread is not None:
                 thread.join(timeout=settings.delivery_timeout_s + 5)
             app.state.http.close()
+            await app.state.concurrency.close()
             app.state.writer.close()
             engine.dispose()
 
@@ -105,6 +109,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
     app.include_router(attachment_link_router)
     app.include_router(connect_router)
     mount_inbound_routes(app, CONNECTORS)
+    app.add_middleware(ConcurrencyHeaders)
     _install_error_handlers(app)
     _refuse_nul_in_urls(app)
     return app
@@ -142,7 +147,9 @@ def _refuse_nul_in_urls(app: FastAPI) -> None:
 
 def _install_error_handlers(app: FastAPI) -> None:
     def respond(exc: HubError) -> JSONResponse:
-        return JSONResponse(error_body(exc.code, exc.title, exc.message), status_code=exc.status_code)
+        return JSONResponse(
+            error_body(exc.code, exc.title, exc.message), status_code=exc.status_code, headers=exc.headers
+        )
 
     @app.exception_handler(HubError)
     async def hub_error(_request: Request, exc: HubError) -> JSONResponse:

@@ -13,6 +13,7 @@ from assessment_hub.assessment.attachments import StoredAttachment, prepare_atta
 from assessment_hub.assessment.results import normalize_result
 from assessment_hub.assessment.schemas import ORDER_STATUSES, PackagesIn, ResultIn
 from assessment_hub.assessment.views import listed_orders, package_view
+from assessment_hub.concurrency.http import WriteSlotDep
 from assessment_hub.connectors.snapshots import result_snapshot
 from assessment_hub.db.session import ReadSessionDep, SessionDep
 from assessment_hub.errors import InputInvalid
@@ -55,6 +56,7 @@ def get_packages(integration: IntegrationDep, session: ReadSessionDep) -> Envelo
 @router.put("/packages", response_model=Envelope)
 def put_packages(
     integration: IntegrationDep,
+    _slot: WriteSlotDep,
     session: SessionDep,
     body: Annotated[PackagesIn, Depends(json_body(PackagesIn))],
 ) -> EnvelopeResponse:
@@ -136,6 +138,7 @@ async def put_result(
     assessment_order_id: str,
     request: Request,
     integration: IntegrationDep,
+    _slot: WriteSlotDep,
     body: Annotated[ResultIn, Depends(json_body(ResultIn))],
 ) -> EnvelopeResponse:
     """Store the result as the order's next revision and queue its write-back (kombo-contract.md §4.4).
