@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from assessment_hub.delivery.states import AttemptOutcome
 from assessment_hub.signing import SIGNATURE_HEADER, verify_signature
 
 DEMO_SETTINGS: dict[str, Any] = {
@@ -239,8 +240,9 @@ def step_server(demo: Demo) -> str:
 
 
 def step_integration(demo: Demo) -> str:
+    from assessment_hub.connecting import create_integration
     from assessment_hub.db.session import unit_of_work
-    from assessment_hub.integrations.service import create_api_key, create_integration
+    from assessment_hub.integrations.service import create_api_key
     from assessment_hub.webhooks.service import create_endpoint
 
     with unit_of_work(demo.db) as session:
@@ -395,7 +397,7 @@ def _last_error(demo: Demo) -> str:
 def _show_new_attempts(demo: Demo) -> list[Any]:
     attempts = _attempts(demo)
     for number, attempt in enumerate(attempts[demo.seen_attempts :], start=demo.seen_attempts + 1):
-        if attempt.outcome == "succeeded":
+        if attempt.outcome == AttemptOutcome.SUCCEEDED:
             demo.line("↻", f"write-back attempt {number}: delivered in {attempt.duration_ms} ms")
             continue
         what = f"HTTP {attempt.http_status}" if attempt.http_status else (attempt.error_message or "failed")
@@ -407,7 +409,10 @@ def _show_new_attempts(demo: Demo) -> list[Any]:
 def step_retries(demo: Demo) -> str:
     timeout = 8.0
     failed = _wait(
-        lambda: len([a for a in _show_new_attempts(demo) if a.outcome == "retry"]) >= OUTAGE_FAILED_ATTEMPTS, timeout
+        lambda: (
+            len([a for a in _show_new_attempts(demo) if a.outcome == AttemptOutcome.RETRY]) >= OUTAGE_FAILED_ATTEMPTS
+        ),
+        timeout,
     )
     if not failed:
         raise DemoFailed(

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from assessment_hub.db.session import unit_of_work
 from assessment_hub.delivery.jobs import ClaimedRow
 from assessment_hub.delivery.models import OutboxRow
+from assessment_hub.delivery.states import UNFINISHED_STATES, DeliveryState
 from assessment_hub.kit.timestamps import utcnow
 
 
@@ -66,7 +67,7 @@ class Claimer:
         """The row ``outbox_id`` if this worker holds it (``in_flight``, claimed by it), else None."""
         with self.read_sessions() as session:
             row = session.execute(_OUTBOX_FOR_JOB, {"b_id": outbox_id}).first()
-        if row is None or row.state != "in_flight" or row.claimed_by != self.worker_id:
+        if row is None or row.state != DeliveryState.IN_FLIGHT or row.claimed_by != self.worker_id:
             return None
         return ClaimedRow(
             id=row.id,
@@ -86,9 +87,11 @@ class Claimer:
             session.execute(
                 update(OutboxRow)
                 .where(
-                    OutboxRow.id.in_(outbox_ids), OutboxRow.state == "in_flight", OutboxRow.claimed_by == self.worker_id
+                    OutboxRow.id.in_(outbox_ids),
+                    OutboxRow.state == DeliveryState.IN_FLIGHT,
+                    OutboxRow.claimed_by == self.worker_id,
                 )
-                .values(state="pending", claimed_by=None, lease_until=None, updated_at=utcnow())
+                .values(state=DeliveryState.PENDING, claimed_by=None, lease_until=None, updated_at=utcnow())
                 .execution_options(synchronize_session=False)
             )
 
@@ -108,8 +111,8 @@ _CLAIM = (
     )
     .where(
         or_(
-            and_(_outbox.c.state == "pending", _outbox.c.next_attempt_at <= bindparam("b_now")),
-            and_(_outbox.c.state == "in_flight", _outbox.c.lease_until < bindparam("b_now")),
+            and_(_outbox.c.state == DeliveryState.PENDING, _outbox.c.next_attempt_at <= bindparam("b_now")),
+            and_(_outbox.c.state == DeliveryState.IN_FLIGHT, _outbox.c.lease_until < bindparam("b_now")),
         )
     )
     # per-order revision order: no write-back while an older one of its order is pending or in flight
@@ -120,7 +123,7 @@ _CLAIM = (
                 _older.c.order_id == _outbox.c.order_id,
                 _older.c.kind == "writeback",
                 _older.c.id < _outbox.c.id,
-                _older.c.state.in_(("pending", "in_flight")),
+                _older.c.state.in_(UNFINISHED_STATES),
             ),
         )
     )
@@ -132,7 +135,7 @@ _MARK_CLAIMED = (
     update(_outbox)
     .where(_outbox.c.id.in_(bindparam("ids", expanding=True)))
     .values(
-        state="in_flight",
+        state=DeliveryState.IN_FLIGHT,
         claimed_by=bindparam("b_worker"),
         updated_at=bindparam("b_now"),
         lease_until=bindparam("b_lease_until"),

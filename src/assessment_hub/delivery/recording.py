@@ -31,9 +31,15 @@ from assessment_hub.delivery.models import DeliveryAttemptRow, OutboxRow
 from assessment_hub.delivery.outbox import enqueue_writeback
 from assessment_hub.delivery.policy import next_attempt_delay
 from assessment_hub.delivery.senders import Outcome
+from assessment_hub.delivery.states import AttemptOutcome, DeliveryState, SendStatus
+from assessment_hub.integrations.credentials import CREDENTIALS_REFUSED, note_credentials
+from assessment_hub.kit.states import OrderStatus
 from assessment_hub.kit.timestamps import utcnow
 
 log = logging.getLogger("assessment_hub.worker")
+
+_DELIVERED = (SendStatus.SUCCEEDED, SendStatus.REJECTED)
+"""Send statuses after which the row is ``succeeded`` (a rejection is the vendor's answer, delivered)."""
 
 
 @dataclass(slots=True)
@@ -43,6 +49,7 @@ class RecordedRow:
     id: int
     kind: str
     action: str
+    integration_id: str | None
     order_id: str | None
     state: str
     claimed_by: str | None
@@ -75,14 +82,21 @@ class AttemptRecorder:
             rows = {found.id: RecordedRow(**found._mapping) for found in conn.execute(self._read, {"ids": ids})}
             attempts: list[dict[str, Any]] = []
             touched: dict[int, RecordedRow] = {}
+            refused: set[str] = set()  # integrations whose ATS refused the hub's credentials / accepted a write-back
+            accepted: set[str] = set()
             for item in items:
                 row, outcome = rows.get(item.outbox_id), item.outcome
                 if row is None:
                     continue
-                still_mine = row.state == "in_flight" and row.claimed_by == self.worker_id
-                attempt_outcome = f"late-{outcome.status}"[:16]
+                if row.kind == "writeback" and row.integration_id:
+                    if outcome.status == SendStatus.SUCCEEDED:
+                        accepted.add(row.integration_id)
+                    elif outcome.error_class == "needs_human" and outcome.http_status in CREDENTIALS_REFUSED:
+                        refused.add(row.integration_id)
+                still_mine = row.state == DeliveryState.IN_FLIGHT and row.claimed_by == self.worker_id
+                attempt_outcome = AttemptOutcome.late(outcome.status)
                 if still_mine:
-                    if attempts and outcome.status not in ("succeeded", "rejected"):
+                    if attempts and outcome.status not in _DELIVERED:
                         conn.execute(_INSERT_ATTEMPT, attempts)  # _apply counts this row's earlier attempts
                         attempts = []
                     attempt_outcome = self._apply(session, row, outcome, now)
@@ -102,6 +116,8 @@ class AttemptRecorder:
                     }
                 )
                 touched[row.id] = row
+            if refused or accepted:
+                note_credentials(session, refused=refused, accepted=accepted)
             if not touched:
                 return
             if attempts:
@@ -124,22 +140,22 @@ class AttemptRecorder:
                 ],
             )
 
-    def _apply(self, session: Session, row: RecordedRow, outcome: Outcome, now: datetime) -> str:
+    def _apply(self, session: Session, row: RecordedRow, outcome: Outcome, now: datetime) -> AttemptOutcome:
         """Move ``row`` on after ``outcome``; returns the attempt's recorded outcome."""
         row.lease_until = None
-        if outcome.status in ("succeeded", "rejected"):
-            row.state, row.finished_at, row.last_error = "succeeded", now, None
-            if outcome.status == "rejected":
+        if outcome.status in _DELIVERED:
+            row.state, row.finished_at, row.last_error = DeliveryState.SUCCEEDED, now, None
+            if outcome.status == SendStatus.REJECTED:
                 _reject_order(session, row, outcome.rejection_message or "")
             if outcome.assessment_url and row.order_id:
                 session.execute(
                     update(OrderRow).where(OrderRow.id == row.order_id).values(assessment_url=outcome.assessment_url)
                 )
-            return outcome.status
+            return AttemptOutcome.REJECTED if outcome.status == SendStatus.REJECTED else AttemptOutcome.SUCCEEDED
         row.last_error = outcome.error_message
-        if outcome.status == "superseded" or (row.kind == "writeback" and _has_newer_writeback(session, row)):
-            row.state, row.finished_at = "superseded", now
-            return "superseded"
+        if outcome.status == SendStatus.SUPERSEDED or (row.kind == "writeback" and _has_newer_writeback(session, row)):
+            row.state, row.finished_at = DeliveryState.SUPERSEDED, now
+            return AttemptOutcome.SUPERSEDED
         counted = select(func.count()).select_from(DeliveryAttemptRow).where(DeliveryAttemptRow.outbox_id == row.id)
         if outcome.error_class == "needs_human":  # its limit counts credential failures since the last (re)start
             counted = counted.where(
@@ -155,10 +171,10 @@ class AttemptRecorder:
             retry_after=outcome.retry_after,
         )
         if delay is None:
-            row.state, row.finished_at = "dead", now
-            return "dead"
-        row.state, row.next_attempt_at = "pending", now + timedelta(seconds=delay)
-        return "retry"
+            row.state, row.finished_at = DeliveryState.DEAD, now
+            return AttemptOutcome.DEAD
+        row.state, row.next_attempt_at = DeliveryState.PENDING, now + timedelta(seconds=delay)
+        return AttemptOutcome.RETRY
 
 
 def _has_newer_writeback(session: Session, row: RecordedRow) -> bool:
@@ -178,9 +194,9 @@ def _has_newer_writeback(session: Session, row: RecordedRow) -> bool:
 def _reject_order(session: Session, row: RecordedRow, message: str) -> None:
     """The vendor refused the order (422 to ``assessment:order-received``): REJECTED, and its ATS told."""
     order = session.scalar(select(OrderRow).where(OrderRow.id == row.order_id))
-    if order is None or order.status != "OPEN":
+    if order is None or order.status != OrderStatus.OPEN:
         return
-    order.status, order.rejection_message, order.updated_at = "REJECTED", message, utcnow()
+    order.status, order.rejection_message, order.updated_at = OrderStatus.REJECTED, message, utcnow()
     enqueue_writeback(session, integration_id=order.integration_id, order_id=order.id, action="rejection")
 
 
@@ -250,6 +266,7 @@ _OUTBOX_FOR_RECORD = (
         _outbox.c.id,
         _outbox.c.kind,
         _outbox.c.action,
+        _outbox.c.integration_id,
         _outbox.c.order_id,
         _outbox.c.state,
         _outbox.c.claimed_by,

@@ -18,6 +18,7 @@ from assessment_hub.connectors.base import ConnectorError
 from assessment_hub.connectors.registry import build_connector
 from assessment_hub.delivery.jobs import Finished, Job, WebhookTarget, WritebackTarget
 from assessment_hub.delivery.senders import Outcome, connector_failure, send_webhook
+from assessment_hub.delivery.states import SendStatus
 from assessment_hub.kit.timestamps import utcnow
 
 
@@ -39,10 +40,10 @@ class Sender:
         started = time.monotonic()
         target = job.target
         if job.superseded:
-            outcome = Outcome("superseded", error_message="a newer write-back of this order exists; not sent")
+            outcome = Outcome(SendStatus.SUPERSEDED, error_message="a newer write-back of this order exists; not sent")
         elif target is None:
             outcome = Outcome(
-                "failed",
+                SendStatus.FAILED,
                 error_class="bad_input",
                 error_message="the destination no longer exists (endpoint or integration deleted)",
             )
@@ -67,7 +68,7 @@ class Sender:
         except ConnectorError as exc:
             return connector_failure(exc, started)
         except httpx.TimeoutException:
-            return Outcome("failed", error_class="transient", error_message="the ATS did not answer in time")
+            return Outcome(SendStatus.FAILED, error_class="transient", error_message="the ATS did not answer in time")
         except httpx.HTTPError as exc:
-            return Outcome("failed", error_class="transient", error_message=f"{type(exc).__name__}: {exc}")
-        return Outcome("succeeded", int((time.monotonic() - started) * 1000))
+            return Outcome(SendStatus.FAILED, error_class="transient", error_message=f"{type(exc).__name__}: {exc}")
+        return Outcome(SendStatus.SUCCEEDED, int((time.monotonic() - started) * 1000))

@@ -7,12 +7,11 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from assessment_hub.assessment.models import OrderRow
 from assessment_hub.delivery.models import STATES, DeliveryAttemptRow, OutboxRow
+from assessment_hub.delivery.states import CANCELLABLE_STATES, RETRYABLE_STATES, DeliveryState
 from assessment_hub.errors import InputInvalid, NotFound
 from assessment_hub.kit.timestamps import format_instant, utcnow
-
-RETRYABLE_STATES = ("dead", "cancelled", "pending")
-CANCELLABLE_STATES = ("pending", "dead")
 
 
 def list_deliveries(
@@ -23,9 +22,12 @@ def list_deliveries(
     integration_id: str | None = None,
     limit: int = 100,
 ) -> Sequence[OutboxRow]:
-    """Deliveries, newest first; raises ``InputInvalid`` for a ``state`` that is not one of ``STATES``."""
+    """Deliveries, newest first; raises ``InputInvalid`` for a ``state`` that is not one of ``STATES``
+    and ``NotFound`` for an ``order_id`` that names no order (so a typo is not mistaken for "none")."""
     if state is not None and state not in STATES:
         raise InputInvalid(f"state: unknown delivery state {state!r}; use one of {', '.join(STATES)}.")
+    if order_id and session.get(OrderRow, order_id) is None:
+        raise NotFound(f"order_id: unknown order {order_id!r}.")
     query = select(OutboxRow).order_by(OutboxRow.id.desc()).limit(limit)
     if state:
         query = query.where(OutboxRow.state == state)
@@ -60,7 +62,7 @@ def retry_delivery(session: Session, outbox_id: int) -> OutboxRow:
             f"Delivery {outbox_id} is {row.state}; only {', '.join(RETRYABLE_STATES)} deliveries can be retried."
         )
     now = utcnow()
-    row.state, row.next_attempt_at, row.finished_at, row.updated_at = "pending", now, None, now
+    row.state, row.next_attempt_at, row.finished_at, row.updated_at = DeliveryState.PENDING, now, None, now
     row.created_at = now  # the age limit restarts: the operator asked for a fresh run
     session.flush()
     return row
@@ -74,7 +76,7 @@ def cancel_delivery(session: Session, outbox_id: int) -> OutboxRow:
             f"Delivery {outbox_id} is {row.state}; only {', '.join(CANCELLABLE_STATES)} deliveries can be cancelled."
         )
     now = utcnow()
-    row.state, row.finished_at, row.updated_at = "cancelled", now, now
+    row.state, row.finished_at, row.updated_at = DeliveryState.CANCELLED, now, now
     session.flush()
     return row
 
