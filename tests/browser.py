@@ -1,7 +1,9 @@
 """Real headless Chromium for the browser tests: Debian's ``/usr/bin/chromium`` driven by the ``playwright``
 pip package (never ``playwright install``).
 
-``browser`` (module fixture): a Playwright ``Browser``. Skipped, with the reason, where chromium or the
+``browser`` (module fixture): a Playwright ``Browser``. Module-scoped on purpose: while Playwright's sync API is
+running it owns the main thread's asyncio loop, so a session-wide browser made every later ``asyncio.run`` in the
+suite fail with "cannot be called from a running event loop". Skipped, with the reason, where chromium or the
 playwright package is missing (``.ci/run`` installs both).
 """
 
@@ -27,8 +29,6 @@ ARGS = [
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Module-scoped: playwright's sync API keeps an asyncio loop running on the main thread while it is
-    started, and any later test calling ``asyncio.run()`` there would fail; it stops with the module."""
     executable = CHROMIUM if CHROMIUM.exists() else None
     if executable is None:
         found = shutil.which("chromium")
