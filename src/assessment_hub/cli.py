@@ -180,7 +180,7 @@ def serve(
     (``--workers N`` > 1: N API processes and one delivery worker process)."""
     import os
 
-    from assessment_hub.bootstrap import banner, bootstrap_if_empty
+    from assessment_hub.bootstrap import banner, bootstrap_if_empty, console_line
     from assessment_hub.supervise import limit_malloc_arenas
 
     limit_malloc_arenas()  # before any thread starts; inherited by the processes started from here
@@ -190,10 +190,15 @@ def serve(
     sessions = _session_factory(settings)  # migrations run here, once, before any API process starts
     _check_port_free(host, port)
     with unit_of_work(sessions) as session:
-        created = bootstrap_if_empty(session) if settings.environment == "development" else None
+        created = (
+            bootstrap_if_empty(session, admin_key_configured=settings.admin_api_key is not None)
+            if settings.environment == "development"
+            else None
+        )
     sessions.kw["bind"].dispose()
     if created:
         typer.echo(banner(created, f"http://{host}:{port}"))
+    typer.echo(console_line(settings.public_base_url or f"http://{host}:{port}"))
     if workers == 1:
         import uvicorn
 

@@ -51,6 +51,35 @@ def attempts_of(session: Session, outbox_id: int) -> Sequence[DeliveryAttemptRow
     ).all()
 
 
+def attempts_by_delivery(session: Session, outbox_ids: Sequence[int]) -> dict[int, list[DeliveryAttemptRow]]:
+    """The attempts of each delivery (oldest first), in one query."""
+    found: dict[int, list[DeliveryAttemptRow]] = {outbox_id: [] for outbox_id in outbox_ids}
+    if outbox_ids:
+        for attempt in session.scalars(
+            select(DeliveryAttemptRow)
+            .where(DeliveryAttemptRow.outbox_id.in_(list(outbox_ids)))
+            .order_by(DeliveryAttemptRow.id)
+        ):
+            found[attempt.outbox_id].append(attempt)
+    return found
+
+
+def act_on_deliveries(session: Session, action: str, outbox_ids: Sequence[int]) -> list[tuple[int, str | None]]:
+    """``retry`` or ``cancel`` each delivery (the rules of ``retry_delivery`` / ``cancel_delivery``);
+    returns ``(id, None)`` for each done and ``(id, why not)`` for each refused, in the order given."""
+    act = {"retry": retry_delivery, "cancel": cancel_delivery}.get(action)
+    if act is None:
+        raise InputInvalid(f"action: must be retry or cancel (got {action!r}).")
+    done: list[tuple[int, str | None]] = []
+    for outbox_id in outbox_ids:
+        try:
+            act(session, outbox_id)
+            done.append((outbox_id, None))
+        except (InputInvalid, NotFound) as exc:
+            done.append((outbox_id, exc.message))
+    return done
+
+
 def retry_delivery(session: Session, outbox_id: int) -> OutboxRow:
     """Make a dead, cancelled or waiting delivery due now. Its attempt history is kept, and the
     retry policy's age limit counts from now."""

@@ -45,6 +45,7 @@ from assessment_hub.db.session import unit_of_work
 from assessment_hub.delivery.models import DeliveryAttemptRow, OutboxRow
 from assessment_hub.delivery.outbox import enqueue_writeback
 from assessment_hub.delivery.policy import next_attempt_delay
+from assessment_hub.delivery.requests import describe_request
 from assessment_hub.delivery.senders import Outcome, connector_failure, send_webhook
 from assessment_hub.integrations.models import IntegrationRow
 from assessment_hub.kit.links import attachment_link
@@ -374,6 +375,7 @@ class DeliveryWorker:
         started: float,
     ) -> Outcome:
         connector = build_connector(tool, context)
+        context.sent.clear()
         try:
             if action == "result":
                 assert result is not None
@@ -381,12 +383,16 @@ class DeliveryWorker:
             else:
                 connector.write_rejection(order, order.rejection_message or "The vendor rejected the order.")
         except ConnectorError as exc:
-            return connector_failure(exc, started)
+            outcome = connector_failure(exc, started)
         except httpx.TimeoutException:
-            return Outcome("failed", error_class="transient", error_message="the ATS did not answer in time")
+            outcome = Outcome("failed", error_class="transient", error_message="the ATS did not answer in time")
         except httpx.HTTPError as exc:
-            return Outcome("failed", error_class="transient", error_message=f"{type(exc).__name__}: {exc}")
-        return Outcome("succeeded", int((time.monotonic() - started) * 1000))
+            outcome = Outcome("failed", error_class="transient", error_message=f"{type(exc).__name__}: {exc}")
+        else:
+            outcome = Outcome("succeeded", int((time.monotonic() - started) * 1000))
+        if context.sent:  # what went over HTTP, for the operator (delivery.requests)
+            outcome.request_text = describe_request(context.sent[-1])
+        return outcome
 
     # ------------------------------------------------------------------ record
 
@@ -436,6 +442,7 @@ class DeliveryWorker:
                         "error_class": outcome.error_class,
                         "error_message": outcome.error_message,
                         "outcome": attempt_outcome,
+                        "request_text": outcome.request_text,
                     }
                 )
                 touched[row.id] = row

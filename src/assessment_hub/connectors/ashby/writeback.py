@@ -28,6 +28,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+import httpx
 from sqlalchemy import select
 
 from assessment_hub import __version__
@@ -38,6 +39,7 @@ from assessment_hub.connectors.base import (
     RemoteInputError,
     RetryableError,
     check_http_response,
+    send_request,
 )
 
 DEFAULT_API_BASE_URL = "https://api.ashbyhq.com"
@@ -105,13 +107,14 @@ def classify_failure(info: dict[str, Any], excerpt: str) -> Exception:
     return RemoteInputError(message, http_status=200, response_excerpt=excerpt)
 
 
-def send_update(context: ConnectorContext, body: dict[str, Any]) -> None:
-    """POST ``body`` to ``{api_base_url}/assessment.update``; raise a ``ConnectorError`` unless Ashby says success."""
+def update_request(context: ConnectorContext, body: dict[str, Any]) -> httpx.Request:
+    """The ``POST {api_base_url}/assessment.update`` carrying ``body``; raises ``ConfigError`` without an api_key."""
     api_key = context.settings.get("api_key")
     if not api_key:
         raise ConfigError("the Ashby integration has no api_key setting (the customer's Ashby API key)")
     base = (context.settings.get("api_base_url") or DEFAULT_API_BASE_URL).rstrip("/")
-    response = context.http.post(
+    return context.http.build_request(
+        "POST",
         f"{base}/assessment.update",
         content=json.dumps(body).encode(),
         headers={
@@ -121,6 +124,11 @@ def send_update(context: ConnectorContext, body: dict[str, Any]) -> None:
             "User-Agent": USER_AGENT,
         },
     )
+
+
+def send_update(context: ConnectorContext, request: httpx.Request) -> None:
+    """Send an ``update_request``; raise a ``ConnectorError`` unless Ashby says success."""
+    response = send_request(context, request)
     check_http_response(response, "Ashby assessment.update")
     excerpt = response.text[:1000]
     try:

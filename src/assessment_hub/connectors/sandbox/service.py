@@ -66,6 +66,24 @@ def sandbox_order_view(order: OrderRow, received: Sequence[SandboxWritebackRow] 
     return view
 
 
+def outage_of(session: Session, integration_id: str) -> SandboxStateRow | None:
+    """The sandbox's outage switch (None: never set, i.e. ``off``)."""
+    return session.get(SandboxStateRow, integration_id)
+
+
+def received_writebacks(session: Session, integration_id: str, limit: int = 50) -> list[SandboxWritebackRow]:
+    """The latest write-backs the sandbox ATS received for the integration's orders, newest first."""
+    return list(
+        session.scalars(
+            select(SandboxWritebackRow)
+            .join(OrderRow, OrderRow.id == SandboxWritebackRow.order_id)
+            .where(OrderRow.integration_id == integration_id)
+            .order_by(SandboxWritebackRow.id.desc())
+            .limit(limit)
+        )
+    )
+
+
 def set_outage(session: Session, integration_id: str, mode: str, fail_ratio: float = 0.33) -> SandboxStateRow:
     """Make the sandbox ATS answer write-backs with 503 (``503``), not at all (``timeout``), with 503 for
     a share ``fail_ratio`` of them (``flaky``), refuse the hub's credentials (``401``), or answer
