@@ -198,7 +198,6 @@ def serve(
     sessions.kw["bind"].dispose()
     if created:
         typer.echo(banner(created, f"http://{host}:{port}"))
-    typer.echo(console_line(settings.public_base_url or f"http://{host}:{port}"))
     if workers == 1:
         import uvicorn
 
@@ -208,6 +207,7 @@ def serve(
         typer.echo(
             f"assessment-hub serving http://{host}:{port}/v1 (database: {_display_url(settings.database_url)}; {worker_note})"
         )
+        typer.echo(console_line(settings.public_base_url or f"http://{host}:{port}"))
         sys.stdout.flush()
         uvicorn.run(create_app(settings, worker=not no_worker), host=host, port=port, log_level="warning")
         return
@@ -217,6 +217,7 @@ def serve(
     # process holds the whole application by now (~100 MB resident) and would only supervise: it becomes
     # the lean `assessment_hub.supervise` (same pid, ~20 MB) that does this.
     os.environ["ASSESSMENT_HUB_PUBLIC_BASE_URL"] = settings.public_base_url or f"http://{host}:{port}"
+    typer.echo(console_line(os.environ["ASSESSMENT_HUB_PUBLIC_BASE_URL"]))
     args = [
         host,
         str(port),

@@ -63,31 +63,31 @@ def overview(session: Session) -> Overview:
         select(IntegrationRow).where(IntegrationRow.deleted_at.is_(None)).order_by(IntegrationRow.created_at)
     ).all()
     by_id = {row.id: IntegrationHealth(row) for row in integrations}
-    for integration_id, status, count, last in session.execute(
+    for order_integration, status, count, last_created in session.execute(
         select(OrderRow.integration_id, OrderRow.status, func.count(), func.max(OrderRow.created_at)).group_by(
             OrderRow.integration_id, OrderRow.status
         )
     ):
-        health = by_id.get(integration_id)
+        health = by_id.get(order_integration)
         if health is None:
             continue
         health.orders_by_status[status] = count
-        last = _aware(last)
+        last = _aware(last_created)
         if last is not None and (health.last_order_at is None or last > health.last_order_at):
             health.last_order_at = last
-    for integration_id, state, count, oldest in session.execute(
+    for outbox_integration, state, count, oldest_created in session.execute(
         select(OutboxRow.integration_id, OutboxRow.state, func.count(), func.min(OutboxRow.created_at))
         .where(OutboxRow.state.in_(("pending", "in_flight", "dead")))
         .group_by(OutboxRow.integration_id, OutboxRow.state)
     ):
-        health = by_id.get(integration_id)
+        health = by_id.get(outbox_integration or "")
         if health is None:
             continue
         if state == "dead":
             health.dead_deliveries += count
         else:
             health.pending_deliveries += count
-            oldest = _aware(oldest)
+            oldest = _aware(oldest_created)
             if oldest is not None and (health.oldest_pending_at is None or oldest < health.oldest_pending_at):
                 health.oldest_pending_at = oldest
     latest_attempt = (
@@ -96,21 +96,21 @@ def overview(session: Session) -> Overview:
         .correlate(OutboxRow)
         .scalar_subquery()
     )
-    for integration_id, count in session.execute(
+    for refused_integration, count in session.execute(
         select(OutboxRow.integration_id, func.count())
         .join(DeliveryAttemptRow, and_(DeliveryAttemptRow.id == latest_attempt))
         .where(OutboxRow.state.in_(("pending", "dead")), DeliveryAttemptRow.error_class == "needs_human")
         .group_by(OutboxRow.integration_id)
     ):
-        if integration_id in by_id:
-            by_id[integration_id].credentials_refused = count
-    for integration_id, last in session.execute(
+        if refused_integration in by_id:
+            by_id[refused_integration or ""].credentials_refused = count
+    for result_integration, last_result in session.execute(
         select(OrderRow.integration_id, func.max(ResultRevisionRow.created_at))
         .join(OrderRow, OrderRow.latest_result_id == ResultRevisionRow.id)
         .group_by(OrderRow.integration_id)
     ):
-        if integration_id in by_id:
-            by_id[integration_id].last_result_at = _aware(last)
+        if result_integration in by_id:
+            by_id[result_integration].last_result_at = _aware(last_result)
     dead_webhooks = session.scalar(
         select(func.count()).select_from(OutboxRow).where(OutboxRow.state == "dead", OutboxRow.integration_id.is_(None))
     )

@@ -135,6 +135,8 @@ class ConnectorContext:
     sent: list[httpx.Request] = field(default_factory=list)
     """The requests sent through ``send_request`` during this use, in order (the worker records the last
     one with the attempt)."""
+    answered: list[int] = field(default_factory=list)
+    """The HTTP status of each answer ``send_request`` got, in order."""
 
 
 def send_request(context: ConnectorContext, request: httpx.Request) -> httpx.Response:
@@ -142,7 +144,9 @@ def send_request(context: ConnectorContext, request: httpx.Request) -> httpx.Res
     context. Building and sending apart is what lets the console preview a write-back with the very code
     that sends it."""
     context.sent.append(request)
-    return context.http.send(request)
+    response = context.http.send(request)
+    context.answered.append(response.status_code)
+    return response
 
 
 class SettingsError(InputInvalid):

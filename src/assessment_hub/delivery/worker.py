@@ -376,6 +376,7 @@ class DeliveryWorker:
     ) -> Outcome:
         connector = build_connector(tool, context)
         context.sent.clear()
+        context.answered.clear()
         try:
             if action == "result":
                 assert result is not None
@@ -392,6 +393,8 @@ class DeliveryWorker:
             outcome = Outcome("succeeded", int((time.monotonic() - started) * 1000))
         if context.sent:  # what went over HTTP, for the operator (delivery.requests)
             outcome.request_text = describe_request(context.sent[-1])
+        if outcome.http_status is None and context.answered:
+            outcome.http_status = context.answered[-1]
         return outcome
 
     # ------------------------------------------------------------------ record
