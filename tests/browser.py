@@ -1,12 +1,13 @@
-"""The shared browser for tests: Debian's ``chromium`` driven by the ``playwright`` pip package.
+"""Real headless Chromium for the browser tests: Debian's ``/usr/bin/chromium`` driven by the ``playwright``
+pip package (never ``playwright install``).
 
-Never ``playwright install`` (no browser downloads): the browser is ``/usr/bin/chromium`` (``apt-get install
-chromium``; ``.ci/run`` installs it when missing). Tests that take the session-scoped ``browser`` fixture are
-skipped, with one line saying how to get it, when it is missing. Mark them ``@pytest.mark.browser``.
+``browser`` (session fixture): a Playwright ``Browser``. Skipped, with the reason, where chromium or the
+playwright package is missing (``.ci/run`` installs both).
 """
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = [
+ARGS = [
     "--no-sandbox",
     "--disable-gpu",
     "--disable-background-networking",
@@ -22,18 +23,19 @@ FLAGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-SKIP_REASON = "no /usr/bin/chromium: install Debian's chromium (apt-get install -y chromium) to run browser tests"
 
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
-    """A headless Playwright ``Browser`` on /usr/bin/chromium, shared by the session's tests."""
-    if not CHROMIUM.exists():
-        pytest.skip(SKIP_REASON)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
+    executable = CHROMIUM if CHROMIUM.exists() else None
+    if executable is None:
+        found = shutil.which("chromium")
+        if not found:
+            pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
+        executable = Path(found)
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(executable), headless=True, args=ARGS)
         try:
             yield launched
         finally:

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import browser  # noqa: F401 -- the shared browser fixture (tests/browser.py)
 from tests.support import Hub, Tenant, running_hub, temporary_postgres_database
 
 POSTGRES_URL = os.environ.get("ASSESSMENT_HUB_TEST_POSTGRES_URL")

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from assessment_hub.assessment.service import create_order
 from assessment_hub.db.session import unit_of_work
 from assessment_hub.delivery.models import DeliveryAttemptRow, OutboxRow
+from tests.browser import browser  # noqa: F401 -- the session fixture
 from tests.fakes._base import Reply
 from tests.fakes.ashby import FakeAshby
 from tests.support import ADMIN_KEY, Hub, Tenant, wait_until
@@ -66,7 +67,7 @@ class Console:
 
 
 @pytest.fixture
-def console(browser: Any, hub: Hub, shots: Path) -> Iterator[Console]:
+def console(browser: Any, hub: Hub, shots: Path) -> Iterator[Console]:  # noqa: F811 -- the imported fixture
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(15_000)
     tab = Console(context.new_page(), hub, shots)

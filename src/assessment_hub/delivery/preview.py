@@ -1,7 +1,7 @@
 """The write-back preview: the request the order's connector would send for its latest result, now.
 
 Built by the connector's own ``result_request`` (the code ``write_result`` sends with) from the same
-snapshots the delivery worker builds (``worker.result_snapshot``), with an HTTP client configured like
+snapshots the delivery worker builds (``connectors.snapshots``), with an HTTP client configured like
 the worker's. Nothing is sent. Headers are masked as in attempt records (``delivery.requests``).
 
 Limits: attachment links carry an expiry computed when the request is built, so a preview and a later
@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from assessment_hub.assessment.models import OrderRow, ResultRevisionRow
 from assessment_hub.config import Settings
-from assessment_hub.connectors.base import ConnectorContext, ConnectorError, OrderSnapshot
+from assessment_hub.connectors.base import ConnectorContext, ConnectorError
 from assessment_hub.connectors.registry import build_connector
+from assessment_hub.connectors.snapshots import order_snapshot, result_snapshot
 from assessment_hub.delivery.requests import RequestView, request_view
-from assessment_hub.delivery.worker import result_snapshot
 from assessment_hub.errors import NotFound
 from assessment_hub.integrations.models import IntegrationRow
 from assessment_hub.integrations.service import integration_settings
@@ -64,17 +64,7 @@ def writeback_preview(
     integration = session.get(IntegrationRow, order.integration_id)
     if revision is None or integration is None:
         return WritebackPreview(None, None, note="The order's result or integration is gone.")
-    snapshot = OrderSnapshot(
-        id=order.id,
-        integration_id=order.integration_id,
-        package_id=order.package_id,
-        status=order.status,
-        candidate=order.candidate,
-        application=order.application,
-        job=order.job,
-        remote_data=order.remote_data,
-        rejection_message=order.rejection_message,
-    )
+    snapshot = order_snapshot(order)
     result = result_snapshot(revision, settings, worker_base_url(settings))
     with httpx.Client(timeout=settings.delivery_timeout_s) as http:  # configured as the worker's; never sends
         context = ConnectorContext(

@@ -1,7 +1,7 @@
 """console: order indexes across integrations, the request each write-back attempt sent
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 Create Date: 2026-12-01
 
 - ``ix_orders_created`` (created_at, id) and ``ix_orders_status_created`` (status, created_at, id): the
@@ -14,8 +14,8 @@ Create Date: 2026-12-01
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
