@@ -20,8 +20,8 @@ from assessment_hub.admin.keys import admin_key_matches
 from assessment_hub.admin.views import integration_view
 from assessment_hub.assessment import browse
 from assessment_hub.assessment.service import list_packages
-from assessment_hub.connectors.inbound import integration_setup, public_base_url
-from assessment_hub.connectors.registry import CONNECTORS, connector_class
+from assessment_hub.connecting import create_integration as connect_integration
+from assessment_hub.connecting import integration_setup
 from assessment_hub.connectors.sandbox import service as sandbox
 from assessment_hub.connectors.sandbox.orders import create_sandbox_order
 from assessment_hub.console.auth import (
@@ -46,6 +46,7 @@ from assessment_hub.delivery.models import STATES
 from assessment_hub.delivery.preview import writeback_preview
 from assessment_hub.errors import InputInvalid, NotFound
 from assessment_hub.integrations import service as integrations
+from assessment_hub.kit.links import public_base_url
 from assessment_hub.webhooks import service as webhooks
 from assessment_hub.webhooks.events import EVENT_TYPES
 
@@ -164,13 +165,27 @@ def overview_page(request: Request, console: Console, session: ReadSessionDep) -
 @router.get("/integrations")
 def integrations_page(request: Request, console: Console, session: ReadSessionDep) -> Response:
     rows = integrations.list_integrations(session, include_deleted=True)
-    tools = [(tool, cls.label) for tool, cls in CONNECTORS.items()]
+    tools = _tools(request)
     return render(request, "integrations.html", console, nav="integrations", integrations=rows, tools=tools)
 
 
 @router.get("/integrations/new")
 def new_integration_page(request: Request, console: Console, tool: str = "sandbox") -> Response:
     return _integration_form(request, console, tool)
+
+
+def _tools(request: Request) -> list[tuple[str, str]]:
+    return [(tool, cls.label) for tool, cls in request.app.state.connectors.items()]
+
+
+def _connector_class(request: Request, tool: str) -> Any:
+    """The tool's connector class from the registry the app was built with (``app.state.connectors``)."""
+    cls = request.app.state.connectors.get(tool)
+    if cls is None:
+        raise InputInvalid(
+            f"tool: unknown tool {tool!r}; known tools: {', '.join(sorted(request.app.state.connectors))}."
+        )
+    return cls
 
 
 def _integration_form(
@@ -182,10 +197,7 @@ def _integration_form(
     given: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
-    try:
-        cls = connector_class(tool)
-    except KeyError as exc:
-        raise InputInvalid(f"tool: {exc.args[0]}.") from None
+    cls = _connector_class(request, tool)
     fields = getattr(cls, "setting_fields", ())
     return render(
         request,
@@ -197,7 +209,7 @@ def _integration_form(
         fields=fields,
         error=error,
         given={k: v for k, v in (given or {}).items() if not any(f.name == k and f.secret for f in fields)},
-        tools=[(t, c.label) for t, c in CONNECTORS.items()],
+        tools=_tools(request),
         status_code=status_code,
     )
 
@@ -206,10 +218,7 @@ def _integration_form(
 def create_integration(request: Request, posted: PostedForm) -> Response:
     tool = posted.get("tool")
     state = request.app.state
-    try:
-        cls = connector_class(tool)
-    except KeyError as exc:
-        raise InputInvalid(f"tool: {exc.args[0]}.") from None
+    cls = _connector_class(request, tool)
     names = [f.name for f in getattr(cls, "setting_fields", ())]
     given = {name: posted.get(f"setting_{name}") for name in names if posted.get(f"setting_{name}")}
     organization = posted.get("organization_name")
@@ -220,7 +229,7 @@ def create_integration(request: Request, posted: PostedForm) -> Response:
         )
     try:
         with unit_of_work(state.sessions) as session:
-            row = integrations.create_integration(
+            row = connect_integration(
                 session,
                 tool,
                 organization,
@@ -443,7 +452,7 @@ def create_webhook(request: Request, posted: PostedForm, session: SessionDep) ->
 def test_webhook(request: Request, endpoint_id: str, posted: PostedForm, session: ReadSessionDep) -> Response:
     settings = request.app.state.settings
     with httpx.Client(timeout=settings.delivery_timeout_s) as http:
-        body, outcome = webhooks.send_test_event(
+        body, outcome = deliveries.send_test_event(
             session, settings.cipher, endpoint_id, http, settings.delivery_timeout_s
         )
     return _webhooks(request, posted.session, session, tested=endpoint_id, test_body=body, outcome=outcome)
@@ -536,6 +545,7 @@ def sandbox_index(console: Console, session: ReadSessionDep) -> Response:
 @router.get("/sandbox/{integration_id}")
 def sandbox_page(request: Request, integration_id: str, console: Console, session: ReadSessionDep) -> Response:
     integration = sandbox.sandbox_integration(session, integration_id)
+    latest = browse.browse_orders(session, integration_id=integration_id, page_size=50)
     return render(
         request,
         "sandbox.html",
@@ -546,7 +556,7 @@ def sandbox_page(request: Request, integration_id: str, console: Console, sessio
         packages=list_packages(session, integration_id),
         outage=sandbox.outage_of(session, integration_id),
         modes=sandbox.OUTAGE_MODES,
-        received=sandbox.received_writebacks(session, integration_id),
+        received=sandbox.received_writebacks(session, [order.id for order in latest.orders]),
     )
 
 

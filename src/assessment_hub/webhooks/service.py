@@ -120,20 +120,3 @@ def enqueue_event(
         )
     session.flush()
     return event_id
-
-
-TEST_EVENT = "hub:test"
-"""The type of the event ``send_test_event`` sends; not one of ``EVENT_TYPES`` (never queued)."""
-
-
-def send_test_event(session: Session, cipher: Cipher, endpoint_id: str, http: Any, timeout: float) -> tuple[str, Any]:
-    """Send one signed ``hub:test`` event to the endpoint now, outside the outbox (an operator's check,
-    not a message the vendor is owed); returns the body sent and the ``delivery.senders.Outcome``.
-    Raises ``NotFound``."""
-    from assessment_hub.delivery.senders import send_webhook
-
-    row = session.get(WebhookEndpointRow, endpoint_id)
-    if row is None:
-        raise NotFound(f"No webhook endpoint with id {endpoint_id!r}.")
-    body = encode_event(new_id(), TEST_EVENT, {"endpoint_id": row.id, "sent_at": utcnow().isoformat()})
-    return body, send_webhook(http, row.url, endpoint_secret(row, cipher), body, TEST_EVENT, timeout)

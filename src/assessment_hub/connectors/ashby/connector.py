@@ -9,16 +9,18 @@ import httpx
 from fastapi import APIRouter
 
 from assessment_hub.connectors.ashby import mapping, writeback
+from assessment_hub.connectors.ashby.inbound import router
 from assessment_hub.connectors.base import (
     Capabilities,
     ConnectorContext,
-    LazyRouter,
     OrderSnapshot,
     RemoteInputError,
     ResultSnapshot,
     SettingField,
     SettingsError,
 )
+from assessment_hub.connectors.callbacks import check_allowed_hosts
+from assessment_hub.connectors.urls import is_http_url
 
 GIVEN_SETTINGS = ("api_key", "api_base_url", "allowed_callback_hosts")
 
@@ -34,9 +36,7 @@ class AshbyConnector:
         ats_can_cancel=True,
         inbound="Ashby calls assessment.list / assessment.start / assessment.cancel",
     )
-    inbound: ClassVar[APIRouter | None] = LazyRouter(  # type: ignore[assignment]
-        "assessment_hub.connectors.ashby.inbound"
-    )
+    inbound: ClassVar[APIRouter | None] = router
     setting_fields: ClassVar[tuple[SettingField, ...]] = (
         SettingField("api_key", "Ashby API key", required=True, secret=True, help="With candidatesWrite permission."),
         SettingField("api_base_url", "API base URL", help=f"Default {writeback.DEFAULT_API_BASE_URL}."),
@@ -54,7 +54,7 @@ class AshbyConnector:
         if not api_key:
             raise SettingsError("api_key: required, the customer's Ashby API key (with candidatesWrite permission)")
         base = (given.get("api_base_url") or writeback.DEFAULT_API_BASE_URL).strip().rstrip("/")
-        if not mapping.is_http_url(base):
+        if not is_http_url(base):
             raise SettingsError(f"api_base_url: must be an http(s) URL, got {base!r}")
         settings: dict[str, Any] = {
             "api_key": api_key,
@@ -62,7 +62,7 @@ class AshbyConnector:
             "inbound_api_key": "ahb_" + secrets.token_urlsafe(32),
         }
         if given.get("allowed_callback_hosts"):
-            settings["allowed_callback_hosts"] = given["allowed_callback_hosts"]
+            settings["allowed_callback_hosts"] = check_allowed_hosts(given["allowed_callback_hosts"])
         return settings
 
     @classmethod

@@ -15,12 +15,12 @@ from assessment_hub.connectors.base import (
     Capabilities,
     ConfigError,
     ConnectorContext,
-    LazyRouter,
     OrderSnapshot,
     ResultSnapshot,
     SettingField,
 )
 from assessment_hub.connectors.teamtailor import mapping, settings, writeback
+from assessment_hub.connectors.teamtailor.inbound import router
 
 
 class TeamtailorConnector:
@@ -34,9 +34,7 @@ class TeamtailorConnector:
         ats_can_cancel=False,
         inbound="Teamtailor Partner API: `GET /config`, `POST /webhook` (partner event)",
     )
-    inbound: ClassVar[APIRouter | None] = LazyRouter(  # type: ignore[assignment]
-        "assessment_hub.connectors.teamtailor.inbound"
-    )
+    inbound: ClassVar[APIRouter | None] = router
     setting_fields: ClassVar[tuple[SettingField, ...]] = (
         SettingField(
             "api_key", "Partner API key", required=True, secret=True, help="From Teamtailor's Integrations hub."
