@@ -35,6 +35,8 @@ from assessment_hub.db.session import unit_of_work
 from assessment_hub.delivery.models import OutboxRow
 from assessment_hub.integrations.notices import add_notice
 from assessment_hub.integrations.service import create_api_key
+from tests.conftest import POSTGRES_URL
+from tests.support import temporary_postgres_database
 
 POSTGRES_ROUND_TRIPS = 2
 """One round trip plus the commit: ``assessment.sql_pg``."""
@@ -106,8 +108,20 @@ class _Traffic:
 
 
 @pytest.fixture
-def app_and_tenant(database_url: str, tmp_path: Path) -> Iterator[tuple[TestClient, _Traffic, Any, dict[str, str]]]:
-    settings = Settings(database_url=database_url, attachments_dir=tmp_path / "att")
+def own_database(backend: str, tmp_path: Path) -> Iterator[str]:
+    """A database of its own: the session's hub runs a delivery worker on ``database_url`` that would take
+    the write-back this test expects to find pending."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'round-trips.db'}"
+    else:
+        assert POSTGRES_URL
+        with temporary_postgres_database(POSTGRES_URL) as url:
+            yield url
+
+
+@pytest.fixture
+def app_and_tenant(own_database: str, tmp_path: Path) -> Iterator[tuple[TestClient, _Traffic, Any, dict[str, str]]]:
+    settings = Settings(database_url=own_database, attachments_dir=tmp_path / "att")
     engine = build_engine(settings)
     upgrade(engine)
     sessions = sessionmaker(engine, expire_on_commit=False)
