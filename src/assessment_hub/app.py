@@ -25,6 +25,7 @@ from assessment_hub.admin.routes import router as admin_router
 from assessment_hub.assessment.attachment_links import router as attachment_link_router
 from assessment_hub.assessment.attachments import AttachmentStore
 from assessment_hub.assessment.routes import router as assessment_router
+from assessment_hub.apidocs import router as apidocs_router
 from assessment_hub.concurrency.http import ConcurrencyHeaders
 from assessment_hub.concurrency.slots import build_slots
 from assessment_hub.config import Settings
@@ -47,6 +48,7 @@ from assessment_hub.errors import (
     is_database_busy,
 )
 from assessment_hub.integrations.lookups import Lookups
+from assessment_hub.kit.openapi import install_openapi
 from assessment_hub.integrations.routes import icons as icon_router
 from assessment_hub.integrations.routes import router as general_router
 from assessment_hub.kit.logging import configure_logging
@@ -94,8 +96,11 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
     app = FastAPI(
         title="assessment-hub",
         version=__version__,
+        description="Between assessment vendors and applicant tracking systems. The vendor API under `/v1` "
+        "is compatible with Kombo's Assessment API (the official `kombo` SDKs work by changing `server_url`); "
+        "`/admin` is the operator's API; `/connectors/{tool}/...` are the URLs each ATS calls.",
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # apidocs: served with the package's own assets
         redoc_url=None,
         redirect_slashes=False,
     )  # a trailing slash is a 404, not a redirect built from the Host header
@@ -109,6 +114,8 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
     app.include_router(attachment_link_router)
     app.include_router(connect_router)
     mount_inbound_routes(app, CONNECTORS)
+    app.include_router(apidocs_router)
+    install_openapi(app, {tool: connector.label for tool, connector in CONNECTORS.items()})
     app.add_middleware(ConcurrencyHeaders)
     _install_error_handlers(app)
     _refuse_nul_in_urls(app)
