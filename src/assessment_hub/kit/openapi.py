@@ -179,6 +179,13 @@ def _finish(spec: dict[str, Any], app: FastAPI, tools: dict[str, str]) -> dict[s
         "scheme": "bearer",
         "description": "A vendor API key (`assessment-hub api-keys create`).",
     }
+    for name, scheme in (("atsBasic", "basic"), ("atsBearer", "bearer")):
+        schemes[name] = {
+            "type": "http",
+            "scheme": scheme,
+            "description": "The key the hub minted for the integration, as the ATS sends it (see the "
+            "integration's set-up): Greenhouse as the Basic user name, Teamtailor as Bearer, Ashby either.",
+        }
     schemes["adminAuth"] = {
         "type": "http",
         "scheme": "bearer",
@@ -188,7 +195,9 @@ def _finish(spec: dict[str, Any], app: FastAPI, tools: dict[str, str]) -> dict[s
     tags: dict[str, str] = {}
     for path, operations in spec.get("paths", {}).items():
         for method, operation in operations.items():
-            operation.get("responses", {}).pop("422", None)
+            responses = operation.get("responses", {})
+            if "HTTPValidationError" in str(responses.get("422", "")):
+                responses.pop("422")  # FastAPI's; the hub answers 400 with the envelope instead
             _tidy_parameters(operation)
             tag, about = _area(path, tools)
             operation["tags"] = [tag]
@@ -196,6 +205,8 @@ def _finish(spec: dict[str, Any], app: FastAPI, tools: dict[str, str]) -> dict[s
             if path.startswith("/admin"):
                 operation.setdefault("security", [{"adminAuth": []}])
                 _default_errors(operation, (401, 500))
+            elif path.startswith("/connectors/"):
+                operation.setdefault("security", [{"atsBasic": []}, {"atsBearer": []}])
             elif path.startswith("/v1/"):
                 operation.setdefault("security", [{"bearerAuth": []}])
                 _default_errors(operation, (401, 500))
@@ -263,3 +274,31 @@ def _area(path: str, tools: dict[str, str]) -> tuple[str, str]:
         if path.startswith(prefix):
             return tag, about
     return "Other", "Icons, attachment links and the connect page."
+
+
+def inbound_documented(
+    summary: str,
+    *,
+    description: str = "",
+    body: type[BaseModel] | None = None,
+    answer: str = "The ATS's success answer.",
+    errors: dict[int, str] | None = None,
+) -> dict[str, Any]:
+    """``documented`` for a connector's inbound route: the ATS's own body and error shapes, so the answers are
+    described in words (the request ``body`` is still a schema). 401, 404 (no active integration at this
+    URL) and 500 are added to every inbound route."""
+    responses: dict[int | str, Any] = {200: {"description": answer}}
+    defaults = {
+        401: "The ATS's key is missing or wrong.",
+        404: "No active integration at this URL.",
+        413: "Body larger than the configured limit.",
+        500: "A fault in the hub; the details are in the server log.",
+    }
+    for status, text in {**defaults, **(errors or {})}.items():
+        responses[status] = {"description": text}
+    extra: dict[str, Any] = {}
+    if body is not None:
+        name = f"{body.__module__}.{body.__qualname__}"
+        _BODY_MODELS[name] = body
+        extra[BODY_KEY] = name
+    return {"summary": summary, "description": description, "responses": responses, "openapi_extra": extra or None}

@@ -30,6 +30,7 @@ from assessment_hub.connectors.inbound import (
     inbound_router,
     key_matches,
 )
+from assessment_hub.kit.openapi import inbound_documented
 
 ACTIONS = ("assessment.list", "assessment.start", "assessment.cancel")
 DEFAULT_CODES = {404: "not_found", 500: "internal_error"}
@@ -91,7 +92,14 @@ def success(results: Any) -> dict[str, Any]:
 # ------------------------------------------------------------------ endpoints
 
 
-@router.post("/assessment.list")
+@router.post(
+    "/assessment.list",
+    **inbound_documented(
+        "List assessment types",
+        description="The vendor's published packages, as Ashby's assessment types.",
+        answer="`{success: true, results: [{assessment_type_id, name, description}]}`.",
+    ),
+)
 def assessment_list(inbound: AshbyDep) -> dict[str, Any]:
     return success(
         [
@@ -101,7 +109,16 @@ def assessment_list(inbound: AshbyDep) -> dict[str, Any]:
     )
 
 
-@router.post("/assessment.start")
+@router.post(
+    "/assessment.start",
+    **inbound_documented(
+        "Start an assessment",
+        description="Ashby places an order for a candidate; the same start sent again answers the same assessment.",
+        body=StartIn,
+        answer="`{success: true, results: {assessment_id}}`.",
+        errors={409: "The candidate is already being assessed for this type.", 422: "Invalid body or unknown type."},
+    ),
+)
 def assessment_start(inbound: AshbyDep, raw: RawBodyDep) -> dict[str, Any]:
     start, payload = read_body(raw, StartIn, refusal_status=422)
     package = intake.live_package(inbound.session, inbound.id, start.assessment_type_id)
@@ -129,7 +146,17 @@ def assessment_start(inbound: AshbyDep, raw: RawBodyDep) -> dict[str, Any]:
     return success({"assessment_id": order.id})
 
 
-@router.post("/assessment.cancel")
+@router.post(
+    "/assessment.cancel",
+    **inbound_documented(
+        "Cancel an assessment",
+        description="Ashby cancels an open assessment; an unknown or completed one is answered 200 with "
+        "`success: false` (Ashby's convention).",
+        body=CancelIn,
+        answer="`{success: true, results: {assessment_id}}`, or `{success: false, errorInfo}`.",
+        errors={400: "Invalid body."},
+    ),
+)
 def assessment_cancel(inbound: AshbyDep, raw: RawBodyDep) -> Any:
     cancel, _ = read_body(raw, CancelIn)
     order = intake.find_order(inbound.session, inbound.id, cancel.assessment_id)
