@@ -22,10 +22,10 @@ from starlette.requests import ClientDisconnect
 
 from assessment_hub import __version__
 from assessment_hub.admin.routes import router as admin_router
+from assessment_hub.apidocs import router as apidocs_router
 from assessment_hub.assessment.attachment_links import router as attachment_link_router
 from assessment_hub.assessment.attachments import AttachmentStore
 from assessment_hub.assessment.routes import router as assessment_router
-from assessment_hub.apidocs import router as apidocs_router
 from assessment_hub.concurrency.http import ConcurrencyHeaders
 from assessment_hub.concurrency.slots import build_slots
 from assessment_hub.config import Settings
@@ -48,10 +48,10 @@ from assessment_hub.errors import (
     is_database_busy,
 )
 from assessment_hub.integrations.lookups import Lookups
-from assessment_hub.kit.openapi import install_openapi
 from assessment_hub.integrations.routes import icons as icon_router
 from assessment_hub.integrations.routes import router as general_router
 from assessment_hub.kit.logging import configure_logging
+from assessment_hub.kit.openapi import install_openapi
 
 log = structlog.get_logger("assessment_hub")
 

@@ -194,11 +194,12 @@ def _finish(spec: dict[str, Any], app: FastAPI, tools: dict[str, str]) -> dict[s
     _schema_ref(ErrorEnvelope, schemas)
     tags: dict[str, str] = {}
     for path, operations in spec.get("paths", {}).items():
-        for method, operation in operations.items():
+        for operation in operations.values():
             responses = operation.get("responses", {})
             if "HTTPValidationError" in str(responses.get("422", "")):
                 responses.pop("422")  # FastAPI's; the hub answers 400 with the envelope instead
             _tidy_parameters(operation)
+            operation["operationId"] = _operation_id(path, operation.get("summary") or operation["operationId"])
             tag, about = _area(path, tools)
             operation["tags"] = [tag]
             tags.setdefault(tag, about)
@@ -263,6 +264,17 @@ def _default_errors(operation: dict[str, Any], statuses: Iterable[int]) -> None:
                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}},
             },
         )
+
+
+def _operation_id(path: str, summary: str) -> str:
+    """``report_a_result``, ``admin_delete_an_integration``, ``ashby_start_an_assessment``: the summary in
+    snake case, prefixed outside the vendor API (generated clients name their functions after it)."""
+    slug = re.sub(r"[^a-z0-9]+", "_", re.sub(r"\(.*?\)", "", summary.lower())).strip("_")
+    if path.startswith("/admin"):
+        return f"admin_{slug}"
+    if path.startswith("/connectors/"):
+        return f"{path.split('/')[2]}_{slug}"
+    return slug
 
 
 def _area(path: str, tools: dict[str, str]) -> tuple[str, str]:
