@@ -21,8 +21,9 @@ INTERNAL = re.compile(r"§|kombo-contract|app\.state|``")
 
 
 @pytest.fixture(scope="module")
-def spec(hub: Hub) -> dict[str, Any]:
-    response = httpx.get(f"{hub.base_url}/openapi.json", timeout=30)
+def spec(app_hub: Hub) -> dict[str, Any]:
+    with app_hub.http() as client:
+        response = client.get("/openapi.json")
     assert response.status_code == 200
     return response.json()
 
@@ -86,16 +87,18 @@ def test_inbound_routes_are_tagged_per_ats(spec: dict[str, Any]) -> None:
 
 
 def test_docs_and_redoc_load_their_assets_from_the_hub(hub: Hub) -> None:
+    client = hub.http()
     for page, assets in (("/docs", ("swagger-ui-bundle.js", "swagger-ui.css")), ("/redoc", ("redoc.standalone.js",))):
-        html = httpx.get(hub.base_url + page, timeout=30)
+        html = client.get(page)
         assert html.status_code == 200 and "text/html" in html.headers["content-type"]
         sources = re.findall(r'(?:src|href)="([^"]+)"', html.text)
         assert sources and all(s.startswith("/") for s in sources), sources  # nothing from a CDN
         for asset in assets:
             assert f"/docs/assets/{asset}" in sources
-            served = httpx.get(f"{hub.base_url}/docs/assets/{asset}", timeout=30)
+            served = client.get(f"/docs/assets/{asset}")
             assert served.status_code == 200 and len(served.content) > 10_000
-    assert httpx.get(f"{hub.base_url}/docs/assets/..%2Fapp.py", timeout=30).status_code == 404
+    assert client.get("/docs/assets/..%2Fapp.py").status_code == 404
+    client.close()
 
 
 # ------------------------------------------------------------------------------ a generated client
@@ -106,6 +109,8 @@ def _generator() -> str | None:
     return str(beside) if beside.exists() else shutil.which("openapi-python-client")
 
 
+@pytest.mark.live
+@pytest.mark.subprocess
 def test_client_generated_from_openapi_json_does_the_round_trip(
     hub: Hub, tenant: Tenant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -23,7 +23,7 @@ from tests.support import ADMIN_KEY, Hub, running_hub
 schemathesis = pytest.importorskip("schemathesis", reason="schemathesis is in the test extra")
 from schemathesis import checks  # noqa: E402
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.live]
 
 MAX_EXAMPLES = 12
 LEFT_OUT = {

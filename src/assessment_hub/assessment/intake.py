@@ -124,9 +124,10 @@ class Result:
 
 
 def inbound_integration(session: Session, integration_id: str, cipher: Cipher) -> Integration | None:
-    """The live, ACTIVE integration an ATS request addresses, with its decrypted settings; None otherwise."""
+    """The live integration an ATS request addresses, with its decrypted settings; None when unknown, deleted or
+    INACTIVE (an INVALID one, whose ATS refused the hub's credentials, still takes the ATS's calls)."""
     row = session.get(IntegrationRow, integration_id)
-    if row is None or row.deleted_at is not None or row.status != "ACTIVE":
+    if row is None or row.deleted_at is not None or row.status == "INACTIVE":
         return None
     return Integration(row.id, row.tool, row.status, integration_settings(row, cipher))
 

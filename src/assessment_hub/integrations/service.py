@@ -134,13 +134,14 @@ def get_integration(session: Session, integration_id: str | None) -> Integration
 
 
 def get_active_integration(session: Session, integration_id: str | None) -> IntegrationRow:
-    """A live integration with status ACTIVE, as the vendor's ``/assessment/*`` calls need.
+    """A live integration that is not INACTIVE, as the vendor's ``/assessment/*`` calls need (an INVALID one, whose
+    ATS refuses the hub's credentials, still takes results: ``integrations.credentials``).
 
     Raises ``IntegrationNotFound`` for an unknown or deleted one, and also for a deactivated one
     (the message says so): only ``PLATFORM.*`` codes are used by the hub.
     """
     row = get_integration(session, integration_id)
-    if row.status != "ACTIVE":
+    if row.status == "INACTIVE":
         raise IntegrationNotFound(f"Integration {integration_id!r} is {row.status}: the hub's operator deactivated it.")
     return row
 
