@@ -24,7 +24,7 @@ from assessment_hub.kit.timestamps import format_instant
 
 COMPLETE = "complete"
 """The only ``partner_status`` Greenhouse treats as done (§2.6)."""
-STATUS_BY_RESULT = {ResultStatus.OPEN: "in_progress", ResultStatus.CANCELLED: "cancelled"}
+STATUS_BY_RESULT: dict[str, str] = {ResultStatus.OPEN: "in_progress", ResultStatus.CANCELLED: "cancelled"}
 """Other states: any non-``complete`` string means "not done yet" to Greenhouse (strings UNCONFIRMED)."""
 NO_RESULT_STATUS = "in_progress"
 REJECTED_STATUS = "rejected"

@@ -18,7 +18,11 @@ from assessment_hub.kit.timestamps import format_instant
 PACKAGE_FIELD = "test"
 """The ``/config`` select field listing the vendor's packages; its choice arrives as ``webhook-data["test"]``."""
 
-STATUS = {ResultStatus.OPEN: "pending", ResultStatus.COMPLETED: "completed", ResultStatus.CANCELLED: "failed"}
+STATUS: dict[str, str] = {
+    ResultStatus.OPEN: "pending",
+    ResultStatus.COMPLETED: "completed",
+    ResultStatus.CANCELLED: "failed",
+}
 CANCELLED_SUMMARY = "Cancelled"
 
 
