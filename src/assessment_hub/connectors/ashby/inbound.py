@@ -32,6 +32,7 @@ from assessment_hub.connectors.inbound import (
     parse_body,
 )
 from assessment_hub.kit.openapi import inbound_documented
+from assessment_hub.kit.states import OrderStatus
 
 ACTIONS = ("assessment.list", "assessment.start", "assessment.cancel")
 DEFAULT_CODES = {404: "not_found", 500: "internal_error"}
@@ -156,7 +157,7 @@ def assessment_cancel(inbound: AshbyDep, raw: RawBodyDep) -> Any:
         return error_response(
             Refusal(200, f"No assessment {cancel.assessment_id!r} at this hub.", code="assessment_not_found")
         )
-    if order.status == "COMPLETED":
+    if order.status == OrderStatus.COMPLETED:
         return error_response(
             Refusal(
                 200,
