@@ -183,6 +183,8 @@ def test_a_wrong_or_foreign_token_is_refused_401(hub: Hub, sim: SmartRecruitersS
     assert_error_response(sim.request("GET", "/packages", token=expired), 401)
     unknown = httpx.get(harness.setup["base_url"].rsplit("/", 1)[0] + "/" + "X" * 24 + "/packages")
     assert_error_response(unknown, 404)
+    inline = assert_error_response(sim.request("POST", "/packages/inline/orders", json={}), 404)
+    assert "inline" in inline["message"]
     assert orders_of(hub, harness.tenant.integration_id) == []
 
 

@@ -227,6 +227,20 @@ class Simulator:
     def bad_credentials_reply(self) -> Reply:
         return Reply(401, "Unauthorized", media_type="text/plain")
 
+    def hub_settings(self) -> dict[str, str]:
+        """The ``integrations create --setting`` values for an integration against this simulator (its API base
+        URL, the credentials it issued, its host in ``allowed_callback_hosts``)."""
+        return {}
+
+    def order(self, package_id: str, email: str, first_name: str = "Ada", last_name: str = "Lovelace") -> str:
+        """Order ``package_id`` for a candidate the way the ATS does; returns the ATS's key of the order."""
+        raise NotImplementedError
+
+    def writebacks(self, key: str) -> list[dict[str, Any]]:
+        """The results the hub wrote for the order ``key``, oldest first, normalized for the demo:
+        ``{"status": "OPEN"|"COMPLETED"|..., "score": float|None, "max_score": float|None}``."""
+        return []
+
     def orders_view(self) -> list[dict[str, Any]]:
         """The page's order table: one dict per order, column -> text."""
         return []
@@ -235,9 +249,20 @@ class Simulator:
         """``(id, name)`` of the packages the ATS offers now (asked of the hub), for the page's order form."""
         return []
 
-    def order_from_page(self, package_id: str, email: str, first_name: str, last_name: str) -> str:
-        """Place an order from the page; returns a line saying what happened."""
-        raise NotImplementedError
+    def instructions(self, hub_url: str = "http://127.0.0.1:8000") -> list[str]:
+        """What a vendor does to point an integration at this simulator (``assessment-hub simulate``)."""
+        settings = " ".join(f"--setting {k}={v}" for k, v in self.hub_settings().items())
+        keys = ", ".join(self.setup_keys)
+        return [
+            f"{self.label} simulator listening on {self.url} (open it in a browser to click through)",
+            f"1. with the hub running at {hub_url} (ASSESSMENT_HUB_PUBLIC_BASE_URL={hub_url}), create the integration:",
+            f"   assessment-hub integrations create --tool {self.tool} --organization 'Simulated {self.label}' "
+            f"{settings} --json".replace("  ", " "),
+            f"2. paste its setup ({keys}) into {self.url}/ (or start this command again with --setup KEY=VALUE ...)",
+            "3. publish packages with the kombo SDK (assessment.set_packages), order from the page, send a result "
+            "(assessment.update_order_result): the page shows what the ATS shows",
+            "Ctrl-C stops the simulator.",
+        ]
 
     # ------------------------------------------------------------------ plumbing
 
@@ -282,25 +307,26 @@ class Simulator:
         return reply.to_response()
 
     async def _action(self, request: Request) -> Response:
-        form = {k: str(v) for k, v in (await request.form()).items()}
+        raw = (await request.body()).decode("utf-8", "replace")  # the page's forms are url-encoded
+        form = {k: v[-1] for k, v in parse_qs(raw, keep_blank_values=True).items()}
         action = request.path_params["action"]
         try:
             if action == "setup":
                 await asyncio.to_thread(self.configure, form)
             elif action == "order":
-                line = await asyncio.to_thread(
-                    self.order_from_page,
+                key = await asyncio.to_thread(
+                    self.order,
                     form.get("package_id", ""),
-                    form.get("email", ""),
-                    form.get("first_name", ""),
-                    form.get("last_name", ""),
+                    form.get("email", "") or "candidate@example.com",
+                    form.get("first_name", "") or "Ada",
+                    form.get("last_name", "") or "Lovelace",
                 )
-                self.note(line)
+                self.note(f"ordered {form.get('package_id')} from the page: order {key}")
             elif action == "mode":
                 self.set_mode(form.get("mode", "ok"))
             else:
                 return Response(f"no simulator action {action!r}", status_code=404, media_type="text/plain")
-        except (ValueError, ProtocolViolation, OSError) as exc:
+        except (ValueError, ProtocolViolation, OSError, NotImplementedError) as exc:
             self.note(f"{action} failed: {exc}")
         return RedirectResponse("/", status_code=303)
 
@@ -352,3 +378,20 @@ class Simulator:
             f"<h2>2. Order</h2>{order_form}<h2>3. Orders and what {e(self.label)} shows</h2>{table}"
             f"<h2>Events</h2><ul>{events}</ul></body></html>"
         )
+
+
+def simulator_class(tool: str) -> type[Simulator]:
+    """The simulator of ``tool``: module ``assessment_hub.simulators.<tool>``, its ``SIMULATOR`` class. Raises
+    ``KeyError`` naming the tool when there is none."""
+    import importlib
+
+    if not tool.isidentifier():
+        raise KeyError(f"no simulator for {tool!r}")
+    try:
+        module = importlib.import_module(f"assessment_hub.simulators.{tool}")
+    except ModuleNotFoundError:
+        raise KeyError(f"no simulator for {tool!r}") from None
+    found = getattr(module, "SIMULATOR", None)
+    if not (isinstance(found, type) and issubclass(found, Simulator)):
+        raise KeyError(f"no simulator for {tool!r}")
+    return found

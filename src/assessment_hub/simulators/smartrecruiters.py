@@ -352,11 +352,17 @@ class SmartRecruitersSimulator(Simulator):
         self.note(f"order {order_id} placed: package {package_id} for {email}")
         return order_id
 
-    def order_from_page(self, package_id: str, email: str, first_name: str, last_name: str) -> str:
-        order_id = self.place_order(
-            package_id, email, first_name=first_name or "Ada", last_name=last_name or "Lovelace"
-        )
-        return f"ordered {package_id} for {email}: order {order_id} (202 Accepted)"
+    def order(self, package_id: str, email: str, first_name: str = "Ada", last_name: str = "Lovelace") -> str:
+        return self.place_order(package_id, email, first_name=first_name, last_name=last_name)
+
+    def writebacks(self, key: str) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        shown: dict[str, Any] = {}
+        for patch in self.orders.get(key, {}).get("patches", []):
+            shown = merge_patch(shown, patch)
+            score = shown.get("score") or {}
+            out.append({"status": shown.get("status"), "score": score.get("raw"), "max_score": score.get("max")})
+        return out
 
     def orders_view(self) -> list[dict[str, Any]]:
         rows = []
@@ -449,5 +455,7 @@ class SmartRecruitersSimulator(Simulator):
         """What SmartRecruiters shows for the order now (the merged ``PackageResult``)."""
         return self.orders[order_id]["shown"]
 
+
+SIMULATOR = SmartRecruitersSimulator
 
 __all__ = ["ProtocolViolation", "SmartRecruitersSimulator", "merge_patch", "result_problems", "is_number"]

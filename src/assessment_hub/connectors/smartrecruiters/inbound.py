@@ -171,3 +171,9 @@ def order_package(inbound: SmartRecruitersDep, raw: RawBodyDep) -> JSONResponse:
                 order_id=created.id,
             )
     return JSONResponse({}, status_code=202)
+
+
+@router.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+def other(path: str, request: Request) -> Response:
+    """Anything else (the inline order, the consent page, off-boarding): 404 in SmartRecruiters' shape."""
+    raise Refusal(404, f"The hub implements no {request.method} /{path} for SmartRecruiters.", code="NOT_FOUND")
