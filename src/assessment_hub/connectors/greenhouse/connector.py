@@ -11,6 +11,7 @@ import re
 import secrets
 from typing import Any, ClassVar
 
+import httpx
 from fastapi import APIRouter
 
 from assessment_hub.connectors.base import (
@@ -18,6 +19,7 @@ from assessment_hub.connectors.base import (
     ConnectorContext,
     OrderSnapshot,
     ResultSnapshot,
+    SettingField,
     SettingsError,
 )
 from assessment_hub.connectors.callbacks import check_allowed_hosts
@@ -43,6 +45,10 @@ class GreenhouseConnector:
         inbound="Greenhouse calls send_test (HTTP Basic, hub-minted key); pulls test_status after a PATCH",
     )
     inbound: ClassVar[APIRouter | None] = router
+    setting_fields: ClassVar[tuple[SettingField, ...]] = (
+        SettingField("api_key", "API key Greenhouse sends", secret=True, help="Leave empty: the hub mints one."),
+        SettingField("allowed_callback_hosts", "Allowed callback hosts", help="Extra host[:port], comma-separated."),
+    )
 
     @classmethod
     def prepare_settings(cls, given: dict[str, str]) -> dict[str, Any]:
@@ -74,13 +80,19 @@ class GreenhouseConnector:
     def __init__(self, context: ConnectorContext) -> None:
         self.context = context
 
-    def _nudge(self, order: OrderSnapshot) -> None:
-        writeback.nudge(
+    def _nudge_request(self, order: OrderSnapshot) -> httpx.Request:
+        return writeback.nudge_request(
             self.context.http,
             writeback.callback_url(order.remote_data),
             self.context.settings,
             self.context.hub_settings.delivery_timeout_s,
         )
+
+    def _nudge(self, order: OrderSnapshot) -> None:
+        writeback.nudge(self.context, self._nudge_request(order), self.context.hub_settings.delivery_timeout_s)
+
+    def result_request(self, order: OrderSnapshot, result: ResultSnapshot) -> httpx.Request:
+        return self._nudge_request(order)
 
     def write_result(self, order: OrderSnapshot, result: ResultSnapshot) -> None:
         """Every revision: PATCH, so Greenhouse pulls ``test_status`` (which answers the latest)."""

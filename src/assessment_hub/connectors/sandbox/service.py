@@ -53,6 +53,24 @@ def show_order(session: Session, order_id: str) -> dict[str, Any]:
     return view
 
 
+def outage_of(session: Session, integration_id: str) -> SandboxStateRow | None:
+    """The sandbox's outage switch (None: never set, i.e. ``off``)."""
+    return session.get(SandboxStateRow, integration_id)
+
+
+def received_writebacks(session: Session, order_ids: Sequence[str]) -> list[SandboxWritebackRow]:
+    """The write-backs the sandbox ATS received for these orders, newest first."""
+    if not order_ids:
+        return []
+    return list(
+        session.scalars(
+            select(SandboxWritebackRow)
+            .where(SandboxWritebackRow.order_id.in_(list(order_ids)))
+            .order_by(SandboxWritebackRow.id.desc())
+        )
+    )
+
+
 def set_outage(session: Session, integration_id: str, mode: str, fail_ratio: float = 0.33) -> SandboxStateRow:
     """Make the sandbox ATS answer write-backs with 503 (``503``), not at all (``timeout``), with 503 for
     a share ``fail_ratio`` of them (``flaky``), refuse the hub's credentials (``401``), or answer
