@@ -15,6 +15,8 @@ import pytest
 
 from tests.support import Hub, wait_until
 
+pytestmark = [pytest.mark.live, pytest.mark.subprocess]  # the simulator runs as a command and calls the hub
+
 
 @pytest.fixture
 def simulate() -> Iterator[tuple[subprocess.Popen[str], list[str]]]:

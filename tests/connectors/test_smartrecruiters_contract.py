@@ -36,6 +36,8 @@ from tests.connectors.contract import PDF, ConnectorContract
 from tests.receiver import vendor_receiver
 from tests.support import Hub, Tenant, wait_until
 
+pytestmark = pytest.mark.live  # the simulator calls the hub over a socket
+
 SHOWN_STATUS = {"IN_PROGRESS": "open", "PENDING": "open", "COMPLETED": "completed", "EXPIRED": "cancelled"}
 
 
@@ -423,6 +425,7 @@ def test_settings_are_checked() -> None:
     assert len(settings["client_secret"]) > 30 and prepare({})["client_secret"] != settings["client_secret"]
 
 
+@pytest.mark.subprocess
 def test_cli_integrations_create_json(database_url: str, tmp_path: Path) -> None:
     env = {
         **os.environ,
