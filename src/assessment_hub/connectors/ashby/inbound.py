@@ -31,6 +31,7 @@ from assessment_hub.connectors.inbound import (
     key_matches,
     parse_body,
 )
+from assessment_hub.kit.states import OrderStatus
 
 ACTIONS = ("assessment.list", "assessment.start", "assessment.cancel")
 DEFAULT_CODES = {404: "not_found", 500: "internal_error"}
@@ -129,7 +130,7 @@ def assessment_cancel(inbound: AshbyDep, raw: RawBodyDep) -> Any:
         return error_response(
             Refusal(200, f"No assessment {cancel.assessment_id!r} at this hub.", code="assessment_not_found")
         )
-    if order.status == "COMPLETED":
+    if order.status == OrderStatus.COMPLETED:
         return error_response(
             Refusal(
                 200,
