@@ -81,7 +81,9 @@ def test_security_and_integration_header_are_declared(spec: dict[str, Any]) -> N
 
 def test_inbound_routes_are_tagged_per_ats(spec: dict[str, Any]) -> None:
     tags = {path: op["tags"] for _, path, op in _operations(spec) if path.startswith("/connectors/")}
-    assert tags and all(t == [f"{path.split('/')[2].title()} (inbound)"] for path, t in tags.items())
+    from assessment_hub.connectors.registry import CONNECTORS
+
+    assert tags and all(t == [f"{CONNECTORS[path.split('/')[2]].label} (inbound)"] for path, t in tags.items())
     start = spec["paths"]["/connectors/ashby/{connection}/assessment.start"]["post"]
     assert "requestBody" in start and "409" in start["responses"]
 
