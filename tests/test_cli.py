@@ -323,6 +323,7 @@ def cli_env(hub: Hub, tmp_path: Path, **extra: str) -> dict[str, str]:
         **os.environ,
         "ASSESSMENT_HUB_DATABASE_URL": hub.settings.database_url,
         "ASSESSMENT_HUB_ATTACHMENTS_DIR": str(tmp_path / "att"),
+        "ASSESSMENT_HUB_LOOKUP_CACHE_S": f"{hub.settings.lookup_cache_s:g}",
         **extra,
     }
     env.pop("ASSESSMENT_HUB_PUBLIC_BASE_URL", None)

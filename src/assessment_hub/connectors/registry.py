@@ -15,6 +15,7 @@ from assessment_hub.connectors.base import Connector, ConnectorContext
 from assessment_hub.connectors.greenhouse.connector import GreenhouseConnector
 from assessment_hub.connectors.recruitee.connector import RecruiteeConnector
 from assessment_hub.connectors.sandbox.connector import SandboxConnector
+from assessment_hub.connectors.smartrecruiters.connector import SmartRecruitersConnector
 from assessment_hub.connectors.teamtailor.connector import TeamtailorConnector
 
 CONNECTORS: Mapping[str, type[Connector]] = {
@@ -22,6 +23,7 @@ CONNECTORS: Mapping[str, type[Connector]] = {
     AshbyConnector.tool: AshbyConnector,
     TeamtailorConnector.tool: TeamtailorConnector,
     GreenhouseConnector.tool: GreenhouseConnector,
+    SmartRecruitersConnector.tool: SmartRecruitersConnector,
     RecruiteeConnector.tool: RecruiteeConnector,
 }
 
