@@ -120,6 +120,17 @@ class LeverSimulator(Simulator):
             "api_base_url": f"{self.url}/v1",
         }
 
+    def instructions(self, hub_url: str = "http://127.0.0.1:8000") -> list[str]:
+        lines = super().instructions(hub_url)
+        stages = ", ".join(f"{s} ({self.stages[s]})" for s in self.stage_packages)
+        lines[3:3] = [
+            f"   stage_packages maps this Lever's stage {stages} to package "
+            f"{', '.join(self.stage_packages.values())}: put your own package id after the '='",
+            "   signature_token is the token Lever shows once the webhook exists (here: given at once; in Lever "
+            "you set it later with `assessment-hub integrations update ID --setting signature_token=...`)",
+        ]
+        return lines
+
     def break_credentials(self) -> None:
         """The customer revokes the API key the hub holds."""
         self.api_key = secrets.token_urlsafe(24)
