@@ -45,6 +45,8 @@ from assessment_hub.errors import (
 from assessment_hub.integrations.lookups import Lookups
 from assessment_hub.integrations.routes import icons as icon_router
 from assessment_hub.integrations.routes import router as general_router
+from assessment_hub.kit.body_limit import BodyLimit
+from assessment_hub.kit.keep_alive import keep_alive_after_errors
 from assessment_hub.kit.logging import configure_logging
 
 log = structlog.get_logger("assessment_hub")
@@ -101,7 +103,9 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
     app.include_router(attachment_link_router)
     mount_inbound_routes(app)
     _install_error_handlers(app)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)  # every route, before a body or key is read
     _refuse_nul_in_urls(app)
+    _wrap_stack(app, keep_alive_after_errors)  # outermost: around Starlette's ServerErrorMiddleware
     return app
 
 
@@ -109,6 +113,12 @@ def create_api_app() -> FastAPI:
     """The API alone, settings from the environment: the factory each process of ``serve --workers N``
     (N > 1) builds; the delivery worker runs in a process of its own there."""
     return create_app(Settings(), worker=False)
+
+
+def _wrap_stack(app: FastAPI, wrapper: Any) -> None:
+    """``wrapper`` around the whole middleware stack Starlette builds (outside its ServerErrorMiddleware)."""
+    inner = app.build_middleware_stack
+    app.build_middleware_stack = lambda: wrapper(inner())  # type: ignore[method-assign]
 
 
 def _refuse_nul_in_urls(app: FastAPI) -> None:

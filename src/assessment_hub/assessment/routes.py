@@ -30,12 +30,13 @@ PageSize = Annotated[str | None, Query(description="1..250, default 100")]
 
 
 def _page_size(raw: str | None) -> int:
+    """ASCII digits only: Python's ``int()`` also takes ``+5``, ``1_0``, spaces and other scripts' digits."""
     if raw is None or raw == "":
         return 100
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InputInvalid(f"page_size: must be an integer from 1 to 250 (got {raw!r}).") from None
+    if not (raw.isascii() and raw.isdigit()):
+        raise InputInvalid(f"page_size: must be an integer from 1 to 250 written in digits 0-9 (got {raw!r}).")
+    digits = raw.lstrip("0") or "0"
+    value = int(digits) if len(digits) <= 3 else 1000  # int() refuses strings over 4300 digits
     if not 1 <= value <= 250:
         raise InputInvalid(f"page_size: must be from 1 to 250 (got {value}).")
     return value
