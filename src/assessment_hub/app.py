@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -23,7 +22,7 @@ from starlette.requests import ClientDisconnect
 from assessment_hub import __version__
 from assessment_hub.admin.routes import router as admin_router
 from assessment_hub.assessment.attachment_links import router as attachment_link_router
-from assessment_hub.assessment.attachments import AttachmentStore
+from assessment_hub.assessment.attachments import AttachmentStore, data_url_client
 from assessment_hub.assessment.routes import router as assessment_router
 from assessment_hub.config import Settings
 from assessment_hub.connectors.inbound import mount_inbound_routes
@@ -45,6 +44,7 @@ from assessment_hub.errors import (
 from assessment_hub.integrations.lookups import Lookups
 from assessment_hub.integrations.routes import icons as icon_router
 from assessment_hub.integrations.routes import router as general_router
+from assessment_hub.kit.address_guard import Resolver
 from assessment_hub.kit.body_limit import BodyLimit
 from assessment_hub.kit.keep_alive import keep_alive_after_errors
 from assessment_hub.kit.logging import configure_logging
@@ -52,8 +52,9 @@ from assessment_hub.kit.logging import configure_logging
 log = structlog.get_logger("assessment_hub")
 
 
-def create_app(settings: Settings | None = None, *, worker: bool = False) -> FastAPI:
-    """The API; with ``worker=True`` a delivery worker runs in the same process (the embedded set-up)."""
+def create_app(settings: Settings | None = None, *, worker: bool = False, resolver: Resolver | None = None) -> FastAPI:
+    """The API; with ``worker=True`` a delivery worker runs in the same process (the embedded set-up).
+    ``resolver`` answers the host names of ``data_url``s (default: the system's; tests give their own)."""
     settings = settings or Settings()
     configure_logging()
 
@@ -69,7 +70,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
         app.state.reader = Reader(app.state.read_sessions)
         app.state.lookups = Lookups(settings.lookup_cache_s)
         app.state.attachment_store = AttachmentStore(settings.attachments_dir)
-        app.state.http = httpx.Client(timeout=settings.data_url_timeout_s)
+        app.state.data_urls = data_url_client(settings, resolver)
         stop = threading.Event()
         thread = None
         if worker:
@@ -83,7 +84,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
             wake.set()
             if thread is not None:
                 thread.join(timeout=settings.delivery_timeout_s + 5)
-            app.state.http.close()
+            await app.state.data_urls.aclose()
             app.state.writer.close()
             engine.dispose()
 

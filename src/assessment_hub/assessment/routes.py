@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from assessment_hub.assessment import service
@@ -149,8 +148,8 @@ async def put_result(
         await state.reader.run(
             lambda session: service.check_result_allowed(session, integration.id, assessment_order_id, result.status)
         )
-        attachments, attachment_warnings = await run_in_threadpool(
-            prepare_attachments, body.attachments, state.settings, state.attachment_store, state.http
+        attachments, attachment_warnings = await prepare_attachments(
+            body.attachments, state.settings, state.attachment_store, state.data_urls
         )
     result.warnings.extend(attachment_warnings)
     base_url = public_base_url(request)
