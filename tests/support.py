@@ -36,10 +36,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve_in_thread(app: Any, *, start_timeout: float = 20.0) -> Iterator[str]:
-    """Run an ASGI app with uvicorn on a free loopback port; yields its base URL."""
+def serve_in_thread(app: Any, *, start_timeout: float = 20.0, **config: Any) -> Iterator[str]:
+    """Run an ASGI app with uvicorn (more ``uvicorn.Config`` options in ``config``) on a free loopback port;
+    yields its base URL."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", **config)
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + start_timeout

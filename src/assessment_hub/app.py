@@ -113,7 +113,11 @@ def create_app(settings: Settings | None = None, *, worker: bool = False, resolv
 def create_api_app() -> FastAPI:
     """The API alone, settings from the environment: the factory each process of ``serve --workers N``
     (N > 1) builds; the delivery worker runs in a process of its own there."""
-    return create_app(Settings(), worker=False)
+    from assessment_hub.kit.header_timeout import HeaderTimeoutProtocol
+
+    settings = Settings()
+    HeaderTimeoutProtocol.timeout_s = settings.header_timeout_s  # the class uvicorn imports by name here
+    return create_app(settings, worker=False)
 
 
 def _wrap_stack(app: FastAPI, wrapper: Any) -> None:

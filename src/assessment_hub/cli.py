@@ -204,7 +204,15 @@ def serve(
             f"assessment-hub serving http://{host}:{port}/v1 (database: {_display_url(settings.database_url)}; {worker_note})"
         )
         sys.stdout.flush()
-        uvicorn.run(create_app(settings, worker=not no_worker), host=host, port=port, log_level="warning")
+        from assessment_hub.kit.header_timeout import protocol
+
+        uvicorn.run(
+            create_app(settings, worker=not no_worker),
+            host=host,
+            port=port,
+            log_level="warning",
+            http=protocol(settings.header_timeout_s),
+        )
         return
 
     # N API processes (uvicorn's supervisor spawns them; each builds its app from the environment, so

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     """Largest decoded attachment accepted, in bytes (per attachment)."""
     max_body_bytes: int = Field(default=40 * 1024 * 1024, gt=0)
     """Largest request body accepted, in bytes (5 base64 attachments need room)."""
+    header_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    """A connection must finish sending its request headers within this many seconds of opening (or of the
+    previous response on it), or it is closed (slow or silent clients would otherwise be held open for ever)."""
     sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
     lookup_cache_s: float = Field(default=5.0, ge=0)
     """How long a server process trusts an API key or integration it looked up, in seconds (0: look up on every
