@@ -27,6 +27,19 @@ from assessment_hub.db.session import unit_of_work
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 ADMIN_KEY = "test-admin-key"
 """The admin key of every hub started by ``running_hub`` (unless overridden)."""
+TEST_SECRET_KEY = "q1X3bQeVJ0dWv0mJr2b5m3nN6G0m7a1x9cQ0V9oUw8Q="
+"""The secret key of the test suite's PostgreSQL databases (PostgreSQL needs one set; a SQLite database's key
+is generated in the key file beside it at the first start, as in a real installation)."""
+
+
+def key_env(database_url: str) -> dict[str, str]:
+    """The environment a hub command needs beside ``ASSESSMENT_HUB_DATABASE_URL`` for the secret key."""
+    return {} if database_url.startswith("sqlite") else {"ASSESSMENT_HUB_SECRET_KEY": TEST_SECRET_KEY}
+
+
+def key_settings(database_url: str) -> dict[str, str]:
+    """``Settings`` keyword arguments for the secret key of ``database_url`` (see ``key_env``)."""
+    return {} if database_url.startswith("sqlite") else {"secret_key": TEST_SECRET_KEY}
 
 
 def free_port() -> int:
@@ -168,7 +181,7 @@ def running_hub(database_url: str, tmp: Path, **overrides: Any) -> Iterator[Hub]
         "needs_human_delay_s": 0.2,
         "needs_human_max_attempts": 2,
     }
-    settings = Settings(database_url=database_url, **{**defaults, **overrides})
+    settings = Settings(database_url=database_url, **{**defaults, **key_settings(database_url), **overrides})
     engine = build_engine(settings)
     try:
         upgrade(engine)

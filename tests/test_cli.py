@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import ADMIN_KEY, Hub, free_port
+from tests.support import ADMIN_KEY, Hub, free_port, key_env
 
 CLI = [sys.executable, "-m", "assessment_hub.cli"]
 
@@ -32,6 +32,7 @@ def test_create_commands_and_serve(database_url: str, tmp_path: Path) -> None:
         **os.environ,
         "ASSESSMENT_HUB_DATABASE_URL": database_url,
         "ASSESSMENT_HUB_ATTACHMENTS_DIR": str(tmp_path / "att"),
+        **key_env(database_url),
     }
     assert run(["migrate"], env, tmp_path).returncode == 0
     key = last_line(run(["api-keys", "create", "--name", "ci"], env, tmp_path))
@@ -104,6 +105,7 @@ def test_serve_with_several_api_processes_and_one_delivery_worker(database_url: 
         **os.environ,
         "ASSESSMENT_HUB_DATABASE_URL": database_url,
         "ASSESSMENT_HUB_ATTACHMENTS_DIR": str(tmp_path / "att"),
+        **key_env(database_url),
     }
     assert run(["migrate"], env, tmp_path).returncode == 0
     key = last_line(run(["api-keys", "create", "--name", "ci"], env, tmp_path))
@@ -307,6 +309,7 @@ def cli_env(hub: Hub, tmp_path: Path, **extra: str) -> dict[str, str]:
         **os.environ,
         "ASSESSMENT_HUB_DATABASE_URL": hub.settings.database_url,
         "ASSESSMENT_HUB_ATTACHMENTS_DIR": str(tmp_path / "att"),
+        **key_env(hub.settings.database_url),
         **extra,
     }
     env.pop("ASSESSMENT_HUB_PUBLIC_BASE_URL", None)

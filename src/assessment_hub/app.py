@@ -48,6 +48,7 @@ from assessment_hub.kit.address_guard import Resolver
 from assessment_hub.kit.body_limit import BodyLimit
 from assessment_hub.kit.keep_alive import keep_alive_after_errors
 from assessment_hub.kit.logging import configure_logging
+from assessment_hub.secret_key import require_readable
 
 log = structlog.get_logger("assessment_hub")
 
@@ -65,6 +66,8 @@ def create_app(settings: Settings | None = None, *, worker: bool = False, resolv
         app.state.engine = engine
         app.state.sessions = sessionmaker(engine, expire_on_commit=False)
         app.state.read_sessions = sessionmaker(read_only(engine), expire_on_commit=False)
+        with app.state.read_sessions() as session:  # a key that cannot read the stored credentials: no start
+            require_readable(session, settings.cipher)
         wake_on_outbox_commit(app.state.sessions, wake)
         app.state.writer = Writer(app.state.sessions)
         app.state.reader = Reader(app.state.read_sessions)
