@@ -111,3 +111,18 @@ def test_a_500_leaves_the_keep_alive_connection_usable(hub: Hub) -> None:
             check(response, 500, "PLATFORM.UNKNOWN_ERROR", mentions="unexpected")
             assert response.headers.get("connection", "keep-alive").lower() != "close"
             assert client.get("/test/peer").json()["port"] == first  # the same connection, still open
+
+
+@pytest.mark.parametrize(
+    "change,mentions",
+    [
+        ({"enable_filtering": "yes"}, "enable_filtering"),
+        ({"end_user_email": 5}, "end_user_email"),
+        ({"end_user_organization_name": ["Acme"]}, "end_user_organization_name"),
+        ({"language": {"en": 1}}, "language"),
+    ],
+)
+def test_connect_link_bodies_are_strict_about_types(tenant: Tenant, change: dict, mentions: str) -> None:
+    body = {"end_user_email": "a@b.example", "end_user_organization_name": "Acme", **change}
+    with httpx.Client(base_url=tenant.hub.api_url, headers={"Authorization": f"Bearer {tenant.api_key}"}) as client:
+        check(client.post("/connect/create-link", json=body), 400, mentions=mentions)

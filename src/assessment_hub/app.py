@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = False, resolv
         app.state.lookups = Lookups(settings.lookup_cache_s)
         app.state.attachment_store = AttachmentStore(settings.attachments_dir)
         app.state.data_urls = data_url_client(settings, resolver)
+        app.state.http = httpx.Client(timeout=settings.data_url_timeout_s)  # checks a connect form's credentials
         stop = threading.Event()
         thread = None
         if worker:
@@ -89,6 +91,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = False, resolv
             if thread is not None:
                 thread.join(timeout=settings.delivery_timeout_s + 5)
             await app.state.data_urls.aclose()
+            app.state.http.close()
             app.state.writer.close()
             engine.dispose()
 
