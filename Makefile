@@ -13,8 +13,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# make run PORT=8030 HOST=0.0.0.0 (or ASSESSMENT_HUB_PORT / ASSESSMENT_HUB_HOST in the environment)
 run: $(STAMP)
-	$(BIN)/assessment-hub serve
+	$(BIN)/assessment-hub serve$(if $(PORT), --port $(PORT))$(if $(HOST), --host $(HOST))
 
 migrate: $(STAMP)
 	$(BIN)/assessment-hub migrate
@@ -25,6 +26,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-logo
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

@@ -101,7 +101,8 @@ class Hub:
 
     def new_tenant(self, tool: str = "sandbox", settings: dict[str, Any] | None = None) -> Tenant:
         """A fresh API key and a ``tool`` integration with connector ``settings``."""
-        from assessment_hub.integrations.service import create_api_key, create_integration
+        from assessment_hub.connecting import create_integration
+        from assessment_hub.integrations.service import create_api_key
 
         with unit_of_work(self.sessions) as session:
             key = create_api_key(session, "test")

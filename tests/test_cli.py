@@ -374,7 +374,8 @@ def test_seed_checks_status_and_package_and_prints_one_rate(hub: Hub, tmp_path: 
     assert "not published" in err
     done = run(seed + ["--package", "1001", "--status", "completed"], env, tmp_path)
     assert done.returncode == 0, done.stderr
-    assert re.fullmatch(r"seeded 3 orders at [\d,]+ orders/s\n", done.stdout) and done.stderr == ""
+    assert re.fullmatch(r"\d+\n", done.stdout), done.stdout  # the rate alone, as the README promises
+    assert re.fullmatch(r"seeded 3 orders at [\d,]+ orders/s\n", done.stderr)
     # The SDK lists what was seeded (an invalid status used to break its response parsing).
     page = tenant.sdk().assessment.get_assessment_orders(statuses=["COMPLETED"])
     assert [o.status for o in page.result.data.results] == ["COMPLETED"] * 3
@@ -385,7 +386,7 @@ def test_seed_checks_status_and_package_and_prints_one_rate(hub: Hub, tmp_path: 
         tmp_path,
     )
     assert many.returncode == 0, many.stderr
-    assert re.fullmatch(r"seeded 5001 orders at [\d,]+ orders/s\n", many.stdout)
+    assert re.fullmatch(r"\d+\n", many.stdout)
     assert "5000/5001" in many.stderr and "5001/5001" not in many.stderr
 
 

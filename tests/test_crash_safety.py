@@ -30,6 +30,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
 from assessment_hub.config import Settings
+from assessment_hub.connecting import create_integration
 from assessment_hub.connectors.sandbox.models import SandboxWritebackRow
 from assessment_hub.connectors.sandbox.orders import create_sandbox_order
 from assessment_hub.connectors.sandbox.service import set_outage
@@ -37,7 +38,7 @@ from assessment_hub.db.engine import build_engine
 from assessment_hub.db.session import unit_of_work
 from assessment_hub.delivery.models import DeliveryAttemptRow, OutboxRow
 from assessment_hub.demo import SignedWebhookReceiver
-from assessment_hub.integrations.service import create_api_key, create_integration
+from assessment_hub.integrations.service import create_api_key
 from tests.support import free_port, key_env, key_settings, temporary_postgres_database
 
 POSTGRES_URL = os.environ.get("ASSESSMENT_HUB_TEST_POSTGRES_URL")

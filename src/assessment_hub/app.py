@@ -25,9 +25,12 @@ from assessment_hub.admin.routes import router as admin_router
 from assessment_hub.assessment.attachment_links import router as attachment_link_router
 from assessment_hub.assessment.attachments import AttachmentStore, data_url_client
 from assessment_hub.assessment.routes import router as assessment_router
+from assessment_hub.concurrency.http import ConcurrencyHeaders
+from assessment_hub.concurrency.slots import build_slots
 from assessment_hub.config import Settings
 from assessment_hub.connect.routes import router as connect_router
 from assessment_hub.connectors.inbound import mount_inbound_routes
+from assessment_hub.connectors.registry import CONNECTORS
 from assessment_hub.db.engine import build_engine, read_only
 from assessment_hub.db.reader import Reader
 from assessment_hub.db.writer import Writer
@@ -77,6 +80,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = False, resolv
         app.state.attachment_store = AttachmentStore(settings.attachments_dir)
         app.state.data_urls = data_url_client(settings, resolver)
         app.state.http = httpx.Client(timeout=settings.data_url_timeout_s)  # checks a connect form's credentials
+        app.state.concurrency = build_slots(settings.database_url, settings.concurrency_limit)
         stop = threading.Event()
         thread = None
         if worker:
@@ -92,6 +96,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = False, resolv
                 thread.join(timeout=settings.delivery_timeout_s + 5)
             await app.state.data_urls.aclose()
             app.state.http.close()
+            await app.state.concurrency.close()
             app.state.writer.close()
             engine.dispose()
 
@@ -104,13 +109,16 @@ def create_app(settings: Settings | None = None, *, worker: bool = False, resolv
         redirect_slashes=False,
     )  # a trailing slash is a 404, not a redirect built from the Host header
     app.state.settings = settings
+    app.state.connectors = CONNECTORS
+    """The connector registry, for routes that need a tool's connector (they do not import the registry)."""
     app.include_router(assessment_router, prefix="/v1")
     app.include_router(general_router, prefix="/v1")
     app.include_router(icon_router)
     app.include_router(admin_router)
     app.include_router(attachment_link_router)
     app.include_router(connect_router)
-    mount_inbound_routes(app)
+    mount_inbound_routes(app, CONNECTORS)
+    app.add_middleware(ConcurrencyHeaders)
     _install_error_handlers(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)  # every route, before a body or key is read
     _refuse_nul_in_urls(app)
@@ -160,7 +168,9 @@ def _refuse_nul_in_urls(app: FastAPI) -> None:
 
 def _install_error_handlers(app: FastAPI) -> None:
     def respond(exc: HubError) -> JSONResponse:
-        return JSONResponse(error_body(exc.code, exc.title, exc.message), status_code=exc.status_code)
+        return JSONResponse(
+            error_body(exc.code, exc.title, exc.message), status_code=exc.status_code, headers=exc.headers
+        )
 
     @app.exception_handler(HubError)
     async def hub_error(_request: Request, exc: HubError) -> JSONResponse:

@@ -17,6 +17,7 @@ from assessment_hub.config import Settings
 from assessment_hub.db.engine import build_engine
 from assessment_hub.db.session import unit_of_work
 from assessment_hub.errors import HubError
+from assessment_hub.integrations.tool_settings import settings_help
 from assessment_hub.kit.states import OrderStatus
 
 app = typer.Typer(
@@ -165,7 +166,9 @@ def _check_port_free(host: str, port: int) -> None:
             if exc.errno == errno.EADDRINUSE
             else exc.strerror or str(exc)
         )
-        _fail(f"cannot listen on {host}:{port}: {why}; choose another --port")
+        _fail(
+            f"cannot listen on {host}:{port}: {why}; choose another --port (or ASSESSMENT_HUB_PORT; make run PORT=...)"
+        )
 
 
 @app.command()
@@ -178,8 +181,10 @@ def migrate() -> None:
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port (1-65535).", min=1, max=65535)] = 8000,
+    host: Annotated[str, typer.Option(help="Interface to listen on.", envvar="ASSESSMENT_HUB_HOST")] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option(help="TCP port (1-65535).", min=1, max=65535, envvar="ASSESSMENT_HUB_PORT")
+    ] = 8000,
     no_worker: Annotated[
         bool, typer.Option("--no-worker", help="Serve the API only; run `worker` processes apart.")
     ] = False,
@@ -198,7 +203,7 @@ def serve(
     (``--workers N`` > 1: N API processes and one delivery worker process)."""
     import os
 
-    from assessment_hub.bootstrap import banner, bootstrap_if_empty
+    from assessment_hub.bootstrap import banner, bootstrap_if_empty, how_to_run
     from assessment_hub.supervise import limit_malloc_arenas
 
     limit_malloc_arenas()  # before any thread starts; inherited by the processes started from here
@@ -218,7 +223,11 @@ def serve(
         created = bootstrap_if_empty(session) if settings.environment == "development" else None
     sessions.kw["bind"].dispose()
     if created:
-        typer.echo(banner(created, f"http://{host}:{port}"))
+        import importlib.util
+
+        cli, python = how_to_run()
+        kombo_installed = importlib.util.find_spec("kombo") is not None
+        typer.echo(banner(created, f"http://{host}:{port}", cli=cli, python=python, kombo_installed=kombo_installed))
     if workers == 1:
         import uvicorn
 
@@ -264,7 +273,12 @@ def serve(
 
 @app.command()
 def worker(
-    concurrency: Annotated[int | None, typer.Option(help="Deliveries sent at once (default: settings).")] = None,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(
+            help="Deliveries sent at once, 1-64 (default: ASSESSMENT_HUB_WORKER_CONCURRENCY, 8).", min=1, max=64
+        ),
+    ] = None,
 ) -> None:
     """Run a delivery worker alone (scale out on PostgreSQL: any number of these beside `serve --no-worker`)."""
     import signal
@@ -409,11 +423,15 @@ def api_keys_list(
     if as_json:
         typer.echo(json.dumps(views, indent=2, ensure_ascii=False))
         return
-    for v in views:
-        revoked = f"revoked {v['revoked_at']}" if v["revoked_at"] else "active"
-        typer.echo(f"{v['id']}  {v['prefix']}...  created {v['created_at']}  {revoked}  {v['name']}")
     if not views:
         typer.echo("no API keys")
+        return
+    rows = [("id", "name", "prefix", "created", "revoked")] + [
+        (v["id"], v["name"], f"{v['prefix']}...", v["created_at"], v["revoked_at"] or "-") for v in views
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for row in rows:
+        typer.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[4])
 
 
 @api_keys.command("revoke")
@@ -441,15 +459,19 @@ def api_keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (se
 def integrations_create(
     tool: Annotated[str, typer.Option(help="The ATS: sandbox, greenhouse, teamtailor, ashby.")],
     organization: Annotated[str, typer.Option(help="The customer's organization name.")],
-    setting: Annotated[list[str] | None, typer.Option(help="Connector setting KEY=VALUE (repeatable).")] = None,
+    setting: Annotated[
+        list[str] | None,
+        typer.Option(
+            help=f"Connector setting KEY=VALUE (repeatable). {settings_help()} Details: docs/connectors/<tool>.md."
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help='Print one JSON object {"id", "tool", "setup"}.')] = False,
 ) -> None:
     """Create an integration; prints what the customer pastes into the ATS, and the id alone on the last line."""
     import json
 
+    from assessment_hub.connecting import create_integration, integration_setup
     from assessment_hub.connectors.base import SettingsError
-    from assessment_hub.connectors.inbound import integration_setup
-    from assessment_hub.integrations.service import create_integration
 
     given: dict[str, str] = {}
     for item in setting or []:
@@ -523,7 +545,7 @@ def sandbox_seed(
     ] = OrderStatus.OPEN,
 ) -> None:
     """Bulk-insert COUNT orders of a published package for load tests (no webhooks are sent for them);
-    progress goes to stderr, the rate to stdout."""
+    progress goes to stderr, the rate (orders per second) alone to stdout."""
     from assessment_hub.connectors.sandbox.seed import check_seedable, seed_orders, seed_status
 
     try:
@@ -543,7 +565,8 @@ def sandbox_seed(
             typer.echo(f"  {done}/{count} orders ({rate:,.0f}/s)", err=True)
 
     rate = seed_orders(sessions.kw["bind"], integration, package, count, status=status, progress=progress)
-    typer.echo(f"seeded {count} orders at {rate:,.0f} orders/s")
+    typer.echo(f"seeded {count} orders at {rate:,.0f} orders/s", err=True)
+    typer.echo(f"{rate:.0f}")
 
 
 @sandbox.command("show-order")
@@ -659,8 +682,11 @@ def deliveries_list(
 
     if state is not None and state not in STATES:
         _fail(f"--state must be one of {', '.join(STATES)} (got {state!r})")
-    with unit_of_work(_session_factory(_settings())) as session:
-        views = [delivery_view(row) for row in list_deliveries(session, state=state, order_id=order, limit=limit)]
+    try:
+        with unit_of_work(_session_factory(_settings())) as session:
+            views = [delivery_view(row) for row in list_deliveries(session, state=state, order_id=order, limit=limit)]
+    except HubError as exc:
+        _fail(exc.message)
     if as_json:
         typer.echo(json.dumps(views, indent=2))
         return

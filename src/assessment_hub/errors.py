@@ -28,6 +28,8 @@ class HubError(Exception):
     status_code = 500
     code = UNKNOWN_ERROR
     title = "Unknown error"
+    headers: dict[str, str] | None = None
+    """Extra response headers (e.g. ``Retry-After``)."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -82,6 +84,16 @@ class DatabaseBusy(HubError):
     status_code = 429
     code = CONCURRENCY_LIMIT_EXCEEDED
     title = "Database busy"
+
+
+class ConcurrencyLimitExceeded(HubError):
+    """All of an integration's ``CONCURRENCY_LIMIT`` write slots are in flight (Kombo's 30 per integration,
+    kombo-contract.md §10): 429, retry after a second."""
+
+    status_code = 429
+    code = CONCURRENCY_LIMIT_EXCEEDED
+    title = "Concurrency limit exceeded"
+    headers = {"Retry-After": "1"}
 
 
 def is_database_busy(exc: BaseException) -> bool:

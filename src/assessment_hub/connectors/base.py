@@ -5,19 +5,22 @@ How orders come *in* differs per ATS (the sandbox: CLI and admin API; Greenhouse
 HTTP endpoints the ATS calls) and lives beside each connector.
 
 Errors (only the delivery worker decides what to do with them):
-- ``RetryableError(retry_after)``: try again later (timeouts, 5xx, 429 with its Retry-After).
+- ``RetryableError``: try again later (timeouts, 5xx; ``rate_limited`` for 429, with its Retry-After).
 - ``ConfigError``: a human must act (bad credentials, missing setting); retried slowly, then dead.
 - ``RemoteInputError``: the ATS refused this payload; retrying the same payload cannot help: dead.
+
+An ATS's HTTP answers map to these errors in one place, ``check_http_response``; what differs between
+ATSs is data (``StatusRules``), not a second copy of the rule.
 
 A connector instance is created fresh for each use and holds no state between uses.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar, Protocol
 
 import httpx
@@ -26,6 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from assessment_hub.config import Settings
 from assessment_hub.errors import InputInvalid
+from assessment_hub.kit.timestamps import utcnow
 
 
 class ConnectorError(Exception):
@@ -41,10 +45,16 @@ class ConnectorError(Exception):
 
 
 class RetryableError(ConnectorError):
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+    """Try again later. ``rate_limited``: the ATS asked the hub to slow down (HTTP 429); ``retry_after`` is
+    its Retry-After in seconds when it sent a readable one. The policy (``delivery.policy``) waits the
+    Retry-After, ``rate_limit_default_s`` without one, never less than its own backoff for that attempt."""
+
+    def __init__(
+        self, message: str, *, rate_limited: bool = False, retry_after: float | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(message, **kwargs)
         self.retry_after = retry_after
-        self.error_class = "rate_limited" if retry_after is not None else "transient"
+        self.error_class = "rate_limited" if rate_limited or retry_after is not None else "transient"
 
 
 class ConfigError(ConnectorError):
@@ -128,20 +138,6 @@ class SettingsError(InputInvalid):
         super().__init__(f"settings: {message}")
 
 
-class LazyRouter:
-    """A connector's ``inbound`` router, imported from ``module`` on first use.
-
-    The routes depend on ``connectors.inbound``, which (through ``integrations.service``) imports the
-    registry that imports every connector class: importing the routes with the class would be a cycle.
-    """
-
-    def __init__(self, module: str) -> None:
-        self.module = module
-
-    def __get__(self, instance: object, owner: type) -> APIRouter:
-        return importlib.import_module(self.module).router
-
-
 class Connector(Protocol):
     """One ATS. Class-level parts serve integration set-up and inbound requests; instances write back."""
 
@@ -177,40 +173,62 @@ class Connector(Protocol):
 ConnectorFactory = Callable[[ConnectorContext], Connector]
 
 
-def check_http_response(response: httpx.Response, what: str) -> None:
-    """Map an ATS's HTTP answer to the error taxonomy (2xx returns)."""
+@dataclass(frozen=True)
+class StatusRules:
+    """How one ATS's HTTP error statuses map to the error taxonomy (``check_http_response``).
+
+    Any 2xx is success. ``rate_limited`` -> ``RetryableError(rate_limited=True)`` with the Retry-After;
+    ``needs_human`` -> ``ConfigError`` (the message gets ``credentials_hint``); 5xx and ``retry`` ->
+    ``RetryableError``; any other status -> ``RemoteInputError`` (sending the same payload again cannot help).
+    """
+
+    retry: frozenset[int] = frozenset({404, 408, 409, 425})
+    """Statuses besides 5xx worth another try. The default counts 404/409 as a race with the ATS (the object
+    is not there yet, a concurrent change) and 425 (Too Early, RFC 8470) as "later"."""
+    rate_limited: frozenset[int] = frozenset({429})
+    needs_human: frozenset[int] = frozenset({401, 403})
+    credentials_hint: str = "credentials refused"
+
+
+DEFAULT_STATUS_RULES = StatusRules()
+
+
+def check_http_response(
+    response: httpx.Response, what: str, rules: StatusRules = DEFAULT_STATUS_RULES, detail: str | None = None
+) -> None:
+    """Return for a 2xx answer; otherwise raise the ``ConnectorError`` ``rules`` give for its status.
+
+    The message is ``"{what}: the ATS answered HTTP {status}[: {detail}]"`` (``detail``: what the ATS said,
+    when the caller could read it); the exception carries the status and the first 1000 characters."""
     if response.is_success:
         return
-    excerpt = response.text[:1000]
     status = response.status_code
-    message = f"{what}: the ATS answered HTTP {status}"
-    if status == 429:
+    kwargs: dict[str, Any] = {"http_status": status, "response_excerpt": response.text[:1000]}
+    message = f"{what}: the ATS answered HTTP {status}" + (f": {detail}" if detail else "")
+    if status in rules.rate_limited:
         raise RetryableError(
-            message,
-            retry_after=parse_retry_after(response.headers.get("retry-after")),
-            http_status=status,
-            response_excerpt=excerpt,
+            message, rate_limited=True, retry_after=parse_retry_after(response.headers.get("retry-after")), **kwargs
         )
-    if status in (401, 403):
-        raise ConfigError(message + " (credentials refused)", http_status=status, response_excerpt=excerpt)
-    if status >= 500 or status in (404, 408, 409, 425):
-        raise RetryableError(message, http_status=status, response_excerpt=excerpt)
-    raise RemoteInputError(message, http_status=status, response_excerpt=excerpt)
+    if status in rules.needs_human:
+        raise ConfigError(f"{message} ({rules.credentials_hint})", **kwargs)
+    if status >= 500 or status in rules.retry:
+        raise RetryableError(message, **kwargs)
+    raise RemoteInputError(message, **kwargs)
 
 
 def parse_retry_after(value: str | None) -> float | None:
-    """``Retry-After`` in seconds (delta-seconds or an HTTP date); None when absent or unreadable."""
+    """``Retry-After`` (RFC 9110 §10.2.3: delta-seconds or an HTTP date) in seconds, never below 0; None when
+    absent or unreadable. ``0`` and past dates give 0.0: the caller's policy floors the wait at its own
+    backoff (``delivery.policy``), so neither can make the hub retry at once."""
     if not value:
         return None
     value = value.strip()
     if value.isdigit():
         return float(value)
-    from email.utils import parsedate_to_datetime
-
-    from assessment_hub.kit.timestamps import utcnow
-
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError):
         return None
+    if when.tzinfo is None:  # RFC 9110 dates are GMT; parsedate_to_datetime leaves "-0000" naive
+        when = when.replace(tzinfo=UTC)
     return max(0.0, (when - utcnow()).total_seconds())

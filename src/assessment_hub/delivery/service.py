@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from assessment_hub.assessment.models import OrderRow
 from assessment_hub.delivery.models import STATES, DeliveryAttemptRow, OutboxRow
 from assessment_hub.delivery.states import CANCELLABLE_STATES, RETRYABLE_STATES, DeliveryState
 from assessment_hub.errors import InputInvalid, NotFound
@@ -21,9 +22,12 @@ def list_deliveries(
     integration_id: str | None = None,
     limit: int = 100,
 ) -> Sequence[OutboxRow]:
-    """Deliveries, newest first; raises ``InputInvalid`` for a ``state`` that is not one of ``STATES``."""
+    """Deliveries, newest first; raises ``InputInvalid`` for a ``state`` that is not one of ``STATES``
+    and ``NotFound`` for an ``order_id`` that names no order (so a typo is not mistaken for "none")."""
     if state is not None and state not in STATES:
         raise InputInvalid(f"state: unknown delivery state {state!r}; use one of {', '.join(STATES)}.")
+    if order_id and session.get(OrderRow, order_id) is None:
+        raise NotFound(f"order_id: unknown order {order_id!r}.")
     query = select(OutboxRow).order_by(OutboxRow.id.desc()).limit(limit)
     if state:
         query = query.where(OutboxRow.state == state)

@@ -8,15 +8,17 @@ from typing import Any, ClassVar
 from fastapi import APIRouter
 
 from assessment_hub.connectors.ashby import mapping, writeback
+from assessment_hub.connectors.ashby.inbound import router
 from assessment_hub.connectors.base import (
     Capabilities,
     ConnectorContext,
-    LazyRouter,
     OrderSnapshot,
     RemoteInputError,
     ResultSnapshot,
     SettingsError,
 )
+from assessment_hub.connectors.callbacks import check_allowed_hosts
+from assessment_hub.connectors.urls import is_http_url
 
 GIVEN_SETTINGS = ("api_key", "api_base_url", "allowed_callback_hosts")
 
@@ -32,9 +34,7 @@ class AshbyConnector:
         ats_can_cancel=True,
         inbound="Ashby calls assessment.list / assessment.start / assessment.cancel",
     )
-    inbound: ClassVar[APIRouter | None] = LazyRouter(  # type: ignore[assignment]
-        "assessment_hub.connectors.ashby.inbound"
-    )
+    inbound: ClassVar[APIRouter | None] = router
 
     @classmethod
     def prepare_settings(cls, given: dict[str, str]) -> dict[str, Any]:
@@ -47,7 +47,7 @@ class AshbyConnector:
         if not api_key:
             raise SettingsError("api_key: required, the customer's Ashby API key (with candidatesWrite permission)")
         base = (given.get("api_base_url") or writeback.DEFAULT_API_BASE_URL).strip().rstrip("/")
-        if not mapping.is_http_url(base):
+        if not is_http_url(base):
             raise SettingsError(f"api_base_url: must be an http(s) URL, got {base!r}")
         settings: dict[str, Any] = {
             "api_key": api_key,
@@ -55,7 +55,7 @@ class AshbyConnector:
             "inbound_api_key": "ahb_" + secrets.token_urlsafe(32),
         }
         if given.get("allowed_callback_hosts"):
-            settings["allowed_callback_hosts"] = given["allowed_callback_hosts"]
+            settings["allowed_callback_hosts"] = check_allowed_hosts(given["allowed_callback_hosts"])
         return settings
 
     @classmethod

@@ -23,15 +23,12 @@ message, requestId}}``, https://developers.ashbyhq.com/reference/responses):
 
 from __future__ import annotations
 
-import base64
 import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-
 from assessment_hub import __version__
-from assessment_hub.assessment.models import OrderRow, ResultRevisionRow
+from assessment_hub.assessment import intake
 from assessment_hub.connectors.base import (
     ConfigError,
     ConnectorContext,
@@ -61,33 +58,17 @@ def fold_timestamps(created: list[datetime]) -> list[int]:
 
 def revision_timestamp(context: ConnectorContext, order_id: str, revision: int) -> int:
     with context.sessions() as session:
-        created = list(
-            session.scalars(
-                select(ResultRevisionRow.created_at)
-                .where(ResultRevisionRow.order_id == order_id, ResultRevisionRow.revision <= revision)
-                .order_by(ResultRevisionRow.revision)
-            )
-        )
+        created = intake.result_times(session, order_id, up_to_revision=revision)
     return fold_timestamps(created)[-1]
 
 
 def rejection_timestamp(context: ConnectorContext, order_id: str) -> int:
     with context.sessions() as session:
-        created = list(
-            session.scalars(
-                select(ResultRevisionRow.created_at)
-                .where(ResultRevisionRow.order_id == order_id)
-                .order_by(ResultRevisionRow.revision)
-            )
-        )
-        rejected_at = session.scalar(select(OrderRow.updated_at).where(OrderRow.id == order_id))
+        created = intake.result_times(session, order_id)
+        rejected_at = intake.order_changed_at(session, order_id)
     last = fold_timestamps(created)[-1] if created else None
     stamp = ms(rejected_at) if rejected_at is not None else 0
     return max(stamp, last + 1) if last is not None else stamp
-
-
-def basic_auth(api_key: str) -> str:
-    return "Basic " + base64.b64encode(f"{api_key}:".encode()).decode()
 
 
 def classify_failure(info: dict[str, Any], excerpt: str) -> Exception:
@@ -113,9 +94,9 @@ def send_update(context: ConnectorContext, body: dict[str, Any]) -> None:
     base = (context.settings.get("api_base_url") or DEFAULT_API_BASE_URL).rstrip("/")
     response = context.http.post(
         f"{base}/assessment.update",
+        auth=(api_key, ""),  # HTTP Basic: the API key as user name, empty password (§5.2)
         content=json.dumps(body).encode(),
         headers={
-            "Authorization": basic_auth(api_key),
             "Content-Type": "application/json",
             "Accept": "application/json; version=1",
             "User-Agent": USER_AGENT,
@@ -134,7 +115,7 @@ def send_update(context: ConnectorContext, body: dict[str, Any]) -> None:
             response_excerpt=excerpt,
         )
     if data["success"] is False:
-        info = data.get("errorInfo") if isinstance(data.get("errorInfo"), dict) else {}
+        info: dict[str, Any] = data["errorInfo"] if isinstance(data.get("errorInfo"), dict) else {}
         if not info and isinstance(data.get("errors"), list) and data["errors"]:
             info = {"message": "; ".join(map(str, data["errors"]))}
         raise classify_failure(info, excerpt)

@@ -16,19 +16,19 @@ from fastapi import APIRouter
 from assessment_hub.connectors.base import (
     Capabilities,
     ConnectorContext,
-    LazyRouter,
     OrderSnapshot,
     ResultSnapshot,
     SettingsError,
 )
+from assessment_hub.connectors.callbacks import check_allowed_hosts
 from assessment_hub.connectors.greenhouse import writeback
-from assessment_hub.connectors.greenhouse.mapping import not_public_reason
+from assessment_hub.connectors.greenhouse.inbound import router
+from assessment_hub.connectors.urls import not_public_reason
 
 MAX_KEY_LENGTH = 170
 """Greenhouse keys must be shorter than 171 characters (§2.2)."""
 SETTINGS = ("api_key", "allowed_callback_hosts")
 _KEY_CHARS = re.compile(r"^[\x21-\x39\x3b-\x7e]+$")  # printable ASCII, no space, no ':' (the Basic separator)
-_HOST = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$")
 
 
 class GreenhouseConnector:
@@ -42,9 +42,7 @@ class GreenhouseConnector:
         ats_can_cancel=False,
         inbound="Greenhouse calls send_test (HTTP Basic, hub-minted key); pulls test_status after a PATCH",
     )
-    inbound: ClassVar[APIRouter | None] = LazyRouter(  # type: ignore[assignment]
-        "assessment_hub.connectors.greenhouse.inbound"
-    )
+    inbound: ClassVar[APIRouter | None] = router
 
     @classmethod
     def prepare_settings(cls, given: dict[str, str]) -> dict[str, Any]:
@@ -59,12 +57,8 @@ class GreenhouseConnector:
                 "(Greenhouse sends it as an HTTP Basic user name)"
             )
         settings["api_key"] = key
-        hosts = [h.strip() for h in settings.get("allowed_callback_hosts", "").split(",") if h.strip()]
-        bad = [h for h in hosts if not _HOST.match(h)]
-        if bad:
-            raise SettingsError(f"allowed_callback_hosts: {', '.join(bad)} is not host[:port] (comma-separated)")
         if "allowed_callback_hosts" in settings:
-            settings["allowed_callback_hosts"] = ",".join(hosts)
+            settings["allowed_callback_hosts"] = check_allowed_hosts(settings["allowed_callback_hosts"])
         return settings
 
     @classmethod

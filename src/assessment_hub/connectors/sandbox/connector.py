@@ -29,7 +29,9 @@ from assessment_hub.connectors.base import (
     SettingsError,
     check_http_response,
 )
+from assessment_hub.connectors.callbacks import check_allowed_hosts
 from assessment_hub.connectors.sandbox.models import SandboxStateRow, SandboxWritebackRow
+from assessment_hub.connectors.urls import is_http_url
 from assessment_hub.db.engine import read_only
 from assessment_hub.db.session import unit_of_work
 from assessment_hub.kit.timestamps import utcnow
@@ -59,9 +61,12 @@ class SandboxConnector:
                 f"the sandbox takes no setting {', '.join(unknown)} (known: allowed_callback_hosts, writeback_url)"
             )
         url = given.get("writeback_url")
-        if url is not None and not url.startswith(("http://", "https://")):
+        if url is not None and not is_http_url(url):
             raise SettingsError("writeback_url must be an http(s) URL")
-        return dict(given)
+        settings = dict(given)
+        if "allowed_callback_hosts" in settings:
+            settings["allowed_callback_hosts"] = check_allowed_hosts(settings["allowed_callback_hosts"])
+        return settings
 
     @classmethod
     def setup(cls, settings: dict[str, Any], base_url: str) -> dict[str, Any]:

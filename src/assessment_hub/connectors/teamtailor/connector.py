@@ -14,11 +14,11 @@ from assessment_hub.connectors.base import (
     Capabilities,
     ConfigError,
     ConnectorContext,
-    LazyRouter,
     OrderSnapshot,
     ResultSnapshot,
 )
 from assessment_hub.connectors.teamtailor import mapping, settings, writeback
+from assessment_hub.connectors.teamtailor.inbound import router
 
 
 class TeamtailorConnector:
@@ -32,9 +32,7 @@ class TeamtailorConnector:
         ats_can_cancel=False,
         inbound="Teamtailor Partner API: `GET /config`, `POST /webhook` (partner event)",
     )
-    inbound: ClassVar[APIRouter | None] = LazyRouter(  # type: ignore[assignment]
-        "assessment_hub.connectors.teamtailor.inbound"
-    )
+    inbound: ClassVar[APIRouter | None] = router
 
     @classmethod
     def prepare_settings(cls, given: dict[str, str]) -> dict[str, Any]:
