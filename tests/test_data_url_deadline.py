@@ -45,7 +45,7 @@ class Stalling:
 def test_slow_data_urls_hold_no_threads_and_answer_within_the_deadline(database_url: str, tmp_path: Path) -> None:
     files = Stalling()
     with (
-        running_hub(database_url, tmp_path, data_url_timeout_s=3.0) as hub,
+        running_hub(database_url, tmp_path, data_url_timeout_s=3.0, concurrency_limit=PUTS) as hub,
         serve_in_thread(files.app) as files_url,
         ThreadPoolExecutor(PUTS) as pool,
     ):

@@ -16,14 +16,26 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 
 from assessment_hub.kit.crypto import Cipher, check_key, generate_key
 
-if TYPE_CHECKING:
-    from assessment_hub.config import Settings
+
+class Settings(Protocol):
+    """What this module reads of ``config.Settings`` (kit sits below config)."""
+
+    @property
+    def secret_key(self) -> SecretStr | None: ...
+    @property
+    def previous_secret_keys(self) -> SecretStr | None: ...
+    @property
+    def database_url(self) -> str: ...
+    @property
+    def is_sqlite(self) -> bool: ...
+
 
 KEY_FILE_SUFFIX = "-secret.key"
 
