@@ -15,6 +15,8 @@ import pytest
 
 from tests.support import ADMIN_KEY, Hub, free_port, key_env
 
+pytestmark = pytest.mark.subprocess
+
 CLI = [sys.executable, "-m", "assessment_hub.cli"]
 
 
@@ -353,7 +355,7 @@ def test_empty_and_malformed_values_are_refused(hub: Hub, tmp_path: Path) -> Non
     for args, mentions in cases:
         err = failed(run(args, env, tmp_path))
         assert mentions in err, (args, err)
-    with httpx.Client(base_url=hub.base_url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}) as admin:
+    with hub.http(headers={"Authorization": f"Bearer {ADMIN_KEY}"}) as admin:
         for url in ("http://", "https:///x", "http://:80/"):
             response = admin.post("/admin/webhooks", json={"url": url})
             assert response.status_code == 400 and "url" in response.json()["error"]["message"], response.text
@@ -395,7 +397,8 @@ def test_api_keys_list_and_revoke(hub: Hub, tmp_path: Path) -> None:
     key = last_line(run(["api-keys", "create", "--name", "to revoke"], env, tmp_path))
     tenant = hub.new_tenant()
     headers = {"Authorization": f"Bearer {key}", "X-Integration-Id": tenant.integration_id}
-    assert httpx.get(f"{hub.api_url}/check-api-key", headers=headers).status_code == 200
+    api = hub.http("/v1")
+    assert api.get("/check-api-key", headers=headers).status_code == 200
 
     listing = run(["api-keys", "list", "--json"], env, tmp_path)
     assert listing.returncode == 0, listing.stderr
@@ -409,10 +412,10 @@ def test_api_keys_list_and_revoke(hub: Hub, tmp_path: Path) -> None:
     assert f"within {hub.settings.lookup_cache_s:g} s" in revoked.stdout
     # The server cached the key when it was used above: it refuses it within lookup_cache_s (docs/configuration.md).
     deadline = time.monotonic() + hub.settings.lookup_cache_s + 5
-    while httpx.get(f"{hub.api_url}/check-api-key", headers=headers).status_code != 401:
+    while api.get("/check-api-key", headers=headers).status_code != 401:
         assert time.monotonic() < deadline, "the revoked key was still accepted after LOOKUP_CACHE_S"
         time.sleep(0.1)
-    assert httpx.get(f"{hub.api_url}/assessment/orders", headers=headers).status_code == 401
+    assert api.get("/assessment/orders", headers=headers).status_code == 401
     (after,) = [
         k for k in json.loads(run(["api-keys", "list", "--json"], env, tmp_path).stdout) if k["id"] == mine["id"]
     ]
@@ -421,7 +424,7 @@ def test_api_keys_list_and_revoke(hub: Hub, tmp_path: Path) -> None:
     assert again.returncode == 0 and "already revoked" in again.stdout
     assert failed(run(["api-keys", "revoke", "nope"], env, tmp_path), 1).startswith("error: No API key")
     # Other keys keep working.
-    assert httpx.get(f"{hub.api_url}/check-api-key", headers=tenant.headers).status_code == 200
+    assert api.get("/check-api-key", headers=tenant.headers).status_code == 200
 
 
 def test_ats_integration_warns_when_public_base_url_is_unset(hub: Hub, tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ Commands that create something print the new value alone on the last line of std
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -473,12 +473,7 @@ def integrations_create(
     from assessment_hub.connecting import create_integration, integration_setup
     from assessment_hub.connectors.base import SettingsError
 
-    given: dict[str, str] = {}
-    for item in setting or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            _fail(f"--setting must look like KEY=VALUE (got {item!r})")
-        given[key.strip()] = value
+    given = _setting_pairs(setting)
     tool = _required("--tool", tool)
     organization = _required("--organization", organization)
     settings = _settings()
@@ -502,6 +497,134 @@ def integrations_create(
     for key, value in setup.items():
         typer.echo(f"  {key}: {value}")
     typer.echo(row.id)
+
+
+def _setting_pairs(setting: list[str] | None) -> dict[str, str]:
+    given: dict[str, str] = {}
+    for item in setting or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            _fail(f"--setting must look like KEY=VALUE (got {item!r})")
+        given[key.strip()] = value
+    return given
+
+
+def _integration_line(view: dict[str, Any]) -> str:
+    keys = ",".join(view["setting_keys"]) or "-"
+    return f"{view['id']}  {view['tool']}  {view['status']}  {view['organization_name']!r}  settings: {keys}"
+
+
+@integrations.command("list")
+def integrations_list(
+    include_deleted: Annotated[bool, typer.Option("--include-deleted", help="Deleted ones too.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON array instead of lines.")] = False,
+) -> None:
+    """List integrations, oldest first (setting names only, never their values)."""
+    import json
+
+    from assessment_hub.admin.views import integration_view
+    from assessment_hub.integrations.service import list_integrations
+
+    settings = _settings()
+    with unit_of_work(_session_factory(settings)) as session:
+        views = [
+            integration_view(r, settings.cipher) for r in list_integrations(session, include_deleted=include_deleted)
+        ]
+    if as_json:
+        typer.echo(json.dumps(views))
+        return
+    for view in views:
+        typer.echo(_integration_line(view))
+    if not views:
+        typer.echo("no integrations")
+
+
+@integrations.command("show")
+def integrations_show(
+    integration_id: Annotated[str, typer.Argument(help="The integration's id (see `integrations list`).")],
+    as_json: Annotated[bool, typer.Option("--json", help='One JSON object {"integration", "setup"}.')] = False,
+) -> None:
+    """One integration (setting names, never values) and what the customer pastes into the ATS."""
+    import json
+
+    from assessment_hub.admin.views import integration_view
+    from assessment_hub.connecting import integration_setup
+    from assessment_hub.integrations.service import get_integration
+
+    settings = _settings()
+    try:
+        with unit_of_work(_session_factory(settings)) as session:
+            row = get_integration(session, integration_id)
+            view = integration_view(row, settings.cipher)
+            setup = integration_setup(row, settings.cipher, settings.public_base_url or "http://127.0.0.1:8000")
+    except HubError as exc:
+        _fail(exc.message)
+    if as_json:
+        typer.echo(json.dumps({"integration": view, "setup": setup}))
+        return
+    typer.echo(_integration_line(view))
+    for key, value in setup.items():
+        typer.echo(f"  {key}: {value}")
+
+
+@integrations.command("update")
+def integrations_update(
+    integration_id: Annotated[str, typer.Argument(help="The integration's id (see `integrations list`).")],
+    setting: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Connector setting KEY=VALUE (repeatable); KEY= removes it. Details: docs/connectors/<tool>.md."
+        ),
+    ] = None,
+) -> None:
+    """Change connector settings of an integration (values the ATS shows only once the customer has pasted
+    the hub's set-up into it); what the hub minted stays, so the set-up does not change."""
+    from assessment_hub.connecting import update_integration
+    from assessment_hub.connectors.base import SettingsError
+
+    given = _setting_pairs(setting)
+    if not given:
+        _fail("nothing to update: give at least one --setting KEY=VALUE")
+    settings = _settings()
+    try:
+        with unit_of_work(_session_factory(settings)) as session:
+            row = update_integration(session, integration_id, given, cipher=settings.cipher)
+            tool = row.tool
+    except SettingsError as exc:
+        _fail(str(exc.args[0]))
+    except HubError as exc:
+        _fail(exc.message)
+    typer.echo(f"updated {tool} integration {integration_id}: {', '.join(sorted(given))}")
+
+
+@integrations.command("deactivate")
+def integrations_deactivate(
+    integration_id: Annotated[str, typer.Argument(help="The integration's id (see `integrations list`).")],
+) -> None:
+    """Set an integration INACTIVE: the vendor API and the ATS's calls are refused; orders and deliveries stay."""
+    from assessment_hub.integrations.service import deactivate_integration
+
+    try:
+        with unit_of_work(_session_factory(_settings())) as session:
+            deactivate_integration(session, integration_id)
+    except HubError as exc:
+        _fail(exc.message)
+    typer.echo(f"deactivated integration {integration_id}")
+
+
+@integrations.command("delete")
+def integrations_delete(
+    integration_id: Annotated[str, typer.Argument(help="The integration's id (see `integrations list`).")],
+) -> None:
+    """Delete an integration: it then answers as unknown everywhere; its orders stay stored for the operator."""
+    from assessment_hub.integrations.service import delete_integration
+
+    try:
+        with unit_of_work(_session_factory(_settings())) as session:
+            delete_integration(session, integration_id)
+    except HubError as exc:
+        _fail(exc.message)
+    typer.echo(f"deleted integration {integration_id}")
 
 
 @sandbox.command("create-order")

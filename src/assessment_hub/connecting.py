@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from assessment_hub.connectors.inbound import integration_base_url
 from assessment_hub.connectors.registry import connector_class
 from assessment_hub.integrations.models import IntegrationRow
-from assessment_hub.integrations.service import add_integration, integration_settings
+from assessment_hub.integrations.service import add_integration, get_integration, integration_settings
+from assessment_hub.integrations.tool_settings import TOOL_SETTINGS
 from assessment_hub.kit.crypto import Cipher
 
 
@@ -52,3 +53,29 @@ def integration_setup(integration: IntegrationRow, cipher: Cipher, base_url: str
     return connector_class(integration.tool).setup(
         integration_settings(integration, cipher), integration_base_url(base_url, integration.id)
     )
+
+
+def update_integration(
+    session: Session, integration_id: str, updates: dict[str, str], *, cipher: Cipher
+) -> IntegrationRow:
+    """Change some of a live integration's connector settings (values the ATS shows only after the customer
+    pasted the hub's set-up into it, e.g. Lever's ``signature_token``, SmartRecruiters' API credentials).
+
+    The operator's settings (``integrations.tool_settings.TOOL_SETTINGS``) already stored, with ``updates`` over
+    them (an empty value removes the setting), are checked again by the connector (``prepare_settings``: raises
+    ``SettingsError``); what the hub minted at creation (keys the ATS sends) is kept as it was, so the customer
+    pastes nothing again. Raises ``IntegrationNotFound`` for an unknown or deleted integration."""
+    row = get_integration(session, integration_id)
+    current = integration_settings(row, cipher)
+    operator_keys = {key for key, _required, _meaning in TOOL_SETTINGS.get(row.tool, ())}
+    given = {k: str(v) for k, v in current.items() if k in operator_keys}
+    for key, value in updates.items():
+        if value.strip():
+            given[key] = value
+        else:
+            given.pop(key, None)
+    prepared = connector_class(row.tool).prepare_settings(given)
+    prepared.update({k: v for k, v in current.items() if k not in operator_keys and k not in updates})
+    row.settings_encrypted = cipher.encrypt_json(prepared) if prepared else None
+    session.flush()
+    return row

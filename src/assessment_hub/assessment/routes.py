@@ -17,7 +17,6 @@ from assessment_hub.connectors.snapshots import result_snapshot
 from assessment_hub.db.session import ReadSessionDep, SessionDep
 from assessment_hub.errors import InputInvalid
 from assessment_hub.integrations.deps import IntegrationDep
-from assessment_hub.integrations.notices import take_notices
 from assessment_hub.kit.body import json_body
 from assessment_hub.kit.envelope import Envelope, EnvelopeResponse, success, success_with_fragments
 from assessment_hub.kit.links import public_base_url
@@ -143,7 +142,8 @@ async def put_result(
 ) -> EnvelopeResponse:
     """Store the result as the order's next revision and queue its write-back (kombo-contract.md §4.4).
 
-    The write runs on ``app.state.writer`` (SQLite: group commit) and is committed before the answer."""
+    The write runs on ``app.state.writer`` (SQLite: group commit; PostgreSQL: one round trip plus commit,
+    ``assessment.sql_pg``) and is committed before the answer."""
     state = request.app.state
     result = normalize_result(body)
     attachments: list[StoredAttachment] = []
@@ -159,11 +159,9 @@ async def put_result(
     base_url = public_base_url(request)
 
     def write(session: Session) -> list[str]:
-        revision = service.record_result(session, integration.id, assessment_order_id, result, attachments)
+        revision, notices = service.accept_result(session, integration.id, assessment_order_id, result, attachments)
         snapshot = result_snapshot(revision, state.settings, base_url)
-        return state.connectors[integration.tool].result_warnings(snapshot) + take_notices(
-            session, integration.id, assessment_order_id
-        )
+        return state.connectors[integration.tool].result_warnings(snapshot) + notices
 
     ats_warnings = await state.writer.run(write)
     return success({}, result.warnings + ats_warnings)
