@@ -77,8 +77,12 @@ def send_gibibyte(method: str, url: str, *, chunked: bool) -> tuple[int, dict[st
     return int(status_line.split()[1]), headers, body, sent
 
 
+pytestmark = pytest.mark.live  # raw sockets to a hub served by uvicorn
+
+
 @pytest.fixture(scope="module")
-def targets(hub: Hub) -> dict[str, tuple[str, str]]:
+def targets(live_hub: Hub) -> dict[str, tuple[str, str]]:
+    hub = live_hub
     ashby = hub.new_tenant("ashby", {"api_key": "k"})
     teamtailor = hub.new_tenant("teamtailor", {"api_key": "k"})
     greenhouse = hub.new_tenant("greenhouse")

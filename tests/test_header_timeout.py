@@ -37,9 +37,12 @@ def connect(base_url: str) -> socket.socket:
     return socket.create_connection((host, int(port)), timeout=30)
 
 
+pytestmark = pytest.mark.live
+
+
 @pytest.fixture(scope="module")
-def hub_url(hub: Hub) -> Iterator[str]:
-    app = create_app(hub.settings)
+def hub_url(app_hub: Hub) -> Iterator[str]:
+    app = create_app(app_hub.settings)  # the hub's app on the hub's database, served with the header timeout
 
     async def slow() -> dict:
         await asyncio.sleep(1.0)
@@ -73,6 +76,7 @@ def test_a_slow_route_is_not_cut_and_the_connection_is_reused(hub_url: str) -> N
         assert client.get("/test/slow").json() == {"slow": True}
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_serve_closes_connections_that_never_finish_their_headers(tmp_path: Path, workers: str) -> None:
     port = free_port()

@@ -28,6 +28,8 @@ from assessment_hub.webhooks.models import WebhookEndpointRow
 from tests.support import ADMIN_KEY, running_hub
 from tests.test_errors import check
 
+pytestmark = [pytest.mark.live, pytest.mark.subprocess]
+
 CLI = [sys.executable, "-m", "assessment_hub.cli"]
 SHA = "a" * 64
 
@@ -187,7 +189,7 @@ def test_a_value_under_an_unknown_key_is_a_clear_503_not_a_500(tmp_path: Path) -
     upgrade(engine)
     engine.dispose()
     with running_hub(url, tmp_path) as hub:
-        from assessment_hub.integrations.service import create_integration as create
+        from assessment_hub.connecting import create_integration as create
 
         with unit_of_work(hub.sessions) as session:
             create(session, "ashby", "Other key", settings={"api_key": "k"}, cipher=Cipher(generate_key()))
