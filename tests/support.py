@@ -229,6 +229,8 @@ def hub_settings(database_url: str, tmp: Path, **overrides: Any) -> Settings:
         "inline_timeout_s": 1.5,
         "needs_human_delay_s": 0.2,
         "needs_human_max_attempts": 2,
+        # A revoked key or deactivated integration is seen within a second (production: 5 s).
+        "lookup_cache_s": 1.0,
     }
     return Settings(database_url=database_url, **{**defaults, **key_settings(database_url), **overrides})
 

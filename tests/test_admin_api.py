@@ -79,8 +79,10 @@ def test_admin_key_is_required_and_separate_from_vendor_keys(hub: Hub, tenant: T
         check(vendor.get("/assessment/packages"), 401, AUTH_INVALID)
 
 
-def test_without_an_admin_key_configured_the_admin_api_says_so(database_url: str, tmp_path: Path) -> None:
-    with in_process_hub(database_url, tmp_path, admin_api_key=None) as hub, admin(hub, key="anything") as client:
+def test_without_an_admin_key_configured_the_admin_api_says_so(tmp_path: Path) -> None:
+    # a database of its own: `serve` on a shared one stores a development admin key there (admin.keys)
+    fresh = f"sqlite:///{tmp_path / 'no-admin-key.db'}"
+    with in_process_hub(fresh, tmp_path, admin_api_key=None) as hub, admin(hub, key="anything") as client:
         check(client.get("/integrations"), 401, AUTH_INVALID, mentions="ASSESSMENT_HUB_ADMIN_API_KEY")
 
 

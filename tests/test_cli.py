@@ -206,6 +206,19 @@ def test_first_start_prints_credentials_and_a_working_snippet(tmp_path: Path) ->
         assert done.returncode == 0, done.stderr
         assert "1001" in done.stdout
         assert integration.startswith("sandbox:") and key.startswith("ahk_")
+        # the admin key printed with them signs in to the console, whose URL is printed too
+        admin_key = re.search(r"Admin key:\s+(\S+)", output).group(1)
+        assert f"http://127.0.0.1:{port}/console" in output
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            refused = client.post("/console/login", data={"admin_key": key})  # a vendor key is not the admin key
+            assert refused.status_code == 401
+            signed_in = client.post("/console/login", data={"admin_key": admin_key})
+            assert signed_in.status_code == 303 and "ahub_console=" in signed_in.headers["set-cookie"]
+            overview = client.get("/console")
+            assert overview.status_code == 200 and "Sandbox Org" in overview.text
+            assert (
+                client.get("/admin/integrations", headers={"Authorization": f"Bearer {admin_key}"}).status_code == 200
+            )
     finally:
         server.terminate()
         server.wait(timeout=20)
@@ -221,6 +234,7 @@ def test_first_start_prints_credentials_and_a_working_snippet(tmp_path: Path) ->
     try:
         first = again.stdout.readline()
         assert "serving" in first and "API key" not in first
+        assert "/console" in again.stdout.readline()
     finally:
         again.terminate()
         again.wait(timeout=20)
@@ -312,6 +326,7 @@ def cli_env(hub: Hub, tmp_path: Path, **extra: str) -> dict[str, str]:
         "ASSESSMENT_HUB_DATABASE_URL": hub.settings.database_url,
         "ASSESSMENT_HUB_ATTACHMENTS_DIR": str(tmp_path / "att"),
         **key_env(hub.settings.database_url),
+        "ASSESSMENT_HUB_LOOKUP_CACHE_S": f"{hub.settings.lookup_cache_s:g}",
         **extra,
     }
     env.pop("ASSESSMENT_HUB_PUBLIC_BASE_URL", None)

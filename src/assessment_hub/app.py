@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from assessment_hub import __version__
+from assessment_hub.admin.keys import load_admin_key_hash
 from assessment_hub.admin.routes import router as admin_router
 from assessment_hub.assessment.attachment_links import router as attachment_link_router
 from assessment_hub.assessment.attachments import AttachmentStore, data_url_client
@@ -31,6 +32,7 @@ from assessment_hub.config import Settings
 from assessment_hub.connect.routes import router as connect_router
 from assessment_hub.connectors.inbound import mount_inbound_routes
 from assessment_hub.connectors.registry import CONNECTORS
+from assessment_hub.console.routes import router as console_router
 from assessment_hub.db.engine import build_engine, read_only
 from assessment_hub.db.reader import Reader
 from assessment_hub.db.writer import Writer
@@ -81,6 +83,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = False, resolv
         app.state.data_urls = data_url_client(settings, resolver)
         app.state.http = httpx.Client(timeout=settings.data_url_timeout_s)  # checks a connect form's credentials
         app.state.concurrency = build_slots(settings.database_url, settings.concurrency_limit)
+        app.state.admin_key_hash = load_admin_key_hash(app.state.read_sessions, settings)
         stop = threading.Event()
         thread = None
         if worker:
@@ -117,6 +120,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = False, resolv
     app.include_router(admin_router)
     app.include_router(attachment_link_router)
     app.include_router(connect_router)
+    app.include_router(console_router)
     mount_inbound_routes(app, CONNECTORS)
     app.add_middleware(ConcurrencyHeaders)
     _install_error_handlers(app)

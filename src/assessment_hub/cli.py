@@ -203,7 +203,7 @@ def serve(
     (``--workers N`` > 1: N API processes and one delivery worker process)."""
     import os
 
-    from assessment_hub.bootstrap import banner, bootstrap_if_empty, how_to_run
+    from assessment_hub.bootstrap import banner, bootstrap_if_empty, console_line, how_to_run
     from assessment_hub.supervise import limit_malloc_arenas
 
     limit_malloc_arenas()  # before any thread starts; inherited by the processes started from here
@@ -220,7 +220,11 @@ def serve(
         )
     _check_port_free(host, port)
     with unit_of_work(sessions) as session:
-        created = bootstrap_if_empty(session) if settings.environment == "development" else None
+        created = (
+            bootstrap_if_empty(session, admin_key_configured=settings.admin_api_key is not None)
+            if settings.environment == "development"
+            else None
+        )
     sessions.kw["bind"].dispose()
     if created:
         import importlib.util
@@ -237,6 +241,7 @@ def serve(
         typer.echo(
             f"assessment-hub serving http://{host}:{port}/v1 (database: {_display_url(settings.database_url)}; {worker_note})"
         )
+        typer.echo(console_line(settings.public_base_url or f"http://{host}:{port}"))
         sys.stdout.flush()
         from assessment_hub.kit.header_timeout import protocol
 
@@ -254,6 +259,7 @@ def serve(
     # process holds the whole application by now (~100 MB resident) and would only supervise: it becomes
     # the lean `assessment_hub.supervise` (same pid, ~20 MB) that does this.
     os.environ["ASSESSMENT_HUB_PUBLIC_BASE_URL"] = settings.public_base_url or f"http://{host}:{port}"
+    typer.echo(console_line(os.environ["ASSESSMENT_HUB_PUBLIC_BASE_URL"]))
     args = [
         host,
         str(port),
