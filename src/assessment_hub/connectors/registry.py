@@ -18,6 +18,7 @@ from assessment_hub.connectors.recruitee.connector import RecruiteeConnector
 from assessment_hub.connectors.sandbox.connector import SandboxConnector
 from assessment_hub.connectors.smartrecruiters.connector import SmartRecruitersConnector
 from assessment_hub.connectors.teamtailor.connector import TeamtailorConnector
+from assessment_hub.connectors.workable.connector import WorkableConnector
 
 CONNECTORS: Mapping[str, type[Connector]] = {
     SandboxConnector.tool: SandboxConnector,
@@ -25,6 +26,7 @@ CONNECTORS: Mapping[str, type[Connector]] = {
     TeamtailorConnector.tool: TeamtailorConnector,
     GreenhouseConnector.tool: GreenhouseConnector,
     SmartRecruitersConnector.tool: SmartRecruitersConnector,
+    WorkableConnector.tool: WorkableConnector,
     RecruiteeConnector.tool: RecruiteeConnector,
     LeverConnector.tool: LeverConnector,
 }

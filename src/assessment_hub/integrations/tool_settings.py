@@ -30,6 +30,10 @@ TOOL_SETTINGS: dict[str, tuple[tuple[str, bool, str], ...]] = {
         ("api_base_url", False, "SmartRecruiters' API (default https://api.smartrecruiters.com)"),
         ("allowed_callback_hosts", False, "extra host[:port] the hub may PATCH as resultCallbackURL"),
     ),
+    "workable": (
+        ("api_token", False, "the token Workable issues for the integration (sent on every result PUT)"),
+        ("allowed_callback_hosts", False, "extra host[:port] the hub may PUT as callback_url"),
+    ),
     "recruitee": (
         ("codename", True, "the codename of the vendor's Recruitee partner"),
         ("partner_secret", True, "the partner secret Recruitee checks as RT-PARTNER-SECRET"),
