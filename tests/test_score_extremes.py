@@ -11,15 +11,17 @@ from typing import Any
 import pytest
 
 from assessment_hub.assessment import intake
-from assessment_hub.connectors import numbers
+from assessment_hub.connectors import numbers, text
 from assessment_hub.connectors.ashby import mapping as ashby
-from assessment_hub.connectors.base import ResultSnapshot
+from assessment_hub.connectors.base import OrderSnapshot, ResultSnapshot
 from assessment_hub.connectors.greenhouse import mapping as greenhouse
+from assessment_hub.connectors.lever import mapping as lever
 from assessment_hub.connectors.recruitee import mapping as recruitee
 from assessment_hub.connectors.registry import CONNECTORS, connector_class
 from assessment_hub.connectors.sandbox.orders import fake_order_data
 from assessment_hub.connectors.smartrecruiters import mapping as smartrecruiters
 from assessment_hub.connectors.teamtailor import mapping as teamtailor
+from assessment_hub.connectors.workable import mapping as workable
 from assessment_hub.db.session import unit_of_work
 from tests.support import Hub, Tenant
 
@@ -31,13 +33,17 @@ SUB_RESULTS = [  # the same extremes in a SUB_RESULT's score
     {"value": 1e-300, "max": 1},
 ]
 
+ORDER = OrderSnapshot("o1", "lever:x", "pkg-1", "OPEN", {}, {}, {}, None, None)
+
 PAYLOADS: dict[str, Any] = {
     "sandbox": None,  # stores the numbers as given (a float column): nothing is scaled or rounded
     "ashby": lambda result: ashby.result_update("assessment-1", result),
     "greenhouse": greenhouse.result_metadata,
+    "lever": lambda result: lever.note_body(lever.result_note(ORDER, result) or ""),
     "recruitee": recruitee.report_patch,
     "smartrecruiters": smartrecruiters.result_patch,
     "teamtailor": lambda result: teamtailor.result_attributes(result, {"logic"}),
+    "workable": workable.result_body,
 }
 """What each connector sends to its ATS for a result (its mapping, without the HTTP call)."""
 
@@ -82,6 +88,8 @@ def test_number_helpers_never_raise_and_never_return_non_finite() -> None:
     assert numbers.whole(big) is None and numbers.whole(2.5) == 2 and numbers.whole(float(2**62)) == 2**62
     assert numbers.format_number(big) == "1.797693e+308" and numbers.format_number(82.5) == "82.5"
     assert numbers.format_number(87.0) == "87" and numbers.format_number(0.0) == "0"
+    assert text.percent_text(-1e308, tiny) is None and text.percent_text(big, 1) is None
+    assert text.percent_text(41, 50) == "82" and text.percent_text(big, 1e300) == "17976931348.6"
     assert teamtailor.normalized_score(big, 100) == 100 and teamtailor.normalized_score(-1e308, tiny) is None
 
 

@@ -55,6 +55,5 @@ def score_text(score: float | None, max_score: float | None) -> str | None:
 def percent_text(value: float, maximum: float | None) -> str | None:
     """``value`` as a percentage of ``maximum``, one decimal at most (``"82"``, ``"82.5"``); None without a
     positive maximum."""
-    if not maximum or maximum <= 0:
-        return None
-    return format_number(round(100 * value / maximum, 1))
+    share = percent(value, maximum)  # None without a positive maximum, or past the double range
+    return None if share is None else format_number(round(share, 1))
