@@ -29,6 +29,7 @@ from assessment_hub.assessment.models import ResultRevisionRow
 from assessment_hub.config import Settings
 from assessment_hub.connecting import create_integration
 from assessment_hub.connectors.sandbox.orders import create_sandbox_order
+from assessment_hub.db import engine as engine_module
 from assessment_hub.db.engine import build_engine
 from assessment_hub.db.migrate import upgrade
 from assessment_hub.db.session import unit_of_work
@@ -106,7 +107,12 @@ class _Traffic:
 
 
 @pytest.fixture
-def app_and_tenant(database_url: str, tmp_path: Path) -> Iterator[tuple[TestClient, _Traffic, Any, dict[str, str]]]:
+def app_and_tenant(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[TestClient, _Traffic, Any, dict[str, str]]]:
+    # A pooled connection idle for more than PING_AFTER_IDLE_S is pinged at checkout (db/engine.py): under
+    # load none is; on a busy test machine one may be, which is not the write's traffic.
+    monkeypatch.setattr(engine_module, "PING_AFTER_IDLE_S", 3600.0)
     settings = Settings(database_url=database_url, attachments_dir=tmp_path / "att")
     engine = build_engine(settings)
     upgrade(engine)
@@ -191,3 +197,28 @@ def test_a_refused_result_writes_nothing(app_and_tenant: Any) -> None:
             select(ResultRevisionRow.revision).where(ResultRevisionRow.order_id == order_id)
         ).all()
     assert sorted(revisions) == [1, 2]
+
+
+def test_a_pooled_connection_that_died_while_idle_is_replaced_at_checkout(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ping that replaced ``pool_pre_ping``: a connection idle longer than ``PING_AFTER_IDLE_S`` is
+    pinged; one the server dropped meanwhile is replaced without the caller seeing an error."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the idle ping is PostgreSQL's")
+    import psycopg
+    from sqlalchemy import text
+
+    from assessment_hub.db.driver import conninfo
+
+    engine = build_engine(Settings(database_url=database_url))
+    try:
+        with engine.connect() as conn:
+            pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        with psycopg.connect(conninfo(engine), autocommit=True) as other:  # the server drops it while idle
+            other.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        monkeypatch.setattr(engine_module, "PING_AFTER_IDLE_S", 0.0)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT pg_backend_pid()")).scalar_one() != pid
+    finally:
+        engine.dispose()
