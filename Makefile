@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install migrate clean lint format
+.PHONY: run test test-fast install migrate clean lint format typecheck
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -20,13 +20,23 @@ run: $(STAMP)
 migrate: $(STAMP)
 	$(BIN)/assessment-hub migrate
 
+# The whole suite (SQLite, and PostgreSQL too when ASSESSMENT_HUB_TEST_POSTGRES_URL is set).
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The fast tier: in-process tests only, SQLite only (docs/testing.md "Tiers"); under a minute.
+FAST_MARKERS := not live and not subprocess and not bench and not browser and not postgres and not fakes
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "$(FAST_MARKERS)" $(PYTEST_ARGS)
+
+# mypy joins `lint` once `$(BIN)/mypy src` is clean (issue #9); until then it is `make typecheck`.
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-logo
+
+typecheck: $(STAMP)
+	$(BIN)/mypy src
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

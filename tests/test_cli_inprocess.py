@@ -3,6 +3,7 @@ the environment and the Makefile, help that names each tool's settings, listing 
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import subprocess
@@ -52,8 +53,16 @@ def test_serve_takes_its_port_from_assessment_hub_port(env: dict[str, str]) -> N
 
 
 def test_make_run_passes_port_and_host() -> None:
+    # Under `make test` this runs inside make: without MAKELEVEL/MAKEFLAGS the dry run prints no
+    # "make[1]: Leaving directory" after the command.
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
     dry = subprocess.run(
-        ["make", "-n", "run", "PORT=8030", "HOST=0.0.0.0"], cwd=ROOT, capture_output=True, text=True, timeout=30
+        ["make", "-n", "run", "PORT=8030", "HOST=0.0.0.0"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert dry.returncode == 0, dry.stderr
     assert dry.stdout.strip().splitlines()[-1].endswith("assessment-hub serve --port 8030 --host 0.0.0.0")

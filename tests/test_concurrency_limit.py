@@ -77,6 +77,7 @@ def _result(data_url: str | None = None) -> dict:
     return body
 
 
+@pytest.mark.live  # capped_hub: uvicorn, parallel writes on real connections
 def test_limit_plus_one_parallel_result_puts_refuse_exactly_the_excess(capped_hub: Hub) -> None:
     tenant = capped_hub.new_tenant()
     tenant.publish("1001")
@@ -117,6 +118,7 @@ def test_limit_plus_one_parallel_result_puts_refuse_exactly_the_excess(capped_hu
     assert tenant.order(orders[LIMIT])["status"] == "COMPLETED"
 
 
+@pytest.mark.live  # capped_hub: uvicorn, parallel writes on real connections
 def test_the_cap_is_per_integration_and_every_write_answer_carries_the_header(capped_hub: Hub) -> None:
     busy, other = capped_hub.new_tenant(), capped_hub.new_tenant()
     for tenant in (busy, other):
@@ -158,6 +160,7 @@ asyncio.run(main())
 """
 
 
+@pytest.mark.subprocess
 def test_file_slots_are_shared_between_processes_and_freed_when_one_dies(tmp_path: Path) -> None:
     path = str(tmp_path / "hub.db-concurrency.lock")
     holder = subprocess.Popen(
@@ -191,6 +194,7 @@ def test_file_slots_are_shared_between_processes_and_freed_when_one_dies(tmp_pat
     assert asyncio.run(after()) == 4  # the dead process's slots went with it
 
 
+@pytest.mark.postgres
 @pytest.mark.skipif(not os.environ.get("ASSESSMENT_HUB_TEST_POSTGRES_URL"), reason="needs PostgreSQL")
 def test_postgres_slots_are_shared_between_connections_and_freed_when_one_drops(database_url: str) -> None:
     if not database_url.startswith("postgresql"):
@@ -229,6 +233,7 @@ def test_postgres_slots_are_shared_between_connections_and_freed_when_one_drops(
     asyncio.run(scenario())
 
 
+@pytest.mark.live  # capped_hub: uvicorn, parallel writes on real connections
 def test_http_client_sees_the_header_only_on_writes(capped_hub: Hub) -> None:
     tenant = capped_hub.new_tenant()
     tenant.publish("1001")

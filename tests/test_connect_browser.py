@@ -22,7 +22,7 @@ from starlette.routing import Route
 
 from assessment_hub.integrations.models import IntegrationRow
 from assessment_hub.signing import SIGNATURE_HEADER, verify_signature
-from tests.browser import browser  # noqa: F401 -- the session fixture
+from tests.browser import browser  # noqa: F401 -- the module fixture
 from tests.connect_flow import change_link, integration_event, link_row, new_link
 from tests.fakes.ashby import FakeAshby
 from tests.receiver import VendorReceiver, vendor_receiver

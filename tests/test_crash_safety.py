@@ -41,6 +41,8 @@ from assessment_hub.demo import SignedWebhookReceiver
 from assessment_hub.integrations.service import create_api_key
 from tests.support import free_port, temporary_postgres_database
 
+pytestmark = pytest.mark.subprocess
+
 POSTGRES_URL = os.environ.get("ASSESSMENT_HUB_TEST_POSTGRES_URL")
 CLI = [sys.executable, "-m", "assessment_hub.cli"]
 SHORT_RETRIES = {
@@ -372,6 +374,7 @@ def test_crash_safety_sqlite_one_worker(tmp_path: Path) -> None:
         check(run, exercise(run, plan), "sqlite")
 
 
+@pytest.mark.postgres
 @pytest.mark.skipif(not POSTGRES_URL, reason="ASSESSMENT_HUB_TEST_POSTGRES_URL is not set")
 def test_crash_safety_postgres_two_workers(tmp_path: Path) -> None:
     plan = Plan(orders=500, one_result=200, two_results=150, workers=2)

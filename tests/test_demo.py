@@ -8,6 +8,10 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.subprocess
+
 CLI = [sys.executable, "-m", "assessment_hub.cli"]
 
 
@@ -73,3 +77,26 @@ def test_missing_kombo_sdk_says_how_to_install_it(tmp_path: Path) -> None:
         "✗ kombo SDK: the official `kombo` SDK is not installed; install it with `pip install kombo`" in result.stdout
     )
     assert "demo failed at step: kombo SDK" in result.stderr
+
+
+def test_demo_against_a_simulated_ats(tmp_path: Path) -> None:
+    result, _took = run_demo(tmp_path, "--tool", "smartrecruiters")
+    out = result.stdout
+    assert result.returncode == 0, out + result.stderr
+    for expected in (
+        "✓ SmartRecruiters simulator listening on http://127.0.0.1:",
+        "placed by the SmartRecruiters simulator (calling the hub as SmartRecruiters does)",
+        "✓ signed webhook assessment:order-received",
+        "✓ write-back arrived in the SmartRecruiters simulator: revision 1, COMPLETED, 87/100",
+        "write-back attempt 3: HTTP 503 (transient), retry",
+        "✓ write-back arrived in the SmartRecruiters simulator: revision 2, COMPLETED, 91/100",
+        "✓ demo complete",
+    ):
+        assert expected in out, f"missing {expected!r} in:\n{out}"
+    assert "✗" not in out and "Traceback" not in result.stderr
+
+
+def test_demo_of_a_tool_without_a_simulator_says_which_exist(tmp_path: Path) -> None:
+    result, _took = run_demo(tmp_path, "--tool", "nope")
+    assert result.returncode == 1 and "no simulator for 'nope'" in result.stderr
+    assert "smartrecruiters" in result.stderr and "Traceback" not in result.stderr

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import httpx
+import pytest
 
 from assessment_hub.connectors.sandbox.service import OUTAGE_MODES
 from tests.support import ADMIN_KEY, Hub
@@ -54,6 +54,8 @@ def _readme_snippet() -> str:
     return section.split("```python\n", 1)[1].split("```", 1)[0]
 
 
+@pytest.mark.live  # the snippet runs in a child process and calls the hub over a socket
+@pytest.mark.subprocess
 def test_readme_sdk_snippet_runs_top_to_bottom(hub: Hub, tmp_path: Path) -> None:
     tenant = hub.new_tenant()
     code = _readme_snippet()
@@ -83,9 +85,8 @@ def test_admin_create_integration_example_is_accepted(hub: Hub) -> None:
     section = _admin_section("POST /admin/integrations")
     body = json.loads(re.search(r"-d '(\{.*?\})'", section, re.S).group(1))  # type: ignore[union-attr]
     shown = re.findall(r'"(\w+)":', section.split("# {", 1)[1])
-    answer = httpx.post(
-        f"{hub.base_url}/admin/integrations", json=body, headers={"Authorization": f"Bearer {ADMIN_KEY}"}
-    )
+    with hub.http("/admin", headers={"Authorization": f"Bearer {ADMIN_KEY}"}) as admin:
+        answer = admin.post("/integrations", json=body)
     assert answer.status_code == 200, answer.text
     data = answer.json()["data"]
     assert {key for key in shown if key not in ("status", "data", "warnings", "note")} <= {*data, "status"}

@@ -58,7 +58,10 @@ from assessment_hub.webhooks.service import create_endpoint
 from tests.support import free_port, temporary_postgres_database
 
 POSTGRES_URL = os.environ.get("ASSESSMENT_HUB_TEST_POSTGRES_URL")
-pytestmark = pytest.mark.skipif(not POSTGRES_URL, reason="ASSESSMENT_HUB_TEST_POSTGRES_URL is not set")
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.skipif(not POSTGRES_URL, reason="ASSESSMENT_HUB_TEST_POSTGRES_URL is not set"),
+]
 CLI = [sys.executable, "-m", "assessment_hub.cli"]
 RECEIVER_DELAY_S = 0.03
 ORDERS = 150
@@ -172,6 +175,7 @@ class SlowReceiver:
 
 
 @pytest.mark.slow
+@pytest.mark.subprocess
 def test_two_worker_processes_one_killed_mid_batch_deliver_once_and_in_order(database: str, tmp_path: Path) -> None:
     env = {
         **os.environ,

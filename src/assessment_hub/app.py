@@ -21,7 +21,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from assessment_hub import __version__
+from assessment_hub.admin.keys import load_admin_key_hash
 from assessment_hub.admin.routes import router as admin_router
+from assessment_hub.apidocs import router as apidocs_router
 from assessment_hub.assessment.attachment_links import router as attachment_link_router
 from assessment_hub.assessment.attachments import AttachmentStore
 from assessment_hub.assessment.routes import router as assessment_router
@@ -31,6 +33,7 @@ from assessment_hub.config import Settings
 from assessment_hub.connect.routes import router as connect_router
 from assessment_hub.connectors.inbound import mount_inbound_routes
 from assessment_hub.connectors.registry import CONNECTORS
+from assessment_hub.console.routes import router as console_router
 from assessment_hub.db.engine import build_engine, read_only
 from assessment_hub.db.reader import Reader
 from assessment_hub.db.writer import Writer
@@ -50,6 +53,7 @@ from assessment_hub.integrations.lookups import Lookups
 from assessment_hub.integrations.routes import icons as icon_router
 from assessment_hub.integrations.routes import router as general_router
 from assessment_hub.kit.logging import configure_logging
+from assessment_hub.kit.openapi import install_openapi
 
 log = structlog.get_logger("assessment_hub")
 
@@ -73,6 +77,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
         app.state.attachment_store = AttachmentStore(settings.attachments_dir)
         app.state.http = httpx.Client(timeout=settings.data_url_timeout_s)
         app.state.concurrency = build_slots(settings.database_url, settings.concurrency_limit)
+        app.state.admin_key_hash = load_admin_key_hash(app.state.read_sessions, settings)
         stop = threading.Event()
         thread = None
         if worker:
@@ -94,8 +99,11 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
     app = FastAPI(
         title="assessment-hub",
         version=__version__,
+        description="Between assessment vendors and applicant tracking systems. The vendor API under `/v1` "
+        "is compatible with Kombo's Assessment API (the official `kombo` SDKs work by changing `server_url`); "
+        "`/admin` is the operator's API; `/connectors/{tool}/...` are the URLs each ATS calls.",
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # apidocs: served with the package's own assets
         redoc_url=None,
         redirect_slashes=False,
     )  # a trailing slash is a 404, not a redirect built from the Host header
@@ -108,7 +116,10 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
     app.include_router(admin_router)
     app.include_router(attachment_link_router)
     app.include_router(connect_router)
+    app.include_router(console_router)
     mount_inbound_routes(app, CONNECTORS)
+    app.include_router(apidocs_router)
+    install_openapi(app, {tool: connector.label for tool, connector in CONNECTORS.items()})
     app.add_middleware(ConcurrencyHeaders)
     _install_error_handlers(app)
     _refuse_nul_in_urls(app)

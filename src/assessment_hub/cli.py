@@ -186,7 +186,7 @@ def serve(
     (``--workers N`` > 1: N API processes and one delivery worker process)."""
     import os
 
-    from assessment_hub.bootstrap import banner, bootstrap_if_empty, how_to_run
+    from assessment_hub.bootstrap import banner, bootstrap_if_empty, console_line, how_to_run
     from assessment_hub.supervise import limit_malloc_arenas
 
     limit_malloc_arenas()  # before any thread starts; inherited by the processes started from here
@@ -196,7 +196,11 @@ def serve(
     sessions = _session_factory(settings)  # migrations run here, once, before any API process starts
     _check_port_free(host, port)
     with unit_of_work(sessions) as session:
-        created = bootstrap_if_empty(session) if settings.environment == "development" else None
+        created = (
+            bootstrap_if_empty(session, admin_key_configured=settings.admin_api_key is not None)
+            if settings.environment == "development"
+            else None
+        )
     sessions.kw["bind"].dispose()
     if created:
         import importlib.util
@@ -213,6 +217,7 @@ def serve(
         typer.echo(
             f"assessment-hub serving http://{host}:{port}/v1 (database: {_display_url(settings.database_url)}; {worker_note})"
         )
+        typer.echo(console_line(settings.public_base_url or f"http://{host}:{port}"))
         sys.stdout.flush()
         uvicorn.run(create_app(settings, worker=not no_worker), host=host, port=port, log_level="warning")
         return
@@ -222,6 +227,7 @@ def serve(
     # process holds the whole application by now (~100 MB resident) and would only supervise: it becomes
     # the lean `assessment_hub.supervise` (same pid, ~20 MB) that does this.
     os.environ["ASSESSMENT_HUB_PUBLIC_BASE_URL"] = settings.public_base_url or f"http://{host}:{port}"
+    typer.echo(console_line(os.environ["ASSESSMENT_HUB_PUBLIC_BASE_URL"]))
     args = [
         host,
         str(port),
@@ -281,6 +287,10 @@ def demo(
             help="Give the webhook receiver a wrong secret (shows, and tests, how a failed step is reported).",
         ),
     ] = False,
+    tool: Annotated[
+        str,
+        typer.Option(help="The ATS: sandbox (in the hub), or an ATS whose simulator plays it (see `simulate --help`)."),
+    ] = "sandbox",
 ) -> None:
     """Run the whole round trip on a temporary database: order, signed webhook, result with the kombo SDK,
     write-back, ATS outage, retries and recovery. Prints a timeline; exits non-zero naming a failed step."""
@@ -290,10 +300,78 @@ def demo(
         typer.echo(line)
         sys.stdout.flush()
 
-    failed = run_demo(echo, break_receiver_secret=break_receiver_secret)
+    if tool != "sandbox":
+        _simulator_or_fail(tool)
+    failed = run_demo(echo, break_receiver_secret=break_receiver_secret, tool=tool)
     if failed is not None:
         typer.echo(f"demo failed at step: {failed}", err=True)
         raise typer.Exit(1)
+
+
+def _simulator_or_fail(tool: str) -> Any:
+    from assessment_hub.connectors.registry import CONNECTORS
+    from assessment_hub.simulators.base import simulator_class
+
+    try:
+        return simulator_class(tool)
+    except KeyError:
+        known = sorted(t for t in CONNECTORS if t != "sandbox" and _has_simulator(t))
+        _fail(f"no simulator for {tool!r}; simulated ATSs: {', '.join(known)}")
+
+
+def _has_simulator(tool: str) -> bool:
+    from assessment_hub.simulators.base import simulator_class
+
+    try:
+        simulator_class(tool)
+    except KeyError:
+        return False
+    return True
+
+
+@app.command()
+def simulate(
+    tool: Annotated[str, typer.Argument(help="The ATS to simulate, e.g. smartrecruiters.")],
+    port: Annotated[int, typer.Option(help="Port to listen on (0: a free one).", min=0, max=65535)] = 8101,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    setup: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="The hub's set-up value KEY=VALUE for the ATS (repeatable): what `integrations create` printed."
+        ),
+    ] = None,
+) -> None:
+    """Run a simulated ATS (a real HTTP server speaking that ATS's protocol) for a vendor to point an integration
+    at and click through in a browser; prints what to do. Ctrl-C stops it."""
+    import time as _time
+
+    cls = _simulator_or_fail(tool)
+    given = _setting_pairs(setup)
+    settings = _settings()
+    simulator = cls(host=host, port=port)
+    try:
+        simulator.start()
+    except OSError as exc:
+        _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+    try:
+        if given:
+            try:
+                simulator.configure(given)
+            except ValueError as exc:
+                _fail(str(exc))
+        for line in simulator.instructions(settings.public_base_url or "http://127.0.0.1:8000"):
+            typer.echo(line)
+        sys.stdout.flush()
+        seen = 0
+        while True:
+            _time.sleep(0.5)
+            for event in simulator.events[seen:]:
+                typer.echo(event)
+            seen = len(simulator.events)
+    except KeyboardInterrupt:
+        typer.echo("simulator stopped")
+    finally:
+        simulator.stop()
 
 
 @app.command("generate-secret-key")

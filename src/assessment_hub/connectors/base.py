@@ -82,6 +82,19 @@ class Capabilities:
 
 
 @dataclass(frozen=True)
+class SettingField:
+    """One setting an operator gives when connecting the ATS; connectors list theirs in ``setting_fields``
+    (the console's creation form is built from it)."""
+
+    name: str
+    label: str
+    required: bool = False
+    secret: bool = False
+    """Masked when typed, never shown again."""
+    help: str = ""
+
+
+@dataclass(frozen=True)
 class OrderSnapshot:
     id: str
     integration_id: str
@@ -129,6 +142,21 @@ class ConnectorContext:
     hub_settings: Settings
     http: httpx.Client
     sessions: sessionmaker[Session]
+    sent: list[httpx.Request] = field(default_factory=list)
+    """The requests sent through ``send_request`` during this use, in order (the worker records the last
+    one with the attempt)."""
+    answered: list[int] = field(default_factory=list)
+    """The HTTP status of each answer ``send_request`` got, in order."""
+
+
+def send_request(context: ConnectorContext, request: httpx.Request) -> httpx.Response:
+    """Send a request a connector built (its ``result_request`` for results), remembering it on the
+    context. Building and sending apart is what lets the console preview a write-back with the very code
+    that sends it."""
+    context.sent.append(request)
+    response = context.http.send(request)
+    context.answered.append(response.status_code)
+    return response
 
 
 class SettingsError(InputInvalid):
@@ -160,7 +188,12 @@ class Connector(Protocol):
     def __init__(self, context: ConnectorContext) -> None: ...
 
     def write_result(self, order: OrderSnapshot, result: ResultSnapshot) -> None:
-        """Deliver one result revision to the ATS, or raise a ``ConnectorError``."""
+        """Deliver one result revision to the ATS, or raise a ``ConnectorError``.
+
+        Optional companion, used by the console's write-back preview: ``result_request(order, result) ->
+        httpx.Request | None``, the request ``write_result`` sends (built with ``context.http.build_request``,
+        sent with ``send_request``), None when nothing would go over HTTP; raises what ``write_result``
+        raises before sending."""
 
     def write_rejection(self, order: OrderSnapshot, message: str) -> None:
         """Tell the ATS the vendor refused the order (with the vendor's message where it can show it)."""

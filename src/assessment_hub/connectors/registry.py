@@ -14,6 +14,7 @@ from assessment_hub.connectors.ashby.connector import AshbyConnector
 from assessment_hub.connectors.base import Connector, ConnectorContext
 from assessment_hub.connectors.greenhouse.connector import GreenhouseConnector
 from assessment_hub.connectors.sandbox.connector import SandboxConnector
+from assessment_hub.connectors.smartrecruiters.connector import SmartRecruitersConnector
 from assessment_hub.connectors.teamtailor.connector import TeamtailorConnector
 
 CONNECTORS: Mapping[str, type[Connector]] = {
@@ -21,6 +22,7 @@ CONNECTORS: Mapping[str, type[Connector]] = {
     AshbyConnector.tool: AshbyConnector,
     TeamtailorConnector.tool: TeamtailorConnector,
     GreenhouseConnector.tool: GreenhouseConnector,
+    SmartRecruitersConnector.tool: SmartRecruitersConnector,
 }
 
 

@@ -70,6 +70,9 @@ class DeliveryAttemptRow(Base):
     error_class: Mapped[str | None] = mapped_column(String(32))
     """``transient``, ``rate_limited``, ``needs_human``, ``bad_input`` or null on success."""
     error_message: Mapped[str | None] = mapped_column(Text)
+    request_text: Mapped[str | None] = mapped_column(Text)
+    """What was sent: ``METHOD URL``, the headers (secrets masked), a blank line and the body
+    (``delivery.requests.describe_request``); null when nothing went over HTTP."""
     outcome: Mapped[str] = mapped_column(String(16))
     """``delivery.states.AttemptOutcome``: ``succeeded``, ``rejected`` (vendor refused the order), ``retry``,
     ``dead``, ``superseded``, or ``late-...`` (the row was no longer this worker's claim)."""

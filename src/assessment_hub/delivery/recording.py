@@ -126,6 +126,7 @@ class AttemptRecorder:
                         "error_class": outcome.error_class,
                         "error_message": outcome.error_message,
                         "outcome": attempt_outcome,
+                        "request_text": outcome.request_text,
                     }
                 )
                 touched[row.id] = row

@@ -125,10 +125,10 @@ def integration_settings(row: IntegrationRow, cipher: Cipher) -> dict[str, Any]:
     return cipher.decrypt_json(row.settings_encrypted) if row.settings_encrypted else {}
 
 
-def get_integration(session: Session, integration_id: str | None) -> IntegrationRow:
-    """A live (not deleted) integration; raises ``IntegrationNotFound``."""
+def get_integration(session: Session, integration_id: str | None, *, include_deleted: bool = False) -> IntegrationRow:
+    """A live (not deleted, unless ``include_deleted``) integration; raises ``IntegrationNotFound``."""
     row = session.get(IntegrationRow, integration_id) if integration_id else None
-    if row is None or row.deleted_at is not None:
+    if row is None or (row.deleted_at is not None and not include_deleted):
         raise IntegrationNotFound(f"No integration with id {integration_id!r}.")
     return row
 

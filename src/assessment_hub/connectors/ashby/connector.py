@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Any, ClassVar
 
+import httpx
 from fastapi import APIRouter
 
 from assessment_hub.connectors.ashby import mapping, writeback
@@ -15,6 +16,7 @@ from assessment_hub.connectors.base import (
     OrderSnapshot,
     RemoteInputError,
     ResultSnapshot,
+    SettingField,
     SettingsError,
 )
 from assessment_hub.connectors.callbacks import check_allowed_hosts
@@ -35,6 +37,11 @@ class AshbyConnector:
         inbound="Ashby calls assessment.list / assessment.start / assessment.cancel",
     )
     inbound: ClassVar[APIRouter | None] = router
+    setting_fields: ClassVar[tuple[SettingField, ...]] = (
+        SettingField("api_key", "Ashby API key", required=True, secret=True, help="With candidatesWrite permission."),
+        SettingField("api_base_url", "API base URL", help=f"Default {writeback.DEFAULT_API_BASE_URL}."),
+        SettingField("allowed_callback_hosts", "Allowed callback hosts", help="Extra host[:port], comma-separated."),
+    )
 
     @classmethod
     def prepare_settings(cls, given: dict[str, str]) -> dict[str, Any]:
@@ -65,18 +72,21 @@ class AshbyConnector:
     def __init__(self, context: ConnectorContext) -> None:
         self.context = context
 
-    def write_result(self, order: OrderSnapshot, result: ResultSnapshot) -> None:
+    def result_request(self, order: OrderSnapshot, result: ResultSnapshot) -> httpx.Request:
         try:
             body = mapping.result_update(order.id, result)
         except ValueError as exc:
             raise RemoteInputError(str(exc)) from None
         body["timestamp"] = writeback.revision_timestamp(self.context, order.id, result.revision)
-        writeback.send_update(self.context, body)
+        return writeback.update_request(self.context, body)
+
+    def write_result(self, order: OrderSnapshot, result: ResultSnapshot) -> None:
+        writeback.send_update(self.context, self.result_request(order, result))
 
     def write_rejection(self, order: OrderSnapshot, message: str) -> None:
         body = mapping.rejection_update(order.id, message)
         body["timestamp"] = writeback.rejection_timestamp(self.context, order.id)
-        writeback.send_update(self.context, body)
+        writeback.send_update(self.context, writeback.update_request(self.context, body))
 
     @classmethod
     def result_warnings(cls, result: ResultSnapshot) -> list[str]:

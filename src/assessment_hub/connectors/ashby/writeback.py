@@ -23,9 +23,12 @@ message, requestId}}``, https://developers.ashbyhq.com/reference/responses):
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import datetime
 from typing import Any
+
+import httpx
 
 from assessment_hub import __version__
 from assessment_hub.assessment import intake
@@ -35,6 +38,7 @@ from assessment_hub.connectors.base import (
     RemoteInputError,
     RetryableError,
     check_http_response,
+    send_request,
 )
 
 DEFAULT_API_BASE_URL = "https://api.ashbyhq.com"
@@ -86,22 +90,30 @@ def classify_failure(info: dict[str, Any], excerpt: str) -> Exception:
     return RemoteInputError(message, http_status=200, response_excerpt=excerpt)
 
 
-def send_update(context: ConnectorContext, body: dict[str, Any]) -> None:
-    """POST ``body`` to ``{api_base_url}/assessment.update``; raise a ``ConnectorError`` unless Ashby says success."""
+def update_request(context: ConnectorContext, body: dict[str, Any]) -> httpx.Request:
+    """The ``POST {api_base_url}/assessment.update`` carrying ``body``; raises ``ConfigError`` without an api_key."""
     api_key = context.settings.get("api_key")
     if not api_key:
         raise ConfigError("the Ashby integration has no api_key setting (the customer's Ashby API key)")
     base = (context.settings.get("api_base_url") or DEFAULT_API_BASE_URL).rstrip("/")
-    response = context.http.post(
+    return context.http.build_request(
+        "POST",
         f"{base}/assessment.update",
-        auth=(api_key, ""),  # HTTP Basic: the API key as user name, empty password (§5.2)
         content=json.dumps(body).encode(),
         headers={
+            # HTTP Basic: the API key as user name, empty password (§5.2); set here, not by httpx's auth=, so
+            # the built request (the console's preview) carries it
+            "Authorization": "Basic " + base64.b64encode(f"{api_key}:".encode()).decode(),
             "Content-Type": "application/json",
             "Accept": "application/json; version=1",
             "User-Agent": USER_AGENT,
         },
     )
+
+
+def send_update(context: ConnectorContext, request: httpx.Request) -> None:
+    """Send an ``update_request``; raise a ``ConnectorError`` unless Ashby says success."""
+    response = send_request(context, request)
     check_http_response(response, "Ashby assessment.update")
     excerpt = response.text[:1000]
     try:

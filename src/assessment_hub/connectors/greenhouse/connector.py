@@ -11,6 +11,7 @@ import re
 import secrets
 from typing import Any, ClassVar
 
+import httpx
 from fastapi import APIRouter
 
 from assessment_hub.connectors.base import (
@@ -18,12 +19,14 @@ from assessment_hub.connectors.base import (
     ConnectorContext,
     OrderSnapshot,
     ResultSnapshot,
+    SettingField,
     SettingsError,
 )
 from assessment_hub.connectors.callbacks import check_allowed_hosts
 from assessment_hub.connectors.greenhouse import writeback
 from assessment_hub.connectors.greenhouse.inbound import router
 from assessment_hub.connectors.urls import not_public_reason
+from assessment_hub.kit.states import ResultStatus
 
 MAX_KEY_LENGTH = 170
 """Greenhouse keys must be shorter than 171 characters (§2.2)."""
@@ -43,6 +46,10 @@ class GreenhouseConnector:
         inbound="Greenhouse calls send_test (HTTP Basic, hub-minted key); pulls test_status after a PATCH",
     )
     inbound: ClassVar[APIRouter | None] = router
+    setting_fields: ClassVar[tuple[SettingField, ...]] = (
+        SettingField("api_key", "API key Greenhouse sends", secret=True, help="Leave empty: the hub mints one."),
+        SettingField("allowed_callback_hosts", "Allowed callback hosts", help="Extra host[:port], comma-separated."),
+    )
 
     @classmethod
     def prepare_settings(cls, given: dict[str, str]) -> dict[str, Any]:
@@ -74,13 +81,19 @@ class GreenhouseConnector:
     def __init__(self, context: ConnectorContext) -> None:
         self.context = context
 
-    def _nudge(self, order: OrderSnapshot) -> None:
-        writeback.nudge(
+    def _nudge_request(self, order: OrderSnapshot) -> httpx.Request:
+        return writeback.nudge_request(
             self.context.http,
             writeback.callback_url(order.remote_data),
             self.context.settings,
             self.context.hub_settings.delivery_timeout_s,
         )
+
+    def _nudge(self, order: OrderSnapshot) -> None:
+        writeback.nudge(self.context, self._nudge_request(order), self.context.hub_settings.delivery_timeout_s)
+
+    def result_request(self, order: OrderSnapshot, result: ResultSnapshot) -> httpx.Request:
+        return self._nudge_request(order)
 
     def write_result(self, order: OrderSnapshot, result: ResultSnapshot) -> None:
         """Every revision: PATCH, so Greenhouse pulls ``test_status`` (which answers the latest)."""
@@ -94,12 +107,12 @@ class GreenhouseConnector:
     @classmethod
     def result_warnings(cls, result: ResultSnapshot) -> list[str]:
         warnings = []
-        if result.status == "OPEN":
+        if result.status == ResultStatus.OPEN:
             warnings.append(
                 "Greenhouse does not show OPEN results: it shows a result only once it is COMPLETED "
                 "(until then test_status answers partner_status 'in_progress')."
             )
-        elif result.status == "CANCELLED":
+        elif result.status == ResultStatus.CANCELLED:
             warnings.append(
                 "Greenhouse has no cancelled state: the test stays not complete in Greenhouse "
                 "(test_status answers partner_status 'cancelled')."

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from assessment_hub.assessment import intake
 from assessment_hub.connectors.sandbox.models import SandboxStateRow, SandboxWritebackRow
 from assessment_hub.errors import InputInvalid
+from assessment_hub.kit.states import OrderStatus
 from assessment_hub.kit.timestamps import format_instant
 
 OUTAGE_MODES = ("off", "503", "timeout", "flaky", "401")
@@ -31,7 +32,7 @@ def show_order(session: Session, order_id: str) -> dict[str, Any]:
     (it has no write-backs yet) no query is made."""
     view = intake.order_view(session, order_id)
     received: Sequence[SandboxWritebackRow] = ()
-    if view["result"] is not None or view["status"] != "OPEN":
+    if view["result"] is not None or view["status"] != OrderStatus.OPEN:
         received = session.scalars(
             select(SandboxWritebackRow).where(SandboxWritebackRow.order_id == order_id).order_by(SandboxWritebackRow.id)
         ).all()
@@ -51,6 +52,24 @@ def show_order(session: Session, order_id: str) -> dict[str, Any]:
         for w in received
     ]
     return view
+
+
+def outage_of(session: Session, integration_id: str) -> SandboxStateRow | None:
+    """The sandbox's outage switch (None: never set, i.e. ``off``)."""
+    return session.get(SandboxStateRow, integration_id)
+
+
+def received_writebacks(session: Session, order_ids: Sequence[str]) -> list[SandboxWritebackRow]:
+    """The write-backs the sandbox ATS received for these orders, newest first."""
+    if not order_ids:
+        return []
+    return list(
+        session.scalars(
+            select(SandboxWritebackRow)
+            .where(SandboxWritebackRow.order_id.in_(list(order_ids)))
+            .order_by(SandboxWritebackRow.id.desc())
+        )
+    )
 
 
 def set_outage(session: Session, integration_id: str, mode: str, fail_ratio: float = 0.33) -> SandboxStateRow:

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from assessment_hub.connectors.base import ConfigError, ConnectorContext, StatusRules, check_http_response
+from assessment_hub.connectors.base import ConfigError, ConnectorContext, StatusRules, check_http_response, send_request
 from assessment_hub.connectors.callbacks import callback_allowed
 from assessment_hub.connectors.teamtailor.settings import DEFAULT_API_BASE_URL, TEAMTAILOR_HOSTS
 
@@ -44,12 +44,16 @@ def update_url(context: ConnectorContext, hub_data: dict[str, Any]) -> str:
     return url
 
 
-def put_partner_result(context: ConnectorContext, url: str, result_id: str, attributes: dict[str, Any]) -> None:
+def partner_result_request(
+    context: ConnectorContext, url: str, result_id: str, attributes: dict[str, Any]
+) -> httpx.Request:
+    """The ``PUT {update-url}`` with the partner-results document; raises ``ConfigError`` without an api_key."""
     api_key = context.settings.get("api_key")
     if not api_key:
         raise ConfigError("the integration has no api_key setting (the Teamtailor partner API key)")
     document = {"data": {"type": "partner-results", "id": result_id, "attributes": attributes}}
-    response = context.http.put(
+    return context.http.build_request(
+        "PUT",
         url,
         json=document,
         headers={
@@ -59,7 +63,11 @@ def put_partner_result(context: ConnectorContext, url: str, result_id: str, attr
             "Accept": JSONAPI,
         },
     )
-    check_response(response)
+
+
+def put_partner_result(context: ConnectorContext, request: httpx.Request) -> None:
+    """Send a ``partner_result_request``; raise a ``ConnectorError`` unless Teamtailor took it."""
+    check_response(send_request(context, request))
 
 
 def _detail(response: httpx.Response) -> str:
