@@ -86,10 +86,10 @@ LIMIT 1
 _INSERT_ATTEMPT = """
 INSERT INTO delivery_attempts
     (outbox_id, worker_id, started_at, finished_at, duration_ms, http_status, response_excerpt, error_class,
-     error_message, outcome)
+     error_message, request_text, outcome)
 VALUES
     (%(outbox_id)s, %(worker_id)s, %(started_at)s, %(finished_at)s, %(duration_ms)s, %(http_status)s,
-     %(response_excerpt)s, %(error_class)s, %(error_message)s, %(outcome)s)
+     %(response_excerpt)s, %(error_class)s, %(error_message)s, %(request_text)s, %(outcome)s)
 """
 _COUNTED = "(SELECT count(*) FROM delivery_attempts a WHERE a.outbox_id = outbox.id)"
 _MARK_SUCCEEDED = f"""
@@ -135,6 +135,7 @@ def record_successes(dbapi: Any, *, worker_id: str, items: list[Any], now: datet
                 "response_excerpt": item.outcome.response_excerpt,
                 "error_class": item.outcome.error_class,
                 "error_message": item.outcome.error_message,
+                "request_text": item.outcome.request_text,
                 "outcome": AttemptOutcome.SUCCEEDED.value
                 if item.outbox_id in mine
                 else AttemptOutcome.late(item.outcome.status).value,
