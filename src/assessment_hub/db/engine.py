@@ -111,6 +111,23 @@ def ping_idle_connections(engine: Engine, idle_s: float | None = None) -> None:
             raise DisconnectionError(f"idle connection failed its ping: {exc}") from exc
 
 
+def build_loop_read_engine(settings: Settings) -> Engine:
+    """PostgreSQL: the engine of the reads run on the event loop (``db.reader``): autocommit (no ``BEGIN``/
+    ``ROLLBACK`` round trips; each statement has its own snapshot, as in a READ COMMITTED transaction), a
+    ``statement_timeout`` of ``READ_STATEMENT_TIMEOUT_MS`` (a slow database cannot hold the loop longer),
+    and a small pool (the loop runs one read at a time)."""
+    engine = create_engine(
+        make_url(settings.database_url),
+        pool_size=2,
+        max_overflow=4,
+        pool_use_lifo=True,
+        isolation_level="AUTOCOMMIT",
+        connect_args={"options": f"-c statement_timeout={int(settings.read_statement_timeout_ms)}"},
+    )
+    ping_idle_connections(engine)
+    return engine
+
+
 def read_only(engine: Engine) -> Engine:
     """The same engine, but SQLite transactions begin DEFERRED (they never take the write lock)."""
     return engine.execution_options(sqlite_begin="DEFERRED")
