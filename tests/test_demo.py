@@ -79,17 +79,18 @@ def test_missing_kombo_sdk_says_how_to_install_it(tmp_path: Path) -> None:
     assert "demo failed at step: kombo SDK" in result.stderr
 
 
-def test_demo_against_a_simulated_ats(tmp_path: Path) -> None:
-    result, _took = run_demo(tmp_path, "--tool", "smartrecruiters")
+@pytest.mark.parametrize(("tool", "label"), [("smartrecruiters", "SmartRecruiters"), ("recruitee", "Recruitee")])
+def test_demo_against_a_simulated_ats(tmp_path: Path, tool: str, label: str) -> None:
+    result, _took = run_demo(tmp_path, "--tool", tool)
     out = result.stdout
     assert result.returncode == 0, out + result.stderr
     for expected in (
-        "✓ SmartRecruiters simulator listening on http://127.0.0.1:",
-        "placed by the SmartRecruiters simulator (calling the hub as SmartRecruiters does)",
+        f"✓ {label} simulator listening on http://127.0.0.1:",
+        f"placed by the {label} simulator (calling the hub as {label} does)",
         "✓ signed webhook assessment:order-received",
-        "✓ write-back arrived in the SmartRecruiters simulator: revision 1, COMPLETED, 87/100",
+        f"✓ write-back arrived in the {label} simulator: revision 1, COMPLETED, 87/100",
         "write-back attempt 3: HTTP 503 (transient), retry",
-        "✓ write-back arrived in the SmartRecruiters simulator: revision 2, COMPLETED, 91/100",
+        f"✓ write-back arrived in the {label} simulator: revision 2, COMPLETED, 91/100",
         "✓ demo complete",
     ):
         assert expected in out, f"missing {expected!r} in:\n{out}"

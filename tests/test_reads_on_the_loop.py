@@ -18,16 +18,22 @@ from assessment_hub.app import create_app
 from assessment_hub.config import Settings
 from assessment_hub.db.engine import build_engine
 from assessment_hub.db.migrate import upgrade
+from tests.support import key_settings
 
 
 def test_a_read_past_the_statement_timeout_is_a_retryable_429(database_url: str, tmp_path: Path) -> None:
     if not database_url.startswith("postgresql"):
         pytest.skip("the statement timeout is PostgreSQL's (SQLite reads are in-process)")
-    engine = build_engine(Settings(database_url=database_url))
+    engine = build_engine(Settings(database_url=database_url, **key_settings(database_url)))
     upgrade(engine)
     engine.dispose()
     app = create_app(
-        Settings(database_url=database_url, attachments_dir=tmp_path / "att", read_statement_timeout_ms=200)
+        Settings(
+            database_url=database_url,
+            attachments_dir=tmp_path / "att",
+            read_statement_timeout_ms=200,
+            **key_settings(database_url),
+        )
     )
 
     @app.get("/__test/read")

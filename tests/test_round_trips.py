@@ -36,6 +36,7 @@ from assessment_hub.db.session import unit_of_work
 from assessment_hub.delivery.models import OutboxRow
 from assessment_hub.integrations.notices import add_notice
 from assessment_hub.integrations.service import create_api_key
+from tests.support import key_settings
 
 POSTGRES_ROUND_TRIPS = 2
 """One round trip plus the commit: ``assessment.sql_pg``."""
@@ -113,7 +114,7 @@ def app_and_tenant(
     # A pooled connection idle for more than PING_AFTER_IDLE_S is pinged at checkout (db/engine.py): under
     # load none is; on a busy test machine one may be, which is not the write's traffic.
     monkeypatch.setattr(engine_module, "PING_AFTER_IDLE_S", 3600.0)
-    settings = Settings(database_url=database_url, attachments_dir=tmp_path / "att")
+    settings = Settings(database_url=database_url, attachments_dir=tmp_path / "att", **key_settings(database_url))
     engine = build_engine(settings)
     upgrade(engine)
     sessions = sessionmaker(engine, expire_on_commit=False)
@@ -214,7 +215,7 @@ def test_a_pooled_connection_that_died_while_idle_is_replaced_at_checkout(
 
     from assessment_hub.db.driver import conninfo
 
-    engine = build_engine(Settings(database_url=database_url))
+    engine = build_engine(Settings(database_url=database_url, **key_settings(database_url)))
     try:
         with engine.connect() as conn:
             pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()

@@ -55,7 +55,7 @@ from assessment_hub.delivery.models import OutboxRow
 from assessment_hub.delivery.wakeup import wake_on_outbox_commit
 from assessment_hub.integrations.service import create_api_key
 from assessment_hub.webhooks.service import create_endpoint
-from tests.support import free_port, temporary_postgres_database
+from tests.support import free_port, key_env, key_settings, temporary_postgres_database
 
 POSTGRES_URL = os.environ.get("ASSESSMENT_HUB_TEST_POSTGRES_URL")
 pytestmark = [
@@ -74,7 +74,7 @@ RESULT = {"result_url": "https://vendor.example/r", "score": 1, "max_score": 2}
 def database() -> Iterator[str]:
     assert POSTGRES_URL
     with temporary_postgres_database(POSTGRES_URL) as url:
-        engine = build_engine(Settings(database_url=url))
+        engine = build_engine(Settings(database_url=url, **key_settings(url)))
         upgrade(engine)
         engine.dispose()
         yield url
@@ -95,7 +95,7 @@ def _wait(what: str, probe: Any, timeout: float, diagnostics: Any = lambda: "") 
 
 
 def test_commits_that_queue_deliveries_wake_a_listener_on_another_connection(database: str, tmp_path: Path) -> None:
-    settings = Settings(database_url=database, attachments_dir=tmp_path / "att")
+    settings = Settings(database_url=database, attachments_dir=tmp_path / "att", **key_settings(database))
     engine = build_engine(settings)
     sessions = sessionmaker(engine, expire_on_commit=False)
     wake_on_outbox_commit(sessions, threading.Event())  # as the app registers it
@@ -180,12 +180,13 @@ def test_two_worker_processes_one_killed_mid_batch_deliver_once_and_in_order(dat
     env = {
         **os.environ,
         "ASSESSMENT_HUB_DATABASE_URL": database,
+        **key_env(database),
         "ASSESSMENT_HUB_ATTACHMENTS_DIR": str(tmp_path / "attachments"),
         "ASSESSMENT_HUB_WORKER_LEASE_S": str(LEASE_S),
         "ASSESSMENT_HUB_DELIVERY_TIMEOUT_S": "2",
         "ASSESSMENT_HUB_ALLOW_PRIVATE_NETWORK": "true",
     }
-    settings = Settings(database_url=database)
+    settings = Settings(database_url=database, **key_settings(database))
     engine = build_engine(settings)
     sessions = sessionmaker(engine, expire_on_commit=False)
     receiver = SlowReceiver(RECEIVER_DELAY_S)

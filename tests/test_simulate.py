@@ -18,11 +18,20 @@ from tests.support import Hub, wait_until
 pytestmark = [pytest.mark.live, pytest.mark.subprocess]  # the simulator runs as a command and calls the hub
 
 
-@pytest.fixture
-def simulate() -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
+SETTINGS = {
+    "smartrecruiters": {"api_client_id", "api_client_secret", "api_base_url", "allowed_callback_hosts"},
+    "recruitee": {"codename", "partner_secret", "api_base_url"},
+}
+"""The ``integrations create`` settings each simulator prints."""
+BASE_URLS = {"smartrecruiters": "{url}", "recruitee": "{url}/api"}
+"""The ``api_base_url`` each simulator prints, from its URL."""
+
+
+@pytest.fixture(params=sorted(SETTINGS))
+def simulate(request: pytest.FixtureRequest) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSESSMENT_HUB_")}
     process = subprocess.Popen(
-        [sys.executable, "-m", "assessment_hub.cli", "simulate", "smartrecruiters", "--port", "0"],
+        [sys.executable, "-m", "assessment_hub.cli", "simulate", request.param, "--port", "0"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -48,13 +57,14 @@ def simulate() -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
 def test_simulate_prints_what_to_do_and_can_be_clicked_through(
     hub: Hub, simulate: tuple[subprocess.Popen[str], list[str]]
 ) -> None:
-    _process, lines = simulate
+    process, lines = simulate
+    tool = process.args[-3]  # type: ignore[index]
     url = re.search(r"listening on (http://127\.0\.0\.1:\d+)", lines[0]).group(1)  # type: ignore[union-attr]
-    (create,) = [line for line in lines if "integrations create --tool smartrecruiters" in line]
+    (create,) = [line for line in lines if f"integrations create --tool {tool}" in line]
     settings = dict(re.findall(r"--setting (\w+)=(\S+)", create))
-    assert set(settings) == {"api_client_id", "api_client_secret", "api_base_url", "allowed_callback_hosts"}
-    assert settings["api_base_url"] == url
-    tenant = hub.new_tenant("smartrecruiters", settings)
+    assert set(settings) == SETTINGS[tool]
+    assert settings["api_base_url"] == BASE_URLS[tool].format(url=url)
+    tenant = hub.new_tenant(tool, settings)
     from assessment_hub.connectors.inbound import integration_base_url
     from assessment_hub.connectors.registry import connector_class
     from assessment_hub.integrations.models import IntegrationRow
@@ -62,7 +72,7 @@ def test_simulate_prints_what_to_do_and_can_be_clicked_through(
 
     with hub.sessions() as session:
         stored = integration_settings(session.get(IntegrationRow, tenant.integration_id), hub.settings.cipher)
-    setup = connector_class("smartrecruiters").setup(stored, integration_base_url(hub.base_url, tenant.integration_id))
+    setup = connector_class(tool).setup(stored, integration_base_url(hub.base_url, tenant.integration_id))
     with httpx.Client(base_url=url, timeout=20) as browser:
         assert browser.post("/_simulator/setup", data=setup).status_code == 303  # the set-up form
         tenant.sdk().assessment.set_packages(
