@@ -226,11 +226,11 @@ def test_two_worker_processes_one_killed_mid_batch_deliver_once_and_in_order(dat
         def up() -> bool:
             assert all(p.poll() is None for p in processes), diagnostics()
             try:
-                return httpx.get(f"{api}/check-api-key", timeout=1).status_code == 401
+                return httpx.get(f"{api}/check-api-key", timeout=5).status_code == 401
             except httpx.TransportError:
                 return False
 
-        _wait("the server", up, 30, diagnostics)
+        _wait("the server", up, 90, diagnostics)  # a busy CI machine takes its time to start three processes
         with httpx.Client(base_url=api, headers=headers, timeout=30) as client:
             published = client.put(
                 "/assessment/packages",
