@@ -50,3 +50,11 @@ def score_text(score: float | None, max_score: float | None) -> str | None:
     if score is None:
         return None
     return f"{format_number(score)}/{format_number(max_score)}" if max_score is not None else format_number(score)
+
+
+def percent_text(value: float, maximum: float | None) -> str | None:
+    """``value`` as a percentage of ``maximum``, one decimal at most (``"82"``, ``"82.5"``); None without a
+    positive maximum."""
+    if not maximum or maximum <= 0:
+        return None
+    return format_number(round(100 * value / maximum, 1))
