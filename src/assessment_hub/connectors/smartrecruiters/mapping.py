@@ -107,10 +107,12 @@ def _int(value: float) -> int:
 
 
 def score(value: float | None, maximum: float | None) -> dict[str, int] | None:
-    """``Score`` ``{raw, min: 0, max}`` (int64 in SmartRecruiters' schema: non-integers are rounded), or None."""
+    """``Score`` ``{raw, min: 0, max}`` (int64 in SmartRecruiters' schema: non-integers are rounded; ``raw`` kept
+    within ``[0, max]``, since SmartRecruiters shows ``(raw - min) / (max - min)`` as a percentage), or None."""
     if value is None:
         return None
-    return {"raw": _int(value), "min": 0, "max": _int(maximum if maximum is not None else DEFAULT_MAX)}
+    top = max(0, _int(maximum if maximum is not None else DEFAULT_MAX))
+    return {"raw": min(max(0, _int(value)), top), "min": 0, "max": top}
 
 
 def _sub_results(result: ResultSnapshot) -> list[dict[str, Any]]:
@@ -181,6 +183,13 @@ def warnings(result: ResultSnapshot) -> list[str]:
     if rounded:
         out.append(
             f"SmartRecruiters takes whole-number scores: {', '.join(rounded)} rounded to the nearest whole number."
+        )
+    sent = score(result.score, result.max_score)
+    top = result.max_score if result.max_score is not None else DEFAULT_MAX
+    if sent is not None and result.score is not None and not 0 <= result.score <= top:
+        out.append(
+            f"SmartRecruiters shows scores between 0 and the maximum: {format_number(result.score)}/"
+            f"{format_number(top)} is sent as {sent['raw']}/{sent['max']}."
         )
     if result.score is not None and result.max_score is None:
         out.append(f"SmartRecruiters needs a maximum score: the score is sent as {format_number(result.score)}/100.")
