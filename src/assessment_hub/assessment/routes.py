@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from assessment_hub.assessment import service
@@ -40,12 +39,13 @@ CreatedAfter = Annotated[
 
 
 def _page_size(raw: str | None) -> int:
+    """ASCII digits only: Python's ``int()`` also takes ``+5``, ``1_0``, spaces and other scripts' digits."""
     if raw is None or raw == "":
         return 100
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InputInvalid(f"page_size: must be an integer from 1 to 250 (got {raw!r}).") from None
+    if not (raw.isascii() and raw.isdigit()):
+        raise InputInvalid(f"page_size: must be an integer from 1 to 250 written in digits 0-9 (got {raw!r}).")
+    digits = raw.lstrip("0") or "0"
+    value = int(digits) if len(digits) <= 3 else 1000  # int() refuses strings over 4300 digits
     if not 1 <= value <= 250:
         raise InputInvalid(f"page_size: must be from 1 to 250 (got {value}).")
     return value
@@ -211,8 +211,8 @@ async def put_result(
         await state.reader.run(
             lambda session: service.check_result_allowed(session, integration.id, assessment_order_id, result.status)
         )
-        attachments, attachment_warnings = await run_in_threadpool(
-            prepare_attachments, body.attachments, state.settings, state.attachment_store, state.http
+        attachments, attachment_warnings = await prepare_attachments(
+            body.attachments, state.settings, state.attachment_store, state.data_urls
         )
     result.warnings.extend(attachment_warnings)
     base_url = public_base_url(request)
