@@ -228,6 +228,20 @@ def test_the_same_delivery_or_an_open_order_makes_no_second_order(lever: LeverHa
     assert sorted(o.id for o in orders_of(hub, lever.tenant.integration_id)) == sorted([first, other])
 
 
+def test_the_same_delivery_at_once_from_several_connections_makes_one_order(lever: LeverHarness, hub: Hub) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    publish(lever, "pkg-1")
+    sim = lever.sim
+    opportunity = sim.new_opportunity()
+    body = sim.signed(stage_change(sim, opportunity, sim.stage_for("pkg-1")))
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: sim.deliver(body), range(4)))
+    assert {a.status_code for a in answers} == {200}
+    (order,) = orders_of(hub, lever.tenant.integration_id)
+    assert {a.json()["order"] for a in answers} == {order.id}
+
+
 def test_a_delivery_never_lands_in_another_integration(hub: Hub, sim: LeverSimulator) -> None:
     one = LeverHarness(hub, sim)
     publish(one, "pkg-1")

@@ -177,6 +177,20 @@ def test_the_same_report_twice_makes_one_order(recruitee: RecruiteeHarness, hub:
         assert len(list(events)) == 1
 
 
+def test_the_same_report_at_once_from_several_connections_makes_one_order(
+    recruitee: RecruiteeHarness, hub: Hub
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    publish(recruitee, "pkg-1")
+    body = recruitee.sim.candidate_body("pkg-1")
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: recruitee.sim.send_body(body), range(4)))
+    assert {a.status_code for a in answers} == {200}
+    (order,) = orders_of(hub, recruitee.tenant.integration_id)
+    assert {a.json()["id"] for a in answers} == {order.id}
+
+
 def test_the_same_report_id_in_another_integration_is_its_own_order(hub: Hub, sim: RecruiteeSimulator) -> None:
     one = RecruiteeHarness(hub, sim)
     publish(one, "pkg-1")
@@ -269,6 +283,23 @@ def test_open_result_sends_nothing_and_warns(recruitee: RecruiteeHarness, hub: H
     (patch,) = wait_until(lambda: recruitee.patches(order_id), timeout=20, what="the completed PATCH")
     assert patch["score"] == "7" and patch["status"] == "completed"
     assert [r.method for r in recruitee.sim.requests] == ["PATCH"]  # the OPEN revision sent nothing
+
+
+def test_the_console_preview_shows_the_report_patch_and_nothing_for_open(recruitee: RecruiteeHarness, hub: Hub) -> None:
+    from assessment_hub.delivery.preview import writeback_preview
+
+    publish(recruitee, "pkg-1")
+    order_id = recruitee.place_order("pkg-1", "ada@example.com")
+    put(recruitee, order_id, status="OPEN")
+    with hub.sessions() as session:
+        preview = writeback_preview(session, hub.settings, hub.sessions, order_id)
+    assert preview.request is None and "OPEN" in (preview.note or "")
+    put(recruitee, order_id, status="COMPLETED", score=3, max_score=4, completed_at="2024-05-01T10:00:00Z")
+    with hub.sessions() as session:
+        preview = writeback_preview(session, hub.settings, hub.sessions, order_id)
+    assert preview.request is not None and preview.request.method == "PATCH"
+    assert preview.request.url.endswith(f"/reports/{recruitee.report_ids[order_id]}")
+    assert ("RT-PARTNER-SECRET", "****") in preview.request.headers  # the secret is never shown
 
 
 def test_cancelled_result_is_canceled(recruitee: RecruiteeHarness) -> None:
