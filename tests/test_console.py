@@ -224,9 +224,12 @@ def test_the_development_admin_key_signs_in_and_opens_the_admin_api(tmp_path: Pa
             assert admin.get("/integrations").status_code == 200
         with hub.http(follow_redirects=False) as client:
             assert client.post("/console/login", data={"admin_key": key + "x"}).status_code == 401
-    with in_process_hub(url, tmp_path, admin_api_key=None, environment="production", secret_key=_fernet()) as prod:
-        with prod.http("/admin", headers={"Authorization": f"Bearer {key}"}) as admin:
-            assert admin.get("/integrations").status_code == 401  # production takes only a configured key
+    production = {"admin_api_key": None, "environment": "production", "secret_key": _fernet()}
+    with (
+        in_process_hub(url, tmp_path, **production) as prod,
+        prod.http("/admin", headers={"Authorization": f"Bearer {key}"}) as admin,
+    ):
+        assert admin.get("/integrations").status_code == 401  # production takes only a configured key
 
 
 def _fernet() -> str:
