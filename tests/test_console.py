@@ -145,6 +145,10 @@ def test_secrets_are_shown_once_at_creation_only(hub: Hub) -> None:
         hook = client.post("/console/webhooks", data={"csrf_token": csrf, "url": "https://vendor.example/h"}).text
         secret = re.search(r'id="new-secret">(whsec_[^<]+)<', hook).group(1)
         assert secret not in client.get("/console/webhooks").text
+        endpoint_id = re.search(r'action="/console/webhooks/(\w+)/test"', hook).group(1)
+        # the hub is shared: an endpoint left behind would get every later test's events
+        deleted = client.post(f"/console/webhooks/{endpoint_id}/delete", data={"csrf_token": csrf})
+        assert deleted.status_code == 303 and endpoint_id not in client.get("/console/webhooks").text
 
 
 def test_a_refused_form_changes_nothing(hub: Hub) -> None:

@@ -46,3 +46,11 @@ def test_every_registered_connector_is_under_the_contracts() -> None:
     assert packages <= set(CONTRACTS["features-know-no-connector"]["forbidden_modules"])
     tools = {name.strip() for name in CONTRACTS["connectors-layers"]["layers"][1].split("|")}
     assert {p.rsplit(".", 1)[1] for p in packages} == tools
+
+
+def test_every_room_is_either_below_or_in_the_composition_root() -> None:
+    contract = CONTRACTS["composition-on-top"]
+    below = {m.removeprefix("assessment_hub.") for m in contract["source_modules"]}
+    top = {m.removeprefix("assessment_hub.") for m in contract["forbidden_modules"]}
+    assert not below & top
+    assert _rooms() == below | top, "a new room: say in composition-on-top whether it is a feature or the root"

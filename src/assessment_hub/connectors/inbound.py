@@ -8,22 +8,26 @@ A connector's inbound module makes its router with ``inbound_router(ErrorEnvelop
 of its routes (dependencies included) is answered in that ATS's own error shape, never the Kombo envelope
 or a traceback. Handlers raise ``Refusal(status, message, code=...)``; a ``HubError`` (no active
 integration at this URL: 404, body too large: 413) and a request FastAPI cannot validate (400) are answered
-the same way; anything else is logged and answered 500. Auth helpers read the ATS's key with FastAPI's
+the same way; anything else is logged and answered 500. ``RawBodyDep`` + ``parse_body(raw, Model, BodyRules)``
+read a JSON body and refuse a bad one in the ATS's words. Auth helpers read the ATS's key with FastAPI's
 security utilities (``HTTPBasic``, ``HTTPBearer``) and compare it in constant time.
 """
 
 from __future__ import annotations
 
+import copy
 import hmac
+import json
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, TypeVar
 
 import structlog
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPBasic, HTTPBearer
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
 from assessment_hub.assessment import intake
@@ -92,6 +96,63 @@ RawBodyDep = Annotated[bytes, Depends(_raw_body)]
 """The request body as bytes, refused with 413 above the ``max_body_bytes`` setting."""
 
 
+class Refusal(Exception):
+    """Answer the ATS with HTTP ``status`` and ``message`` (``code``: the ATS's error code, where it has them)."""
+
+    def __init__(self, status: int, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.code = status, message, code
+
+
+Model = TypeVar("Model", bound=BaseModel)
+NOT_JSON: Any = object()
+"""``BodyRules.empty``: an empty body is refused as not JSON."""
+
+
+def field_problems(exc: ValidationError) -> str:
+    """``"candidate.email: Field required; url: ..."``: each failing field and pydantic's message."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors(include_url=False)
+    )
+
+
+@dataclass(frozen=True)
+class BodyRules:
+    """How one ATS's JSON body is read and refused (``parse_body``), in that ATS's words.
+
+    ``empty``: what an empty body reads as (``NOT_JSON``: refused as not JSON); ``not_object``: the refusal
+    of JSON that is not an object (None: left to the model); ``invalid``: the refusal of a body the model
+    rejects, ``{problems}`` filled by ``describe``; refusals have ``status`` and ``code``."""
+
+    not_json: str = "The request body is not valid JSON."
+    not_object: str | None = "The request body must be a JSON object."
+    invalid: str = "The request body is not valid: {problems}"
+    empty: Any = None
+    status: int = 400
+    code: str | None = None
+    describe: Callable[[ValidationError], str] = field_problems
+
+
+def parse_body(raw: bytes, model: type[Model], rules: BodyRules = BodyRules()) -> tuple[Model, Any]:
+    """The body validated by ``model``, and the parsed JSON (kept raw on the order for the operator);
+    raises ``Refusal`` as ``rules`` say."""
+    if raw.strip():
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            raise Refusal(rules.status, rules.not_json, code=rules.code) from None
+    elif rules.empty is NOT_JSON:
+        raise Refusal(rules.status, rules.not_json, code=rules.code)
+    else:
+        data = copy.deepcopy(rules.empty)  # never hand out the shared default
+    if rules.not_object is not None and not isinstance(data, dict):
+        raise Refusal(rules.status, rules.not_object, code=rules.code)
+    try:
+        return model.model_validate(data), data
+    except ValidationError as exc:
+        raise Refusal(rules.status, rules.invalid.format(problems=rules.describe(exc)), code=rules.code) from None
+
+
 # ------------------------------------------------------------------ auth
 
 
@@ -122,14 +183,6 @@ def key_matches(given: str | None, expected: object) -> bool:
 
 
 # ------------------------------------------------------------------ the router factory
-
-
-class Refusal(Exception):
-    """Answer the ATS with HTTP ``status`` and ``message`` (``code``: the ATS's error code, where it has them)."""
-
-    def __init__(self, status: int, message: str, *, code: str | None = None) -> None:
-        super().__init__(message)
-        self.status, self.message, self.code = status, message, code
 
 
 INTERNAL_ERROR = "An unexpected error occurred in the hub; the operator can find it in the server log."

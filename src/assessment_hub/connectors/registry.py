@@ -13,14 +13,20 @@ from collections.abc import Mapping
 from assessment_hub.connectors.ashby.connector import AshbyConnector
 from assessment_hub.connectors.base import Connector, ConnectorContext
 from assessment_hub.connectors.greenhouse.connector import GreenhouseConnector
+from assessment_hub.connectors.recruitee.connector import RecruiteeConnector
 from assessment_hub.connectors.sandbox.connector import SandboxConnector
+from assessment_hub.connectors.smartrecruiters.connector import SmartRecruitersConnector
 from assessment_hub.connectors.teamtailor.connector import TeamtailorConnector
+from assessment_hub.connectors.workable.connector import WorkableConnector
 
 CONNECTORS: Mapping[str, type[Connector]] = {
     SandboxConnector.tool: SandboxConnector,
     AshbyConnector.tool: AshbyConnector,
     TeamtailorConnector.tool: TeamtailorConnector,
     GreenhouseConnector.tool: GreenhouseConnector,
+    SmartRecruitersConnector.tool: SmartRecruitersConnector,
+    WorkableConnector.tool: WorkableConnector,
+    RecruiteeConnector.tool: RecruiteeConnector,
 }
 
 

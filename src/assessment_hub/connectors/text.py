@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from assessment_hub.kit.states import ResultStatus
+
 
 def format_number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:.2f}".rstrip("0").rstrip(".")
@@ -20,7 +22,7 @@ def format_number(value: float) -> str:
 
 def sub_result_text(attribute: dict[str, Any]) -> str:
     """``"40/50 (80%)"``, or ``"cancelled"`` for a cancelled sub-result."""
-    if attribute.get("status") == "CANCELLED":
+    if attribute.get("status") == ResultStatus.CANCELLED:
         return "cancelled"
     value, maximum = attribute["score"]["value"], attribute["score"]["max"]
     percent = f" ({format_number(round(100 * value / maximum, 1))}%)" if maximum else ""
@@ -48,3 +50,11 @@ def score_text(score: float | None, max_score: float | None) -> str | None:
     if score is None:
         return None
     return f"{format_number(score)}/{format_number(max_score)}" if max_score is not None else format_number(score)
+
+
+def percent_text(value: float, maximum: float | None) -> str | None:
+    """``value`` as a percentage of ``maximum``, one decimal at most (``"82"``, ``"82.5"``); None without a
+    positive maximum."""
+    if not maximum or maximum <= 0:
+        return None
+    return format_number(round(100 * value / maximum, 1))

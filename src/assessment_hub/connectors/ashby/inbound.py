@@ -8,18 +8,18 @@ are 409 (already being assessed) and 422 with ``message`` (shown to the Ashby us
 
 from __future__ import annotations
 
-import json
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ValidationError
 
 from assessment_hub.assessment import intake
 from assessment_hub.connectors.ashby.mapping import unified_order
 from assessment_hub.connectors.ashby.schemas import CancelIn, StartIn
 from assessment_hub.connectors.inbound import (
+    BodyRules,
     ErrorEnvelope,
     Inbound,
     InboundDep,
@@ -29,7 +29,10 @@ from assessment_hub.connectors.inbound import (
     bearer_token,
     inbound_router,
     key_matches,
+    parse_body,
 )
+from assessment_hub.kit.openapi import inbound_documented
+from assessment_hub.kit.states import OrderStatus
 
 ACTIONS = ("assessment.list", "assessment.start", "assessment.cancel")
 DEFAULT_CODES = {404: "not_found", 500: "internal_error"}
@@ -71,17 +74,8 @@ async def _authenticated(
 AshbyDep = Annotated[Inbound, Depends(_authenticated)]
 
 
-def read_body(raw: bytes, model: type[BaseModel], *, refusal_status: int = 400) -> tuple[Any, Any]:
-    """The body validated by ``model``, and as parsed JSON (the raw payload kept for the operator)."""
-    try:
-        data = json.loads(raw) if raw.strip() else {}
-    except ValueError:
-        raise Refusal(refusal_status, "The request body is not valid JSON.", code="invalid_input") from None
-    try:
-        return model.model_validate(data), data
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors())
-        raise Refusal(refusal_status, f"The request is not valid: {problems}", code="invalid_input") from None
+BODY = BodyRules(not_object=None, invalid="The request is not valid: {problems}", empty={}, code="invalid_input")
+"""Ashby's bodies: an empty one reads as ``{}``; refusals are ``invalid_input`` (422 for assessment.start)."""
 
 
 def success(results: Any) -> dict[str, Any]:
@@ -91,7 +85,14 @@ def success(results: Any) -> dict[str, Any]:
 # ------------------------------------------------------------------ endpoints
 
 
-@router.post("/assessment.list")
+@router.post(
+    "/assessment.list",
+    **inbound_documented(
+        "List assessment types",
+        description="The vendor's published packages, as Ashby's assessment types.",
+        answer="`{success: true, results: [{assessment_type_id, name, description}]}`.",
+    ),
+)
 def assessment_list(inbound: AshbyDep) -> dict[str, Any]:
     return success(
         [
@@ -101,9 +102,18 @@ def assessment_list(inbound: AshbyDep) -> dict[str, Any]:
     )
 
 
-@router.post("/assessment.start")
+@router.post(
+    "/assessment.start",
+    **inbound_documented(
+        "Start an assessment",
+        description="Ashby places an order for a candidate; the same start sent again answers the same assessment.",
+        body=StartIn,
+        answer="`{success: true, results: {assessment_id}}`.",
+        errors={409: "The candidate is already being assessed for this type.", 422: "Invalid body or unknown type."},
+    ),
+)
 def assessment_start(inbound: AshbyDep, raw: RawBodyDep) -> dict[str, Any]:
-    start, payload = read_body(raw, StartIn, refusal_status=422)
+    start, payload = parse_body(raw, StartIn, replace(BODY, status=422))
     package = intake.live_package(inbound.session, inbound.id, start.assessment_type_id)
     if package is None:
         raise Refusal(
@@ -129,15 +139,25 @@ def assessment_start(inbound: AshbyDep, raw: RawBodyDep) -> dict[str, Any]:
     return success({"assessment_id": order.id})
 
 
-@router.post("/assessment.cancel")
+@router.post(
+    "/assessment.cancel",
+    **inbound_documented(
+        "Cancel an assessment",
+        description="Ashby cancels an open assessment; an unknown or completed one is answered 200 with "
+        "`success: false` (Ashby's convention).",
+        body=CancelIn,
+        answer="`{success: true, results: {assessment_id}}`, or `{success: false, errorInfo}`.",
+        errors={400: "Invalid body."},
+    ),
+)
 def assessment_cancel(inbound: AshbyDep, raw: RawBodyDep) -> Any:
-    cancel, _ = read_body(raw, CancelIn)
+    cancel, _ = parse_body(raw, CancelIn, BODY)
     order = intake.find_order(inbound.session, inbound.id, cancel.assessment_id)
     if order is None:
         return error_response(
             Refusal(200, f"No assessment {cancel.assessment_id!r} at this hub.", code="assessment_not_found")
         )
-    if order.status == "COMPLETED":
+    if order.status == OrderStatus.COMPLETED:
         return error_response(
             Refusal(
                 200,

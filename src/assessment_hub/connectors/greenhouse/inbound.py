@@ -10,13 +10,11 @@ missing or wrong key; ``404`` for an unknown integration URL, ``partner_intervie
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 import structlog
 from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ValidationError
 
 from assessment_hub.assessment import intake
 from assessment_hub.connectors.callbacks import callback_allowed
@@ -32,7 +30,9 @@ from assessment_hub.connectors.inbound import (
     basic_username,
     inbound_router,
     key_matches,
+    parse_body,
 )
+from assessment_hub.kit.openapi import inbound_documented
 
 log = structlog.get_logger("assessment_hub.greenhouse")
 
@@ -62,27 +62,17 @@ async def _authenticated(inbound: InboundDep, username: Annotated[str | None, De
 GreenhouseDep = Annotated[Inbound, Depends(_authenticated)]
 
 
-def parse(raw: bytes, model: type[BaseModel]) -> tuple[Any, Any]:
-    """The body validated by ``model``, and the parsed JSON (kept raw for the operator)."""
-    try:
-        data = json.loads(raw) if raw.strip() else None
-    except ValueError:
-        raise Refusal(400, "The request body is not valid JSON.") from None
-    if not isinstance(data, dict):
-        raise Refusal(400, "The request body must be a JSON object.")
-    try:
-        return model.model_validate(data), data
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors(include_url=False)
-        )
-        raise Refusal(400, f"The request body is not valid: {problems}") from None
-
-
 # ------------------------------------------------------------------ routes
 
 
-@router.get("/list_tests")
+@router.get(
+    "/list_tests",
+    **inbound_documented(
+        "List tests",
+        description="The vendor's published packages, as Greenhouse tests.",
+        answer="`[{partner_test_id, partner_test_name}]`.",
+    ),
+)
 def list_tests(inbound: GreenhouseDep) -> Any:
     """§2.3: a bare array of ``{partner_test_id, partner_test_name}`` from the integration's live packages."""
     return [
@@ -91,10 +81,19 @@ def list_tests(inbound: GreenhouseDep) -> Any:
     ]
 
 
-@router.post("/send_test")
+@router.post(
+    "/send_test",
+    **inbound_documented(
+        "Send a test",
+        description="Greenhouse places an order for a candidate.",
+        body=SendTestIn,
+        answer="`{partner_interview_id}`.",
+        errors={400: "Invalid body or unknown test.", 409: "The candidate already has this test."},
+    ),
+)
 def send_test(inbound: GreenhouseDep, raw: RawBodyDep) -> Any:
     """§2.4: create the order (or find the one a retry of this ``url`` created); answer its id."""
-    body, data = parse(raw, SendTestIn)
+    body, data = parse_body(raw, SendTestIn)
     intake.lock_integration(inbound.session, inbound.id)
     existing = intake.find_order_by_remote(inbound.session, inbound.id, ("url",), body.url)  # a retry of this url
     if existing is not None:
@@ -132,7 +131,15 @@ def send_test(inbound: GreenhouseDep, raw: RawBodyDep) -> Any:
     return {"partner_interview_id": order.id}
 
 
-@router.get("/test_status")
+@router.get(
+    "/test_status",
+    **inbound_documented(
+        "Test status",
+        description="The order's status and latest result, as Greenhouse reads it.",
+        answer="`{partner_status, partner_profile_url, partner_score, metadata}`.",
+        errors={400: "partner_interview_id missing."},
+    ),
+)
 def test_status(request: Request, inbound: GreenhouseDep) -> Any:
     """§2.6: the latest result of the order ``partner_interview_id`` in Greenhouse's terms."""
     order_id = request.query_params.get("partner_interview_id")
@@ -144,11 +151,20 @@ def test_status(request: Request, inbound: GreenhouseDep) -> Any:
     return status_answer(order.status, order.rejection_message, intake.latest_result(inbound.session, order))
 
 
-@router.post("/response_error")
+@router.post(
+    "/response_error",
+    **inbound_documented(
+        "Report a write-back error",
+        description="Greenhouse tells the hub it could not process a write-back.",
+        body=ResponseErrorIn,
+        answer="An empty answer.",
+        errors={400: "Invalid body."},
+    ),
+)
 def response_error(inbound: GreenhouseDep, raw: RawBodyDep) -> Any:
     """§2.7: Greenhouse found an answer of the hub malformed. Kept as a notice: the vendor sees it as a
     warning on its next result PUT (for that order when Greenhouse names one of this integration's)."""
-    body, _ = parse(raw, ResponseErrorIn)
+    body, _ = parse_body(raw, ResponseErrorIn)
     order = (
         intake.find_order(inbound.session, inbound.id, body.partner_interview_id) if body.partner_interview_id else None
     )

@@ -10,16 +10,16 @@ Teamtailor shows on the partner result (ats-protocols.md §7.4); never the Kombo
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import Depends, Header
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from pydantic import ValidationError
 
 from assessment_hub.assessment import intake
 from assessment_hub.connectors.inbound import (
+    NOT_JSON,
+    BodyRules,
     ErrorEnvelope,
     Inbound,
     InboundDep,
@@ -28,6 +28,7 @@ from assessment_hub.connectors.inbound import (
     bearer_token,
     inbound_router,
     key_matches,
+    parse_body,
 )
 from assessment_hub.connectors.teamtailor import orders
 from assessment_hub.connectors.teamtailor.mapping import PACKAGE_FIELD, package_choice
@@ -36,6 +37,7 @@ from assessment_hub.connectors.teamtailor.settings import parse_criteria
 from assessment_hub.connectors.teamtailor.signature import HEADER as SIGNATURE_HEADER
 from assessment_hub.connectors.teamtailor.signature import check_signature
 from assessment_hub.errors import describe_validation_error
+from assessment_hub.kit.openapi import inbound_documented
 
 
 def plain_text(refusal: Refusal) -> Response:
@@ -68,8 +70,24 @@ async def _authenticated(inbound: InboundDep, token: Annotated[str | None, Depen
 
 TeamtailorDep = Annotated[Inbound, Depends(_authenticated)]
 
+BODY = BodyRules(
+    not_json="The body is not JSON",
+    not_object=None,
+    invalid="{problems}",
+    empty=NOT_JSON,
+    describe=lambda exc: describe_validation_error(exc).replace("Invalid request body", "Invalid partner event"),
+)
+"""A partner event: JSON, refused with the field and rule of each problem."""
 
-@router.get("/config")
+
+@router.get(
+    "/config",
+    **inbound_documented(
+        "Form configuration",
+        description="The form Teamtailor shows the recruiter: the vendor's tests and assessment criteria.",
+        answer="`{config: {...}}`.",
+    ),
+)
 def config(inbound: TeamtailorDep) -> JSONResponse:
     packages = intake.packages(inbound.session, inbound.id)
     if packages:
@@ -92,22 +110,22 @@ def config(inbound: TeamtailorDep) -> JSONResponse:
     return JSONResponse({"config": body})
 
 
-@router.post("/webhook")
+@router.post(
+    "/webhook",
+    **inbound_documented(
+        "Partner event",
+        description="Teamtailor sends a partner event; the hub places the order. Answers are plain text.",
+        body=WebhookBody,
+        answer="An empty answer once the order is stored.",
+        errors={400: "The body is not JSON or not a partner event.", 422: "No test chosen, or unknown test."},
+    ),
+)
 def webhook(
     inbound: TeamtailorDep,
     raw_body: RawBodyDep,
     teamtailor_signature: Annotated[str | None, Header(alias=SIGNATURE_HEADER)] = None,
 ) -> Response:
-    try:
-        raw = json.loads(raw_body)
-    except ValueError:
-        raise Refusal(400, "The body is not JSON") from None
-    try:
-        body = WebhookBody.model_validate(raw)
-    except ValidationError as exc:
-        raise Refusal(
-            400, describe_validation_error(exc).replace("Invalid request body", "Invalid partner event")
-        ) from None
+    body, raw = parse_body(raw_body, WebhookBody, BODY)
     event = body.partner_event
     secret = inbound.settings.get("webhook_secret")
     if secret:
