@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from assessment_hub.connectors.ashby.connector import AshbyConnector
 from assessment_hub.connectors.base import Connector, ConnectorContext
 from assessment_hub.connectors.greenhouse.connector import GreenhouseConnector
+from assessment_hub.connectors.lever.connector import LeverConnector
 from assessment_hub.connectors.recruitee.connector import RecruiteeConnector
 from assessment_hub.connectors.sandbox.connector import SandboxConnector
 from assessment_hub.connectors.smartrecruiters.connector import SmartRecruitersConnector
@@ -27,6 +28,7 @@ CONNECTORS: Mapping[str, type[Connector]] = {
     SmartRecruitersConnector.tool: SmartRecruitersConnector,
     WorkableConnector.tool: WorkableConnector,
     RecruiteeConnector.tool: RecruiteeConnector,
+    LeverConnector.tool: LeverConnector,
 }
 
 
