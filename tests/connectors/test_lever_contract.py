@@ -173,6 +173,15 @@ def test_a_wrong_or_missing_signature_is_refused_401(lever: LeverHarness, hub: H
     assert orders_of(hub, lever.tenant.integration_id) == []
 
 
+def test_a_url_of_no_active_integration_is_404_in_levers_shape(lever: LeverHarness) -> None:
+    import httpx
+
+    base = lever.setup["webhook_url"].rsplit("/connectors/", 1)[0]
+    with httpx.Client(timeout=15) as client:
+        answer = client.post(f"{base}/connectors/lever/{'x' * 24}/webhook", json=lever.sim.signed(None))
+    assert answer.status_code == 404 and set(answer.json()) == {"code", "message"}
+
+
 def test_other_stages_events_and_pings_make_no_order(lever: LeverHarness, hub: Hub) -> None:
     publish(lever, "pkg-1")
     sim = lever.sim

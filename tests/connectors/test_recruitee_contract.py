@@ -155,6 +155,18 @@ def test_a_wrong_or_missing_token_is_refused_401(recruitee: RecruiteeHarness) ->
     assert orders_of(recruitee.hub, recruitee.tenant.integration_id) == []
 
 
+def test_a_url_of_no_active_integration_is_404_in_recruitees_shape(recruitee: RecruiteeHarness, hub: Hub) -> None:
+    import httpx
+
+    base = recruitee.setup["tests_url"].rsplit("/connectors/", 1)[0]
+    with httpx.Client(timeout=15) as client:
+        answer = client.get(
+            f"{base}/connectors/recruitee/{'x' * 24}/tests",
+            headers={"Authorization": f"Bearer {recruitee.setup['token']}"},
+        )
+    assert answer.status_code == 404 and set(answer.json()) == {"error"}
+
+
 def test_tests_list_is_a_bare_array_of_id_and_name(recruitee: RecruiteeHarness) -> None:
     assert recruitee.sim.list_tests() == []
     publish(recruitee, "b", "a")
