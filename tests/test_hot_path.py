@@ -37,6 +37,6 @@ def test_logged_exceptions_render_as_plain_text(capsys) -> None:
         raise RuntimeError("boom")
     except RuntimeError:
         structlog.get_logger("t").exception("failed")
-    out = capsys.readouterr().out
+    out = capsys.readouterr().err  # log lines go to stderr (stdout is the CLI's output)
     assert "Traceback (most recent call last)" in out and "RuntimeError: boom" in out
     assert "╭" not in out and "│" not in out

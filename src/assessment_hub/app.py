@@ -46,6 +46,9 @@ from assessment_hub.integrations.lookups import Lookups
 from assessment_hub.integrations.routes import icons as icon_router
 from assessment_hub.integrations.routes import router as general_router
 from assessment_hub.kit.logging import configure_logging
+from assessment_hub.ops.access import install_request_log
+from assessment_hub.ops.health import router as ops_router
+from assessment_hub.privacy.routes import router as privacy_router
 
 log = structlog.get_logger("assessment_hub")
 
@@ -53,7 +56,7 @@ log = structlog.get_logger("assessment_hub")
 def create_app(settings: Settings | None = None, *, worker: bool = False) -> FastAPI:
     """The API; with ``worker=True`` a delivery worker runs in the same process (the embedded set-up)."""
     settings = settings or Settings()
-    configure_logging()
+    configure_logging(settings.log_level, settings.log_format)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -99,9 +102,12 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
     app.include_router(icon_router)
     app.include_router(admin_router)
     app.include_router(attachment_link_router)
+    app.include_router(ops_router)
+    app.include_router(privacy_router)
     mount_inbound_routes(app)
     _install_error_handlers(app)
     _refuse_nul_in_urls(app)
+    install_request_log(app)  # outermost: X-Request-Id and the access line for every request
     return app
 
 

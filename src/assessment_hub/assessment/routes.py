@@ -23,6 +23,7 @@ from assessment_hub.integrations.notices import take_notices
 from assessment_hub.kit.body import json_body
 from assessment_hub.kit.envelope import EnvelopeResponse, success, success_with_fragments
 from assessment_hub.kit.timestamps import parse_instant
+from assessment_hub.ops.metrics import count_result_write
 
 router = APIRouter(prefix="/assessment")
 
@@ -162,4 +163,5 @@ async def put_result(
         )
 
     ats_warnings = await state.writer.run(write)
+    count_result_write(integration.tool)
     return success({}, result.warnings + ats_warnings)

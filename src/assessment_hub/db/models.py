@@ -3,9 +3,11 @@
 from assessment_hub.assessment.models import AttachmentRow, OrderRow, PackageRow, ResultRevisionRow
 from assessment_hub.connectors.sandbox.models import SandboxStateRow, SandboxWritebackRow
 from assessment_hub.db.base import Base
+from assessment_hub.delivery.heartbeat import WorkerHeartbeatRow
 from assessment_hub.delivery.models import DeliveryAttemptRow, OutboxRow
 from assessment_hub.integrations.models import ApiKeyRow, HubMetaRow, IntegrationRow
 from assessment_hub.integrations.notices import NoticeRow
+from assessment_hub.privacy.models import ErasureRow
 from assessment_hub.webhooks.models import WebhookEndpointRow
 
 __all__ = [
@@ -13,6 +15,7 @@ __all__ = [
     "AttachmentRow",
     "Base",
     "DeliveryAttemptRow",
+    "ErasureRow",
     "HubMetaRow",
     "IntegrationRow",
     "NoticeRow",
@@ -23,4 +26,5 @@ __all__ = [
     "SandboxStateRow",
     "SandboxWritebackRow",
     "WebhookEndpointRow",
+    "WorkerHeartbeatRow",
 ]

@@ -14,6 +14,8 @@ runs each job in its own transaction on the threadpool.
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import logging
 import queue
 import threading
@@ -58,7 +60,8 @@ class Writer:
         if not self._grouped:
             return await run_in_threadpool(self._run_alone, job)
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._jobs.put((job, future))
+        # the job runs in the request's context (its request id reaches log lines and outbox rows)
+        self._jobs.put((functools.partial(contextvars.copy_context().run, job), future))
         return await future
 
     def _run_alone(self, job: Callable[[Session], T]) -> T:

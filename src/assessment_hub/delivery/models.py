@@ -14,6 +14,7 @@ from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from assessment_hub.db.base import Base, UTCDateTime
+from assessment_hub.kit.logging import current_request_id
 from assessment_hub.kit.timestamps import utcnow
 
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -53,6 +54,9 @@ class OutboxRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    request_id: Mapped[str | None] = mapped_column(String(128), default=current_request_id)
+    """The id of the API request whose transaction wrote this row (``X-Request-Id``), for the delivery log
+    lines; null when no request caused it (the worker, the CLI)."""
 
 
 class DeliveryAttemptRow(Base):

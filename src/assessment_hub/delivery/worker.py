@@ -42,7 +42,9 @@ from assessment_hub.connectors.base import (
 from assessment_hub.connectors.registry import build_connector
 from assessment_hub.db.engine import read_only
 from assessment_hub.db.session import unit_of_work
+from assessment_hub.delivery.heartbeat import Heartbeat
 from assessment_hub.delivery.models import DeliveryAttemptRow, OutboxRow
+from assessment_hub.delivery.observe import report_attempts
 from assessment_hub.delivery.outbox import enqueue_writeback
 from assessment_hub.delivery.policy import next_attempt_delay
 from assessment_hub.delivery.senders import Outcome, connector_failure, send_webhook
@@ -135,9 +137,11 @@ class DeliveryWorker:
         self._stopping = stop
         recorder = self._recorder = _Recorder(self)
         recorder.start()
+        heartbeat = Heartbeat(self.settings, self.sessions, self.worker_id).start()
         try:
             with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="delivery") as pool:
                 while not stop.is_set():
+                    heartbeat.tick()
                     self.wake.clear()  # before claiming: a row committed meanwhile wakes the wait below
                     free = capacity - self._in_flight
                     jobs: list[Job] = []
@@ -157,6 +161,7 @@ class DeliveryWorker:
                     self.wake.wait(self.settings.worker_poll_s)
         finally:
             recorder.close()
+            heartbeat.stop()
             self._recorder = None
             self.http.close()
 
@@ -411,6 +416,7 @@ class DeliveryWorker:
                 )
             }
             attempts: list[dict[str, Any]] = []
+            recorded: list[tuple[Any, dict[str, Any]]] = []
             touched: dict[int, Any] = {}
             for item in items:
                 row, outcome = rows.get(item.outbox_id), item.outcome
@@ -439,6 +445,7 @@ class DeliveryWorker:
                     }
                 )
                 touched[row.id] = row
+                recorded.append((row, attempts[-1]))
             if not touched:
                 return
             if attempts:
@@ -460,6 +467,7 @@ class DeliveryWorker:
                     for row in touched.values()
                 ],
             )
+        report_attempts(recorded)
 
     def _apply(self, session: Session, row: Any, outcome: Outcome, now) -> str:
         row.lease_until = None
@@ -536,6 +544,7 @@ _OUTBOX_FOR_RECORD = (
         _outbox.c.last_error,
         _outbox.c.finished_at,
         _outbox.c.created_at,
+        _outbox.c.request_id,
     )
     .where(_outbox.c.id.in_(bindparam("ids", expanding=True)))
     .order_by(_outbox.c.id)
