@@ -8,7 +8,7 @@ counts and the vendor's billing still add up):
 | ``orders`` | ``candidate`` becomes ``{remote_id: null, email: "", first_name: null, last_name: null, phone: null}``; ``application`` keeps only its ``remote_id``; ``remote_data`` (the ATS's raw payload) null; ``erased_at`` set |
 | ``result_revisions`` | every occurrence of the candidate's name, email, phone or remote id in ``attributes``, ``remote_fields``, ``result_url``, ``warnings`` becomes ``[erased]`` |
 | ``attachments`` | deleted, and their bytes too once no other attachment holds the same content (reports name the candidate) |
-| ``outbox`` | webhook bodies and errors redacted as above; messages not sent yet (``pending``, ``dead``) are ``cancelled`` |
+| ``outbox`` | webhook bodies and errors redacted as above; messages not delivered yet (``pending``, ``in_flight``, ``dead``) are ``cancelled`` (a send in progress is recorded ``late-...`` and changes nothing) |
 | ``delivery_attempts`` | response excerpts dropped, error messages redacted |
 | ``sandbox_writebacks``, ``notices`` | redacted as above |
 
@@ -197,7 +197,7 @@ def _erase_deliveries(session: Session, order_id: str, values: list[str], now: d
             except ValueError:
                 row.body = redact(row.body, values)
         row.last_error = redact(row.last_error, values)
-        if row.state in ("pending", "dead"):
+        if row.state in ("pending", "in_flight", "dead"):  # an in-flight send's late outcome changes nothing
             row.state, row.finished_at, row.updated_at = "cancelled", now, now
             row.last_error = "cancelled: the candidate's data was erased"
     if rows:

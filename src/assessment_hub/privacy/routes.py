@@ -11,7 +11,7 @@ import hashlib
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 
 from assessment_hub.admin.deps import AdminDep
@@ -27,8 +27,19 @@ router = APIRouter(prefix="/admin", dependencies=[AdminDep], tags=["admin"])
 
 
 class ErasureIn(BaseModel):
+    """The candidate's email address, any case, surrounding blanks ignored."""
+
     model_config = ConfigDict(extra="forbid")
-    email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
+    email: str = Field(max_length=320)
+
+    @field_validator("email")
+    @classmethod
+    def _an_email(cls, value: str) -> str:
+        value = value.strip()
+        local, at, domain = value.partition("@")
+        if not at or not local or "@" in domain or "." not in domain.strip(".") or any(c.isspace() for c in value):
+            raise ValueError("must be an email address like ada@example.com")
+        return value
 
 
 def admin_actor(request: Request) -> str:
