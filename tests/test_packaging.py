@@ -143,7 +143,7 @@ def test_dockerfile_is_multi_stage_non_root_and_checks_ready() -> None:
         if line.startswith("COPY ") and "--from=" not in line:
             sources = line.split()[1:-1]
             assert all((REPO / source).exists() for source in sources), line
-    cmd = next(line for line in lines if line.startswith("CMD "))
+    cmd = [line for line in lines if line.startswith("CMD ")][-1]  # the last CMD (the first is the healthcheck's)
     assert cmd.startswith('CMD ["serve"') and '"--host", "0.0.0.0"' in cmd
     from typer.testing import CliRunner
 
