@@ -26,6 +26,7 @@ from assessment_hub.assessment.attachment_links import router as attachment_link
 from assessment_hub.assessment.attachments import AttachmentStore
 from assessment_hub.assessment.routes import router as assessment_router
 from assessment_hub.config import Settings
+from assessment_hub.connect.routes import router as connect_router
 from assessment_hub.connectors.inbound import mount_inbound_routes
 from assessment_hub.db.engine import build_engine, read_only
 from assessment_hub.db.reader import Reader
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
     app.include_router(icon_router)
     app.include_router(admin_router)
     app.include_router(attachment_link_router)
+    app.include_router(connect_router)
     app.include_router(ops_router)
     app.include_router(privacy_router)
     mount_inbound_routes(app)

@@ -17,6 +17,7 @@ from assessment_hub.config import Settings
 from assessment_hub.db.engine import build_engine
 from assessment_hub.db.session import unit_of_work
 from assessment_hub.errors import HubError
+from assessment_hub.kit.states import OrderStatus
 
 app = typer.Typer(
     help="assessment-hub: connect assessment vendors to applicant tracking systems.",
@@ -448,7 +449,9 @@ def sandbox_seed(
     integration: Annotated[str, typer.Option(help="A sandbox integration id.")],
     package: Annotated[str, typer.Option(help="The package id of the seeded orders.")],
     count: Annotated[int, typer.Option(help="How many orders.", min=1)],
-    status: Annotated[str, typer.Option(help="Their status: OPEN, COMPLETED, CANCELLED or REJECTED.")] = "OPEN",
+    status: Annotated[
+        str, typer.Option(help="Their status: OPEN, COMPLETED, CANCELLED or REJECTED.")
+    ] = OrderStatus.OPEN,
 ) -> None:
     """Bulk-insert COUNT orders of a published package for load tests (no webhooks are sent for them);
     progress goes to stderr, the rate to stdout."""

@@ -51,6 +51,13 @@ class Settings(BaseSettings):
     public_base_url: str | None = None
     """How ATSs and browsers reach this hub (e.g. https://hub.example.com); defaults to the request's URL."""
 
+    # Connect (the customer's own set-up page, docs/connect.md)
+    connect_vendor_name: str | None = None
+    """The vendor's name shown on the connect page ("Connect your ATS to <name>"); unset: "your assessment provider"."""
+    connect_frame_ancestors: str = "*"
+    """Who may show the connect page in an iframe: the CSP ``frame-ancestors`` sources, space-separated (e.g.
+    ``https://app.vendor.example``). ``*`` (any web page) is safe because the link's token guards the page."""
+
     # Delivery (outbox worker). Durations in seconds.
     delivery_timeout_s: float = Field(default=10.0, gt=0, le=120)
     """Timeout of one outbound webhook or write-back request."""
@@ -131,6 +138,16 @@ class Settings(BaseSettings):
                 "an in-memory SQLite database cannot be shared by the server, workers and the CLI; "
                 "give a file (sqlite:///path/to/hub.db)"
             )
+        return value
+
+    @field_validator("connect_frame_ancestors")
+    @classmethod
+    def _frame_ancestors(cls, value: str) -> str:
+        value = " ".join(value.split())
+        if not value:
+            raise ValueError("must name at least one source (* for any site, 'none' for no framing)")
+        if any(c in value for c in ';,"'):
+            raise ValueError("must be CSP sources separated by spaces (no ';', ',' or '\"')")
         return value
 
     @field_validator("secret_key")

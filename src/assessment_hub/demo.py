@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from assessment_hub.delivery.states import AttemptOutcome
 from assessment_hub.signing import SIGNATURE_HEADER, verify_signature
 
 DEMO_SETTINGS: dict[str, Any] = {
@@ -44,7 +45,7 @@ OUTAGE_FAILED_ATTEMPTS = 3
 """Failed write-back attempts to show before the ATS comes back."""
 KOMBO_MISSING = (
     "the official `kombo` SDK is not installed; install it with `pip install kombo` "
-    "(or `pip install 'assessment-hub[test]'`) and run the demo again"
+    "(a dependency of assessment-hub) and run the demo again"
 )
 
 
@@ -156,6 +157,20 @@ class Demo:
     order_id: str = ""
     seen_attempts: int = 0
 
+    @property
+    def db(self) -> sessionmaker[Session]:
+        """The demo database's session factory (set by the database step)."""
+        if self.sessions is None:
+            raise DemoFailed("the database step has not run")
+        return self.sessions
+
+    @property
+    def vendor(self) -> SignedWebhookReceiver:
+        """The vendor's webhook receiver (set by the receiver step)."""
+        if self.receiver is None:
+            raise DemoFailed("the receiver step has not run")
+        return self.receiver
+
     def line(self, mark: str, text: str) -> None:
         self.echo(f"{time.monotonic() - self.started:6.2f}s  {mark} {text}")
 
@@ -189,8 +204,16 @@ def step_database(demo: Demo) -> str:
     from assessment_hub.db.migrate import upgrade
 
     demo.tmp = Path(tempfile.mkdtemp(prefix="assessment-hub-demo-"))
+    import os
+
+    quiet: dict[str, Any] = (
+        {} if "ASSESSMENT_HUB_LOG_LEVEL" in os.environ else {"log_level": "warning"}
+    )  # the timeline is the output
     demo.settings = Settings(
-        database_url=f"sqlite:///{demo.tmp / 'demo.db'}", attachments_dir=demo.tmp / "attachments", **DEMO_SETTINGS
+        database_url=f"sqlite:///{demo.tmp / 'demo.db'}",
+        attachments_dir=demo.tmp / "attachments",
+        **DEMO_SETTINGS,
+        **quiet,
     )
     engine = build_engine(demo.settings)
     upgrade(engine)
@@ -200,7 +223,7 @@ def step_database(demo: Demo) -> str:
 
 def step_receiver(demo: Demo) -> str:
     demo.receiver = SignedWebhookReceiver().start()
-    return f"vendor webhook receiver listening on {demo.receiver.url} (verifies {SIGNATURE_HEADER})"
+    return f"vendor webhook receiver listening on {demo.vendor.url} (verifies {SIGNATURE_HEADER})"
 
 
 def step_server(demo: Demo) -> str:
@@ -215,11 +238,10 @@ def step_server(demo: Demo) -> str:
     demo.server = uvicorn.Server(
         uvicorn.Config(create_app(demo.settings, worker=True), log_level="warning", lifespan="on")
     )
-    demo.server_thread = threading.Thread(
-        target=demo.server.run, kwargs={"sockets": [sock]}, name="hub-server", daemon=True
-    )
-    demo.server_thread.start()
-    if not _wait(lambda: demo.server.started or not demo.server_thread.is_alive(), 10) or not demo.server.started:
+    thread = threading.Thread(target=demo.server.run, kwargs={"sockets": [sock]}, name="hub-server", daemon=True)
+    demo.server_thread = thread
+    thread.start()
+    if not _wait(lambda: demo.server.started or not thread.is_alive(), 10) or not demo.server.started:
         raise DemoFailed("the server did not start")
     demo.api_url = f"http://127.0.0.1:{port}/v1"
     return f"server listening on {demo.api_url} with a delivery worker (retries after {demo.settings.retry_base_s:g} s, doubling)"
@@ -230,11 +252,11 @@ def step_integration(demo: Demo) -> str:
     from assessment_hub.integrations.service import create_api_key, create_integration
     from assessment_hub.webhooks.service import create_endpoint
 
-    with unit_of_work(demo.sessions) as session:
+    with unit_of_work(demo.db) as session:
         demo.api_key = create_api_key(session, "demo")
         demo.integration_id = create_integration(session, "sandbox", "Demo Org").id
-        _endpoint, secret = create_endpoint(session, demo.settings.cipher, demo.receiver.url)
-    demo.receiver.secret = "whsec_not_the_one_the_hub_signs_with" if demo.break_receiver_secret else secret
+        _endpoint, secret = create_endpoint(session, demo.settings.cipher, demo.vendor.url)
+    demo.vendor.secret = "whsec_not_the_one_the_hub_signs_with" if demo.break_receiver_secret else secret
     return f"sandbox integration {demo.integration_id}, an API key, and the receiver registered as webhook endpoint"
 
 
@@ -255,7 +277,7 @@ def step_order(demo: Demo) -> str:
     from assessment_hub.connectors.sandbox.orders import create_sandbox_order
     from assessment_hub.db.session import unit_of_work
 
-    with unit_of_work(demo.sessions) as session:
+    with unit_of_work(demo.db) as session:
         order = create_sandbox_order(session, demo.integration_id, PACKAGE["id"], seed=42)
         demo.order_id, candidate = order.id, order.candidate
     return (
@@ -272,11 +294,11 @@ def step_webhook(demo: Demo) -> str:
             (e for e in events if e.type == "assessment:order-received" and e.data.get("id") == demo.order_id), None
         )
 
-    event = demo.receiver.wait_for(for_order, timeout)
+    event = demo.vendor.wait_for(for_order, timeout)
     if event is None:
         refused = (
-            f"; the receiver refused {demo.receiver.refused} attempt(s) whose signature did not verify"
-            if demo.receiver.refused
+            f"; the receiver refused {demo.vendor.refused} attempt(s) whose signature did not verify"
+            if demo.vendor.refused
             else ""
         )
         raise DemoFailed(
@@ -288,7 +310,7 @@ def step_webhook(demo: Demo) -> str:
 def _writeback(demo: Demo, revision: int) -> dict[str, Any] | None:
     from assessment_hub.connectors.sandbox.service import show_order
 
-    with demo.sessions() as session:
+    with demo.db() as session:
         view = show_order(session, demo.order_id)
     return next((w for w in view["writebacks"] if w["kind"] == "result" and w["revision"] == revision), None)
 
@@ -317,7 +339,7 @@ def _send_result(demo: Demo, score: int, summary: str) -> int:
 def _latest_revision(demo: Demo) -> int:
     from assessment_hub.assessment.models import OrderRow, ResultRevisionRow
 
-    with demo.sessions() as session:
+    with demo.db() as session:
         return (
             session.scalar(
                 select(ResultRevisionRow.revision)
@@ -345,7 +367,7 @@ def step_outage(demo: Demo) -> str:
     from assessment_hub.connectors.sandbox.service import set_outage
     from assessment_hub.db.session import unit_of_work
 
-    with unit_of_work(demo.sessions) as session:
+    with unit_of_work(demo.db) as session:
         set_outage(session, demo.integration_id, "503")
     return "ATS outage: the sandbox ATS now answers every write-back with HTTP 503"
 
@@ -360,7 +382,7 @@ def step_correction(demo: Demo) -> str:
 def _attempts(demo: Demo) -> list[Any]:
     from assessment_hub.delivery.models import DeliveryAttemptRow, OutboxRow
 
-    with demo.sessions() as session:
+    with demo.db() as session:
         newest = session.scalar(
             select(OutboxRow.id)
             .where(OutboxRow.order_id == demo.order_id, OutboxRow.kind == "writeback")
@@ -382,7 +404,7 @@ def _last_error(demo: Demo) -> str:
 def _show_new_attempts(demo: Demo) -> list[Any]:
     attempts = _attempts(demo)
     for number, attempt in enumerate(attempts[demo.seen_attempts :], start=demo.seen_attempts + 1):
-        if attempt.outcome == "succeeded":
+        if attempt.outcome == AttemptOutcome.SUCCEEDED:
             demo.line("↻", f"write-back attempt {number}: delivered in {attempt.duration_ms} ms")
             continue
         what = f"HTTP {attempt.http_status}" if attempt.http_status else (attempt.error_message or "failed")
@@ -394,7 +416,10 @@ def _show_new_attempts(demo: Demo) -> list[Any]:
 def step_retries(demo: Demo) -> str:
     timeout = 8.0
     failed = _wait(
-        lambda: len([a for a in _show_new_attempts(demo) if a.outcome == "retry"]) >= OUTAGE_FAILED_ATTEMPTS, timeout
+        lambda: (
+            len([a for a in _show_new_attempts(demo) if a.outcome == AttemptOutcome.RETRY]) >= OUTAGE_FAILED_ATTEMPTS
+        ),
+        timeout,
     )
     if not failed:
         raise DemoFailed(
@@ -413,7 +438,7 @@ def step_recovery(demo: Demo) -> str:
     from assessment_hub.db.session import unit_of_work
 
     timeout = 6.0
-    with unit_of_work(demo.sessions) as session:
+    with unit_of_work(demo.db) as session:
         set_outage(session, demo.integration_id, "off")
     demo.line("✓", "ATS recovered: the sandbox ATS answers normally again")
     received = _wait(lambda: _writeback(demo, 2), timeout)

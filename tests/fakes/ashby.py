@@ -121,6 +121,7 @@ class FakeAshby(FakeAtsServer):
         self.ashby_api_key = ashby_api_key  # what the hub must send to Ashby
         self.auth_scheme = auth_scheme
         self.timeout = timeout
+        self.api_key_info_permission = True  # False: the Ashby key lacks apiKeysRead (see _api_key_info)
         # assessment_id -> {"last_timestamp", "status", "result", "profile_url", "cancelled_reason",
         #                    "metadata" (identifier -> blob), "updates" [bodies], "started": start body}
         self.assessments: dict[str, dict[str, Any]] = {}
@@ -321,6 +322,8 @@ class FakeAshby(FakeAtsServer):
             return Reply(
                 405, {"success": False, "errors": ["method_not_allowed"]}, reason=f"method {rec.method} instead of POST"
             )
+        if rec.path == "/apiKey.info":
+            return self._api_key_info(rec)
         if rec.path != "/assessment.update":
             return Reply(404, {"success": False, "errors": ["unknown_endpoint"]}, reason=f"unknown endpoint {rec.path}")
         creds = parse_basic(rec.headers.get("authorization"))
@@ -339,6 +342,29 @@ class FakeAshby(FakeAtsServer):
             return self._fail("invalid_input", "; ".join(problems))
         self._apply_update(rec.json)
         return Reply(200, {"success": True, "results": {}})
+
+    def _api_key_info(self, rec: RecordedRequest) -> Reply:
+        """``POST /apiKey.info`` (https://developers.ashbyhq.com/reference/api-key): 200 with the key's title for
+        the right key; 401 without one, 403 for a wrong one. ``api_key_info_permission=False`` models a key
+        without ``apiKeysRead``: 403 ``missing_endpoint_permission``."""
+        creds = parse_basic(rec.headers.get("authorization"))
+        if creds is None:
+            return self.bad_credentials_reply()
+        if creds != (self.ashby_api_key, ""):
+            return Reply(
+                403,
+                {"success": False, "errorInfo": {"code": "invalid_api_key", "message": "Invalid API key"}},
+                reason="wrong Ashby API key",
+            )
+        if not self.api_key_info_permission:
+            return Reply(
+                403,
+                {
+                    "success": False,
+                    "errorInfo": {"code": "missing_endpoint_permission", "message": "Missing permission apiKeysRead"},
+                },
+            )
+        return Reply(200, {"success": True, "results": {"title": "hub key", "createdAt": "2024-01-01T00:00:00Z"}})
 
     def _check_update(self, body: Any, expected_id: str | None = None) -> list[str]:
         if not isinstance(body, dict):

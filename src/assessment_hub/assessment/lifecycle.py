@@ -8,17 +8,16 @@
 from __future__ import annotations
 
 from assessment_hub.errors import InputInvalid
-
-TERMINAL = frozenset({"COMPLETED", "CANCELLED"})
+from assessment_hub.kit.states import TERMINAL_RESULT_STATUSES, OrderStatus
 
 
 def check_result_transition(current: str, requested: str) -> None:
     """Raise ``InputInvalid`` when a result with ``requested`` status may not be applied to an order in ``current``."""
-    if current == "OPEN":
+    if current == OrderStatus.OPEN:
         return
-    if current == "REJECTED":
+    if current == OrderStatus.REJECTED:
         raise InputInvalid("This order was rejected and takes no result.")
-    if current in TERMINAL and requested != current:
+    if current in TERMINAL_RESULT_STATUSES and requested != current:
         raise InputInvalid(
             f"status: the order is already {current}; a result may re-send {current} to correct it, "
             f"but not change it to {requested}."

@@ -13,6 +13,7 @@ from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text,
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from assessment_hub.db.base import Base, JSONType, UTCDateTime
+from assessment_hub.kit.states import OrderStatus
 from assessment_hub.kit.timestamps import utcnow
 
 
@@ -44,7 +45,7 @@ class OrderRow(Base):
     id: Mapped[str] = mapped_column(String(24), primary_key=True)
     integration_id: Mapped[str] = mapped_column(ForeignKey("integrations.id", ondelete="CASCADE"))
     package_id: Mapped[str] = mapped_column(String(255))
-    status: Mapped[str] = mapped_column(String(16), default="OPEN")
+    status: Mapped[str] = mapped_column(String(16), default=OrderStatus.OPEN)
     candidate: Mapped[dict[str, Any]] = mapped_column(JSONType)
     application: Mapped[dict[str, Any]] = mapped_column(JSONType)
     job: Mapped[dict[str, Any]] = mapped_column(JSONType)

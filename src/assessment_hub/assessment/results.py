@@ -21,6 +21,7 @@ from assessment_hub.assessment.schemas import (
     TextAttributeIn,
 )
 from assessment_hub.errors import InputInvalid
+from assessment_hub.kit.states import TERMINAL_RESULT_STATUSES, ResultStatus
 from assessment_hub.kit.timestamps import parse_instant, utcnow
 
 KNOWN_FIELDS = frozenset(ResultIn.model_fields)
@@ -28,7 +29,7 @@ KNOWN_FIELDS = frozenset(ResultIn.model_fields)
 
 @dataclass
 class NormalizedResult:
-    status: str
+    status: ResultStatus
     result_url: str
     completed_at: datetime | None
     score: float | None
@@ -44,9 +45,8 @@ class NormalizedResult:
 def normalize_result(body: ResultIn) -> NormalizedResult:
     """Return the result in today's shape; raises ``InputInvalid`` for a ``completed_at`` that names no instant."""
     warnings: list[str] = []
-    status = body.status
-    if status == "COMPLETE":
-        status = "COMPLETED"
+    status = ResultStatus.COMPLETED if body.status == "COMPLETE" else ResultStatus(body.status)
+    if body.status == "COMPLETE":
         warnings.append("status: the legacy spelling COMPLETE was stored as COMPLETED.")
 
     attributes: list[dict[str, Any]] = []
@@ -84,7 +84,7 @@ def normalize_result(body: ResultIn) -> NormalizedResult:
         completed_at = parsed.value
         if parsed.was_naive:
             warnings.append("completed_at: no time zone was given; the time was taken as UTC.")
-    elif status in ("COMPLETED", "CANCELLED"):
+    elif status in TERMINAL_RESULT_STATUSES:
         completed_at = utcnow()
         warnings.append(f"completed_at: missing for status {status}; the hub's receive time was used.")
         defaulted = True

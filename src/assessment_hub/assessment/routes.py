@@ -9,19 +9,20 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from assessment_hub.assessment import service
-from assessment_hub.assessment.attachments import prepare_attachments
+from assessment_hub.assessment.attachments import StoredAttachment, prepare_attachments
 from assessment_hub.assessment.results import normalize_result
 from assessment_hub.assessment.schemas import ORDER_STATUSES, PackagesIn, ResultIn
 from assessment_hub.assessment.views import listed_orders, package_view
 from assessment_hub.connectors.inbound import public_base_url
 from assessment_hub.connectors.registry import connector_class
+from assessment_hub.connectors.snapshots import result_snapshot
 from assessment_hub.db.session import ReadSessionDep, SessionDep
-from assessment_hub.delivery.worker import result_snapshot
 from assessment_hub.errors import InputInvalid
 from assessment_hub.integrations.deps import IntegrationDep
 from assessment_hub.integrations.notices import take_notices
 from assessment_hub.kit.body import json_body
-from assessment_hub.kit.envelope import EnvelopeResponse, success, success_with_fragments
+from assessment_hub.kit.envelope import Envelope, EnvelopeResponse, success, success_with_fragments
+from assessment_hub.kit.states import OrderStatus
 from assessment_hub.kit.timestamps import parse_instant
 from assessment_hub.ops.metrics import count_result_write
 
@@ -47,18 +48,18 @@ def _split(raw: str | None) -> list[str]:
     return [part.strip() for part in (raw or "").split(",") if part.strip()]
 
 
-@router.get("/packages")
-def get_packages(integration: IntegrationDep, session: ReadSessionDep) -> dict[str, Any]:
+@router.get("/packages", response_model=Envelope)
+def get_packages(integration: IntegrationDep, session: ReadSessionDep) -> EnvelopeResponse:
     rows = service.list_packages(session, integration.id)
     return success({"packages": [package_view(row) for row in rows]})
 
 
-@router.put("/packages")
+@router.put("/packages", response_model=Envelope)
 def put_packages(
     integration: IntegrationDep,
     session: SessionDep,
     body: Annotated[PackagesIn, Depends(json_body(PackagesIn))],
-) -> dict[str, Any]:
+) -> EnvelopeResponse:
     service.set_packages(session, integration.id, body.packages)
     untyped = [p.id for p in body.packages if p.type is None]
     warnings = [f"packages {', '.join(untyped)}: no type given; stored with type null."] if untyped else []
@@ -68,7 +69,7 @@ def put_packages(
     return success({}, warnings)
 
 
-@router.get("/orders")
+@router.get("/orders", response_model=Envelope)
 async def get_orders(
     request: Request,
     integration: IntegrationDep,
@@ -77,7 +78,7 @@ async def get_orders(
     ids: str | None = None,
     statuses: str | None = None,
     created_after: str | None = None,
-) -> dict[str, Any]:
+) -> EnvelopeResponse:
     # A repeated parameter (statuses=OPEN&statuses=COMPLETED) means all of its values, not the last one.
     ids = ",".join(request.query_params.getlist("ids")) or ids
     statuses = ",".join(request.query_params.getlist("statuses")) or statuses
@@ -103,20 +104,20 @@ async def get_orders(
     )
 
 
-@router.get("/orders/open", deprecated=True)
+@router.get("/orders/open", deprecated=True, response_model=Envelope)
 async def get_open_orders(
     request: Request,
     integration: IntegrationDep,
     cursor: str | None = None,
     page_size: PageSize = None,
-) -> dict[str, Any]:
+) -> EnvelopeResponse:
     return await _page_response(
         request,
         with_status=False,
         integration_id=integration.id,
         page_size=_page_size(page_size),
         cursor=cursor,
-        statuses=["OPEN"],
+        statuses=[OrderStatus.OPEN],
     )
 
 
@@ -132,19 +133,20 @@ async def _page_response(request: Request, *, with_status: bool, **query: Any) -
     return await request.app.state.reader.run(page)
 
 
-@router.put("/orders/{assessment_order_id}/result")
+@router.put("/orders/{assessment_order_id}/result", response_model=Envelope)
 async def put_result(
     assessment_order_id: str,
     request: Request,
     integration: IntegrationDep,
     body: Annotated[ResultIn, Depends(json_body(ResultIn))],
-) -> dict[str, Any]:
+) -> EnvelopeResponse:
     """Store the result as the order's next revision and queue its write-back (kombo-contract.md §4.4).
 
     The write runs on ``app.state.writer`` (SQLite: group commit) and is committed before the answer."""
     state = request.app.state
     result = normalize_result(body)
-    attachments, attachment_warnings = [], []
+    attachments: list[StoredAttachment] = []
+    attachment_warnings: list[str] = []
     if body.attachments:  # fail fast before fetching anything for an unknown order or a forbidden change
         await state.reader.run(
             lambda session: service.check_result_allowed(session, integration.id, assessment_order_id, result.status)

@@ -25,8 +25,11 @@ from pydantic import (
     model_validator,
 )
 
+from assessment_hub.kit.states import OrderStatus
+
 PACKAGE_TYPES = ("BEHAVIORAL", "VIDEO_INTERVIEW", "SKILLS_TEST", "BACKGROUND_CHECK", "REFERENCE_CHECK")
-ORDER_STATUSES = ("OPEN", "COMPLETED", "CANCELLED", "REJECTED")
+ORDER_STATUSES = tuple(status.value for status in OrderStatus)
+"""Every order status as plain strings, in the order the vendor API names them (``kit.states.OrderStatus``)."""
 CONTENT_TYPE_PATTERN = re.compile(r"^[\w.-]+/[\w.-]+$")
 MAX_ATTACHMENTS = 5
 UNSAFE_URL_SCHEMES = frozenset({"javascript", "vbscript", "data", "file"})
@@ -161,6 +164,8 @@ class ResultIn(_Body):
     """``PUT /assessment/orders/{id}/result`` body (current, middle and oldest shapes)."""
 
     status: Literal["COMPLETED", "CANCELLED", "OPEN", "COMPLETE"]
+    """The wire spellings (``kit.states.ResultStatus`` and the legacy COMPLETE), kept as a string ``Literal`` so
+    that validation errors name them exactly as the vendor sends them."""
     result_url: StrictStr = Field(min_length=1)
     completed_at: StrictStr | None = None
     score: Number | None = None

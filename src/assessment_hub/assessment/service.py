@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import (
@@ -33,6 +32,7 @@ from sqlalchemy.orm import Session
 from assessment_hub.assessment.attachments import StoredAttachment
 from assessment_hub.assessment.lifecycle import check_result_transition
 from assessment_hub.assessment.models import AttachmentRow, OrderRow, PackageRow, ResultRevisionRow
+from assessment_hub.assessment.records import AttachmentRecord, RevisionRecord
 from assessment_hub.assessment.results import NormalizedResult
 from assessment_hub.assessment.schemas import PackageIn
 from assessment_hub.assessment.views import normalize_application, normalize_candidate, normalize_job
@@ -41,6 +41,7 @@ from assessment_hub.delivery.outbox import enqueue_result_writeback
 from assessment_hub.errors import InputInvalid, NotFound
 from assessment_hub.kit.cursors import decode_cursor, encode_cursor
 from assessment_hub.kit.ids import new_id
+from assessment_hub.kit.states import OrderStatus
 from assessment_hub.kit.timestamps import format_instant, utcnow
 from assessment_hub.webhooks.events import ORDER_CANCELLED, ORDER_RECEIVED, order_data
 from assessment_hub.webhooks.service import enqueue_event
@@ -131,7 +132,7 @@ def create_order(
         id=new_id(),
         integration_id=integration_id,
         package_id=package_id,
-        status="OPEN",
+        status=OrderStatus.OPEN,
         candidate=normalize_candidate(candidate),
         application=normalize_application(application),
         job=normalize_job(job),
@@ -150,9 +151,9 @@ def create_order(
 def cancel_order_from_ats(session: Session, order: OrderRow) -> bool:
     """The ATS cancelled the order: an OPEN order becomes CANCELLED and the vendor gets
     ``assessment:order-cancelled`` (a hub extension). Returns False when the order was not OPEN."""
-    if order.status != "OPEN":
+    if order.status != OrderStatus.OPEN:
         return False
-    order.status, order.updated_at = "CANCELLED", utcnow()
+    order.status, order.updated_at = OrderStatus.CANCELLED, utcnow()
     session.flush()
     enqueue_event(session, ORDER_CANCELLED, order_data(order), integration_id=order.integration_id, order_id=order.id)
     return True
@@ -320,7 +321,7 @@ def record_result(
     order_id: str,
     result: NormalizedResult,
     attachments: Sequence[StoredAttachment],
-) -> SimpleNamespace:
+) -> RevisionRecord:
     """Store ``result`` as the order's next immutable revision and make it the latest.
 
     The order row is locked (``FOR UPDATE`` on PostgreSQL; SQLite write transactions are exclusive),
@@ -328,7 +329,7 @@ def record_result(
     Raises ``NotFound`` for an unknown order and ``InputInvalid`` for a forbidden status change.
 
     Core statements built once (see above), not ORM round trips; the returned revision (with its
-    ``attachments``) is a plain record (``SimpleNamespace``) with the attributes of a
+    ``attachments``) is a plain record (``assessment.records.RevisionRecord``) with the attributes of a
     ``ResultRevisionRow``, holding exactly what was inserted.
     """
     conn = session.connection()
@@ -387,4 +388,4 @@ def record_result(
     )
     enqueue_result_writeback(session, integration_id=integration_id, order_id=order.id, revision_id=values["id"])
     # a plain record, not an ORM instance: building an instrumented ResultRevisionRow costs more than an INSERT
-    return SimpleNamespace(**values, attachments=[SimpleNamespace(**a) for a in attachment_values])
+    return RevisionRecord(**values, attachments=[AttachmentRecord(**a) for a in attachment_values])

@@ -1,6 +1,7 @@
 """Imports every row class so ``Base.metadata`` is complete (for Alembic and ``create_all`` in tools)."""
 
 from assessment_hub.assessment.models import AttachmentRow, OrderRow, PackageRow, ResultRevisionRow
+from assessment_hub.connect.models import ConnectLinkRow
 from assessment_hub.connectors.sandbox.models import SandboxStateRow, SandboxWritebackRow
 from assessment_hub.db.base import Base
 from assessment_hub.delivery.heartbeat import WorkerHeartbeatRow
@@ -14,6 +15,7 @@ __all__ = [
     "ApiKeyRow",
     "AttachmentRow",
     "Base",
+    "ConnectLinkRow",
     "DeliveryAttemptRow",
     "ErasureRow",
     "HubMetaRow",

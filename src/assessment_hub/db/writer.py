@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import functools
 import logging
 import queue
 import threading
@@ -61,7 +60,8 @@ class Writer:
             return await run_in_threadpool(self._run_alone, job)
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         # the job runs in the request's context (its request id reaches log lines and outbox rows)
-        self._jobs.put((functools.partial(contextvars.copy_context().run, job), future))
+        context = contextvars.copy_context()
+        self._jobs.put((lambda session: context.run(job, session), future))
         return await future
 
     def _run_alone(self, job: Callable[[Session], T]) -> T:

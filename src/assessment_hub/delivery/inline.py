@@ -17,6 +17,7 @@ from assessment_hub.assessment.models import OrderRow
 from assessment_hub.config import Settings
 from assessment_hub.db.session import unit_of_work
 from assessment_hub.delivery.models import OutboxRow
+from assessment_hub.delivery.states import DeliveryState
 from assessment_hub.delivery.worker import DeliveryWorker
 from assessment_hub.kit.timestamps import utcnow
 from assessment_hub.webhooks.events import INLINE_ORDER_RECEIVED, order_data
@@ -42,13 +43,13 @@ def deliver_inline(settings: Settings, sessions: sessionmaker[Session], order_id
         # expires and a worker retries them.
         lease_until = now + timedelta(seconds=settings.inline_timeout_s * len(rows) + settings.worker_lease_s)
         for row in rows:
-            row.state, row.claimed_by, row.lease_until = "in_flight", INLINE_WORKER_ID, lease_until
+            row.state, row.claimed_by, row.lease_until = DeliveryState.IN_FLIGHT, INLINE_WORKER_ID, lease_until
         ids = [row.id for row in rows]
     try:
         for outbox_id in ids:
             worker.process(outbox_id)
             with sessions() as session:
-                url = session.get(OrderRow, order_id).assessment_url
+                url = session.get(OrderRow, order_id).assessment_url  # type: ignore[union-attr]
             if url:
                 return url
         return None

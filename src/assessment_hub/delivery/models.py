@@ -14,15 +14,15 @@ from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from assessment_hub.db.base import Base, UTCDateTime
+from assessment_hub.delivery.states import DeliveryState
 from assessment_hub.kit.logging import current_request_id
 from assessment_hub.kit.timestamps import utcnow
 
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
-STATES = ("pending", "in_flight", "succeeded", "dead", "cancelled", "superseded")
-"""pending: waiting for its next attempt; in_flight: claimed by a worker (lease); succeeded; dead: out of
-retries or permanently refused (an operator may retry it); cancelled: by an operator; superseded: a newer
-write-back of the same order replaced it before it was sent."""
+STATES = tuple(state.value for state in DeliveryState)
+"""Every ``outbox.state`` as plain strings (``delivery.states.DeliveryState``, where each is described);
+the admin API's ``state`` filter is a ``Literal`` of these."""
 
 
 class OutboxRow(Base):
@@ -44,7 +44,7 @@ class OutboxRow(Base):
     event_id: Mapped[str | None] = mapped_column(String(24))
     body: Mapped[str | None] = mapped_column(Text)
     """Webhook: the exact UTF-8 body sent (and signed) on every attempt."""
-    state: Mapped[str] = mapped_column(String(16), default="pending")
+    state: Mapped[str] = mapped_column(String(16), default=DeliveryState.PENDING)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claimed_by: Mapped[str | None] = mapped_column(String(64))
@@ -75,7 +75,8 @@ class DeliveryAttemptRow(Base):
     """``transient``, ``rate_limited``, ``needs_human``, ``bad_input`` or null on success."""
     error_message: Mapped[str | None] = mapped_column(Text)
     outcome: Mapped[str] = mapped_column(String(16))
-    """``succeeded``, ``rejected`` (vendor refused the order), ``retry``, ``dead`` or ``superseded``."""
+    """``delivery.states.AttemptOutcome``: ``succeeded``, ``rejected`` (vendor refused the order), ``retry``,
+    ``dead``, ``superseded``, or ``late-...`` (the row was no longer this worker's claim)."""
 
 
 RESPONSE_EXCERPT_CHARS = 1000

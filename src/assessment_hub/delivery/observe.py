@@ -36,6 +36,7 @@ def attempt_recorded(
     error_class: str | None = None,
     error_message: str | None = None,
 ) -> None:
+    outcome = str(outcome)  # an AttemptOutcome (StrEnum): its value
     metrics.count_delivery_attempt(kind, outcome)
     fields: dict[str, Any] = {
         "outbox_id": outbox_id,

@@ -2,15 +2,18 @@
 
 A newer write-back for an order supersedes the older ones that have not been sent yet (state
 ``pending``): the ATS only needs the latest revision. One already in flight is left alone; the worker
-will not start the newer one until it has finished (per-order revision order, see ``delivery.worker``).
+will not start the newer one until it has finished (per-order revision order, see ``delivery.claiming``).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, insert, update
+from typing import cast
+
+from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.orm import Session
 
 from assessment_hub.delivery.models import OutboxRow
+from assessment_hub.delivery.states import DeliveryState
 from assessment_hub.kit.timestamps import utcnow
 
 
@@ -26,9 +29,9 @@ def enqueue_writeback(
                 OutboxRow.order_id == order_id,
                 OutboxRow.kind == "writeback",
                 OutboxRow.action == "result",
-                OutboxRow.state == "pending",
+                OutboxRow.state == DeliveryState.PENDING,
             )
-            .values(state="superseded", updated_at=now, finished_at=now)
+            .values(state=DeliveryState.SUPERSEDED, updated_at=now, finished_at=now)
             .execution_options(synchronize_session=False)
         )
     row = OutboxRow(
@@ -37,7 +40,7 @@ def enqueue_writeback(
         integration_id=integration_id,
         order_id=order_id,
         revision_id=revision_id,
-        state="pending",
+        state=DeliveryState.PENDING,
         next_attempt_at=now,
         created_at=now,
         updated_at=now,
@@ -47,16 +50,16 @@ def enqueue_writeback(
     return row
 
 
-_outbox = OutboxRow.__table__
+_outbox = cast(Table, OutboxRow.__table__)
 _SUPERSEDE_RESULTS = (
     update(_outbox)
     .where(
         _outbox.c.order_id == bindparam("b_order_id"),
         _outbox.c.kind == "writeback",
         _outbox.c.action == "result",
-        _outbox.c.state == "pending",
+        _outbox.c.state == DeliveryState.PENDING,
     )
-    .values(state="superseded", updated_at=bindparam("b_now"), finished_at=bindparam("b_now"))
+    .values(state=DeliveryState.SUPERSEDED, updated_at=bindparam("b_now"), finished_at=bindparam("b_now"))
 )
 _INSERT_WRITEBACK = insert(_outbox)
 
@@ -80,7 +83,7 @@ def enqueue_result_writeback(session: Session, *, integration_id: str, order_id:
             "endpoint_id": None,
             "event_id": None,
             "body": None,
-            "state": "pending",
+            "state": DeliveryState.PENDING,
             "next_attempt_at": now,
             "lease_until": None,
             "claimed_by": None,

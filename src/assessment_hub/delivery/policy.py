@@ -28,7 +28,6 @@ def next_attempt_delay(
     rng: random.Random | None = None,
 ) -> float | None:
     """Seconds until the next attempt after ``attempts`` failed ones, or None when the message is dead."""
-    rng = rng or random
     if error_class == "bad_input":
         return None
     if error_class == "needs_human":
@@ -39,7 +38,7 @@ def next_attempt_delay(
         delay = min(retry_after if retry_after is not None else settings.rate_limit_default_s, settings.retry_cap_s)
     else:
         delay = min(settings.retry_base_s * 2 ** (attempts - 1), settings.retry_cap_s)
-        delay *= rng.uniform(0.8, 1.2)
+        delay *= (rng or random).uniform(0.8, 1.2)
     if now + timedelta(seconds=delay) > created_at + timedelta(seconds=settings.retry_max_age_s):
         return None
     return delay

@@ -17,6 +17,7 @@ import httpx
 from assessment_hub import __version__
 from assessment_hub.connectors.base import ConnectorError, parse_retry_after
 from assessment_hub.delivery.models import RESPONSE_EXCERPT_CHARS
+from assessment_hub.delivery.states import SendStatus
 from assessment_hub.signing import SIGNATURE_HEADER, sign
 from assessment_hub.webhooks.events import ORDER_RECEIVED
 
@@ -27,7 +28,7 @@ MAX_REJECTION_CHARS = 1000
 
 @dataclass
 class Outcome:
-    status: str
+    status: SendStatus
     """``succeeded``, ``rejected`` (the vendor refused the order), ``failed``, or ``superseded`` (not sent:
     a newer write-back of the same order exists)."""
     duration_ms: int = 0
@@ -47,24 +48,28 @@ def send_webhook(http: httpx.Client, url: str, secret: str, body: str, event_typ
     try:
         response = http.post(url, content=raw, headers=headers, timeout=timeout)
     except httpx.TimeoutException:
-        return Outcome("failed", _ms(started), error_class="transient", error_message=f"no answer within {timeout:g} s")
+        return Outcome(
+            SendStatus.FAILED, _ms(started), error_class="transient", error_message=f"no answer within {timeout:g} s"
+        )
     except httpx.HTTPError as exc:
-        return Outcome("failed", _ms(started), error_class="transient", error_message=f"{type(exc).__name__}: {exc}")
+        return Outcome(
+            SendStatus.FAILED, _ms(started), error_class="transient", error_message=f"{type(exc).__name__}: {exc}"
+        )
     excerpt = response.text[:RESPONSE_EXCERPT_CHARS]
-    outcome = Outcome("succeeded", _ms(started), http_status=response.status_code, response_excerpt=excerpt)
+    outcome = Outcome(SendStatus.SUCCEEDED, _ms(started), http_status=response.status_code, response_excerpt=excerpt)
     if response.is_success:
         if event_type.startswith("inline-"):
             outcome.assessment_url = _json_field(response, "assessment_url")
             if not outcome.assessment_url:
-                outcome.status, outcome.error_class = "failed", "transient"
+                outcome.status, outcome.error_class = SendStatus.FAILED, "transient"
                 outcome.error_message = "the inline order answer has no assessment_url"
         return outcome
     if response.status_code == 422 and event_type == ORDER_RECEIVED:
         message = _json_field(response, "message")
         if message:  # only a 422 with a JSON message is a rejection; a framework's default 422 is not
-            outcome.status, outcome.rejection_message = "rejected", message[:MAX_REJECTION_CHARS]
+            outcome.status, outcome.rejection_message = SendStatus.REJECTED, message[:MAX_REJECTION_CHARS]
             return outcome
-    outcome.status = "failed"
+    outcome.status = SendStatus.FAILED
     outcome.error_message = f"the vendor answered HTTP {response.status_code}" + (
         " without a JSON message, so the order is not rejected" if response.status_code == 422 else ""
     )
@@ -78,7 +83,7 @@ def send_webhook(http: httpx.Client, url: str, secret: str, body: str, event_typ
 
 def connector_failure(exc: ConnectorError, started: float) -> Outcome:
     return Outcome(
-        "failed",
+        SendStatus.FAILED,
         _ms(started),
         http_status=exc.http_status,
         response_excerpt=exc.response_excerpt,

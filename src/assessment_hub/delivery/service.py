@@ -8,11 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from assessment_hub.delivery.models import STATES, DeliveryAttemptRow, OutboxRow
+from assessment_hub.delivery.states import CANCELLABLE_STATES, RETRYABLE_STATES, DeliveryState
 from assessment_hub.errors import InputInvalid, NotFound
 from assessment_hub.kit.timestamps import format_instant, utcnow
-
-RETRYABLE_STATES = ("dead", "cancelled", "pending")
-CANCELLABLE_STATES = ("pending", "dead")
 
 
 def list_deliveries(
@@ -60,7 +58,7 @@ def retry_delivery(session: Session, outbox_id: int) -> OutboxRow:
             f"Delivery {outbox_id} is {row.state}; only {', '.join(RETRYABLE_STATES)} deliveries can be retried."
         )
     now = utcnow()
-    row.state, row.next_attempt_at, row.finished_at, row.updated_at = "pending", now, None, now
+    row.state, row.next_attempt_at, row.finished_at, row.updated_at = DeliveryState.PENDING, now, None, now
     row.created_at = now  # the age limit restarts: the operator asked for a fresh run
     session.flush()
     return row
@@ -74,7 +72,7 @@ def cancel_delivery(session: Session, outbox_id: int) -> OutboxRow:
             f"Delivery {outbox_id} is {row.state}; only {', '.join(CANCELLABLE_STATES)} deliveries can be cancelled."
         )
     now = utcnow()
-    row.state, row.finished_at, row.updated_at = "cancelled", now, now
+    row.state, row.finished_at, row.updated_at = DeliveryState.CANCELLED, now, now
     session.flush()
     return row
 

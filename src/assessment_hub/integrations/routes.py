@@ -15,15 +15,15 @@ from assessment_hub.integrations.deps import ApiKeyDep
 from assessment_hub.integrations.models import IntegrationRow
 from assessment_hub.integrations.service import delete_integration, environment_id, get_integration
 from assessment_hub.integrations.tools import tool_label
-from assessment_hub.kit.envelope import success
+from assessment_hub.kit.envelope import Envelope, EnvelopeResponse, success
 from assessment_hub.kit.timestamps import format_instant
 
 router = APIRouter()
 icons = APIRouter()
 
 
-@router.get("/check-api-key")
-def check_api_key(_key: ApiKeyDep, session: SessionDep) -> dict[str, Any]:
+@router.get("/check-api-key", response_model=Envelope)
+def check_api_key(_key: ApiKeyDep, session: SessionDep) -> EnvelopeResponse:
     env = environment_id(session)
     return success({"environment_id": env, "customer_id": env})
 
@@ -55,16 +55,16 @@ def integration_view(row: IntegrationRow, icon: str) -> dict[str, Any]:
     }
 
 
-@router.get("/integrations/{integration_id}")
+@router.get("/integrations/{integration_id}", response_model=Envelope)
 def get_integration_details(
     integration_id: str, _key: ApiKeyDep, session: SessionDep, request: Request
-) -> dict[str, Any]:
+) -> EnvelopeResponse:
     row = get_integration(session, integration_id)
     return success(integration_view(row, str(request.url_for("tool_icon", tool=row.tool))))
 
 
-@router.delete("/integrations/{integration_id}")
-def delete_integration_route(integration_id: str, _key: ApiKeyDep, request: Request) -> dict[str, Any]:
+@router.delete("/integrations/{integration_id}", response_model=Envelope)
+def delete_integration_route(integration_id: str, _key: ApiKeyDep, request: Request) -> EnvelopeResponse:
     with unit_of_work(request.app.state.sessions) as session:
         delete_integration(session, integration_id)
     request.app.state.lookups.integrations.forget(integration_id)  # after the commit: see integrations.deps

@@ -21,7 +21,13 @@ from assessment_hub.integrations.models import ApiKeyRow, HubMetaRow, Integratio
 from assessment_hub.kit.crypto import Cipher
 from assessment_hub.kit.ids import new_id, new_integration_id
 from assessment_hub.kit.timestamps import utcnow
-from assessment_hub.webhooks.events import INTEGRATION_CREATED, INTEGRATION_DELETED, integration_data
+from assessment_hub.webhooks.events import (
+    INTEGRATION_CREATED,
+    INTEGRATION_DELETED,
+    INTEGRATION_STATE_CHANGED,
+    integration_data,
+    integration_state_data,
+)
 from assessment_hub.webhooks.service import enqueue_event
 
 KEY_PREFIX = "ahk_"
@@ -151,19 +157,22 @@ def list_integrations(session: Session, *, include_deleted: bool = False) -> Seq
 
 
 def deactivate_integration(session: Session, integration_id: str) -> IntegrationRow:
-    """Set a live integration INACTIVE (idempotent): the vendor API then refuses it (``get_active_integration``),
-    its orders and queued deliveries stay. Raises ``IntegrationNotFound``."""
-    row = get_integration(session, integration_id)
-    row.status = "INACTIVE"
-    session.flush()
-    return row
+    """Set a live integration INACTIVE (idempotent; a change queues ``integration-state-changed``): the vendor API
+    then refuses it (``get_active_integration``), its orders and queued deliveries stay. Raises ``IntegrationNotFound``."""
+    return _set_status(session, get_integration(session, integration_id), "INACTIVE")
 
 
 def activate_integration(session: Session, integration_id: str) -> IntegrationRow:
     """Set a deactivated (not deleted) integration ACTIVE again (idempotent). Raises ``IntegrationNotFound``."""
-    row = get_integration(session, integration_id)
-    row.status = "ACTIVE"
-    session.flush()
+    return _set_status(session, get_integration(session, integration_id), "ACTIVE")
+
+
+def _set_status(session: Session, row: IntegrationRow, status: str) -> IntegrationRow:
+    """Change ``row.status``; a real change queues ``integration-state-changed`` (kombo-contract.md §7.5)."""
+    if row.status != status:
+        row.status = status
+        session.flush()
+        enqueue_event(session, INTEGRATION_STATE_CHANGED, integration_state_data(row), integration_id=row.id)
     return row
 
 

@@ -17,7 +17,15 @@ from fastapi.responses import Response
 
 
 class EnvelopeResponse(Response):
+    """A success envelope, encoded once (``success``, ``success_with_fragments``): what the routes return."""
+
     media_type = "application/json"
+
+
+Envelope = dict[str, Any]
+"""The OpenAPI document's shape of a success answer (a JSON object). A route returns an
+``EnvelopeResponse``, which FastAPI sends as is (no validation), and names ``response_model=Envelope``
+so that its documented response stays a JSON object."""
 
 
 def envelope(data: Any, warnings: Sequence[str] = ()) -> dict[str, Any]:

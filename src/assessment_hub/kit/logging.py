@@ -123,7 +123,7 @@ class _RootHandler(logging.StreamHandler):
     def __init__(self) -> None:
         super().__init__()
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> Any:
         return sys.stderr
 
@@ -167,6 +167,7 @@ def configure_logging(level: str = "info", fmt: str = "console") -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(numeric)
-    # httpx and httpcore log every outbound request at INFO (URLs with tokens); the delivery line says enough
-    for chatty in ("httpx", "httpcore"):
+    # httpx and httpcore log every outbound request at INFO (URLs with tokens; the delivery line says enough),
+    # alembic its plugins and steps on every start (a command's output must stay its own)
+    for chatty in ("httpx", "httpcore", "alembic"):
         logging.getLogger(chatty).setLevel(max(numeric, logging.WARNING))

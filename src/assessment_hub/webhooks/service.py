@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from assessment_hub.delivery.models import OutboxRow
+from assessment_hub.delivery.states import DeliveryState
 from assessment_hub.errors import InputInvalid, NotFound
 from assessment_hub.kit.crypto import Cipher
 from assessment_hub.kit.ids import new_id
@@ -111,7 +112,7 @@ def enqueue_event(
                 endpoint_id=endpoint.id,
                 event_id=event_id,
                 body=body,
-                state="pending",
+                state=DeliveryState.PENDING,
                 next_attempt_at=now,
                 created_at=now,
                 updated_at=now,
