@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install migrate clean lint format
+.PHONY: run test test-fast install migrate clean lint format typecheck
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -13,18 +13,30 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# make run PORT=8030 HOST=0.0.0.0 (or ASSESSMENT_HUB_PORT / ASSESSMENT_HUB_HOST in the environment)
 run: $(STAMP)
-	$(BIN)/assessment-hub serve
+	$(BIN)/assessment-hub serve$(if $(PORT), --port $(PORT))$(if $(HOST), --host $(HOST))
 
 migrate: $(STAMP)
 	$(BIN)/assessment-hub migrate
 
+# The whole suite (SQLite, and PostgreSQL too when ASSESSMENT_HUB_TEST_POSTGRES_URL is set).
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The fast tier: in-process tests only, SQLite only (docs/testing.md "Tiers"); under a minute.
+FAST_MARKERS := not live and not subprocess and not bench and not browser and not postgres and not fakes
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "$(FAST_MARKERS)" $(PYTEST_ARGS)
+
+# mypy joins `lint` once `$(BIN)/mypy src` is clean (issue #9); until then it is `make typecheck`.
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-logo
+
+typecheck: $(STAMP)
+	$(BIN)/mypy src
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

@@ -37,12 +37,13 @@ from assessment_hub.app import create_app
 from assessment_hub.assessment.schemas import PackageIn
 from assessment_hub.assessment.service import set_packages
 from assessment_hub.config import Settings
+from assessment_hub.connecting import create_integration
 from assessment_hub.connectors.sandbox.orders import create_sandbox_order
 from assessment_hub.connectors.sandbox.seed import seed_orders
 from assessment_hub.db.engine import build_engine
 from assessment_hub.db.migrate import upgrade
 from assessment_hub.db.session import unit_of_work
-from assessment_hub.integrations.service import create_api_key, create_integration
+from assessment_hub.integrations.service import create_api_key
 
 PAGE = ("/v1/assessment/orders", "page_size=100&statuses=OPEN")
 LISTINGS = [

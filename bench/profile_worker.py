@@ -32,13 +32,13 @@ from assessment_hub.assessment.results import NormalizedResult
 from assessment_hub.assessment.schemas import PackageIn
 from assessment_hub.assessment.service import record_result, set_packages
 from assessment_hub.config import Settings
+from assessment_hub.connecting import create_integration
 from assessment_hub.connectors.sandbox.orders import create_sandbox_order
 from assessment_hub.db.engine import build_engine
 from assessment_hub.db.migrate import upgrade
 from assessment_hub.db.session import unit_of_work
 from assessment_hub.delivery.models import DeliveryAttemptRow, OutboxRow
 from assessment_hub.delivery.worker import DeliveryWorker
-from assessment_hub.integrations.service import create_integration
 from assessment_hub.webhooks.service import create_endpoint
 
 

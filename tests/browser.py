@@ -1,7 +1,9 @@
 """Real headless Chromium for the browser tests: Debian's ``/usr/bin/chromium`` driven by the ``playwright``
 pip package (never ``playwright install``).
 
-``browser`` (session fixture): a Playwright ``Browser``. Skipped, with the reason, where chromium or the
+``browser`` (module fixture): a Playwright ``Browser``. Module-scoped on purpose: while Playwright's sync API is
+running it owns the main thread's asyncio loop, so a session-wide browser made every later ``asyncio.run`` in the
+suite fail with "cannot be called from a running event loop". Skipped, with the reason, where chromium or the
 playwright package is missing (``.ci/run`` installs both).
 """
 
@@ -25,7 +27,7 @@ ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     executable = CHROMIUM if CHROMIUM.exists() else None
     if executable is None:

@@ -1,7 +1,16 @@
-"""Test support: a live hub on loopback, databases, and builders for test data."""
+"""Test support: a hub in-process or live on loopback, databases, the project's test data, and builders.
+
+Two ways to run a hub, with the same ``Hub``/``Tenant`` helpers:
+- ``in_process_hub``: the ASGI app driven by Starlette's ``TestClient`` (its lifespan runs, so the
+  delivery worker thread runs too); clients from ``Hub.http()`` send requests straight into the app over
+  one shared event loop. Nothing listens on a port: ``base_url`` is ``IN_PROCESS_URL``, which no socket
+  reaches, so a test that needs a real socket fails loudly instead of passing by accident.
+- ``running_hub``: the same app served by uvicorn on a free loopback port (tests marked ``live``).
+"""
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -17,6 +26,7 @@ import uvicorn
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.testclient import TestClient
 
 from assessment_hub.app import create_app
 from assessment_hub.config import Settings
@@ -24,9 +34,17 @@ from assessment_hub.db.engine import build_engine
 from assessment_hub.db.migrate import upgrade
 from assessment_hub.db.session import unit_of_work
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+DATA = Path(__file__).resolve().parent / "data"
+"""The project's own test data: ``cases/*.json`` (bug inputs, copied byte for byte from the team's cases)."""
+IN_PROCESS_URL = "http://testserver"
+"""The base URL of an in-process hub (Starlette's test host; not resolvable, never a socket)."""
 ADMIN_KEY = "test-admin-key"
 """The admin key of every hub started by ``running_hub`` (unless overridden)."""
+
+
+def load_case(name: str) -> dict[str, Any]:
+    """The case ``tests/data/cases/<name>.json`` as JSON."""
+    return json.loads((DATA / "cases" / f"{name}.json").read_text(encoding="utf-8"))
 
 
 def free_port() -> int:
@@ -70,22 +88,58 @@ def temporary_postgres_database(admin_url: str) -> Iterator[str]:
         engine.dispose()
 
 
+class InProcessTransport(httpx.BaseTransport):
+    """An httpx transport into an app entered in a ``TestClient``: every client built on it shares the
+    client's event loop and the app's lifespan state; closing a client leaves the transport usable."""
+
+    def __init__(self, client: TestClient) -> None:
+        self._client = client
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self._client._transport.handle_request(request)
+
+
 @dataclass
 class Hub:
-    """A running hub: its base URL, settings and a session factory on the same database."""
+    """A running hub: its base URL, settings and a session factory on the same database; ``transport``
+    is set for an in-process hub (``None``: a live server on loopback)."""
 
     base_url: str
     settings: Settings
     sessions: sessionmaker[Session]
     backend: str
+    transport: httpx.BaseTransport | None = None
 
     @property
     def api_url(self) -> str:
         return self.base_url + "/v1"
 
+    @property
+    def live(self) -> bool:
+        return self.transport is None
+
+    def http(self, path: str = "", **kwargs: Any) -> httpx.Client:
+        """An HTTP client on ``base_url + path`` (``"/v1"``, ``"/admin"``): over loopback to a live hub,
+        straight into the app for an in-process one. ``kwargs`` go to ``httpx.Client`` (timeout 30 s)."""
+        kwargs.setdefault("timeout", 30)
+        return httpx.Client(base_url=self.base_url + path, transport=self.transport, **kwargs)
+
+    def kombo(self, api_key: str, integration_id: str | None = None) -> Any:
+        """The official ``kombo`` SDK on this hub (for an in-process hub, with a ``Hub.http()`` client)."""
+        from kombo import Kombo
+
+        return Kombo(
+            api_key=api_key,
+            integration_id=integration_id,
+            server_url=self.api_url,
+            timeout_ms=30_000,
+            client=None if self.live else self.http(),
+        )
+
     def new_tenant(self, tool: str = "sandbox", settings: dict[str, Any] | None = None) -> Tenant:
         """A fresh API key and a ``tool`` integration with connector ``settings``."""
-        from assessment_hub.integrations.service import create_api_key, create_integration
+        from assessment_hub.connecting import create_integration
+        from assessment_hub.integrations.service import create_api_key
 
         with unit_of_work(self.sessions) as session:
             key = create_api_key(session, "test")
@@ -106,14 +160,11 @@ class Tenant:
         return {"Authorization": f"Bearer {self.api_key}", "X-Integration-Id": self.integration_id}
 
     def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.hub.api_url, headers=self.headers, timeout=30)
+        return self.hub.http("/v1", headers=self.headers)
 
     def sdk(self) -> Any:
-        from kombo import Kombo
-
-        return Kombo(
-            api_key=self.api_key, integration_id=self.integration_id, server_url=self.hub.api_url, timeout_ms=30_000
-        )
+        """The official ``kombo`` SDK as this tenant."""
+        return self.hub.kombo(self.api_key, self.integration_id)
 
     def publish(self, *package_ids: str) -> None:
         with self.client() as client:
@@ -146,10 +197,8 @@ class Tenant:
         return order
 
 
-@contextmanager
-def running_hub(database_url: str, tmp: Path, **overrides: Any) -> Iterator[Hub]:
-    """A migrated database and a live hub (API and delivery worker) on loopback; private data_url hosts
-    allowed, admin key ``ADMIN_KEY``."""
+def hub_settings(database_url: str, tmp: Path, **overrides: Any) -> Settings:
+    """The settings of a test hub: private data_url hosts allowed, admin key ``ADMIN_KEY``, fast retries."""
     defaults: dict[str, Any] = {
         "attachments_dir": tmp / "attachments",
         "allow_private_network": True,
@@ -165,15 +214,41 @@ def running_hub(database_url: str, tmp: Path, **overrides: Any) -> Iterator[Hub]
         "needs_human_delay_s": 0.2,
         "needs_human_max_attempts": 2,
     }
-    settings = Settings(database_url=database_url, **{**defaults, **overrides})
+    return Settings(database_url=database_url, **{**defaults, **overrides})
+
+
+@contextmanager
+def running_hub(database_url: str, tmp: Path, **overrides: Any) -> Iterator[Hub]:
+    """A migrated database and a live hub (API and delivery worker) served by uvicorn on loopback;
+    settings as ``hub_settings``."""
+    settings = hub_settings(database_url, tmp, **overrides)
     engine = build_engine(settings)
     try:
         upgrade(engine)
         with serve_in_thread(create_app(settings, worker=True)) as base_url:
-            backend = "sqlite" if settings.is_sqlite else "postgres"
-            yield Hub(base_url, settings, sessionmaker(engine, expire_on_commit=False), backend)
+            yield Hub(base_url, settings, sessionmaker(engine, expire_on_commit=False), _backend(settings))
     finally:
         engine.dispose()
+
+
+@contextmanager
+def in_process_hub(database_url: str, tmp: Path, **overrides: Any) -> Iterator[Hub]:
+    """A migrated database and the hub (API and delivery worker) in this process, no socket; settings as
+    ``hub_settings``. An error the app does not turn into a response is a 500, as on a live server."""
+    settings = hub_settings(database_url, tmp, **overrides)
+    engine = build_engine(settings)
+    try:
+        upgrade(engine)
+        app = create_app(settings, worker=True)
+        with TestClient(app, base_url=IN_PROCESS_URL, raise_server_exceptions=False) as client:
+            sessions = sessionmaker(engine, expire_on_commit=False)
+            yield Hub(IN_PROCESS_URL, settings, sessions, _backend(settings), InProcessTransport(client))
+    finally:
+        engine.dispose()
+
+
+def _backend(settings: Settings) -> str:
+    return "sqlite" if settings.is_sqlite else "postgres"
 
 
 def wait_until(predicate: Any, *, timeout: float = 15.0, interval: float = 0.05, what: str = "condition") -> Any:

@@ -25,7 +25,7 @@ from assessment_hub.integrations.models import IntegrationRow
 from assessment_hub.kit.timestamps import utcnow
 from assessment_hub.signing import SIGNATURE_HEADER, verify_signature
 from assessment_hub.webhooks.models import WebhookEndpointRow
-from tests.support import ADMIN_KEY, Hub, Tenant, running_hub, serve_in_thread, wait_until
+from tests.support import ADMIN_KEY, Hub, Tenant, in_process_hub, serve_in_thread, wait_until
 from tests.test_errors import check
 
 AUTH_INVALID = "PLATFORM.AUTHENTICATION_INVALID"
@@ -34,7 +34,7 @@ NOT_FOUND = "PLATFORM.INTEGRATION_NOT_FOUND"
 
 def admin(hub: Hub, key: str | None = ADMIN_KEY) -> httpx.Client:
     headers = {"Authorization": f"Bearer {key}"} if key else {}
-    return httpx.Client(base_url=hub.base_url + "/admin", headers=headers, timeout=30)
+    return hub.http("/admin", headers=headers)
 
 
 def ok(response: httpx.Response) -> dict | list:
@@ -71,16 +71,18 @@ def test_admin_key_is_required_and_separate_from_vendor_keys(hub: Hub, tenant: T
     with admin(hub) as client:
         ok(client.get("/integrations"))
         ok(client.get("/integrations", headers={"Authorization": f"bearer {ADMIN_KEY}"}))
-    with httpx.Client(
-        base_url=hub.api_url,
+    with hub.http(
+        "/v1",
         headers={"Authorization": f"Bearer {ADMIN_KEY}", "X-Integration-Id": tenant.integration_id},
     ) as vendor:
         check(vendor.get("/check-api-key"), 401, AUTH_INVALID)
         check(vendor.get("/assessment/packages"), 401, AUTH_INVALID)
 
 
-def test_without_an_admin_key_configured_the_admin_api_says_so(database_url: str, tmp_path: Path) -> None:
-    with running_hub(database_url, tmp_path, admin_api_key=None) as hub, admin(hub, key="anything") as client:
+def test_without_an_admin_key_configured_the_admin_api_says_so(tmp_path: Path) -> None:
+    # a database of its own: `serve` on a shared one stores a development admin key there (admin.keys)
+    fresh = f"sqlite:///{tmp_path / 'no-admin-key.db'}"
+    with in_process_hub(fresh, tmp_path, admin_api_key=None) as hub, admin(hub, key="anything") as client:
         check(client.get("/integrations"), 401, AUTH_INVALID, mentions="ASSESSMENT_HUB_ADMIN_API_KEY")
 
 

@@ -63,6 +63,7 @@ def assert_all_produced(data: dict, names: set[str] | None = None) -> dict[str, 
     return figures
 
 
+@pytest.mark.bench
 def test_quick_ceiling_produces_every_figure(tmp_path: Path, wrk: str) -> None:
     proc, data = run_bench(tmp_path, "--only", "ceiling")
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -76,6 +77,7 @@ def test_quick_ceiling_produces_every_figure(tmp_path: Path, wrk: str) -> None:
 
 
 @pytest.mark.timeout(240)
+@pytest.mark.bench
 def test_quick_hub_produces_every_figure(tmp_path: Path, wrk: str) -> None:
     """``make bench-quick``: every figure of every group, against the real hub (`serve` from this
     checkout, via ``python -m assessment_hub.cli``), on SQLite -- and on PostgreSQL when
@@ -91,6 +93,7 @@ def test_quick_hub_produces_every_figure(tmp_path: Path, wrk: str) -> None:
     assert figures["writes_sqlite_rps"]["ratio"] is not None
 
 
+@pytest.mark.bench
 def test_missing_hub_is_reported_not_hidden(tmp_path: Path, wrk: str) -> None:
     proc, data = run_bench(
         tmp_path, "--only", "ceiling,listing", "--databases", "sqlite", "--hub-cli", "/nonexistent/assessment-hub"

@@ -29,6 +29,10 @@ from tests.fakes.ashby import FakeAshby
 from tests.receiver import VendorReceiver, vendor_receiver
 from tests.support import ADMIN_KEY, Hub, Tenant
 
+# The connect page is driven with plain httpx clients on hub.base_url (and the fake Ashby calls the hub):
+# a real socket. Moving to hub.http() would bring the module into the in-process tier.
+pytestmark = pytest.mark.live
+
 ASHBY_KEY = "customer-ashby-key"
 
 
@@ -447,3 +451,46 @@ def test_assets_are_served_and_nothing_else(hub: Hub) -> None:
     assert 'type: "success"' in script.text and "activation_token" in script.text
     assert style.status_code == 200 and style.headers["content-type"].startswith("text/css")
     assert other.status_code == 404
+
+
+def test_ats_refusing_credentials_makes_the_integration_invalid_until_a_write_back_passes(
+    hub: Hub, tenant: Tenant, receiver: VendorReceiver
+) -> None:
+    from assessment_hub.connectors.sandbox.service import set_outage
+    from assessment_hub.db.session import unit_of_work
+    from tests.support import wait_until
+
+    def outage(mode: str) -> None:
+        with unit_of_work(hub.sessions) as session:
+            set_outage(session, tenant.integration_id, mode)
+
+    def states() -> list[str]:
+        with receiver.lock:
+            return [
+                r.event["data"]["state"]
+                for r in receiver.received
+                if r.event["type"] == "integration-state-changed"
+                and r.event["data"]["integration_id"] == tenant.integration_id
+            ]
+
+    result = {"status": "COMPLETED", "result_url": "https://vendor.example/r/1", "score": 1, "max_score": 2}
+    outage("401")  # the sandbox ATS now answers the hub's write-backs 401
+    first, second = tenant.create_order(seed=1), tenant.create_order(seed=2)
+    assert tenant.put_result(first, result).status_code == 200
+    assert tenant.put_result(second, result).status_code == 200
+    wait_until(lambda: states() == ["INVALID"], what="integration-state-changed INVALID")
+    assert tenant.sdk().general.get_integration_details(integration_id=tenant.integration_id).data.status == "INVALID"
+    # the vendor can still send results: they wait for the credentials to be fixed
+    third = tenant.create_order(seed=3)
+    assert tenant.put_result(third, result).status_code == 200
+
+    outage("off")
+    assert tenant.put_result(third, {**result, "score": 2}).status_code == 200  # a new revision is delivered
+    wait_until(lambda: states() == ["INVALID", "ACTIVE"], what="integration-state-changed ACTIVE")
+    assert tenant.sdk().general.get_integration_details(integration_id=tenant.integration_id).data.status == "ACTIVE"
+    changed = [
+        models.IntegrationStateChangedWebhookPayload.model_validate_json(r.raw)
+        for r in receiver.received
+        if r.event["type"] == "integration-state-changed" and r.event["data"]["integration_id"] == tenant.integration_id
+    ]
+    assert [c.data.state for c in changed] == ["INVALID", "ACTIVE"]

@@ -22,7 +22,7 @@ from starlette.routing import Route
 
 from assessment_hub.integrations.models import IntegrationRow
 from assessment_hub.signing import SIGNATURE_HEADER, verify_signature
-from tests.browser import browser  # noqa: F401 -- the session fixture
+from tests.browser import browser  # noqa: F401 -- the module fixture
 from tests.connect_flow import change_link, integration_event, link_row, new_link
 from tests.fakes.ashby import FakeAshby
 from tests.receiver import VendorReceiver, vendor_receiver
@@ -149,6 +149,8 @@ def test_ashby_flow_checks_the_key_then_shows_what_to_paste(
     link = new_link(tenant, organization, integration_tool="ashby")
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=hub.base_url)
     with FakeAshby(api_key="unset", ashby_api_key=ASHBY_KEY) as ashby:
+        from playwright.sync_api import expect
+
         frame = open_connect(page, link)
         frame.locator("#f-api_key").fill("a-wrong-key")
         frame.locator("#f-api_base_url").fill(ashby.api_base_url)
@@ -160,8 +162,9 @@ def test_ashby_flow_checks_the_key_then_shows_what_to_paste(
         frame.locator("#connect").click()
         base_url = frame.locator("input[data-key=base_url]").input_value(timeout=WAIT_MS)
         api_key = frame.locator("input[data-key=api_key]").input_value()
-        frame.locator("button[data-copy=v-api_key]").click()
-        assert frame.locator("button[data-copy=v-api_key]").inner_text() == "Copied"
+        copy = frame.locator("button[data-copy=v-api_key]")
+        copy.click()
+        expect(copy).to_have_text("Copied", timeout=WAIT_MS)  # the clipboard answers asynchronously
         frame.locator("#finish").click()
 
         settled = outcome(page)
@@ -221,3 +224,33 @@ def test_magic_link_opened_directly_shows_the_connection_done(hub: Hub, tenant: 
     finally:
         context.close()
     assert len(integrations_of(hub, organization)) == 1
+
+
+def test_frame_ancestors_setting_decides_who_may_embed_the_page(
+    browser: Any,  # noqa: F811
+    host_url: str,
+    tmp_path: Path,
+) -> None:
+    from tests.support import running_hub
+
+    def framed_title(ancestors: str) -> str | None:
+        """The connect page's title as the host page's iframe shows it, None when the browser refused to frame it."""
+        with running_hub(f"sqlite:///{tmp_path / 'framing.db'}", tmp_path, connect_frame_ancestors=ancestors) as hub:
+            link = new_link(hub.new_tenant(), "Framing Co")
+            context = browser.new_context()
+            try:
+                tab = context.new_page()
+                tab.goto(host_url)
+                tab.wait_for_function("window.ready === true", timeout=WAIT_MS)
+                tab.evaluate("link => window.connect(link)", link)
+                tab.wait_for_selector("iframe", timeout=WAIT_MS)
+                (frame,) = [f for f in tab.frames if f != tab.main_frame]
+                frame.wait_for_load_state("load", timeout=WAIT_MS)
+                if not frame.url.startswith(hub.base_url):  # Chromium put its own error page there
+                    return None
+                return frame.locator("h1").inner_text(timeout=WAIT_MS)
+            finally:
+                context.close()
+
+    assert framed_title(f"https://app.vendor.example {host_url}") == "Which ATS do you use?"
+    assert framed_title("https://app.vendor.example") is None

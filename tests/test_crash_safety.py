@@ -30,6 +30,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
 from assessment_hub.config import Settings
+from assessment_hub.connecting import create_integration
 from assessment_hub.connectors.sandbox.models import SandboxWritebackRow
 from assessment_hub.connectors.sandbox.orders import create_sandbox_order
 from assessment_hub.connectors.sandbox.service import set_outage
@@ -37,8 +38,10 @@ from assessment_hub.db.engine import build_engine
 from assessment_hub.db.session import unit_of_work
 from assessment_hub.delivery.models import DeliveryAttemptRow, OutboxRow
 from assessment_hub.demo import SignedWebhookReceiver
-from assessment_hub.integrations.service import create_api_key, create_integration
+from assessment_hub.integrations.service import create_api_key
 from tests.support import free_port, temporary_postgres_database
+
+pytestmark = pytest.mark.subprocess
 
 POSTGRES_URL = os.environ.get("ASSESSMENT_HUB_TEST_POSTGRES_URL")
 CLI = [sys.executable, "-m", "assessment_hub.cli"]
@@ -371,6 +374,7 @@ def test_crash_safety_sqlite_one_worker(tmp_path: Path) -> None:
         check(run, exercise(run, plan), "sqlite")
 
 
+@pytest.mark.postgres
 @pytest.mark.skipif(not POSTGRES_URL, reason="ASSESSMENT_HUB_TEST_POSTGRES_URL is not set")
 def test_crash_safety_postgres_two_workers(tmp_path: Path) -> None:
     plan = Plan(orders=500, one_result=200, two_results=150, workers=2)

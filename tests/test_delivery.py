@@ -3,10 +3,8 @@ order, dead rows and what an operator does with them, and rollback safety."""
 
 from __future__ import annotations
 
-import json
 import time
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, update
@@ -20,7 +18,7 @@ from assessment_hub.delivery.models import DeliveryAttemptRow, OutboxRow
 from assessment_hub.delivery.service import cancel_delivery, retry_delivery
 from assessment_hub.kit.timestamps import utcnow
 from tests.receiver import vendor_receiver
-from tests.support import Hub, Tenant, wait_until
+from tests.support import Hub, Tenant, load_case, wait_until
 
 RESULT = {"status": "COMPLETED", "result_url": "https://vendor.example/r", "completed_at": "2024-01-01T00:00:00Z"}
 
@@ -55,13 +53,13 @@ def sandbox_view(hub: Hub, order_id: str) -> dict:
         return show_order(session, order_id)
 
 
-def order_rejection_cases(shared: Path) -> list[dict]:
-    return json.loads((shared / "cases" / "order-rejection.json").read_text())["cases"]
+def order_rejection_cases() -> list[dict]:
+    return load_case("order-rejection")["cases"]
 
 
 @pytest.mark.parametrize("index", range(5))
-def test_order_fate_from_the_vendors_answer(hub: Hub, tenant: Tenant, shared_dir: Path, index: int) -> None:
-    case = order_rejection_cases(shared_dir)[index]
+def test_order_fate_from_the_vendors_answer(hub: Hub, tenant: Tenant, index: int) -> None:
+    case = order_rejection_cases()[index]
     answer, expect = case["vendor_answer"], case["expect"]
     with vendor_receiver(hub, events=["assessment:order-received"]) as receiver:
         receiver.answer = "hang" if isinstance(answer, str) else (answer["http"], answer["body"])

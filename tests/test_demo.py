@@ -8,6 +8,10 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.subprocess
+
 CLI = [sys.executable, "-m", "assessment_hub.cli"]
 
 

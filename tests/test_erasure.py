@@ -98,7 +98,7 @@ def order_count(hub: Hub) -> int:
 
 
 def admin(hub: Hub) -> httpx.Client:
-    return httpx.Client(base_url=hub.base_url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=30)
+    return hub.http(headers={"Authorization": f"Bearer {ADMIN_KEY}"})
 
 
 def round_trip(hub: Hub, tenant: Tenant, person: Candidate, order_id: str, receiver: Any) -> bytes:
@@ -185,7 +185,8 @@ def test_erasure_leaves_no_trace_and_keeps_the_orders(hub: Hub, tenant: Tenant) 
         again = client.post("/admin/erasures", json={"email": person.email}).json()["data"]
         assert again["order_ids"] == [] and again["order_count"] == 0
         assert client.post("/admin/erasures", json={"email": "not-an-email"}).status_code == 400
-    assert httpx.post(f"{hub.base_url}/admin/erasures", json={"email": person.email}).status_code == 401
+    with hub.http() as anonymous:
+        assert anonymous.post("/admin/erasures", json={"email": person.email}).status_code == 401
 
 
 def test_pending_deliveries_of_an_erased_order_are_cancelled(hub: Hub, tenant: Tenant) -> None:
@@ -211,6 +212,7 @@ def test_pending_deliveries_of_an_erased_order_are_cancelled(hub: Hub, tenant: T
     assert scan(hub, person.traces) == []
 
 
+@pytest.mark.subprocess
 def test_cli_data_erase(hub: Hub, tenant: Tenant, tmp_path: Path) -> None:
     person = Candidate()
     order_id = person.order(hub.sessions, tenant.integration_id)
@@ -265,15 +267,16 @@ def own_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator
             yield url
 
 
+@pytest.mark.live
 def test_retention_is_applied_by_the_worker(own_database_url: str, tmp_path: Path) -> None:
     """Orders unchanged for longer than RETENTION_DAYS lose their candidate data (the worker sweeps at its
     first heartbeat); newer ones keep it."""
     from sqlalchemy.orm import sessionmaker
 
     from assessment_hub.config import Settings
+    from assessment_hub.connecting import create_integration
     from assessment_hub.db.engine import build_engine
     from assessment_hub.db.migrate import upgrade
-    from assessment_hub.integrations.service import create_integration
 
     settings = Settings(database_url=own_database_url)
     engine = build_engine(settings)

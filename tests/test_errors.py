@@ -20,7 +20,7 @@ def check(response: httpx.Response, status: int, code: str = "PLATFORM.INPUT_INV
 
 
 def test_authentication(hub: Hub, tenant: Tenant) -> None:
-    with httpx.Client(base_url=hub.api_url) as client:
+    with hub.http("/v1") as client:
         check(client.get("/assessment/packages"), 401, "PLATFORM.AUTHENTICATION_INVALID", mentions="Authorization")
         check(
             client.get("/check-api-key", headers={"Authorization": "Basic abc"}), 401, "PLATFORM.AUTHENTICATION_INVALID"
@@ -36,7 +36,7 @@ def test_authentication(hub: Hub, tenant: Tenant) -> None:
 
 
 def test_integration_header(hub: Hub, tenant: Tenant) -> None:
-    with httpx.Client(base_url=hub.api_url, headers={"Authorization": f"Bearer {tenant.api_key}"}) as client:
+    with hub.http("/v1", headers={"Authorization": f"Bearer {tenant.api_key}"}) as client:
         check(client.get("/assessment/orders"), 400, mentions="X-Integration-Id")
         check(
             client.get("/assessment/orders", headers={"X-Integration-Id": "sandbox:unknown"}),

@@ -15,6 +15,8 @@ import pytest
 
 from tests.support import Tenant
 
+pytestmark = [pytest.mark.subprocess, pytest.mark.live]  # node calls the hub over a socket
+
 NODE_DIR = Path(__file__).parent / "node"
 
 

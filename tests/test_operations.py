@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 
-import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.receiver import vendor_receiver
@@ -16,7 +15,8 @@ RESULT_ROUTE = "/v1/assessment/orders/{assessment_order_id}/result"
 
 def scrape(hub: Hub) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     """``/metrics`` as ``{(sample name, sorted labels): value}``."""
-    response = httpx.get(f"{hub.base_url}/metrics", timeout=10)
+    with hub.http() as client:
+        response = client.get("/metrics")
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/plain")
     samples = {}
@@ -31,11 +31,10 @@ def value(samples: dict, name: str, **labels: str) -> float:
 
 
 def test_health_and_ready(hub: Hub) -> None:
-    health = httpx.get(f"{hub.base_url}/health")
+    client = hub.http()
+    health = client.get("/health")
     assert health.status_code == 200 and health.json()["status"] == "ok"
-    ready = wait_until(
-        lambda: (r := httpx.get(f"{hub.base_url}/ready")).status_code == 200 and r, what="/ready to answer 200"
-    )
+    ready = wait_until(lambda: (r := client.get("/ready")).status_code == 200 and r, what="/ready to answer 200")
     body = ready.json()
     assert body["status"] == "ready"
     assert body["checks"]["database"] == {"ok": True}
@@ -65,12 +64,13 @@ def test_request_id_is_echoed_made_and_named_in_error_envelopes(hub: Hub, tenant
         assert missing.headers["x-request-id"] == "r-404"
         assert missing.json()["error"]["log_url"] == "urn:assessment-hub:request:r-404"
 
-    unauthenticated = httpx.get(f"{hub.api_url}/assessment/packages")
+    anonymous = hub.http("/v1")
+    unauthenticated = anonymous.get("/assessment/packages")
     rid = unauthenticated.headers["x-request-id"]
     assert unauthenticated.status_code == 401
     assert unauthenticated.json()["error"]["log_url"] == f"urn:assessment-hub:request:{rid}"
     # refused before routing (NUL in the URL): still an id and a log_url
-    nul = httpx.get(f"{hub.api_url}/assessment/orders?ids=%00")
+    nul = anonymous.get("/assessment/orders?ids=%00")
     assert nul.status_code == 400 and nul.json()["error"]["log_url"].endswith(nul.headers["x-request-id"])
 
 

@@ -22,6 +22,8 @@ from tests.conftest import BACKENDS, POSTGRES_URL
 from tests.receiver import VendorReceiver
 from tests.support import free_port, serve_in_thread, temporary_postgres_database, wait_until
 
+pytestmark = pytest.mark.subprocess
+
 CLI = [sys.executable, "-m", "assessment_hub.cli"]
 RESULT_ROUTE = "/v1/assessment/orders/{assessment_order_id}/result"
 

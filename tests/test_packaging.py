@@ -35,6 +35,7 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 
 @pytest.mark.slow
+@pytest.mark.subprocess
 @pytest.mark.timeout(1200)
 def test_wheel_installs_and_serves_from_an_empty_folder(tmp_path: Path) -> None:
     builder = venv(tmp_path / "build-venv")

@@ -21,6 +21,8 @@ from sqlalchemy.engine import make_url
 from tests.conftest import BACKENDS, POSTGRES_URL
 from tests.support import running_hub, temporary_postgres_database, wait_until
 
+pytestmark = pytest.mark.live  # hubs of their own, served on loopback
+
 FAST = {"worker_heartbeat_s": 0.2, "ready_heartbeat_max_age_s": 3.0}
 
 

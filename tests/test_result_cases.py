@@ -1,24 +1,18 @@
-"""The shared cases about the result body (../shared/cases/result-*.json, seed-legacy-result-body.json)."""
+"""The cases about the result body (tests/data/cases/result-*.json, seed-legacy-result-body.json)."""
 
 from __future__ import annotations
 
 import base64
 import copy
 import hashlib
-import json
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from assessment_hub.assessment.models import AttachmentRow, ResultRevisionRow
-from tests.support import Tenant
+from tests.support import Tenant, load_case
 
 BASE = {"status": "COMPLETED", "result_url": "https://vendor.example/r/1"}
-
-
-def load(shared_dir: Path, name: str) -> dict:
-    return json.loads((shared_dir / "cases" / f"{name}.json").read_text())
 
 
 def revision_count(tenant: Tenant, order_id: str) -> int:
@@ -37,8 +31,8 @@ def assert_error(response, http: int, code: str) -> dict:
     return body
 
 
-def test_result_completed_at(tenant: Tenant, shared_dir: Path) -> None:
-    case = load(shared_dir, "result-completed-at")
+def test_result_completed_at(tenant: Tenant) -> None:
+    case = load_case("result-completed-at")
     for item in case["cases"]:
         order_id = tenant.create_order()
         response = tenant.put_result(order_id, {**BASE, "completed_at": item["input"]})
@@ -63,8 +57,8 @@ def test_completed_without_completed_at_uses_server_time_and_warns(tenant: Tenan
     assert tenant.order(order_id)["result"]["completed_at"].endswith("Z")
 
 
-def test_result_status_transitions(hub, shared_dir: Path) -> None:
-    case = load(shared_dir, "result-status-transitions")
+def test_result_status_transitions(hub) -> None:
+    case = load_case("result-status-transitions")
     for step in case["steps"]:
         tenant = hub.new_tenant()
         tenant.publish("1001")
@@ -94,8 +88,8 @@ def _bring_to(tenant: Tenant, order_id: str, status: str) -> None:
             session.execute(update(OrderRow).where(OrderRow.id == order_id).values(status="REJECTED"))
 
 
-def test_result_attachments(tenant: Tenant, shared_dir: Path) -> None:
-    case = load(shared_dir, "result-attachments")
+def test_result_attachments(tenant: Tenant) -> None:
+    case = load_case("result-attachments")
     valid = case["valid_attachment"]
     for item in case["cases"]:
         attachments = item["attachments"]
@@ -138,8 +132,8 @@ def test_attachment_errors_name_the_index(tenant: Tenant) -> None:
 
 
 @pytest.mark.parametrize("variant", [0, 1])
-def test_seed_legacy_result_body(tenant: Tenant, shared_dir: Path, variant: int) -> None:
-    case = load(shared_dir, "seed-legacy-result-body")
+def test_seed_legacy_result_body(tenant: Tenant, variant: int) -> None:
+    case = load_case("seed-legacy-result-body")
     order_id = tenant.create_order()
     response = tenant.put_result(order_id, case["request_body"])
     assert response.status_code == 200, response.text

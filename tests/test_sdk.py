@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fastapi import FastAPI
 from fastapi.responses import Response
-from kombo import Kombo
 from kombo.errors import KomboAtsError, KomboGeneralError
 
 from tests.support import Hub, Tenant, serve_in_thread
@@ -142,7 +141,7 @@ def test_general_endpoints(hub: Hub, tenant: Tenant) -> None:
 
 
 def test_error_codes_reach_the_sdk(hub: Hub, tenant: Tenant) -> None:
-    bad_key = Kombo(api_key="ahk_wrong", integration_id=tenant.integration_id, server_url=hub.api_url)
+    bad_key = hub.kombo("ahk_wrong", tenant.integration_id)
     with pytest.raises(KomboAtsError) as raised:
         bad_key.assessment.get_packages()
     assert raised.value.data.error.code == "PLATFORM.AUTHENTICATION_INVALID"
@@ -151,7 +150,7 @@ def test_error_codes_reach_the_sdk(hub: Hub, tenant: Tenant) -> None:
         bad_key.general.check_api_key()
     assert general.value.data.error.code == "PLATFORM.AUTHENTICATION_INVALID"
 
-    unknown = Kombo(api_key=tenant.api_key, integration_id="sandbox:AAAAAAAAAAAAAAAAAAAAAAAA", server_url=hub.api_url)
+    unknown = hub.kombo(tenant.api_key, "sandbox:AAAAAAAAAAAAAAAAAAAAAAAA")
     with pytest.raises(KomboAtsError) as raised:
         unknown.assessment.get_packages()
     assert raised.value.data.error.code == "PLATFORM.INTEGRATION_NOT_FOUND"

@@ -24,6 +24,7 @@ from assessment_hub.assessment.results import NormalizedResult
 from assessment_hub.assessment.schemas import PackageIn
 from assessment_hub.assessment.service import record_result, set_packages
 from assessment_hub.config import Settings
+from assessment_hub.connecting import create_integration
 from assessment_hub.connectors.sandbox.orders import create_sandbox_order
 from assessment_hub.connectors.snapshots import result_snapshot
 from assessment_hub.db.engine import build_engine
@@ -33,7 +34,6 @@ from assessment_hub.delivery.jobs import WritebackTarget
 from assessment_hub.delivery.service import cancel_delivery
 from assessment_hub.delivery.states import AttemptOutcome, DeliveryState, SendStatus
 from assessment_hub.delivery.worker import DeliveryWorker
-from assessment_hub.integrations.service import create_integration
 from assessment_hub.kit.links import check_attachment_link
 from assessment_hub.kit.states import OrderStatus, ResultStatus
 from tests.support import temporary_postgres_database

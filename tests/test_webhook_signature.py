@@ -1,18 +1,17 @@
 """X-Kombo-Signature: base64url without padding of HMAC-SHA256 over the exact raw body
-(../shared/cases/webhook-signature.json), for the signer and for the public verifier."""
+(tests/data/cases/webhook-signature.json), for the signer and for the public verifier."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from assessment_hub.signing import sign, verify_signature
 from tests.receiver import vendor_receiver
-from tests.support import Hub, Tenant, wait_until
+from tests.support import Hub, Tenant, load_case, wait_until
 
 
-def test_signatures_match_the_case_byte_for_byte(shared_dir: Path) -> None:
-    case = json.loads((shared_dir / "cases" / "webhook-signature.json").read_text())
+def test_signatures_match_the_case_byte_for_byte() -> None:
+    case = load_case("webhook-signature")
     secret = case["secret"]
     for item in case["cases"]:
         raw = item["raw_body_utf8"].encode("utf-8")

@@ -22,6 +22,7 @@ from assessment_hub.assessment.results import NormalizedResult
 from assessment_hub.assessment.schemas import PackageIn
 from assessment_hub.assessment.service import record_result, set_packages
 from assessment_hub.config import Settings
+from assessment_hub.connecting import create_integration
 from assessment_hub.connectors.sandbox.connector import SandboxConnector
 from assessment_hub.connectors.sandbox.models import SandboxWritebackRow
 from assessment_hub.connectors.sandbox.orders import create_sandbox_order
@@ -33,7 +34,6 @@ from assessment_hub.delivery.models import DeliveryAttemptRow, OutboxRow
 from assessment_hub.delivery.senders import Outcome
 from assessment_hub.delivery.worker import DeliveryWorker, Finished, Job
 from assessment_hub.integrations.models import IntegrationRow
-from assessment_hub.integrations.service import create_integration
 from assessment_hub.kit.timestamps import utcnow
 from tests.support import temporary_postgres_database
 

@@ -20,7 +20,7 @@ from assessment_hub.db.writer import Writer
 from assessment_hub.integrations.lookups import TtlCache
 from assessment_hub.integrations.models import ApiKeyRow
 from assessment_hub.kit.timestamps import utcnow
-from tests.support import Tenant, running_hub
+from tests.support import Tenant, in_process_hub
 from tests.test_admin_api import admin
 from tests.test_errors import check
 
@@ -150,6 +150,7 @@ def test_gate_hands_the_lock_to_a_waiting_writer_of_this_process(engine) -> None
     assert _names(engine) == ["holder", "second"]
 
 
+@pytest.mark.subprocess
 def test_gate_waits_for_another_process_and_gives_up_after_the_busy_timeout(tmp_path: Path) -> None:
     db = tmp_path / "g.db"
     engine = build_engine(Settings(database_url=f"sqlite:///{db}", sqlite_busy_timeout_ms=400))
@@ -211,6 +212,7 @@ def test_ttl_cache_keeps_no_value_loaded_before_a_forget() -> None:
     assert cache.get("integration") is None
 
 
+@pytest.mark.live  # eight clients on real connections while the admin API deactivates
 def test_a_deactivation_is_seen_by_the_next_request_under_concurrent_load(tenant: Tenant) -> None:
     """Requests keep arriving while the admin API deactivates the integration: every request that starts after
     the deactivation answered is refused (the cache is not refilled from a read that raced the commit)."""
@@ -259,7 +261,7 @@ def test_a_key_revoked_by_another_process_is_refused_within_the_cache_time(tenan
 def test_a_write_that_waits_past_the_busy_timeout_gets_a_retryable_429(tmp_path: Path) -> None:
     """Found by a trial: a long `sandbox seed` held the write lock and result PUTs answered 500 UNKNOWN_ERROR;
     the vendor must hear "nothing stored, send again" (429 PLATFORM.CONCURRENCY_LIMIT_EXCEEDED, Retry-After)."""
-    with running_hub(f"sqlite:///{tmp_path / 'busy.db'}", tmp_path, sqlite_busy_timeout_ms=300) as hub:
+    with in_process_hub(f"sqlite:///{tmp_path / 'busy.db'}", tmp_path, sqlite_busy_timeout_ms=300) as hub:
         tenant = hub.new_tenant()
         tenant.publish("1001")
         order_id = tenant.create_order()

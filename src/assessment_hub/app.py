@@ -21,13 +21,18 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from assessment_hub import __version__
+from assessment_hub.admin.keys import load_admin_key_hash
 from assessment_hub.admin.routes import router as admin_router
 from assessment_hub.assessment.attachment_links import router as attachment_link_router
 from assessment_hub.assessment.attachments import AttachmentStore
 from assessment_hub.assessment.routes import router as assessment_router
+from assessment_hub.concurrency.http import ConcurrencyHeaders
+from assessment_hub.concurrency.slots import build_slots
 from assessment_hub.config import Settings
 from assessment_hub.connect.routes import router as connect_router
 from assessment_hub.connectors.inbound import mount_inbound_routes
+from assessment_hub.connectors.registry import CONNECTORS
+from assessment_hub.console.routes import router as console_router
 from assessment_hub.db.engine import build_engine, read_only
 from assessment_hub.db.reader import Reader
 from assessment_hub.db.writer import Writer
@@ -49,6 +54,7 @@ from assessment_hub.integrations.routes import router as general_router
 from assessment_hub.kit.logging import configure_logging
 from assessment_hub.ops.access import install_request_log
 from assessment_hub.ops.health import router as ops_router
+from assessment_hub.privacy.retention import retention_chores
 from assessment_hub.privacy.routes import router as privacy_router
 
 log = structlog.get_logger("assessment_hub")
@@ -72,10 +78,13 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
         app.state.lookups = Lookups(settings.lookup_cache_s)
         app.state.attachment_store = AttachmentStore(settings.attachments_dir)
         app.state.http = httpx.Client(timeout=settings.data_url_timeout_s)
+        app.state.concurrency = build_slots(settings.database_url, settings.concurrency_limit)
+        app.state.admin_key_hash = load_admin_key_hash(app.state.read_sessions, settings)
         stop = threading.Event()
         thread = None
         if worker:
-            delivery = DeliveryWorker(settings, app.state.sessions, wake=wake)
+            chores = retention_chores(settings, app.state.sessions)
+            delivery = DeliveryWorker(settings, app.state.sessions, wake=wake, chores=chores)
             thread = threading.Thread(target=delivery.run, args=(stop,), name="delivery-worker", daemon=True)
             thread.start()
         try:
@@ -86,6 +95,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
             if thread is not None:
                 thread.join(timeout=settings.delivery_timeout_s + 5)
             app.state.http.close()
+            await app.state.concurrency.close()
             app.state.writer.close()
             engine.dispose()
 
@@ -98,15 +108,19 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
         redirect_slashes=False,
     )  # a trailing slash is a 404, not a redirect built from the Host header
     app.state.settings = settings
+    app.state.connectors = CONNECTORS
+    """The connector registry, for routes that need a tool's connector (they do not import the registry)."""
     app.include_router(assessment_router, prefix="/v1")
     app.include_router(general_router, prefix="/v1")
     app.include_router(icon_router)
     app.include_router(admin_router)
     app.include_router(attachment_link_router)
     app.include_router(connect_router)
+    app.include_router(console_router)
     app.include_router(ops_router)
     app.include_router(privacy_router)
-    mount_inbound_routes(app)
+    mount_inbound_routes(app, CONNECTORS)
+    app.add_middleware(ConcurrencyHeaders)
     _install_error_handlers(app)
     _refuse_nul_in_urls(app)
     install_request_log(app)  # outermost: X-Request-Id and the access line for every request
@@ -145,7 +159,9 @@ def _refuse_nul_in_urls(app: FastAPI) -> None:
 
 def _install_error_handlers(app: FastAPI) -> None:
     def respond(exc: HubError) -> JSONResponse:
-        return JSONResponse(error_body(exc.code, exc.title, exc.message), status_code=exc.status_code)
+        return JSONResponse(
+            error_body(exc.code, exc.title, exc.message), status_code=exc.status_code, headers=exc.headers
+        )
 
     @app.exception_handler(HubError)
     async def hub_error(_request: Request, exc: HubError) -> JSONResponse:

@@ -6,7 +6,7 @@ Commands that create something print the new value alone on the last line of std
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -17,6 +17,7 @@ from assessment_hub.config import Settings
 from assessment_hub.db.engine import build_engine
 from assessment_hub.db.session import unit_of_work
 from assessment_hub.errors import HubError
+from assessment_hub.integrations.tool_settings import settings_help
 from assessment_hub.kit.states import OrderStatus
 
 app = typer.Typer(
@@ -150,7 +151,9 @@ def _check_port_free(host: str, port: int) -> None:
             if exc.errno == errno.EADDRINUSE
             else exc.strerror or str(exc)
         )
-        _fail(f"cannot listen on {host}:{port}: {why}; choose another --port")
+        _fail(
+            f"cannot listen on {host}:{port}: {why}; choose another --port (or ASSESSMENT_HUB_PORT; make run PORT=...)"
+        )
 
 
 @app.command()
@@ -163,8 +166,10 @@ def migrate() -> None:
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port (1-65535).", min=1, max=65535)] = 8000,
+    host: Annotated[str, typer.Option(help="Interface to listen on.", envvar="ASSESSMENT_HUB_HOST")] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option(help="TCP port (1-65535).", min=1, max=65535, envvar="ASSESSMENT_HUB_PORT")
+    ] = 8000,
     no_worker: Annotated[
         bool, typer.Option("--no-worker", help="Serve the API only; run `worker` processes apart.")
     ] = False,
@@ -183,7 +188,7 @@ def serve(
     (``--workers N`` > 1: N API processes and one delivery worker process)."""
     import os
 
-    from assessment_hub.bootstrap import banner, bootstrap_if_empty
+    from assessment_hub.bootstrap import banner, bootstrap_if_empty, console_line, how_to_run
     from assessment_hub.supervise import limit_malloc_arenas
 
     limit_malloc_arenas()  # before any thread starts; inherited by the processes started from here
@@ -193,10 +198,18 @@ def serve(
     sessions = _session_factory(settings)  # migrations run here, once, before any API process starts
     _check_port_free(host, port)
     with unit_of_work(sessions) as session:
-        created = bootstrap_if_empty(session) if settings.environment == "development" else None
+        created = (
+            bootstrap_if_empty(session, admin_key_configured=settings.admin_api_key is not None)
+            if settings.environment == "development"
+            else None
+        )
     sessions.kw["bind"].dispose()
     if created:
-        typer.echo(banner(created, f"http://{host}:{port}"))
+        import importlib.util
+
+        cli, python = how_to_run()
+        kombo_installed = importlib.util.find_spec("kombo") is not None
+        typer.echo(banner(created, f"http://{host}:{port}", cli=cli, python=python, kombo_installed=kombo_installed))
     if workers == 1:
         import uvicorn
 
@@ -206,6 +219,7 @@ def serve(
         typer.echo(
             f"assessment-hub serving http://{host}:{port}/v1 (database: {_display_url(settings.database_url)}; {worker_note})"
         )
+        typer.echo(console_line(settings.public_base_url or f"http://{host}:{port}"))
         sys.stdout.flush()
         uvicorn.run(
             create_app(settings, worker=not no_worker),
@@ -222,6 +236,7 @@ def serve(
     # process holds the whole application by now (~100 MB resident) and would only supervise: it becomes
     # the lean `assessment_hub.supervise` (same pid, ~20 MB) that does this.
     os.environ["ASSESSMENT_HUB_PUBLIC_BASE_URL"] = settings.public_base_url or f"http://{host}:{port}"
+    typer.echo(console_line(os.environ["ASSESSMENT_HUB_PUBLIC_BASE_URL"]))
     args = [
         host,
         str(port),
@@ -241,7 +256,12 @@ def serve(
 
 @app.command()
 def worker(
-    concurrency: Annotated[int | None, typer.Option(help="Deliveries sent at once (default: settings).")] = None,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(
+            help="Deliveries sent at once, 1-64 (default: ASSESSMENT_HUB_WORKER_CONCURRENCY, 8).", min=1, max=64
+        ),
+    ] = None,
 ) -> None:
     """Run a delivery worker alone (scale out on PostgreSQL: any number of these beside `serve --no-worker`)."""
     import signal
@@ -252,6 +272,7 @@ def worker(
     limit_malloc_arenas()  # before the worker's sender threads start
     from assessment_hub.delivery.worker import DeliveryWorker
     from assessment_hub.kit.logging import configure_logging
+    from assessment_hub.privacy.retention import retention_chores
 
     settings = _settings()
     configure_logging(settings.log_level, settings.log_format)
@@ -261,7 +282,7 @@ def worker(
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    delivery = DeliveryWorker(settings, sessions)
+    delivery = DeliveryWorker(settings, sessions, chores=retention_chores(settings, sessions))
     typer.echo(f"delivery worker {delivery.worker_id} started (concurrency {settings.worker_concurrency})")
     sys.stdout.flush()
     delivery.run(stop)
@@ -340,11 +361,15 @@ def api_keys_list(
     if as_json:
         typer.echo(json.dumps(views, indent=2, ensure_ascii=False))
         return
-    for v in views:
-        revoked = f"revoked {v['revoked_at']}" if v["revoked_at"] else "active"
-        typer.echo(f"{v['id']}  {v['prefix']}...  created {v['created_at']}  {revoked}  {v['name']}")
     if not views:
         typer.echo("no API keys")
+        return
+    rows = [("id", "name", "prefix", "created", "revoked")] + [
+        (v["id"], v["name"], f"{v['prefix']}...", v["created_at"], v["revoked_at"] or "-") for v in views
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for row in rows:
+        typer.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[4])
 
 
 @api_keys.command("revoke")
@@ -372,22 +397,21 @@ def api_keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (se
 def integrations_create(
     tool: Annotated[str, typer.Option(help="The ATS: sandbox, greenhouse, teamtailor, ashby.")],
     organization: Annotated[str, typer.Option(help="The customer's organization name.")],
-    setting: Annotated[list[str] | None, typer.Option(help="Connector setting KEY=VALUE (repeatable).")] = None,
+    setting: Annotated[
+        list[str] | None,
+        typer.Option(
+            help=f"Connector setting KEY=VALUE (repeatable). {settings_help()} Details: docs/connectors/<tool>.md."
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help='Print one JSON object {"id", "tool", "setup"}.')] = False,
 ) -> None:
     """Create an integration; prints what the customer pastes into the ATS, and the id alone on the last line."""
     import json
 
+    from assessment_hub.connecting import create_integration, integration_setup
     from assessment_hub.connectors.base import SettingsError
-    from assessment_hub.connectors.inbound import integration_setup
-    from assessment_hub.integrations.service import create_integration
 
-    given: dict[str, str] = {}
-    for item in setting or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            _fail(f"--setting must look like KEY=VALUE (got {item!r})")
-        given[key.strip()] = value
+    given = _setting_pairs(setting)
     tool = _required("--tool", tool)
     organization = _required("--organization", organization)
     settings = _settings()
@@ -411,6 +435,134 @@ def integrations_create(
     for key, value in setup.items():
         typer.echo(f"  {key}: {value}")
     typer.echo(row.id)
+
+
+def _setting_pairs(setting: list[str] | None) -> dict[str, str]:
+    given: dict[str, str] = {}
+    for item in setting or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            _fail(f"--setting must look like KEY=VALUE (got {item!r})")
+        given[key.strip()] = value
+    return given
+
+
+def _integration_line(view: dict[str, Any]) -> str:
+    keys = ",".join(view["setting_keys"]) or "-"
+    return f"{view['id']}  {view['tool']}  {view['status']}  {view['organization_name']!r}  settings: {keys}"
+
+
+@integrations.command("list")
+def integrations_list(
+    include_deleted: Annotated[bool, typer.Option("--include-deleted", help="Deleted ones too.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON array instead of lines.")] = False,
+) -> None:
+    """List integrations, oldest first (setting names only, never their values)."""
+    import json
+
+    from assessment_hub.admin.views import integration_view
+    from assessment_hub.integrations.service import list_integrations
+
+    settings = _settings()
+    with unit_of_work(_session_factory(settings)) as session:
+        views = [
+            integration_view(r, settings.cipher) for r in list_integrations(session, include_deleted=include_deleted)
+        ]
+    if as_json:
+        typer.echo(json.dumps(views))
+        return
+    for view in views:
+        typer.echo(_integration_line(view))
+    if not views:
+        typer.echo("no integrations")
+
+
+@integrations.command("show")
+def integrations_show(
+    integration_id: Annotated[str, typer.Argument(help="The integration's id (see `integrations list`).")],
+    as_json: Annotated[bool, typer.Option("--json", help='One JSON object {"integration", "setup"}.')] = False,
+) -> None:
+    """One integration (setting names, never values) and what the customer pastes into the ATS."""
+    import json
+
+    from assessment_hub.admin.views import integration_view
+    from assessment_hub.connecting import integration_setup
+    from assessment_hub.integrations.service import get_integration
+
+    settings = _settings()
+    try:
+        with unit_of_work(_session_factory(settings)) as session:
+            row = get_integration(session, integration_id)
+            view = integration_view(row, settings.cipher)
+            setup = integration_setup(row, settings.cipher, settings.public_base_url or "http://127.0.0.1:8000")
+    except HubError as exc:
+        _fail(exc.message)
+    if as_json:
+        typer.echo(json.dumps({"integration": view, "setup": setup}))
+        return
+    typer.echo(_integration_line(view))
+    for key, value in setup.items():
+        typer.echo(f"  {key}: {value}")
+
+
+@integrations.command("update")
+def integrations_update(
+    integration_id: Annotated[str, typer.Argument(help="The integration's id (see `integrations list`).")],
+    setting: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Connector setting KEY=VALUE (repeatable); KEY= removes it. Details: docs/connectors/<tool>.md."
+        ),
+    ] = None,
+) -> None:
+    """Change connector settings of an integration (values the ATS shows only once the customer has pasted
+    the hub's set-up into it); what the hub minted stays, so the set-up does not change."""
+    from assessment_hub.connecting import update_integration
+    from assessment_hub.connectors.base import SettingsError
+
+    given = _setting_pairs(setting)
+    if not given:
+        _fail("nothing to update: give at least one --setting KEY=VALUE")
+    settings = _settings()
+    try:
+        with unit_of_work(_session_factory(settings)) as session:
+            row = update_integration(session, integration_id, given, cipher=settings.cipher)
+            tool = row.tool
+    except SettingsError as exc:
+        _fail(str(exc.args[0]))
+    except HubError as exc:
+        _fail(exc.message)
+    typer.echo(f"updated {tool} integration {integration_id}: {', '.join(sorted(given))}")
+
+
+@integrations.command("deactivate")
+def integrations_deactivate(
+    integration_id: Annotated[str, typer.Argument(help="The integration's id (see `integrations list`).")],
+) -> None:
+    """Set an integration INACTIVE: the vendor API and the ATS's calls are refused; orders and deliveries stay."""
+    from assessment_hub.integrations.service import deactivate_integration
+
+    try:
+        with unit_of_work(_session_factory(_settings())) as session:
+            deactivate_integration(session, integration_id)
+    except HubError as exc:
+        _fail(exc.message)
+    typer.echo(f"deactivated integration {integration_id}")
+
+
+@integrations.command("delete")
+def integrations_delete(
+    integration_id: Annotated[str, typer.Argument(help="The integration's id (see `integrations list`).")],
+) -> None:
+    """Delete an integration: it then answers as unknown everywhere; its orders stay stored for the operator."""
+    from assessment_hub.integrations.service import delete_integration
+
+    try:
+        with unit_of_work(_session_factory(_settings())) as session:
+            delete_integration(session, integration_id)
+    except HubError as exc:
+        _fail(exc.message)
+    typer.echo(f"deleted integration {integration_id}")
 
 
 @sandbox.command("create-order")
@@ -454,7 +606,7 @@ def sandbox_seed(
     ] = OrderStatus.OPEN,
 ) -> None:
     """Bulk-insert COUNT orders of a published package for load tests (no webhooks are sent for them);
-    progress goes to stderr, the rate to stdout."""
+    progress goes to stderr, the rate (orders per second) alone to stdout."""
     from assessment_hub.connectors.sandbox.seed import check_seedable, seed_orders, seed_status
 
     try:
@@ -474,7 +626,8 @@ def sandbox_seed(
             typer.echo(f"  {done}/{count} orders ({rate:,.0f}/s)", err=True)
 
     rate = seed_orders(sessions.kw["bind"], integration, package, count, status=status, progress=progress)
-    typer.echo(f"seeded {count} orders at {rate:,.0f} orders/s")
+    typer.echo(f"seeded {count} orders at {rate:,.0f} orders/s", err=True)
+    typer.echo(f"{rate:.0f}")
 
 
 @sandbox.command("show-order")
@@ -590,8 +743,11 @@ def deliveries_list(
 
     if state is not None and state not in STATES:
         _fail(f"--state must be one of {', '.join(STATES)} (got {state!r})")
-    with unit_of_work(_session_factory(_settings())) as session:
-        views = [delivery_view(row) for row in list_deliveries(session, state=state, order_id=order, limit=limit)]
+    try:
+        with unit_of_work(_session_factory(_settings())) as session:
+            views = [delivery_view(row) for row in list_deliveries(session, state=state, order_id=order, limit=limit)]
+    except HubError as exc:
+        _fail(exc.message)
     if as_json:
         typer.echo(json.dumps(views, indent=2))
         return

@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     """How long a server process trusts an API key or integration it looked up, in seconds (0: look up on every
     request). A key revoked or an integration deactivated through another process is refused here within this time."""
 
+    concurrency_limit: int = Field(default=30, ge=1, le=1024)
+    """Write requests (result PUT, packages PUT) one integration may have in flight at once, across all
+    processes; the next gets 429 ``PLATFORM.CONCURRENCY_LIMIT_EXCEEDED`` (Kombo's limit is 30)."""
+
     secret_key: SecretStr | None = None
     """Fernet key encrypting connector credentials and webhook secrets at rest; required in production."""
     admin_api_key: SecretStr | None = None

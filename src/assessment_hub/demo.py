@@ -248,8 +248,9 @@ def step_server(demo: Demo) -> str:
 
 
 def step_integration(demo: Demo) -> str:
+    from assessment_hub.connecting import create_integration
     from assessment_hub.db.session import unit_of_work
-    from assessment_hub.integrations.service import create_api_key, create_integration
+    from assessment_hub.integrations.service import create_api_key
     from assessment_hub.webhooks.service import create_endpoint
 
     with unit_of_work(demo.db) as session:

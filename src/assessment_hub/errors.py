@@ -28,6 +28,8 @@ class HubError(Exception):
     status_code = 500
     code = UNKNOWN_ERROR
     title = "Unknown error"
+    headers: dict[str, str] | None = None
+    """Extra response headers (e.g. ``Retry-After``)."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -84,6 +86,16 @@ class DatabaseBusy(HubError):
     title = "Database busy"
 
 
+class ConcurrencyLimitExceeded(HubError):
+    """All of an integration's ``CONCURRENCY_LIMIT`` write slots are in flight (Kombo's 30 per integration,
+    kombo-contract.md §10): 429, retry after a second."""
+
+    status_code = 429
+    code = CONCURRENCY_LIMIT_EXCEEDED
+    title = "Concurrency limit exceeded"
+    headers = {"Retry-After": "1"}
+
+
 def is_database_busy(exc: BaseException) -> bool:
     """True for SQLite's "database is locked" (raised by SQLite or by the write gate), wrapped or not."""
     import sqlite3
@@ -97,7 +109,7 @@ def is_database_busy(exc: BaseException) -> bool:
 def error_body(code: str, title: str, message: str) -> dict[str, Any]:
     """The Kombo error envelope; ``log_url`` names the request's id (``Settings.log_url_template``) when
     answering a request, so the operator finds its log lines; null elsewhere."""
-    from assessment_hub.kit.logging import current_log_url
+    from assessment_hub.request_context import current_log_url
 
     return {
         "status": "error",

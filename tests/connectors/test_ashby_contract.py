@@ -36,6 +36,8 @@ from tests.fakes.ashby import AshbyRefusal, FakeAshby
 from tests.receiver import vendor_receiver
 from tests.support import Hub, Tenant, wait_until
 
+pytestmark = pytest.mark.live  # the fake ATS calls the hub over a socket
+
 ASHBY_KEY = "ashby-customer-key"
 
 
@@ -504,6 +506,7 @@ def test_prepare_settings() -> None:
     assert connector_class("ashby") is AshbyConnector
 
 
+@pytest.mark.subprocess
 def test_cli_integrations_create_ashby_json(tmp_path: Path) -> None:
     env = {
         **os.environ,

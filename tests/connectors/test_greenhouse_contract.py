@@ -25,6 +25,8 @@ from tests.connectors.contract import ConnectorContract
 from tests.fakes.greenhouse import SETUP_KEYS, FakeGreenhouse, ProtocolViolation
 from tests.support import Hub, Tenant, wait_until
 
+pytestmark = pytest.mark.live  # the fake ATS calls the hub over a socket
+
 STATUS_SHOWN = {"complete": "completed", "in_progress": "open", "cancelled": "cancelled", "rejected": "rejected"}
 
 
@@ -461,6 +463,7 @@ def _outbox(hub: Hub, order_id: str) -> list[OutboxRow]:
         )
 
 
+@pytest.mark.subprocess
 def test_cli_integrations_create_greenhouse_json(tmp_path: Path) -> None:
     env = {
         **os.environ,

@@ -30,6 +30,8 @@ from tests.fakes.teamtailor import API_VERSION, JSONAPI, FakeTeamtailor, Webhook
 from tests.receiver import vendor_receiver
 from tests.support import Hub, Tenant, wait_until
 
+pytestmark = pytest.mark.live  # the fake ATS calls the hub over a socket
+
 
 class TeamtailorHarness:
     """Drives ``FakeTeamtailor`` (Teamtailor's side) against one hub integration."""
@@ -444,6 +446,7 @@ def test_settings_are_checked() -> None:
     assert prepare({"api_key": "k"})["provider_key"] != settings["provider_key"]
 
 
+@pytest.mark.subprocess
 def test_cli_integrations_create_json(database_url: str, tmp_path: Path) -> None:
     env = {
         **os.environ,

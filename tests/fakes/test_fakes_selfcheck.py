@@ -25,6 +25,8 @@ from tests.fakes.greenhouse import FakeGreenhouse
 from tests.fakes.server import LiveServer
 from tests.fakes.teamtailor import API_VERSION, JSONAPI, FakeTeamtailor
 
+pytestmark = pytest.mark.fakes
+
 
 def stub_app(handlers: dict[tuple[str, str], Callable[[Request], Any]]) -> Starlette:
     """A stub 'hub': maps (method, path) to an async handler."""

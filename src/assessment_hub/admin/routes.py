@@ -13,12 +13,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
+from assessment_hub import connecting
 from assessment_hub.admin.deps import AdminDep
 from assessment_hub.admin.schemas import IntegrationIn, OutageIn, SandboxOrderIn, WebhookIn
 from assessment_hub.admin.views import endpoint_view, integration_view
-from assessment_hub.connectors.inbound import integration_setup, public_base_url
 from assessment_hub.connectors.sandbox import service as sandbox
 from assessment_hub.connectors.sandbox.orders import create_sandbox_order
 from assessment_hub.db.session import ReadSessionDep, SessionDep, unit_of_work
@@ -29,6 +28,7 @@ from assessment_hub.errors import InputInvalid
 from assessment_hub.integrations import service as integrations
 from assessment_hub.kit.body import json_body
 from assessment_hub.kit.envelope import Envelope, EnvelopeResponse, success
+from assessment_hub.kit.links import public_base_url
 from assessment_hub.webhooks import service as webhooks
 
 DeliveryId = Annotated[int, Path(ge=1, le=2**63 - 1, description="A delivery id (outbox row id).")]
@@ -47,7 +47,7 @@ def create_integration(
 ) -> EnvelopeResponse:
     cipher = request.app.state.settings.cipher
     try:
-        row = integrations.create_integration(
+        row = connecting.create_integration(
             session,
             body.tool,
             body.organization_name,
@@ -58,14 +58,16 @@ def create_integration(
         )
     except KeyError as exc:
         raise InputInvalid(f"tool: {exc.args[0]}.") from None
-    return success({**integration_view(row, cipher), "setup": integration_setup(row, cipher, public_base_url(request))})
+    return success(
+        {**integration_view(row, cipher), "setup": connecting.integration_setup(row, cipher, public_base_url(request))}
+    )
 
 
 @router.get("/integrations/{integration_id}/setup", response_model=Envelope)
 def get_integration_setup(integration_id: str, request: Request, session: ReadSessionDep) -> EnvelopeResponse:
     """What the customer pastes into the ATS (URLs and the keys the hub minted), as at creation."""
     row = integrations.get_integration(session, integration_id)
-    return success(integration_setup(row, request.app.state.settings.cipher, public_base_url(request)))
+    return success(connecting.integration_setup(row, request.app.state.settings.cipher, public_base_url(request)))
 
 
 @router.get("/integrations", response_model=Envelope)
@@ -176,8 +178,7 @@ async def create_sandbox_order_route(
         )
         if body.inline:
             return order.id, None
-        set_committed_value(order, "latest_result", None)  # a new order has no result (and no query is needed)
-        return order.id, sandbox.sandbox_order_view(order)
+        return order.id, sandbox.show_order(session, order.id)  # a new order: taken from the session, no query
 
     order_id, view = await state.writer.run(create)
     if view is not None:

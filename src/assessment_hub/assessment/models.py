@@ -40,6 +40,9 @@ class OrderRow(Base):
     __table_args__ = (
         Index("ix_orders_integration_created", "integration_id", "created_at", "id"),
         Index("ix_orders_integration_status_created", "integration_id", "status", "created_at", "id"),
+        # the operator console lists every integration's orders newest first (assessment.browse)
+        Index("ix_orders_created", "created_at", "id"),
+        Index("ix_orders_status_created", "status", "created_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(24), primary_key=True)

@@ -13,18 +13,17 @@ from assessment_hub.assessment.attachments import StoredAttachment, prepare_atta
 from assessment_hub.assessment.results import normalize_result
 from assessment_hub.assessment.schemas import ORDER_STATUSES, PackagesIn, ResultIn
 from assessment_hub.assessment.views import listed_orders, package_view
-from assessment_hub.connectors.inbound import public_base_url
-from assessment_hub.connectors.registry import connector_class
+from assessment_hub.concurrency.http import WriteSlotDep
 from assessment_hub.connectors.snapshots import result_snapshot
 from assessment_hub.db.session import ReadSessionDep, SessionDep
 from assessment_hub.errors import InputInvalid
 from assessment_hub.integrations.deps import IntegrationDep
-from assessment_hub.integrations.notices import take_notices
 from assessment_hub.kit.body import json_body
 from assessment_hub.kit.envelope import Envelope, EnvelopeResponse, success, success_with_fragments
+from assessment_hub.kit.links import public_base_url
+from assessment_hub.kit.metrics import count_result_write
 from assessment_hub.kit.states import OrderStatus
 from assessment_hub.kit.timestamps import parse_instant
-from assessment_hub.ops.metrics import count_result_write
 
 router = APIRouter(prefix="/assessment")
 
@@ -57,6 +56,7 @@ def get_packages(integration: IntegrationDep, session: ReadSessionDep) -> Envelo
 @router.put("/packages", response_model=Envelope)
 def put_packages(
     integration: IntegrationDep,
+    _slot: WriteSlotDep,
     session: SessionDep,
     body: Annotated[PackagesIn, Depends(json_body(PackagesIn))],
 ) -> EnvelopeResponse:
@@ -138,11 +138,13 @@ async def put_result(
     assessment_order_id: str,
     request: Request,
     integration: IntegrationDep,
+    _slot: WriteSlotDep,
     body: Annotated[ResultIn, Depends(json_body(ResultIn))],
 ) -> EnvelopeResponse:
     """Store the result as the order's next revision and queue its write-back (kombo-contract.md §4.4).
 
-    The write runs on ``app.state.writer`` (SQLite: group commit) and is committed before the answer."""
+    The write runs on ``app.state.writer`` (SQLite: group commit; PostgreSQL: one round trip plus commit,
+    ``assessment.sql_pg``) and is committed before the answer."""
     state = request.app.state
     result = normalize_result(body)
     attachments: list[StoredAttachment] = []
@@ -158,11 +160,9 @@ async def put_result(
     base_url = public_base_url(request)
 
     def write(session: Session) -> list[str]:
-        revision = service.record_result(session, integration.id, assessment_order_id, result, attachments)
+        revision, notices = service.accept_result(session, integration.id, assessment_order_id, result, attachments)
         snapshot = result_snapshot(revision, state.settings, base_url)
-        return connector_class(integration.tool).result_warnings(snapshot) + take_notices(
-            session, integration.id, assessment_order_id
-        )
+        return state.connectors[integration.tool].result_warnings(snapshot) + notices
 
     ats_warnings = await state.writer.run(write)
     count_result_write(integration.tool)

@@ -12,6 +12,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
+import psycopg
 from sqlalchemy import (
     DateTime,
     Integer,
@@ -29,6 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from assessment_hub.assessment import sql_pg
 from assessment_hub.assessment.attachments import StoredAttachment
 from assessment_hub.assessment.lifecycle import check_result_transition
 from assessment_hub.assessment.models import AttachmentRow, OrderRow, PackageRow, ResultRevisionRow
@@ -38,7 +40,9 @@ from assessment_hub.assessment.schemas import PackageIn
 from assessment_hub.assessment.views import normalize_application, normalize_candidate, normalize_job
 from assessment_hub.db.base import UTCDateTime
 from assessment_hub.delivery.outbox import enqueue_result_writeback
+from assessment_hub.delivery.wakeup import note_outbox_added
 from assessment_hub.errors import InputInvalid, NotFound
+from assessment_hub.integrations.notices import take_notices
 from assessment_hub.kit.cursors import decode_cursor, encode_cursor
 from assessment_hub.kit.ids import new_id
 from assessment_hub.kit.states import OrderStatus
@@ -315,6 +319,40 @@ _SET_LATEST_RESULT = (
 )
 
 
+def revision_values(result: NormalizedResult, order_status: str, latest: Any) -> dict[str, Any]:
+    """The values of the order's next revision (the ``result_revisions`` columns), both backends.
+
+    ``order_status``: the locked order's status; ``latest``: its latest revision (``revision``, ``status``,
+    ``completed_at``) or None. Raises ``InputInvalid`` for a forbidden status change. A correction that
+    leaves ``completed_at`` out keeps the time the assessment was completed (``result`` is updated: its
+    ``completed_at`` and ``warnings``)."""
+    check_result_transition(order_status, result.status)
+    if (
+        result.completed_at_defaulted
+        and latest is not None
+        and latest.status == result.status
+        and latest.completed_at is not None
+    ):
+        result.completed_at = latest.completed_at
+        result.warnings = [w for w in result.warnings if not w.startswith("completed_at:")] + [
+            f"completed_at: missing; kept {format_instant(latest.completed_at)} from revision {latest.revision}."
+        ]
+    return dict(
+        id=new_id(),
+        order_id=None,  # set by the caller
+        revision=(latest.revision if latest is not None else 0) + 1,
+        status=result.status,
+        score=result.score,
+        max_score=result.max_score,
+        result_url=result.result_url,
+        completed_at=result.completed_at,
+        attributes=result.attributes,
+        remote_fields=result.remote_fields,
+        warnings=result.warnings,
+        created_at=utcnow(),
+    )
+
+
 def record_result(
     session: Session,
     integration_id: str,
@@ -328,45 +366,88 @@ def record_result(
     so concurrent results for one order get consecutive revision numbers.
     Raises ``NotFound`` for an unknown order and ``InputInvalid`` for a forbidden status change.
 
-    Core statements built once (see above), not ORM round trips; the returned revision (with its
-    ``attachments``) is a plain record (``assessment.records.RevisionRecord``) with the attributes of a
+    SQLite: Core statements built once (see above), not ORM round trips. PostgreSQL: the statements
+    through psycopg in pipeline mode (``assessment.sql_pg``: two round trips). The returned revision (with
+    its ``attachments``) is a plain record (``assessment.records.RevisionRecord``) with the attributes of a
     ``ResultRevisionRow``, holding exactly what was inserted.
     """
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        record, _ = _write_result_pg(session, integration_id, order_id, result, attachments)
+        return record
+    return _record_result_sqlite(session, integration_id, order_id, result, attachments)
+
+
+def accept_result(
+    session: Session,
+    integration_id: str,
+    order_id: str,
+    result: NormalizedResult,
+    attachments: Sequence[StoredAttachment],
+) -> tuple[RevisionRecord, list[str]]:
+    """``record_result`` and ``integrations.notices.take_notices`` for ``PUT .../result``: the stored
+    revision and the integration's notices for the vendor (now marked delivered).
+
+    PostgreSQL: also commits, in the write's second round trip (one round trip plus commit in all; the
+    caller's unit of work then has nothing left to commit). SQLite: the caller's unit of work commits
+    (the group-committing writer, ``db.writer``)."""
+    if session.connection().dialect.name == "postgresql":
+        return _write_result_pg(session, integration_id, order_id, result, attachments, take=True, commit=True)
+    record = _record_result_sqlite(session, integration_id, order_id, result, attachments)
+    return record, take_notices(session, integration_id, order_id)
+
+
+def _write_result_pg(
+    session: Session,
+    integration_id: str,
+    order_id: str,
+    result: NormalizedResult,
+    attachments: Sequence[StoredAttachment],
+    *,
+    take: bool = False,
+    commit: bool = False,
+) -> tuple[RevisionRecord, list[str]]:
+    def values(order_status: str, latest: Any) -> dict[str, Any]:
+        return {**revision_values(result, order_status, latest), "order_id": order_id}
+
+    conn = session.connection()
+    dbapi = conn.connection.dbapi_connection
+    try:
+        record, notices = sql_pg.write_result(
+            dbapi,
+            integration_id=integration_id,
+            order_id=order_id,
+            result=result,
+            attachments=attachments,
+            revision_values=values,
+            take_notices=take,
+            commit=commit,
+        )
+    except psycopg.OperationalError:
+        if dbapi is None or dbapi.broken or dbapi.closed:  # a lost connection: the pool must not hand it out again
+            conn.invalidate()
+        raise
+    note_outbox_added(session)
+    return record, notices
+
+
+def _record_result_sqlite(
+    session: Session,
+    integration_id: str,
+    order_id: str,
+    result: NormalizedResult,
+    attachments: Sequence[StoredAttachment],
+) -> RevisionRecord:
     conn = session.connection()
     order = conn.execute(_ORDER_FOR_RESULT_LOCKED, {"b_id": order_id, "b_integration_id": integration_id}).first()
     if order is None:
         raise NotFound(f"No assessment order with id {order_id!r} in integration {integration_id!r}.")
-    check_result_transition(order.status, result.status)
+    check_result_transition(order.status, result.status)  # before reading the latest revision
     latest = (
         conn.execute(_LATEST_REVISION, {"b_id": order.latest_result_id}).first() if order.latest_result_id else None
     )
-    previous = latest.revision if latest is not None else 0
-    if (
-        result.completed_at_defaulted
-        and latest is not None
-        and latest.status == result.status
-        and latest.completed_at is not None
-    ):
-        # A correction that leaves completed_at out keeps the time the assessment was completed.
-        result.completed_at = latest.completed_at
-        result.warnings = [w for w in result.warnings if not w.startswith("completed_at:")] + [
-            f"completed_at: missing; kept {format_instant(latest.completed_at)} from revision {latest.revision}."
-        ]
-    now = utcnow()
-    values = dict(
-        id=new_id(),
-        order_id=order.id,
-        revision=(previous or 0) + 1,
-        status=result.status,
-        score=result.score,
-        max_score=result.max_score,
-        result_url=result.result_url,
-        completed_at=result.completed_at,
-        attributes=result.attributes,
-        remote_fields=result.remote_fields,
-        warnings=result.warnings,
-        created_at=now,
-    )
+    values = {**revision_values(result, order.status, latest), "order_id": order.id}
+    now = values["created_at"]
     attachment_values = [
         dict(
             id=new_id(),

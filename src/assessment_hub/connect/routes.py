@@ -20,13 +20,14 @@ from assessment_hub.connect import page, service
 from assessment_hub.connect.forms import FORMS, form_for
 from assessment_hub.connect.models import ConnectLinkRow
 from assessment_hub.connect.schemas import ActivateIn, CreateLinkIn
+from assessment_hub.connecting import integration_setup
 from assessment_hub.connectors.base import ConfigError, RetryableError, SettingsError
-from assessment_hub.connectors.inbound import integration_setup, public_base_url
 from assessment_hub.db.session import ReadSessionDep, SessionDep, unit_of_work
 from assessment_hub.integrations.deps import ApiKeyDep
 from assessment_hub.integrations.models import IntegrationRow
 from assessment_hub.kit.body import json_body, read_body
 from assessment_hub.kit.envelope import success
+from assessment_hub.kit.links import public_base_url
 from assessment_hub.kit.timestamps import format_instant
 
 MAX_FORM_BYTES = 64 * 1024

@@ -26,11 +26,11 @@ from assessment_hub.config import Settings
 from assessment_hub.connect.forms import ToolForm
 from assessment_hub.connect.models import ConnectLinkRow
 from assessment_hub.connect.schemas import CreateLinkIn
+from assessment_hub.connecting import create_integration
 from assessment_hub.connectors.base import SettingsError
 from assessment_hub.connectors.registry import CONNECTORS, connector_class
 from assessment_hub.errors import InputInvalid, NotFound
 from assessment_hub.integrations.models import IntegrationRow
-from assessment_hub.integrations.service import create_integration
 from assessment_hub.kit.ids import new_id
 from assessment_hub.kit.timestamps import format_instant, utcnow
 

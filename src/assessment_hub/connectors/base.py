@@ -5,19 +5,22 @@ How orders come *in* differs per ATS (the sandbox: CLI and admin API; Greenhouse
 HTTP endpoints the ATS calls) and lives beside each connector.
 
 Errors (only the delivery worker decides what to do with them):
-- ``RetryableError(retry_after)``: try again later (timeouts, 5xx, 429 with its Retry-After).
+- ``RetryableError``: try again later (timeouts, 5xx; ``rate_limited`` for 429, with its Retry-After).
 - ``ConfigError``: a human must act (bad credentials, missing setting); retried slowly, then dead.
 - ``RemoteInputError``: the ATS refused this payload; retrying the same payload cannot help: dead.
+
+An ATS's HTTP answers map to these errors in one place, ``check_http_response``; what differs between
+ATSs is data (``StatusRules``), not a second copy of the rule.
 
 A connector instance is created fresh for each use and holds no state between uses.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar, Protocol
 
 import httpx
@@ -26,6 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from assessment_hub.config import Settings
 from assessment_hub.errors import InputInvalid
+from assessment_hub.kit.timestamps import utcnow
 
 
 class ConnectorError(Exception):
@@ -41,10 +45,16 @@ class ConnectorError(Exception):
 
 
 class RetryableError(ConnectorError):
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+    """Try again later. ``rate_limited``: the ATS asked the hub to slow down (HTTP 429); ``retry_after`` is
+    its Retry-After in seconds when it sent a readable one. The policy (``delivery.policy``) waits the
+    Retry-After, ``rate_limit_default_s`` without one, never less than its own backoff for that attempt."""
+
+    def __init__(
+        self, message: str, *, rate_limited: bool = False, retry_after: float | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(message, **kwargs)
         self.retry_after = retry_after
-        self.error_class = "rate_limited" if retry_after is not None else "transient"
+        self.error_class = "rate_limited" if rate_limited or retry_after is not None else "transient"
 
 
 class ConfigError(ConnectorError):
@@ -69,6 +79,19 @@ class Capabilities:
     """The ATS can cancel an order (the vendor then gets ``assessment:order-cancelled``)."""
     inbound: str
     """How orders arrive, in a few words."""
+
+
+@dataclass(frozen=True)
+class SettingField:
+    """One setting an operator gives when connecting the ATS; connectors list theirs in ``setting_fields``
+    (the console's creation form is built from it)."""
+
+    name: str
+    label: str
+    required: bool = False
+    secret: bool = False
+    """Masked when typed, never shown again."""
+    help: str = ""
 
 
 @dataclass(frozen=True)
@@ -119,6 +142,21 @@ class ConnectorContext:
     hub_settings: Settings
     http: httpx.Client
     sessions: sessionmaker[Session]
+    sent: list[httpx.Request] = field(default_factory=list)
+    """The requests sent through ``send_request`` during this use, in order (the worker records the last
+    one with the attempt)."""
+    answered: list[int] = field(default_factory=list)
+    """The HTTP status of each answer ``send_request`` got, in order."""
+
+
+def send_request(context: ConnectorContext, request: httpx.Request) -> httpx.Response:
+    """Send a request a connector built (its ``result_request`` for results), remembering it on the
+    context. Building and sending apart is what lets the console preview a write-back with the very code
+    that sends it."""
+    context.sent.append(request)
+    response = context.http.send(request)
+    context.answered.append(response.status_code)
+    return response
 
 
 class SettingsError(InputInvalid):
@@ -126,20 +164,6 @@ class SettingsError(InputInvalid):
 
     def __init__(self, message: str) -> None:
         super().__init__(f"settings: {message}")
-
-
-class LazyRouter:
-    """A connector's ``inbound`` router, imported from ``module`` on first use.
-
-    The routes depend on ``connectors.inbound``, which (through ``integrations.service``) imports the
-    registry that imports every connector class: importing the routes with the class would be a cycle.
-    """
-
-    def __init__(self, module: str) -> None:
-        self.module = module
-
-    def __get__(self, instance: object, owner: type) -> APIRouter:
-        return importlib.import_module(self.module).router
 
 
 class Connector(Protocol):
@@ -164,7 +188,12 @@ class Connector(Protocol):
     def __init__(self, context: ConnectorContext) -> None: ...
 
     def write_result(self, order: OrderSnapshot, result: ResultSnapshot) -> None:
-        """Deliver one result revision to the ATS, or raise a ``ConnectorError``."""
+        """Deliver one result revision to the ATS, or raise a ``ConnectorError``.
+
+        Optional companion, used by the console's write-back preview: ``result_request(order, result) ->
+        httpx.Request | None``, the request ``write_result`` sends (built with ``context.http.build_request``,
+        sent with ``send_request``), None when nothing would go over HTTP; raises what ``write_result``
+        raises before sending."""
 
     def write_rejection(self, order: OrderSnapshot, message: str) -> None:
         """Tell the ATS the vendor refused the order (with the vendor's message where it can show it)."""
@@ -177,40 +206,62 @@ class Connector(Protocol):
 ConnectorFactory = Callable[[ConnectorContext], Connector]
 
 
-def check_http_response(response: httpx.Response, what: str) -> None:
-    """Map an ATS's HTTP answer to the error taxonomy (2xx returns)."""
+@dataclass(frozen=True)
+class StatusRules:
+    """How one ATS's HTTP error statuses map to the error taxonomy (``check_http_response``).
+
+    Any 2xx is success. ``rate_limited`` -> ``RetryableError(rate_limited=True)`` with the Retry-After;
+    ``needs_human`` -> ``ConfigError`` (the message gets ``credentials_hint``); 5xx and ``retry`` ->
+    ``RetryableError``; any other status -> ``RemoteInputError`` (sending the same payload again cannot help).
+    """
+
+    retry: frozenset[int] = frozenset({404, 408, 409, 425})
+    """Statuses besides 5xx worth another try. The default counts 404/409 as a race with the ATS (the object
+    is not there yet, a concurrent change) and 425 (Too Early, RFC 8470) as "later"."""
+    rate_limited: frozenset[int] = frozenset({429})
+    needs_human: frozenset[int] = frozenset({401, 403})
+    credentials_hint: str = "credentials refused"
+
+
+DEFAULT_STATUS_RULES = StatusRules()
+
+
+def check_http_response(
+    response: httpx.Response, what: str, rules: StatusRules = DEFAULT_STATUS_RULES, detail: str | None = None
+) -> None:
+    """Return for a 2xx answer; otherwise raise the ``ConnectorError`` ``rules`` give for its status.
+
+    The message is ``"{what}: the ATS answered HTTP {status}[: {detail}]"`` (``detail``: what the ATS said,
+    when the caller could read it); the exception carries the status and the first 1000 characters."""
     if response.is_success:
         return
-    excerpt = response.text[:1000]
     status = response.status_code
-    message = f"{what}: the ATS answered HTTP {status}"
-    if status == 429:
+    kwargs: dict[str, Any] = {"http_status": status, "response_excerpt": response.text[:1000]}
+    message = f"{what}: the ATS answered HTTP {status}" + (f": {detail}" if detail else "")
+    if status in rules.rate_limited:
         raise RetryableError(
-            message,
-            retry_after=parse_retry_after(response.headers.get("retry-after")),
-            http_status=status,
-            response_excerpt=excerpt,
+            message, rate_limited=True, retry_after=parse_retry_after(response.headers.get("retry-after")), **kwargs
         )
-    if status in (401, 403):
-        raise ConfigError(message + " (credentials refused)", http_status=status, response_excerpt=excerpt)
-    if status >= 500 or status in (404, 408, 409, 425):
-        raise RetryableError(message, http_status=status, response_excerpt=excerpt)
-    raise RemoteInputError(message, http_status=status, response_excerpt=excerpt)
+    if status in rules.needs_human:
+        raise ConfigError(f"{message} ({rules.credentials_hint})", **kwargs)
+    if status >= 500 or status in rules.retry:
+        raise RetryableError(message, **kwargs)
+    raise RemoteInputError(message, **kwargs)
 
 
 def parse_retry_after(value: str | None) -> float | None:
-    """``Retry-After`` in seconds (delta-seconds or an HTTP date); None when absent or unreadable."""
+    """``Retry-After`` (RFC 9110 §10.2.3: delta-seconds or an HTTP date) in seconds, never below 0; None when
+    absent or unreadable. ``0`` and past dates give 0.0: the caller's policy floors the wait at its own
+    backoff (``delivery.policy``), so neither can make the hub retry at once."""
     if not value:
         return None
     value = value.strip()
     if value.isdigit():
         return float(value)
-    from email.utils import parsedate_to_datetime
-
-    from assessment_hub.kit.timestamps import utcnow
-
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError):
         return None
+    if when.tzinfo is None:  # RFC 9110 dates are GMT; parsedate_to_datetime leaves "-0000" naive
+        when = when.replace(tzinfo=UTC)
     return max(0.0, (when - utcnow()).total_seconds())

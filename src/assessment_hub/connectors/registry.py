@@ -1,9 +1,14 @@
 """The explicit connector registry: tool id -> connector class. A tool not listed cannot be connected.
 
-Imports are plain (no discovery, nothing swallowed): a broken connector fails at start-up.
+A plain mapping of plain imports (no discovery, nothing lazy, nothing swallowed): a broken connector fails
+at start-up. Only the layers above the connectors import it (``app``, ``cli``, ``admin``, ``connecting``,
+the delivery worker); routes reach it as ``app.state.connectors``. Adding a connector: one import and one
+line here (docs/architecture.md, "Adding a connector").
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from assessment_hub.connectors.ashby.connector import AshbyConnector
 from assessment_hub.connectors.base import Connector, ConnectorContext
@@ -11,7 +16,7 @@ from assessment_hub.connectors.greenhouse.connector import GreenhouseConnector
 from assessment_hub.connectors.sandbox.connector import SandboxConnector
 from assessment_hub.connectors.teamtailor.connector import TeamtailorConnector
 
-CONNECTORS: dict[str, type[Connector]] = {
+CONNECTORS: Mapping[str, type[Connector]] = {
     SandboxConnector.tool: SandboxConnector,
     AshbyConnector.tool: AshbyConnector,
     TeamtailorConnector.tool: TeamtailorConnector,

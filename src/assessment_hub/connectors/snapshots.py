@@ -12,7 +12,7 @@ Why the PUT-time snapshot is not the one the worker sends (docs/delivery.md, "Sn
   ``deliveries retry``), so a snapshot held in the API process would be lost or stale;
 - attachment links are signed and expire (``kit.links``, 7 days): they are signed when the write-back is
   sent, so a retry carries a link that still works;
-- the base URL of those links: PUT time uses the request's (``connectors.inbound.public_base_url``: the
+- the base URL of those links: PUT time uses the request's (``kit.links.public_base_url``: the
   configured ``PUBLIC_BASE_URL`` or the URL the vendor called), the worker the configured one (or
   ``http://127.0.0.1:8000``); the warnings read neither.
 """

@@ -6,9 +6,9 @@ every ``WORKER_HEARTBEAT_S``. So a worker whose loop is stuck stops beating even
 ``/ready`` and the ``assessment_hub_worker_heartbeat_age_seconds`` metric read the freshest row. A worker
 that stops cleanly deletes its row; rows of workers that died are pruned after ``PRUNE_AFTER``.
 
-The same thread starts the retention sweep (``privacy.retention``, in a thread of its own) at its first
-beat and then every ``RETENTION_SWEEP_S`` when ``RETENTION_DAYS`` is set (every worker may run it: it is
-idempotent).
+The same thread starts the worker's periodic chores (``Chore``: each in a thread of its own, at the first
+beat and then every ``interval_s``), which the composition root hands to the worker: the retention sweep
+(``privacy.retention.retention_chores``) when ``RETENTION_DAYS`` is set.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,7 +34,17 @@ from assessment_hub.kit.timestamps import utcnow
 log = logging.getLogger("assessment_hub.worker")
 
 PRUNE_AFTER = timedelta(days=1)
-RETENTION_SWEEP_S = 3600.0
+
+
+@dataclass
+class Chore:
+    """Work a delivery worker does every ``interval_s`` seconds (idempotent: every worker may do it)."""
+
+    name: str
+    interval_s: float
+    run: Callable[[], object]
+    next_at: float = 0.0
+    thread: threading.Thread | None = field(default=None, repr=False)
 
 
 class WorkerHeartbeatRow(Base):
@@ -50,15 +62,16 @@ class WorkerHeartbeatRow(Base):
 class Heartbeat:
     """``start()`` once, ``tick()`` from the claim loop, ``stop()`` when the worker ends."""
 
-    def __init__(self, settings: Settings, sessions: sessionmaker[Session], worker_id: str) -> None:
+    def __init__(
+        self, settings: Settings, sessions: sessionmaker[Session], worker_id: str, chores: Sequence[Chore] = ()
+    ) -> None:
         self.settings = settings
+        self.chores = list(chores)
         self.sessions = sessions
         self.worker_id = worker_id
         self._last_turn = utcnow()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="delivery-heartbeat", daemon=True)
-        self._next_sweep = 0.0  # the first retention sweep at the first beat
-        self._sweeper: threading.Thread | None = None
 
     def tick(self) -> None:
         """The claim loop turned (cheap: called on every turn)."""
@@ -118,17 +131,16 @@ class Heartbeat:
                 self.beat()
             except Exception as exc:
                 log.warning("heartbeat failed: %s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-            sweeping = self._sweeper is not None and self._sweeper.is_alive()
-            if self.settings.retention_days is not None and time.monotonic() >= self._next_sweep and not sweeping:
-                # its own thread: a long sweep must not delay the beats
-                self._next_sweep = time.monotonic() + RETENTION_SWEEP_S
-                self._sweeper = threading.Thread(target=self._sweep, name="retention-sweep", daemon=True)
-                self._sweeper.start()
+            for chore in self.chores:
+                busy = chore.thread is not None and chore.thread.is_alive()
+                if not busy and time.monotonic() >= chore.next_at:  # its own thread: the beats go on meanwhile
+                    chore.next_at = time.monotonic() + chore.interval_s
+                    chore.thread = threading.Thread(target=_run_chore, args=(chore,), name=chore.name, daemon=True)
+                    chore.thread.start()
 
-    def _sweep(self) -> None:
-        from assessment_hub.privacy.retention import apply_retention
 
-        try:
-            apply_retention(self.sessions, self.settings)
-        except Exception:
-            log.exception("retention sweep failed")
+def _run_chore(chore: Chore) -> None:
+    try:
+        chore.run()
+    except Exception:
+        log.exception("%s failed", chore.name)

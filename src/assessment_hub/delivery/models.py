@@ -15,8 +15,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from assessment_hub.db.base import Base, UTCDateTime
 from assessment_hub.delivery.states import DeliveryState
-from assessment_hub.kit.logging import current_request_id
 from assessment_hub.kit.timestamps import utcnow
+from assessment_hub.request_context import current_request_id
 
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -74,6 +74,9 @@ class DeliveryAttemptRow(Base):
     error_class: Mapped[str | None] = mapped_column(String(32))
     """``transient``, ``rate_limited``, ``needs_human``, ``bad_input`` or null on success."""
     error_message: Mapped[str | None] = mapped_column(Text)
+    request_text: Mapped[str | None] = mapped_column(Text)
+    """What was sent: ``METHOD URL``, the headers (secrets masked), a blank line and the body
+    (``delivery.requests.describe_request``); null when nothing went over HTTP."""
     outcome: Mapped[str] = mapped_column(String(16))
     """``delivery.states.AttemptOutcome``: ``succeeded``, ``rejected`` (vendor refused the order), ``retry``,
     ``dead``, ``superseded``, or ``late-...`` (the row was no longer this worker's claim)."""

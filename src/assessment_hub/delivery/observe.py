@@ -16,7 +16,7 @@ from typing import Any
 
 import structlog
 
-from assessment_hub.ops import metrics
+from assessment_hub.kit import metrics
 
 log = structlog.get_logger("assessment_hub.delivery")
 

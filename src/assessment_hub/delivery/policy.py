@@ -4,7 +4,9 @@ Classes (``connectors.base`` and ``delivery.senders`` produce them):
 - ``transient`` (timeouts, refused connections, 5xx, unexpected 4xx from a vendor): exponential backoff
   from ``retry_base_s``, doubling, capped at ``retry_cap_s``, with ±20 % jitter, until
   ``retry_max_age_s`` after the message was created or ``retry_max_attempts``;
-- ``rate_limited`` (429): the server's ``Retry-After`` (or ``rate_limit_default_s``), capped, same limits;
+- ``rate_limited`` (429): the server's ``Retry-After`` (or ``rate_limit_default_s`` without a readable one),
+  never less than the transient backoff for that attempt (so ``Retry-After: 0`` or a past date cannot make
+  the hub retry at once; shared/cases/retry-after-floor.json), capped, same limits;
 - ``needs_human`` (credentials refused, setting missing): every ``needs_human_delay_s``, dead after
   ``needs_human_max_attempts`` attempts; an operator retries it once fixed;
 - ``bad_input`` (the ATS refused this payload): dead at once, retrying the same payload cannot help.
@@ -35,7 +37,8 @@ def next_attempt_delay(
     if attempts >= settings.retry_max_attempts:
         return None
     if error_class == "rate_limited":
-        delay = min(retry_after if retry_after is not None else settings.rate_limit_default_s, settings.retry_cap_s)
+        asked = retry_after if retry_after is not None else settings.rate_limit_default_s
+        delay = min(max(asked, settings.retry_base_s * 2 ** (attempts - 1)), settings.retry_cap_s)
     else:
         delay = min(settings.retry_base_s * 2 ** (attempts - 1), settings.retry_cap_s)
         delay *= (rng or random).uniform(0.8, 1.2)

@@ -33,6 +33,7 @@ from assessment_hub.delivery.outbox import enqueue_writeback
 from assessment_hub.delivery.policy import next_attempt_delay
 from assessment_hub.delivery.senders import Outcome
 from assessment_hub.delivery.states import AttemptOutcome, DeliveryState, SendStatus
+from assessment_hub.integrations.credentials import CREDENTIALS_REFUSED, note_credentials
 from assessment_hub.kit.states import OrderStatus
 from assessment_hub.kit.timestamps import utcnow
 
@@ -49,6 +50,7 @@ class RecordedRow:
     id: int
     kind: str
     action: str
+    integration_id: str | None
     order_id: str | None
     state: str
     claimed_by: str | None
@@ -84,10 +86,17 @@ class AttemptRecorder:
             attempts: list[dict[str, Any]] = []
             recorded: list[tuple[RecordedRow, dict[str, Any]]] = []  # for report_attempts, after the commit
             touched: dict[int, RecordedRow] = {}
+            refused: set[str] = set()  # integrations whose ATS refused the hub's credentials / accepted a write-back
+            accepted: set[str] = set()
             for item in items:
                 row, outcome = rows.get(item.outbox_id), item.outcome
                 if row is None:
                     continue
+                if row.kind == "writeback" and row.integration_id:
+                    if outcome.status == SendStatus.SUCCEEDED:
+                        accepted.add(row.integration_id)
+                    elif outcome.error_class == "needs_human" and outcome.http_status in CREDENTIALS_REFUSED:
+                        refused.add(row.integration_id)
                 still_mine = row.state == DeliveryState.IN_FLIGHT and row.claimed_by == self.worker_id
                 attempt_outcome = AttemptOutcome.late(outcome.status)
                 if still_mine:
@@ -108,10 +117,13 @@ class AttemptRecorder:
                         "error_class": outcome.error_class,
                         "error_message": outcome.error_message,
                         "outcome": attempt_outcome,
+                        "request_text": outcome.request_text,
                     }
                 )
                 touched[row.id] = row
                 recorded.append((row, attempts[-1]))
+            if refused or accepted:
+                note_credentials(session, refused=refused, accepted=accepted)
             if not touched:
                 return
             if attempts:
@@ -261,6 +273,7 @@ _OUTBOX_FOR_RECORD = (
         _outbox.c.id,
         _outbox.c.kind,
         _outbox.c.action,
+        _outbox.c.integration_id,
         _outbox.c.order_id,
         _outbox.c.state,
         _outbox.c.claimed_by,

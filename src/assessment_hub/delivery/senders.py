@@ -17,6 +17,7 @@ import httpx
 from assessment_hub import __version__
 from assessment_hub.connectors.base import ConnectorError, parse_retry_after
 from assessment_hub.delivery.models import RESPONSE_EXCERPT_CHARS
+from assessment_hub.delivery.requests import describe_request
 from assessment_hub.delivery.states import SendStatus
 from assessment_hub.signing import SIGNATURE_HEADER, sign
 from assessment_hub.webhooks.events import ORDER_RECEIVED
@@ -39,24 +40,42 @@ class Outcome:
     retry_after: float | None = None
     rejection_message: str | None = None
     assessment_url: str | None = None
+    request_text: str | None = None
+    """The request sent, as ``delivery.requests.describe_request`` writes it (None: nothing was sent)."""
 
 
 def send_webhook(http: httpx.Client, url: str, secret: str, body: str, event_type: str, timeout: float) -> Outcome:
     raw = body.encode("utf-8")
     headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(secret, raw), "User-Agent": USER_AGENT}
+    request = http.build_request("POST", url, content=raw, headers=headers, timeout=timeout)
+    sent = describe_request(request)
     started = time.monotonic()
     try:
-        response = http.post(url, content=raw, headers=headers, timeout=timeout)
+        response = http.send(request)
     except httpx.TimeoutException:
         return Outcome(
-            SendStatus.FAILED, _ms(started), error_class="transient", error_message=f"no answer within {timeout:g} s"
+            SendStatus.FAILED,
+            _ms(started),
+            error_class="transient",
+            error_message=f"no answer within {timeout:g} s",
+            request_text=sent,
         )
     except httpx.HTTPError as exc:
         return Outcome(
-            SendStatus.FAILED, _ms(started), error_class="transient", error_message=f"{type(exc).__name__}: {exc}"
+            SendStatus.FAILED,
+            _ms(started),
+            error_class="transient",
+            error_message=f"{type(exc).__name__}: {exc}",
+            request_text=sent,
         )
     excerpt = response.text[:RESPONSE_EXCERPT_CHARS]
-    outcome = Outcome(SendStatus.SUCCEEDED, _ms(started), http_status=response.status_code, response_excerpt=excerpt)
+    outcome = Outcome(
+        SendStatus.SUCCEEDED,
+        _ms(started),
+        http_status=response.status_code,
+        response_excerpt=excerpt,
+        request_text=sent,
+    )
     if response.is_success:
         if event_type.startswith("inline-"):
             outcome.assessment_url = _json_field(response, "assessment_url")

@@ -17,6 +17,7 @@ from assessment_hub.config import Settings
 from assessment_hub.connectors.base import ConnectorError
 from assessment_hub.connectors.registry import build_connector
 from assessment_hub.delivery.jobs import Finished, Job, WebhookTarget, WritebackTarget
+from assessment_hub.delivery.requests import describe_request
 from assessment_hub.delivery.senders import Outcome, connector_failure, send_webhook
 from assessment_hub.delivery.states import SendStatus
 from assessment_hub.kit.timestamps import utcnow
@@ -58,7 +59,9 @@ class Sender:
     def _send_writeback(self, action: str, target: WritebackTarget, started: float) -> Outcome:
         """``result``: ``write_result``; ``rejection``: ``write_rejection`` with the vendor's message."""
         connector = build_connector(target.tool, target.context)
-        order = target.order
+        order, context = target.order, target.context
+        context.sent.clear()
+        context.answered.clear()
         try:
             if action == "result":
                 assert target.result is not None
@@ -66,9 +69,17 @@ class Sender:
             else:
                 connector.write_rejection(order, order.rejection_message or "The vendor rejected the order.")
         except ConnectorError as exc:
-            return connector_failure(exc, started)
+            outcome = connector_failure(exc, started)
         except httpx.TimeoutException:
-            return Outcome(SendStatus.FAILED, error_class="transient", error_message="the ATS did not answer in time")
+            outcome = Outcome(
+                SendStatus.FAILED, error_class="transient", error_message="the ATS did not answer in time"
+            )
         except httpx.HTTPError as exc:
-            return Outcome(SendStatus.FAILED, error_class="transient", error_message=f"{type(exc).__name__}: {exc}")
-        return Outcome(SendStatus.SUCCEEDED, int((time.monotonic() - started) * 1000))
+            outcome = Outcome(SendStatus.FAILED, error_class="transient", error_message=f"{type(exc).__name__}: {exc}")
+        else:
+            outcome = Outcome(SendStatus.SUCCEEDED, int((time.monotonic() - started) * 1000))
+        if context.sent:  # what went over HTTP, for the operator (delivery.requests)
+            outcome.request_text = describe_request(context.sent[-1])
+        if outcome.http_status is None and context.answered:
+            outcome.http_status = context.answered[-1]
+        return outcome

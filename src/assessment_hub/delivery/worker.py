@@ -20,6 +20,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
@@ -29,7 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from assessment_hub.config import Settings
 from assessment_hub.db.engine import read_only
 from assessment_hub.delivery.claiming import Claimer
-from assessment_hub.delivery.heartbeat import Heartbeat
+from assessment_hub.delivery.heartbeat import Chore, Heartbeat
 from assessment_hub.delivery.jobs import ClaimedRow, Finished, Job
 from assessment_hub.delivery.preparing import Preparer
 from assessment_hub.delivery.recording import AttemptRecorder, RecorderThread
@@ -64,8 +65,11 @@ class DeliveryWorker:
         worker_id: str | None = None,
         wake: threading.Event | None = None,
         public_base_url: str | None = None,
+        chores: Sequence[Chore] = (),
     ) -> None:
         self.settings = settings
+        self.chores = chores
+        """Periodic work beside the deliveries (retention), run from the heartbeat's thread."""
         self.sessions = sessions
         # reads that write nothing begin DEFERRED on SQLite: they do not queue for the write lock
         self.read_sessions = sessionmaker(read_only(sessions.kw["bind"]), expire_on_commit=False)
@@ -98,7 +102,7 @@ class DeliveryWorker:
         self._stopping = stop
         recorder = self._recorder_thread = RecorderThread(self.record_batch, self.wake.set, BATCH_GAP_S)
         recorder.start()  # after each batch it wakes the loop: the next write-back of those orders may be due
-        heartbeat = Heartbeat(self.settings, self.sessions, self.worker_id).start()  # /ready, retention
+        heartbeat = Heartbeat(self.settings, self.sessions, self.worker_id, self.chores).start()  # /ready, retention
         try:
             with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="delivery") as pool:
                 while not stop.is_set():

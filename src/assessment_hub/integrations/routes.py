@@ -14,7 +14,6 @@ from assessment_hub.db.session import SessionDep, unit_of_work
 from assessment_hub.integrations.deps import ApiKeyDep
 from assessment_hub.integrations.models import IntegrationRow
 from assessment_hub.integrations.service import delete_integration, environment_id, get_integration
-from assessment_hub.integrations.tools import tool_label
 from assessment_hub.kit.envelope import Envelope, EnvelopeResponse, success
 from assessment_hub.kit.timestamps import format_instant
 
@@ -28,12 +27,18 @@ def check_api_key(_key: ApiKeyDep, session: SessionDep) -> EnvelopeResponse:
     return success({"environment_id": env, "customer_id": env})
 
 
-def integration_view(row: IntegrationRow, icon: str) -> dict[str, Any]:
+def tool_label(request: Request, tool: str) -> str:
+    """The tool's display name from the connector registry the app was built with (``app.state.connectors``)."""
+    connector = request.app.state.connectors.get(tool)
+    return connector.label if connector is not None else tool
+
+
+def integration_view(row: IntegrationRow, icon: str, label: str) -> dict[str, Any]:
     return {
         "id": row.id,
         "tool": {
             "id": row.tool,
-            "label": tool_label(row.tool),
+            "label": label,
             "internal_label": None,
             "logo_url": icon,
             "icon_url": icon,
@@ -60,7 +65,9 @@ def get_integration_details(
     integration_id: str, _key: ApiKeyDep, session: SessionDep, request: Request
 ) -> EnvelopeResponse:
     row = get_integration(session, integration_id)
-    return success(integration_view(row, str(request.url_for("tool_icon", tool=row.tool))))
+    return success(
+        integration_view(row, str(request.url_for("tool_icon", tool=row.tool)), tool_label(request, row.tool))
+    )
 
 
 @router.delete("/integrations/{integration_id}", response_model=Envelope)
@@ -72,8 +79,8 @@ def delete_integration_route(integration_id: str, _key: ApiKeyDep, request: Requ
 
 
 @icons.get("/tools/{tool}.svg", include_in_schema=False)
-def tool_icon(tool: str) -> Response:
-    label = tool_label(tool)
+def tool_icon(tool: str, request: Request) -> Response:
+    label = tool_label(request, tool)
     initial = (label[:1] or "?").upper()
     svg = (
         '<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64" viewBox="0 0 64 64">'

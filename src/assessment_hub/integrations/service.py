@@ -15,7 +15,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from assessment_hub.connectors.registry import connector_class
 from assessment_hub.errors import AuthenticationInvalid, InputInvalid, IntegrationNotFound, NotFound
 from assessment_hub.integrations.models import ApiKeyRow, HubMetaRow, IntegrationRow
 from assessment_hub.kit.crypto import Cipher
@@ -88,23 +87,21 @@ def authenticate(session: Session, authorization: str | None) -> ApiKeyRow:
     return row
 
 
-def create_integration(
+def add_integration(
     session: Session,
     tool: str,
     organization_name: str,
     *,
-    settings: dict[str, Any] | None = None,
+    settings: dict[str, Any],
     cipher: Cipher | None = None,
     creator_email: str | None = None,
     origin_id: str | None = None,
 ) -> IntegrationRow:
-    """Create an ACTIVE integration and queue ``integration-created``.
+    """Store an ACTIVE integration and queue ``integration-created``.
 
-    ``settings`` (connector credentials and URLs) are checked and completed by the tool's connector
-    (``prepare_settings``: raises ``SettingsError``) and stored encrypted with ``cipher``.
-    Raises ``KeyError`` for an unknown tool.
+    ``settings`` are the connector's settings as its ``prepare_settings`` made them (the caller checks them:
+    ``connecting.create_integration``), stored encrypted with ``cipher``.
     """
-    settings = connector_class(tool).prepare_settings(dict(settings or {}))
     if settings and cipher is None:
         raise ValueError("connector settings are stored encrypted: pass the cipher")
     row = IntegrationRow(
@@ -128,22 +125,23 @@ def integration_settings(row: IntegrationRow, cipher: Cipher) -> dict[str, Any]:
     return cipher.decrypt_json(row.settings_encrypted) if row.settings_encrypted else {}
 
 
-def get_integration(session: Session, integration_id: str | None) -> IntegrationRow:
-    """A live (not deleted) integration; raises ``IntegrationNotFound``."""
+def get_integration(session: Session, integration_id: str | None, *, include_deleted: bool = False) -> IntegrationRow:
+    """A live (not deleted, unless ``include_deleted``) integration; raises ``IntegrationNotFound``."""
     row = session.get(IntegrationRow, integration_id) if integration_id else None
-    if row is None or row.deleted_at is not None:
+    if row is None or (row.deleted_at is not None and not include_deleted):
         raise IntegrationNotFound(f"No integration with id {integration_id!r}.")
     return row
 
 
 def get_active_integration(session: Session, integration_id: str | None) -> IntegrationRow:
-    """A live integration with status ACTIVE, as the vendor's ``/assessment/*`` calls need.
+    """A live integration that is not INACTIVE, as the vendor's ``/assessment/*`` calls need (an INVALID one, whose
+    ATS refuses the hub's credentials, still takes results: ``integrations.credentials``).
 
     Raises ``IntegrationNotFound`` for an unknown or deleted one, and also for a deactivated one
     (the message says so): only ``PLATFORM.*`` codes are used by the hub.
     """
     row = get_integration(session, integration_id)
-    if row.status != "ACTIVE":
+    if row.status == "INACTIVE":
         raise IntegrationNotFound(f"Integration {integration_id!r} is {row.status}: the hub's operator deactivated it.")
     return row
 

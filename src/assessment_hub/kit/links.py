@@ -1,4 +1,5 @@
-"""Signed, expiring links to stored attachment bytes, for ATSs that take attachments as URLs.
+"""The hub's public base URL, and signed, expiring links to stored attachment bytes (for ATSs that take
+attachments as URLs).
 
 ``{public_base_url}/attachments/{sha256}?name=...&expires=<unix s>&signature=<base64url HMAC>``; the
 HMAC key is derived from ``ASSESSMENT_HUB_SECRET_KEY`` (the development key when unset).
@@ -10,12 +11,20 @@ import base64
 import hashlib
 import hmac
 import time
+from typing import Any
 from urllib.parse import urlencode
 
 from assessment_hub.config import Settings
 from assessment_hub.kit.crypto import DEVELOPMENT_KEY
 
 DEFAULT_TTL_S = 7 * 24 * 3600
+
+
+def public_base_url(request: Any) -> str:
+    """The hub's public base URL for a request (a Starlette ``Request``): the ``public_base_url`` setting,
+    else the URL the request came to; no trailing slash."""
+    configured = request.app.state.settings.public_base_url
+    return (configured or str(request.base_url)).rstrip("/")
 
 
 def _key(settings: Settings) -> bytes:

@@ -19,28 +19,14 @@ import logging
 import re
 import sys
 import threading
-from contextvars import ContextVar
 from typing import Any
 
 import orjson
 import structlog
 
+from assessment_hub.request_context import request_id_var
+
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
-
-request_id_var: ContextVar[str | None] = ContextVar("assessment_hub_request_id", default=None)
-"""The id of the request being handled (None outside a request)."""
-log_url_var: ContextVar[str | None] = ContextVar("assessment_hub_log_url", default=None)
-"""The ``log_url`` of the request being handled, for error envelopes (None outside a request)."""
-
-
-def current_request_id() -> str | None:
-    """The id of the request being handled, or None (e.g. in the worker, the CLI)."""
-    return request_id_var.get()
-
-
-def current_log_url() -> str | None:
-    return log_url_var.get()
-
 
 SECRET_KEYS = frozenset(
     {

@@ -24,8 +24,8 @@ from typing import Any
 import structlog
 from fastapi import FastAPI
 
-from assessment_hub.kit.logging import log_url_var, request_id_var
-from assessment_hub.ops import metrics
+from assessment_hub.kit import metrics
+from assessment_hub.request_context import log_url_var, request_id_var
 
 log = structlog.get_logger("assessment_hub.access")
 

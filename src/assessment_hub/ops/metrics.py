@@ -1,6 +1,6 @@
 """Prometheus metrics (prometheus-client), served at ``/metrics``.
 
-Counted by the process that did the work:
+Counted by the process that did the work (``kit.metrics``):
 
 | series | labels | what |
 |---|---|---|
@@ -33,7 +33,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
@@ -42,31 +42,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from assessment_hub.kit.timestamps import utcnow
 
 log = logging.getLogger("assessment_hub.metrics")
-
-REQUESTS = Counter("assessment_hub_http_requests_total", "HTTP requests answered.", ["method", "route", "status"])
-REQUEST_SECONDS = Histogram(
-    "assessment_hub_http_request_duration_seconds",
-    "Time to answer an HTTP request, seconds.",
-    ["method", "route"],
-    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
-)
-RESULT_WRITES = Counter("assessment_hub_result_writes_total", "Results stored (PUT .../result).", ["tool"])
-DELIVERY_ATTEMPTS = Counter(
-    "assessment_hub_delivery_attempts_total", "Delivery attempts recorded.", ["kind", "outcome"]
-)
-
-
-def observe_request(method: str, route: str, status: int, seconds: float) -> None:
-    REQUESTS.labels(method, route, str(status)).inc()
-    REQUEST_SECONDS.labels(method, route).observe(seconds)
-
-
-def count_result_write(tool: str) -> None:
-    RESULT_WRITES.labels(tool).inc()
-
-
-def count_delivery_attempt(kind: str, outcome: str) -> None:
-    DELIVERY_ATTEMPTS.labels(kind, outcome).inc()
 
 
 def multiprocess_dir() -> str | None:

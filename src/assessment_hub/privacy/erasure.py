@@ -9,8 +9,8 @@ counts and the vendor's billing still add up):
 | ``result_revisions`` | every occurrence of the candidate's name, email, phone or remote id in ``attributes``, ``remote_fields``, ``result_url``, ``warnings`` becomes ``[erased]`` |
 | ``attachments`` | deleted, and their bytes too once no other attachment holds the same content (reports name the candidate) |
 | ``outbox`` | webhook bodies and errors redacted as above; messages not delivered yet (``pending``, ``in_flight``, ``dead``) are ``cancelled`` (a send in progress is recorded ``late-...`` and changes nothing) |
-| ``delivery_attempts`` | response excerpts dropped, error messages redacted |
-| ``sandbox_writebacks``, ``notices`` | redacted as above |
+| ``delivery_attempts`` | the request sent and the response excerpt dropped, error messages redacted |
+| every other table with an ``order_id`` column (``sandbox_writebacks``, ``notices``, and any a later feature adds) | its text and JSON columns redacted as above |
 
 Each erasure writes one ``erasures`` row (``privacy.models.ErasureRow``): when, the reason, who asked
 (a fingerprint of the key, never the key) and which order ids; never the email or any erased value.
@@ -27,13 +27,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import JSON, String, Table, Text, func, select, update
 from sqlalchemy.orm import Session
 
 from assessment_hub.assessment.models import AttachmentRow, OrderRow, ResultRevisionRow
-from assessment_hub.connectors.sandbox.models import SandboxWritebackRow
 from assessment_hub.delivery.models import DeliveryAttemptRow, OutboxRow
-from assessment_hub.integrations.notices import NoticeRow
 from assessment_hub.kit.ids import new_id
 from assessment_hub.kit.timestamps import utcnow
 from assessment_hub.privacy.models import ErasureRow
@@ -98,12 +96,7 @@ def erase_orders(session: Session, order_ids: list[str], *, reason: str, actor: 
         _erase_order(session, order, values, now)
         orphaned |= _erase_results(session, order.id, values)
         _erase_deliveries(session, order.id, values, now)
-        for row in session.scalars(select(SandboxWritebackRow).where(SandboxWritebackRow.order_id == order.id)):
-            row.payload = redact(row.payload, values)
-            row.message = redact(row.message, values)
-            row.result_url = redact(row.result_url, values)
-        for notice in session.scalars(select(NoticeRow).where(NoticeRow.order_id == order.id)):
-            notice.message = redact(notice.message, values)
+        _erase_other_tables(session, order.id, values)
     session.flush()
     still_used = (
         set(session.scalars(select(AttachmentRow.sha256).where(AttachmentRow.sha256.in_(orphaned))))
@@ -204,4 +197,35 @@ def _erase_deliveries(session: Session, order_id: str, values: list[str], now: d
         ids = [row.id for row in rows]
         for attempt in session.scalars(select(DeliveryAttemptRow).where(DeliveryAttemptRow.outbox_id.in_(ids))):
             attempt.response_excerpt = None
+            attempt.request_text = None  # the request sent (a write-back's body names the candidate)
             attempt.error_message = redact(attempt.error_message, values)
+
+
+HANDLED = frozenset({"orders", "result_revisions", "attachments", "outbox", "delivery_attempts"})
+"""Tables erased column by column above; every other table with an ``order_id`` column is redacted whole."""
+
+
+def _erase_other_tables(session: Session, order_id: str, values: list[str]) -> None:
+    """Redact the text and JSON columns of the rows of ``order_id`` in every other table that names orders
+    (found in ``Base.metadata``, so a table a later feature adds is covered without a change here)."""
+    from assessment_hub.db.models import Base  # every table registered
+
+    for table in Base.metadata.sorted_tables:
+        if table.name in HANDLED or "order_id" not in table.c:
+            continue
+        _redact_rows(session, table, order_id, values)
+
+
+def _redact_rows(session: Session, table: Table, order_id: str, values: list[str]) -> None:
+    columns = [
+        c for c in table.c if isinstance(c.type, String | Text | JSON) and not c.primary_key and c.name != "order_id"
+    ]
+    keys = list(table.primary_key.columns)
+    if not columns or not keys:
+        return
+    for row in session.execute(select(*keys, *columns).where(table.c.order_id == order_id)).all():
+        data = row._mapping
+        changed = {c.name: redact(data[c.name], values) for c in columns if data[c.name] is not None}
+        changed = {name: value for name, value in changed.items() if value != data[name]}
+        if changed:
+            session.execute(update(table).where(*(k == data[k.name] for k in keys)).values(**changed))

@@ -1,6 +1,7 @@
 """Retention: the candidate data of orders not changed for ``RETENTION_DAYS`` days is erased.
 
-Run by every delivery worker (``delivery.heartbeat``) about once an hour; idempotent (erased orders are
+Run by every delivery worker (a ``delivery.heartbeat.Chore`` from ``retention_chores``, which the
+composition root hands to the worker) at its first heartbeat and then about once an hour; idempotent (erased orders are
 skipped), so several workers may run it. Orders are erased in batches of ``BATCH`` (oldest first), each
 batch in its own transaction with its own audit row (reason ``retention``). The orders stay, as with an
 erasure on request (``privacy.erasure``).
@@ -17,10 +18,19 @@ from sqlalchemy.orm import Session, sessionmaker
 from assessment_hub.assessment.models import OrderRow
 from assessment_hub.config import Settings
 from assessment_hub.db.session import unit_of_work
+from assessment_hub.delivery.heartbeat import Chore
 from assessment_hub.kit.timestamps import utcnow
 from assessment_hub.privacy.erasure import erase_orders
 
 BATCH = 200
+SWEEP_INTERVAL_S = 3600.0
+
+
+def retention_chores(settings: Settings, sessions: sessionmaker[Session]) -> list[Chore]:
+    """The worker chore that applies ``RETENTION_DAYS`` (none when it is unset)."""
+    if settings.retention_days is None:
+        return []
+    return [Chore("retention-sweep", SWEEP_INTERVAL_S, lambda: apply_retention(sessions, settings))]
 
 
 def apply_retention(sessions: sessionmaker[Session], settings: Settings, *, max_batches: int = 1000) -> int:

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from assessment_hub.connectors.ashby.writeback import DEFAULT_API_BASE_URL, USER_AGENT, basic_auth
+from assessment_hub.connectors.ashby.writeback import DEFAULT_API_BASE_URL, USER_AGENT
 from assessment_hub.connectors.base import ConfigError, RetryableError
 
 PERMISSION_ONLY = "missing_endpoint_permission"
@@ -30,8 +30,8 @@ def check_credentials(http: httpx.Client, settings: dict[str, Any]) -> None:
         response = http.post(
             f"{base}/apiKey.info",
             content=b"{}",
+            auth=(str(settings.get("api_key") or ""), ""),  # HTTP Basic, as assessment.update
             headers={
-                "Authorization": basic_auth(str(settings.get("api_key") or "")),
                 "Content-Type": "application/json",
                 "Accept": "application/json; version=1",
                 "User-Agent": USER_AGENT,

@@ -11,9 +11,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from assessment_hub.assessment.intake import UnifiedOrder
 from assessment_hub.connectors.ashby.schemas import HiringTeamMemberIn, StartIn
 from assessment_hub.connectors.base import ResultSnapshot
 from assessment_hub.connectors.text import sub_result_text
+from assessment_hub.connectors.urls import is_http_url
 from assessment_hub.kit.timestamps import format_instant
 
 # Ashby's hiring-team role strings (UNCONFIRMED) -> Kombo's roles.
@@ -37,7 +39,7 @@ def _member(member: HiringTeamMemberIn) -> dict[str, Any]:
     }
 
 
-def unified_order(start: StartIn) -> dict[str, dict[str, Any]]:
+def unified_order(start: StartIn) -> UnifiedOrder:
     """``candidate``, ``application`` and ``job`` for ``assessment.service.create_order``."""
     return {
         "candidate": {
@@ -64,10 +66,6 @@ def unified_order(start: StartIn) -> dict[str, dict[str, Any]]:
 
 def blob(identifier: str, label: str, type_: str, value: Any) -> dict[str, Any]:
     return {"identifier": identifier, "label": label, "type": type_, "value": value}
-
-
-def is_http_url(value: str | None) -> bool:
-    return bool(value) and re.match(r"^https?://[^/\s]+", value or "", re.IGNORECASE) is not None
 
 
 def _slug(text: str) -> str:

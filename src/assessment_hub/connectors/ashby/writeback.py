@@ -28,16 +28,17 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+import httpx
 
 from assessment_hub import __version__
-from assessment_hub.assessment.models import OrderRow, ResultRevisionRow
+from assessment_hub.assessment import intake
 from assessment_hub.connectors.base import (
     ConfigError,
     ConnectorContext,
     RemoteInputError,
     RetryableError,
     check_http_response,
+    send_request,
 )
 
 DEFAULT_API_BASE_URL = "https://api.ashbyhq.com"
@@ -61,33 +62,17 @@ def fold_timestamps(created: list[datetime]) -> list[int]:
 
 def revision_timestamp(context: ConnectorContext, order_id: str, revision: int) -> int:
     with context.sessions() as session:
-        created = list(
-            session.scalars(
-                select(ResultRevisionRow.created_at)
-                .where(ResultRevisionRow.order_id == order_id, ResultRevisionRow.revision <= revision)
-                .order_by(ResultRevisionRow.revision)
-            )
-        )
+        created = intake.result_times(session, order_id, up_to_revision=revision)
     return fold_timestamps(created)[-1]
 
 
 def rejection_timestamp(context: ConnectorContext, order_id: str) -> int:
     with context.sessions() as session:
-        created = list(
-            session.scalars(
-                select(ResultRevisionRow.created_at)
-                .where(ResultRevisionRow.order_id == order_id)
-                .order_by(ResultRevisionRow.revision)
-            )
-        )
-        rejected_at = session.scalar(select(OrderRow.updated_at).where(OrderRow.id == order_id))
+        created = intake.result_times(session, order_id)
+        rejected_at = intake.order_changed_at(session, order_id)
     last = fold_timestamps(created)[-1] if created else None
     stamp = ms(rejected_at) if rejected_at is not None else 0
     return max(stamp, last + 1) if last is not None else stamp
-
-
-def basic_auth(api_key: str) -> str:
-    return "Basic " + base64.b64encode(f"{api_key}:".encode()).decode()
 
 
 def classify_failure(info: dict[str, Any], excerpt: str) -> Exception:
@@ -105,22 +90,30 @@ def classify_failure(info: dict[str, Any], excerpt: str) -> Exception:
     return RemoteInputError(message, http_status=200, response_excerpt=excerpt)
 
 
-def send_update(context: ConnectorContext, body: dict[str, Any]) -> None:
-    """POST ``body`` to ``{api_base_url}/assessment.update``; raise a ``ConnectorError`` unless Ashby says success."""
+def update_request(context: ConnectorContext, body: dict[str, Any]) -> httpx.Request:
+    """The ``POST {api_base_url}/assessment.update`` carrying ``body``; raises ``ConfigError`` without an api_key."""
     api_key = context.settings.get("api_key")
     if not api_key:
         raise ConfigError("the Ashby integration has no api_key setting (the customer's Ashby API key)")
     base = (context.settings.get("api_base_url") or DEFAULT_API_BASE_URL).rstrip("/")
-    response = context.http.post(
+    return context.http.build_request(
+        "POST",
         f"{base}/assessment.update",
         content=json.dumps(body).encode(),
         headers={
-            "Authorization": basic_auth(api_key),
+            # HTTP Basic: the API key as user name, empty password (§5.2); set here, not by httpx's auth=, so
+            # the built request (the console's preview) carries it
+            "Authorization": "Basic " + base64.b64encode(f"{api_key}:".encode()).decode(),
             "Content-Type": "application/json",
             "Accept": "application/json; version=1",
             "User-Agent": USER_AGENT,
         },
     )
+
+
+def send_update(context: ConnectorContext, request: httpx.Request) -> None:
+    """Send an ``update_request``; raise a ``ConnectorError`` unless Ashby says success."""
+    response = send_request(context, request)
     check_http_response(response, "Ashby assessment.update")
     excerpt = response.text[:1000]
     try:
@@ -134,7 +127,7 @@ def send_update(context: ConnectorContext, body: dict[str, Any]) -> None:
             response_excerpt=excerpt,
         )
     if data["success"] is False:
-        info = data.get("errorInfo") if isinstance(data.get("errorInfo"), dict) else {}
+        info: dict[str, Any] = data["errorInfo"] if isinstance(data.get("errorInfo"), dict) else {}
         if not info and isinstance(data.get("errors"), list) and data["errors"]:
             info = {"message": "; ".join(map(str, data["errors"]))}
         raise classify_failure(info, excerpt)

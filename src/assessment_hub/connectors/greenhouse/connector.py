@@ -11,24 +11,26 @@ import re
 import secrets
 from typing import Any, ClassVar
 
+import httpx
 from fastapi import APIRouter
 
 from assessment_hub.connectors.base import (
     Capabilities,
     ConnectorContext,
-    LazyRouter,
     OrderSnapshot,
     ResultSnapshot,
+    SettingField,
     SettingsError,
 )
+from assessment_hub.connectors.callbacks import check_allowed_hosts
 from assessment_hub.connectors.greenhouse import writeback
-from assessment_hub.connectors.greenhouse.mapping import not_public_reason
+from assessment_hub.connectors.greenhouse.inbound import router
+from assessment_hub.connectors.urls import not_public_reason
 
 MAX_KEY_LENGTH = 170
 """Greenhouse keys must be shorter than 171 characters (§2.2)."""
 SETTINGS = ("api_key", "allowed_callback_hosts")
 _KEY_CHARS = re.compile(r"^[\x21-\x39\x3b-\x7e]+$")  # printable ASCII, no space, no ':' (the Basic separator)
-_HOST = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$")
 
 
 class GreenhouseConnector:
@@ -42,8 +44,10 @@ class GreenhouseConnector:
         ats_can_cancel=False,
         inbound="Greenhouse calls send_test (HTTP Basic, hub-minted key); pulls test_status after a PATCH",
     )
-    inbound: ClassVar[APIRouter | None] = LazyRouter(  # type: ignore[assignment]
-        "assessment_hub.connectors.greenhouse.inbound"
+    inbound: ClassVar[APIRouter | None] = router
+    setting_fields: ClassVar[tuple[SettingField, ...]] = (
+        SettingField("api_key", "API key Greenhouse sends", secret=True, help="Leave empty: the hub mints one."),
+        SettingField("allowed_callback_hosts", "Allowed callback hosts", help="Extra host[:port], comma-separated."),
     )
 
     @classmethod
@@ -59,12 +63,8 @@ class GreenhouseConnector:
                 "(Greenhouse sends it as an HTTP Basic user name)"
             )
         settings["api_key"] = key
-        hosts = [h.strip() for h in settings.get("allowed_callback_hosts", "").split(",") if h.strip()]
-        bad = [h for h in hosts if not _HOST.match(h)]
-        if bad:
-            raise SettingsError(f"allowed_callback_hosts: {', '.join(bad)} is not host[:port] (comma-separated)")
         if "allowed_callback_hosts" in settings:
-            settings["allowed_callback_hosts"] = ",".join(hosts)
+            settings["allowed_callback_hosts"] = check_allowed_hosts(settings["allowed_callback_hosts"])
         return settings
 
     @classmethod
@@ -80,13 +80,19 @@ class GreenhouseConnector:
     def __init__(self, context: ConnectorContext) -> None:
         self.context = context
 
-    def _nudge(self, order: OrderSnapshot) -> None:
-        writeback.nudge(
+    def _nudge_request(self, order: OrderSnapshot) -> httpx.Request:
+        return writeback.nudge_request(
             self.context.http,
             writeback.callback_url(order.remote_data),
             self.context.settings,
             self.context.hub_settings.delivery_timeout_s,
         )
+
+    def _nudge(self, order: OrderSnapshot) -> None:
+        writeback.nudge(self.context, self._nudge_request(order), self.context.hub_settings.delivery_timeout_s)
+
+    def result_request(self, order: OrderSnapshot, result: ResultSnapshot) -> httpx.Request:
+        return self._nudge_request(order)
 
     def write_result(self, order: OrderSnapshot, result: ResultSnapshot) -> None:
         """Every revision: PATCH, so Greenhouse pulls ``test_status`` (which answers the latest)."""

@@ -10,31 +10,28 @@ missing or wrong key; ``404`` for an unknown integration URL, ``partner_intervie
 
 from __future__ import annotations
 
-import base64
-import hmac
-import json
-from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 import structlog
-from fastapi import APIRouter, Depends, Request, Response
-from fastapi.exceptions import RequestValidationError
+from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
-from pydantic import BaseModel, ValidationError
-from sqlalchemy import select
 
-from assessment_hub.assessment import service
-from assessment_hub.assessment.models import OrderRow, ResultRevisionRow
+from assessment_hub.assessment import intake
 from assessment_hub.connectors.callbacks import callback_allowed
 from assessment_hub.connectors.greenhouse.mapping import status_answer, unified_order
 from assessment_hub.connectors.greenhouse.schemas import ResponseErrorIn, SendTestIn
 from assessment_hub.connectors.greenhouse.writeback import GREENHOUSE_HOSTS
-from assessment_hub.connectors.inbound import Inbound, InboundDep
-from assessment_hub.errors import HubError, PayloadTooLarge
-from assessment_hub.integrations.models import IntegrationRow
-from assessment_hub.integrations.notices import add_notice
-from assessment_hub.kit.body import read_body
+from assessment_hub.connectors.inbound import (
+    ErrorEnvelope,
+    Inbound,
+    InboundDep,
+    RawBodyDep,
+    Refusal,
+    basic_username,
+    inbound_router,
+    key_matches,
+    parse_body,
+)
 
 log = structlog.get_logger("assessment_hub.greenhouse")
 
@@ -42,155 +39,71 @@ HUB_KEY = "hub"
 """``order.remote_data[HUB_KEY]``: what the hub decided about the order (next to Greenhouse's raw body)."""
 
 
-class GreenhouseError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status, self.message = status, message
+def error_response(refusal: Refusal) -> JSONResponse:
+    """Greenhouse documents status codes only: the body is ``{"message": ...}``; a 401 names the scheme."""
+    headers = {"WWW-Authenticate": 'Basic realm="assessment-hub"'} if refusal.status == 401 else None
+    return JSONResponse({"message": refusal.message}, status_code=refusal.status, headers=headers)
 
 
-def error_response(status: int, message: str) -> JSONResponse:
-    headers = {"WWW-Authenticate": 'Basic realm="assessment-hub"'} if status == 401 else None
-    return JSONResponse({"message": message}, status_code=status, headers=headers)
-
-
-class GreenhouseRoute(APIRoute):
-    """Answers every failure of these routes (dependencies included) with a status Greenhouse knows."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def route(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except GreenhouseError as exc:
-                return error_response(exc.status, exc.message)
-            except HubError as exc:  # no active integration at this URL; body too large
-                return error_response(exc.status_code, exc.message)
-            except RequestValidationError:
-                return error_response(400, "The request is not valid.")
-            except Exception:
-                log.exception("greenhouse_inbound_error", path=request.url.path)
-                return error_response(
-                    500, "An unexpected error occurred in the hub; the operator can find it in the server log."
-                )
-
-        return route
-
-
-router = APIRouter(route_class=GreenhouseRoute)
+router = inbound_router(ErrorEnvelope("greenhouse", error_response))
 
 
 # ------------------------------------------------------------------ helpers
 
 
-def authenticate(request: Request, inbound: Inbound) -> None:
+async def _authenticated(inbound: InboundDep, username: Annotated[str | None, Depends(basic_username)]) -> Inbound:
     """Greenhouse's Basic auth: the integration's key as user name, empty password (§2.2)."""
-    expected = str(inbound.settings.get("api_key") or "")
-    scheme, _, token = (request.headers.get("authorization") or "").strip().partition(" ")
-    given = ""
-    if scheme.lower() == "basic" and token.strip():
-        try:
-            given = base64.b64decode(token.strip(), validate=True).decode("utf-8").partition(":")[0]
-        except (ValueError, UnicodeDecodeError):
-            given = ""
-    if not expected or not given or not hmac.compare_digest(given.encode(), expected.encode()):
-        raise GreenhouseError(401, "Missing or invalid API key (HTTP Basic: the API key as user name, empty password).")
+    if not key_matches(username, inbound.settings.get("api_key")):
+        raise Refusal(401, "Missing or invalid API key (HTTP Basic: the API key as user name, empty password).")
+    return inbound
 
 
-async def _raw_body(request: Request) -> bytes:
-    try:
-        return await read_body(request, request.app.state.settings.max_body_bytes)
-    except PayloadTooLarge as exc:
-        raise GreenhouseError(413, exc.message) from None
-
-
-BodyDep = Annotated[bytes, Depends(_raw_body)]
-
-
-def parse(raw: bytes, model: type[BaseModel]) -> tuple[Any, Any]:
-    """The body validated by ``model``, and the parsed JSON (kept raw for the operator)."""
-    try:
-        data = json.loads(raw) if raw.strip() else None
-    except ValueError:
-        raise GreenhouseError(400, "The request body is not valid JSON.") from None
-    if not isinstance(data, dict):
-        raise GreenhouseError(400, "The request body must be a JSON object.")
-    try:
-        return model.model_validate(data), data
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors(include_url=False)
-        )
-        raise GreenhouseError(400, f"The request body is not valid: {problems}") from None
-
-
-def _lock_integration(inbound: Inbound) -> None:
-    """Serialize ``send_test`` per integration so a retried call cannot create a second order
-    (PostgreSQL: row lock; SQLite write transactions are exclusive already)."""
-    inbound.session.execute(select(IntegrationRow.id).where(IntegrationRow.id == inbound.id).with_for_update())
-
-
-def _order(inbound: Inbound, order_id: str) -> OrderRow | None:
-    return inbound.session.scalar(
-        select(OrderRow).where(OrderRow.id == order_id, OrderRow.integration_id == inbound.id)
-    )
-
-
-def _existing_order(inbound: Inbound, url: str) -> OrderRow | None:
-    """The order an earlier ``send_test`` with this take-home-test ``url`` created (retry idempotency)."""
-    return inbound.session.scalar(
-        select(OrderRow)
-        .where(OrderRow.integration_id == inbound.id, OrderRow.remote_data["url"].as_string() == url)
-        .order_by(OrderRow.created_at, OrderRow.id)
-        .limit(1)
-    )
+GreenhouseDep = Annotated[Inbound, Depends(_authenticated)]
 
 
 # ------------------------------------------------------------------ routes
 
 
 @router.get("/list_tests")
-def list_tests(request: Request, inbound: InboundDep) -> Any:
+def list_tests(inbound: GreenhouseDep) -> Any:
     """§2.3: a bare array of ``{partner_test_id, partner_test_name}`` from the integration's live packages."""
-    authenticate(request, inbound)
     return [
-        {"partner_test_id": row.package_id, "partner_test_name": row.name}
-        for row in service.list_packages(inbound.session, inbound.id)
+        {"partner_test_id": p.package_id, "partner_test_name": p.name}
+        for p in intake.packages(inbound.session, inbound.id)
     ]
 
 
 @router.post("/send_test")
-def send_test(request: Request, inbound: InboundDep, raw: BodyDep) -> Any:
+def send_test(inbound: GreenhouseDep, raw: RawBodyDep) -> Any:
     """§2.4: create the order (or find the one a retry of this ``url`` created); answer its id."""
-    authenticate(request, inbound)
-    body, data = parse(raw, SendTestIn)
-    _lock_integration(inbound)
-    existing = _existing_order(inbound, body.url)
+    body, data = parse_body(raw, SendTestIn)
+    intake.lock_integration(inbound.session, inbound.id)
+    existing = intake.find_order_by_remote(inbound.session, inbound.id, ("url",), body.url)  # a retry of this url
     if existing is not None:
         same = (
             existing.package_id == body.partner_test_id
             and (existing.candidate.get("email") or "").lower() == body.candidate.email.lower()
         )
         if not same:
-            raise GreenhouseError(
+            raise Refusal(
                 409,
                 f"The take-home-test url {body.url!r} already belongs to order {existing.id} "
                 "for another test or candidate; each Send Test needs its own url.",
             )
         return {"partner_interview_id": existing.id}
-    if service.get_live_package(inbound.session, inbound.id, body.partner_test_id) is None:
-        raise GreenhouseError(
+    if intake.live_package(inbound.session, inbound.id, body.partner_test_id) is None:
+        raise Refusal(
             404,
             f"partner_test_id {body.partner_test_id!r} is not a test this partner offers "
             "(list_tests shows the current ones).",
         )
     callable_url = callback_allowed(body.url, GREENHOUSE_HOSTS, inbound.settings)
     remote_data = {**data, HUB_KEY: {"callback_allowed": callable_url}}
-    order = service.create_order(
-        inbound.session, inbound.id, body.partner_test_id, remote_data=remote_data, **unified_order(body)
+    order = intake.create_order(
+        inbound.session, inbound.id, body.partner_test_id, unified_order(body), remote_data=remote_data
     )
     if not callable_url:
-        add_notice(
+        intake.record_notice(
             inbound.session,
             inbound.id,
             f"Greenhouse order {order.id}: the take-home-test url {body.url!r} is not on a Greenhouse host "
@@ -202,33 +115,32 @@ def send_test(request: Request, inbound: InboundDep, raw: BodyDep) -> Any:
 
 
 @router.get("/test_status")
-def test_status(request: Request, inbound: InboundDep) -> Any:
+def test_status(request: Request, inbound: GreenhouseDep) -> Any:
     """§2.6: the latest result of the order ``partner_interview_id`` in Greenhouse's terms."""
-    authenticate(request, inbound)
     order_id = request.query_params.get("partner_interview_id")
     if not order_id:
-        raise GreenhouseError(400, "The partner_interview_id query parameter is required.")
-    order = _order(inbound, order_id)
+        raise Refusal(400, "The partner_interview_id query parameter is required.")
+    order = intake.find_order(inbound.session, inbound.id, order_id)
     if order is None:
-        raise GreenhouseError(404, f"No test with partner_interview_id {order_id!r}.")
-    result = inbound.session.get(ResultRevisionRow, order.latest_result_id) if order.latest_result_id else None
-    return status_answer(order.status, order.rejection_message, result)
+        raise Refusal(404, f"No test with partner_interview_id {order_id!r}.")
+    return status_answer(order.status, order.rejection_message, intake.latest_result(inbound.session, order))
 
 
 @router.post("/response_error")
-def response_error(request: Request, inbound: InboundDep, raw: BodyDep) -> Any:
+def response_error(inbound: GreenhouseDep, raw: RawBodyDep) -> Any:
     """§2.7: Greenhouse found an answer of the hub malformed. Kept as a notice: the vendor sees it as a
     warning on its next result PUT (for that order when Greenhouse names one of this integration's)."""
-    authenticate(request, inbound)
-    body, _ = parse(raw, ResponseErrorIn)
-    order = _order(inbound, body.partner_interview_id) if body.partner_interview_id else None
+    body, _ = parse_body(raw, ResponseErrorIn)
+    order = (
+        intake.find_order(inbound.session, inbound.id, body.partner_interview_id) if body.partner_interview_id else None
+    )
     about = (
         f" about order {order.id}"
         if order is not None
         else (f" about partner_interview_id {body.partner_interview_id!r}" if body.partner_interview_id else "")
     )
     errors = "; ".join(body.errors) or "(no details)"
-    add_notice(
+    intake.record_notice(
         inbound.session,
         inbound.id,
         f"Greenhouse reported a problem with the hub's {body.api_call} answer{about}: {errors}",

@@ -11,13 +11,14 @@ Out: the order's latest result becomes the ``test_status`` answer: ``partner_sta
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from assessment_hub.assessment.intake import UnifiedOrder
 from assessment_hub.connectors.greenhouse.schemas import SendTestIn
 from assessment_hub.connectors.text import attribute_pairs
+from assessment_hub.connectors.urls import is_http_url
 from assessment_hub.kit.timestamps import format_instant
 
 COMPLETE = "complete"
@@ -45,14 +46,14 @@ def profile_ids(profile_url: str | None) -> tuple[str | None, str | None]:
         return None, None
     parts = urlsplit(profile_url)
     match = _PEOPLE.search(parts.path)
-    application = (parse_qs(parts.query).get("application_id") or [None])[0]
-    return (match.group(1) if match else None), (application or None)
+    applications = parse_qs(parts.query).get("application_id") or []
+    return (match.group(1) if match else None), (applications[0] if applications else None) or None
 
 
-def unified_order(body: SendTestIn) -> dict[str, dict[str, Any]]:
+def unified_order(body: SendTestIn) -> UnifiedOrder:
     """The unified ``candidate``, ``application`` and ``job`` of a ``send_test`` body."""
     candidate_id, application_id = profile_ids(body.candidate.greenhouse_profile_url)
-    hiring_team = []
+    hiring_team: list[dict[str, Any]] = []
     if body.sent_by:
         # The sender's email is all Greenhouse tells; its role is unknown (UNCONFIRMED mapping).
         hiring_team.append(
@@ -79,37 +80,6 @@ def unified_order(body: SendTestIn) -> dict[str, dict[str, Any]]:
 
 
 # ------------------------------------------------------------------ out
-
-
-def is_http_url(url: str | None) -> bool:
-    if not url:
-        return False
-    parts = urlsplit(url)
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
-
-
-_PRIVATE_SUFFIXES = (".localhost", ".local", ".internal", ".lan", ".home.arpa", ".intranet", ".corp")
-
-
-def not_public_reason(url: str) -> str | None:
-    """Why ``url`` cannot be a public http(s) link, or None when it may be one.
-
-    Judged from the URL alone (no DNS look-up at PUT time): a non-http(s) scheme, ``localhost``, a
-    single-label host, a private-use name suffix, or an IP literal that is not globally routable.
-    """
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return "it is not an http(s) URL"
-    host = parts.hostname.lower().rstrip(".")
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        address = None
-    if address is not None:
-        return None if address.is_global else f"its host {host} is not a public IP address"
-    if host == "localhost" or "." not in host or host.endswith(_PRIVATE_SUFFIXES):
-        return f"its host {host} is not a public host name"
-    return None
 
 
 def _number(value: float | None) -> int | float | None:

@@ -9,11 +9,18 @@ write-back through on the operator's retry.
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import httpx
 
-from assessment_hub.connectors.base import ConfigError, RetryableError, check_http_response
+from assessment_hub.connectors.base import (
+    ConfigError,
+    ConnectorContext,
+    RetryableError,
+    check_http_response,
+    send_request,
+)
 from assessment_hub.connectors.callbacks import callback_allowed
 
 GREENHOUSE_HOSTS = ("greenhouse.io",)
@@ -25,8 +32,8 @@ def callback_url(remote_data: dict[str, Any] | None) -> str | None:
     return url if isinstance(url, str) and url else None
 
 
-def nudge(http: httpx.Client, url: str | None, settings: dict[str, Any], timeout: float) -> None:
-    """Send the body-less PATCH; raise a ``ConnectorError`` the delivery worker understands."""
+def nudge_request(http: httpx.Client, url: str | None, settings: dict[str, Any], timeout: float) -> httpx.Request:
+    """The body-less PATCH; raises ``ConfigError`` when there is no url or its host is not allowed."""
     if url is None:
         raise ConfigError("the order has no Greenhouse take-home-test url to PATCH")
     if not callback_allowed(url, GREENHOUSE_HOSTS, settings):
@@ -35,8 +42,15 @@ def nudge(http: httpx.Client, url: str | None, settings: dict[str, Any], timeout
             "the hub does not call it (Greenhouse sees the result only if it polls test_status)"
         )
     api_key = str(settings.get("api_key") or "")
+    basic = base64.b64encode(f"{api_key}:".encode()).decode()
+    return http.build_request("PATCH", url, headers={"Authorization": f"Basic {basic}"}, timeout=timeout)
+
+
+def nudge(context: ConnectorContext, request: httpx.Request, timeout: float) -> None:
+    """Send a ``nudge_request``; raise a ``ConnectorError`` the delivery worker understands."""
+    url = str(request.url)
     try:
-        response = http.request("PATCH", url, auth=(api_key, ""), timeout=timeout)
+        response = send_request(context, request)
     except httpx.TimeoutException:
         raise RetryableError(f"Greenhouse PATCH {url}: no answer within {timeout:g} s") from None
     except httpx.HTTPError as exc:

@@ -14,6 +14,7 @@ import threading
 import time
 from typing import Any, ClassVar
 
+import httpx
 from fastapi import APIRouter
 from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -26,10 +27,14 @@ from assessment_hub.connectors.base import (
     OrderSnapshot,
     ResultSnapshot,
     RetryableError,
+    SettingField,
     SettingsError,
     check_http_response,
+    send_request,
 )
+from assessment_hub.connectors.callbacks import check_allowed_hosts
 from assessment_hub.connectors.sandbox.models import SandboxStateRow, SandboxWritebackRow
+from assessment_hub.connectors.urls import is_http_url
 from assessment_hub.db.engine import read_only
 from assessment_hub.db.session import unit_of_work
 from assessment_hub.kit.timestamps import utcnow
@@ -50,6 +55,10 @@ class SandboxConnector:
     )
 
     inbound: ClassVar[APIRouter | None] = None
+    setting_fields: ClassVar[tuple[SettingField, ...]] = (
+        SettingField("writeback_url", "Write-back URL", help="Optional: also POST each write-back there."),
+        SettingField("allowed_callback_hosts", "Allowed callback hosts", help="Extra host[:port], comma-separated."),
+    )
 
     @classmethod
     def prepare_settings(cls, given: dict[str, str]) -> dict[str, Any]:
@@ -59,9 +68,12 @@ class SandboxConnector:
                 f"the sandbox takes no setting {', '.join(unknown)} (known: allowed_callback_hosts, writeback_url)"
             )
         url = given.get("writeback_url")
-        if url is not None and not url.startswith(("http://", "https://")):
+        if url is not None and not is_http_url(url):
             raise SettingsError("writeback_url must be an http(s) URL")
-        return dict(given)
+        settings = dict(given)
+        if "allowed_callback_hosts" in settings:
+            settings["allowed_callback_hosts"] = check_allowed_hosts(settings["allowed_callback_hosts"])
+        return settings
 
     @classmethod
     def setup(cls, settings: dict[str, Any], base_url: str) -> dict[str, Any]:
@@ -92,12 +104,12 @@ class SandboxConnector:
         if state.outage_mode == "flaky" and random.random() < state.fail_ratio:
             raise RetryableError("sandbox ATS flaky: HTTP 503", http_status=503, response_excerpt="Service Unavailable")
 
-    def _mirror(self, row: SandboxWritebackRow) -> None:
+    def _mirror_request(self, row: SandboxWritebackRow) -> httpx.Request | None:
         """With the ``writeback_url`` setting, the sandbox ATS also receives each write-back over HTTP
         (a POST of the JSON below): load tests and demos see write-backs arrive on the wire."""
         url = self.context.settings.get("writeback_url")
         if not url:
-            return
+            return None
         body = {
             "order_id": row.order_id,
             "kind": row.kind,
@@ -108,7 +120,7 @@ class SandboxConnector:
             "result_url": row.result_url,
             "message": row.message,
         }
-        check_http_response(self.context.http.post(url, json=body), "sandbox write-back mirror")
+        return self.context.http.build_request("POST", url, json=body)
 
     def _store(self, row: SandboxWritebackRow) -> None:
         """Store the write-back; returns once it is committed. Concurrent senders share one transaction
@@ -133,29 +145,37 @@ class SandboxConnector:
                 if existing is not None:
                     existing.deliveries += 1
 
-    def write_result(self, order: OrderSnapshot, result: ResultSnapshot) -> None:
-        self._simulate_outage()
-        self._deliver(
-            SandboxWritebackRow(
-                order_id=order.id,
-                kind="result",
-                revision=result.revision,
-                status=result.status,
-                score=result.score,
-                max_score=result.max_score,
-                result_url=result.result_url,
-                payload={
-                    "attributes": result.attributes,
-                    "attachments": [
-                        {"name": a.name, "content_type": a.content_type, "sha256": a.sha256} for a in result.attachments
-                    ],
-                    "remote_fields": result.remote_fields,
-                },
-            )
+    @staticmethod
+    def _result_row(order: OrderSnapshot, result: ResultSnapshot) -> SandboxWritebackRow:
+        return SandboxWritebackRow(
+            order_id=order.id,
+            kind="result",
+            revision=result.revision,
+            status=result.status,
+            score=result.score,
+            max_score=result.max_score,
+            result_url=result.result_url,
+            payload={
+                "attributes": result.attributes,
+                "attachments": [
+                    {"name": a.name, "content_type": a.content_type, "sha256": a.sha256} for a in result.attachments
+                ],
+                "remote_fields": result.remote_fields,
+            },
         )
 
+    def result_request(self, order: OrderSnapshot, result: ResultSnapshot) -> httpx.Request | None:
+        """The POST to ``writeback_url``, if set; without it nothing leaves the hub (the row is kept)."""
+        return self._mirror_request(self._result_row(order, result))
+
+    def write_result(self, order: OrderSnapshot, result: ResultSnapshot) -> None:
+        self._simulate_outage()
+        self._deliver(self._result_row(order, result))
+
     def _deliver(self, row: SandboxWritebackRow) -> None:
-        self._mirror(row)
+        request = self._mirror_request(row)
+        if request is not None:
+            check_http_response(send_request(self.context, request), "sandbox write-back mirror")
         self._store(row)
 
     def write_rejection(self, order: OrderSnapshot, message: str) -> None:

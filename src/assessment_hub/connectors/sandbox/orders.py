@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import random
 import threading
-from typing import Any
 
 from faker import Faker
 from sqlalchemy.orm import Session
 
-from assessment_hub.assessment import service
-from assessment_hub.assessment.models import OrderRow
+from assessment_hub.assessment import intake
 from assessment_hub.connectors.sandbox.service import sandbox_integration
 from assessment_hub.errors import InputInvalid
 
@@ -30,7 +28,7 @@ def _faker() -> Faker:
     return fake
 
 
-def fake_order_data(seed: int, email: str | None = None) -> dict[str, dict[str, Any]]:
+def fake_order_data(seed: int, email: str | None = None) -> intake.UnifiedOrder:
     """Candidate, application and job objects for one order; the same ``seed`` gives the same data."""
     fake = _faker()
     fake.seed_instance(seed)
@@ -85,8 +83,8 @@ def check_orderable(session: Session, integration_id: str, package_id: str) -> N
     """An active sandbox integration with ``package_id`` published; raises ``IntegrationNotFound`` or
     ``InputInvalid`` (naming the published packages)."""
     sandbox_integration(session, integration_id, active=True)
-    if service.get_live_package(session, integration_id, package_id) is None:
-        published = ", ".join(p.package_id for p in service.list_packages(session, integration_id)) or "none"
+    if intake.live_package(session, integration_id, package_id) is None:
+        published = ", ".join(p.package_id for p in intake.packages(session, integration_id)) or "none"
         raise InputInvalid(
             f"Package {package_id!r} is not published to {integration_id} (published: {published}); "
             "publish it with PUT /v1/assessment/packages first."
@@ -101,7 +99,7 @@ def create_sandbox_order(
     email: str | None = None,
     seed: int | None = None,
     inline: bool = False,
-) -> OrderRow:
+) -> intake.Order:
     """Create an OPEN order in a sandbox integration for one of its published packages.
 
     Raises ``IntegrationNotFound`` for an unknown or deactivated integration and ``InputInvalid`` when the
@@ -110,6 +108,6 @@ def create_sandbox_order(
     """
     check_orderable(session, integration_id, package_id)
     data = fake_order_data(seed if seed is not None else random.SystemRandom().randrange(2**31), email)
-    return service.create_order(
-        session, integration_id, package_id, remote_data={"source": "sandbox", **data}, inline=inline, **data
+    return intake.create_order(
+        session, integration_id, package_id, data, remote_data={"source": "sandbox", **data}, inline=inline
     )

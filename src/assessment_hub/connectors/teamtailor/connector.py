@@ -8,17 +8,19 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import httpx
 from fastapi import APIRouter
 
 from assessment_hub.connectors.base import (
     Capabilities,
     ConfigError,
     ConnectorContext,
-    LazyRouter,
     OrderSnapshot,
     ResultSnapshot,
+    SettingField,
 )
 from assessment_hub.connectors.teamtailor import mapping, settings, writeback
+from assessment_hub.connectors.teamtailor.inbound import router
 
 
 class TeamtailorConnector:
@@ -32,8 +34,15 @@ class TeamtailorConnector:
         ats_can_cancel=False,
         inbound="Teamtailor Partner API: `GET /config`, `POST /webhook` (partner event)",
     )
-    inbound: ClassVar[APIRouter | None] = LazyRouter(  # type: ignore[assignment]
-        "assessment_hub.connectors.teamtailor.inbound"
+    inbound: ClassVar[APIRouter | None] = router
+    setting_fields: ClassVar[tuple[SettingField, ...]] = (
+        SettingField(
+            "api_key", "Partner API key", required=True, secret=True, help="From Teamtailor's Integrations hub."
+        ),
+        SettingField("api_base_url", "API base URL", help=f"Default {settings.DEFAULT_API_BASE_URL}."),
+        SettingField("webhook_secret", "Webhook secret", secret=True, help="Checks Teamtailor-Signature when set."),
+        SettingField("assessment_criteria", "Assessment criteria", help="id=Label,id=Label"),
+        SettingField("allowed_callback_hosts", "Allowed callback hosts", help="Extra host[:port], comma-separated."),
     )
 
     @classmethod
@@ -54,14 +63,19 @@ class TeamtailorConnector:
             raise ConfigError(f"order {order.id} has no Teamtailor partner-result id: nothing to update")
         return writeback.update_url(self.context, hub), str(result_id)
 
-    def write_result(self, order: OrderSnapshot, result: ResultSnapshot) -> None:
+    def result_request(self, order: OrderSnapshot, result: ResultSnapshot) -> httpx.Request:
         url, result_id = self._target(order)
         criteria = {c["id"] for c in settings.parse_criteria(self.context.settings.get("assessment_criteria"))}
-        writeback.put_partner_result(self.context, url, result_id, mapping.result_attributes(result, criteria))
+        attributes = mapping.result_attributes(result, criteria)
+        return writeback.partner_result_request(self.context, url, result_id, attributes)
+
+    def write_result(self, order: OrderSnapshot, result: ResultSnapshot) -> None:
+        writeback.put_partner_result(self.context, self.result_request(order, result))
 
     def write_rejection(self, order: OrderSnapshot, message: str) -> None:
         url, result_id = self._target(order)
-        writeback.put_partner_result(self.context, url, result_id, mapping.rejection_attributes(message))
+        request = writeback.partner_result_request(self.context, url, result_id, mapping.rejection_attributes(message))
+        writeback.put_partner_result(self.context, request)
 
     @classmethod
     def result_warnings(cls, result: ResultSnapshot) -> list[str]:

@@ -6,11 +6,12 @@ Teamtailor partner event -> unified order; unified result revision -> partner-re
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
+from assessment_hub.assessment.intake import UnifiedOrder
 from assessment_hub.connectors.base import ResultSnapshot
 from assessment_hub.connectors.teamtailor.schemas import Candidate, PartnerEvent, Person, text_id
 from assessment_hub.connectors.text import attribute_pairs, score_text
+from assessment_hub.connectors.urls import is_http_url
 from assessment_hub.kit.timestamps import format_instant
 
 PACKAGE_FIELD = "test"
@@ -72,7 +73,7 @@ def _location(candidate: Candidate) -> dict[str, Any] | None:
     return None
 
 
-def unified_order(event: PartnerEvent) -> dict[str, dict[str, Any]]:
+def unified_order(event: PartnerEvent) -> UnifiedOrder:
     """Candidate, application and job of the unified order (keys normalized by ``create_order``)."""
     c = event.candidate
     job = c.job
@@ -108,11 +109,6 @@ def normalized_score(score: float | None, max_score: float | None) -> int | None
     if max_score <= 0:
         return None
     return max(0, min(100, round(100 * score / max_score)))
-
-
-def is_http_url(value: str | None) -> bool:
-    parts = urlsplit(value or "")
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
 def _details(result: ResultSnapshot) -> dict[str, Any]:

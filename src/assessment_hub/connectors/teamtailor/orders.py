@@ -9,37 +9,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from assessment_hub.assessment import service
-from assessment_hub.assessment.models import OrderRow
+from assessment_hub.assessment import intake
 from assessment_hub.connectors.callbacks import callback_allowed
 from assessment_hub.connectors.teamtailor.mapping import unified_order
 from assessment_hub.connectors.teamtailor.schemas import PartnerEvent
 from assessment_hub.connectors.teamtailor.settings import TEAMTAILOR_HOSTS
-from assessment_hub.integrations.notices import add_notice
+
+PARTNER_RESULT_ID = ("hub", "partner_result_id")
+"""Where an order's ``remote_data`` holds the Teamtailor partner-result id it was created for."""
 
 
 def lock_partner_result(session: Session, integration_id: str, partner_result_id: str) -> None:
-    """Serialize concurrent deliveries of one partner event (Teamtailor retries; PostgreSQL only:
-    SQLite write transactions are already exclusive)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-            {"key": f"teamtailor:{integration_id}:{partner_result_id}"},
-        )
+    """Serialize concurrent deliveries of one partner event (Teamtailor retries)."""
+    intake.lock_remote_id(session, integration_id, f"partner-result:{partner_result_id}")
 
 
-def find_order(session: Session, integration_id: str, partner_result_id: str) -> OrderRow | None:
-    return session.scalar(
-        select(OrderRow)
-        .where(
-            OrderRow.integration_id == integration_id,
-            OrderRow.remote_data[("hub", "partner_result_id")].as_string() == partner_result_id,
-        )
-        .limit(1)
-    )
+def find_order(session: Session, integration_id: str, partner_result_id: str) -> intake.Order | None:
+    """The order created for the partner result ``partner_result_id``, or None."""
+    return intake.find_order_by_remote(session, integration_id, PARTNER_RESULT_ID, partner_result_id)
 
 
 def create_from_event(
@@ -49,17 +38,17 @@ def create_from_event(
     package_id: str,
     event: PartnerEvent,
     raw: dict[str, Any],
-) -> OrderRow:
+) -> intake.Order:
     """Store the order (and queue the vendor's ``order-received``); warn the operator when the
     ``update-url`` is not on a Teamtailor host nor allowed."""
     assert event.partner_result is not None
     update_url = event.partner_result.update_url
     hub = {"partner_result_id": event.partner_result.id, "partner_event_id": event.id, "update_url": update_url}
-    order = service.create_order(
-        session, integration_id, package_id, remote_data={**raw, "hub": hub}, **unified_order(event)
+    order = intake.create_order(
+        session, integration_id, package_id, unified_order(event), remote_data={**raw, "hub": hub}
     )
     if update_url and not callback_allowed(update_url, TEAMTAILOR_HOSTS, settings):
-        add_notice(
+        intake.record_notice(
             session,
             integration_id,
             (

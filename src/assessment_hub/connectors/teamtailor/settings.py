@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import secrets
 from typing import Any
-from urllib.parse import urlsplit
 
 from assessment_hub.connectors.base import SettingsError
+from assessment_hub.connectors.callbacks import check_allowed_hosts
+from assessment_hub.connectors.urls import is_http_url
 
 DEFAULT_API_BASE_URL = "https://api.teamtailor.com"
 TEAMTAILOR_HOSTS = ("teamtailor.com",)
@@ -34,14 +35,11 @@ def prepare(given: dict[str, str]) -> dict[str, Any]:
     if not settings.get("api_key"):
         raise SettingsError("api_key: the Teamtailor partner API key is required (--setting api_key=...)")
     base = settings.get("api_base_url", DEFAULT_API_BASE_URL).rstrip("/")
-    parts = urlsplit(base)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if not is_http_url(base):
         raise SettingsError(f"api_base_url: must be an http(s) URL, got {base!r}")
     settings["api_base_url"] = base
-    for host in str(settings.get("allowed_callback_hosts", "")).split(","):
-        host = host.strip()
-        if host and ("/" in host or " " in host or host.startswith(":")):
-            raise SettingsError(f"allowed_callback_hosts: {host!r} is not host[:port]")
+    if "allowed_callback_hosts" in settings:
+        settings["allowed_callback_hosts"] = check_allowed_hosts(settings["allowed_callback_hosts"])
     if "assessment_criteria" in settings:
         parse_criteria(settings["assessment_criteria"])  # raises SettingsError
     key = settings.get("provider_key")

@@ -1,9 +1,9 @@
 """hub -> Teamtailor: ``PUT {update-url}`` with a JSON:API partner-results document (ats-protocols.md §7.1, §7.5).
 
-Error mapping (the Partner API's error answers are undocumented, UNCONFIRMED U1): 401/403 -> the
-credentials need a human (``ConfigError``); 429, 408, 5xx and network failures -> retry; any other
-4xx (404 unknown partner result, 406/415/409/422 refused document) -> ``RemoteInputError``, since
-sending the same document again cannot help.
+Error mapping (the Partner API's error answers are undocumented, UNCONFIRMED U1), as ``STATUS_RULES`` for
+``connectors.base.check_http_response``: 401/403 -> the credentials need a human (``ConfigError``); 429
+(with its Retry-After), 408, 5xx and network failures -> retry; any other 4xx (404 unknown partner result,
+406/415/409/422 refused document) -> ``RemoteInputError``, since sending the same document again cannot help.
 """
 
 from __future__ import annotations
@@ -12,19 +12,18 @@ from typing import Any
 
 import httpx
 
-from assessment_hub.connectors.base import (
-    ConfigError,
-    ConnectorContext,
-    RemoteInputError,
-    RetryableError,
-    parse_retry_after,
-)
+from assessment_hub.connectors.base import ConfigError, ConnectorContext, StatusRules, check_http_response, send_request
 from assessment_hub.connectors.callbacks import callback_allowed
 from assessment_hub.connectors.teamtailor.settings import DEFAULT_API_BASE_URL, TEAMTAILOR_HOSTS
 
 API_VERSION = "20180828"
 JSONAPI = "application/vnd.api+json"
 RESULTS_PATH = "/partner/v1/partner-results/"
+STATUS_RULES = StatusRules(
+    retry=frozenset({408}),
+    credentials_hint="check the api_key setting: the Teamtailor partner API key",
+)
+"""Unlike the default, 404 (no such partner result) and 409 (a refused document) are final for Teamtailor."""
 
 
 def update_url(context: ConnectorContext, hub_data: dict[str, Any]) -> str:
@@ -45,12 +44,16 @@ def update_url(context: ConnectorContext, hub_data: dict[str, Any]) -> str:
     return url
 
 
-def put_partner_result(context: ConnectorContext, url: str, result_id: str, attributes: dict[str, Any]) -> None:
+def partner_result_request(
+    context: ConnectorContext, url: str, result_id: str, attributes: dict[str, Any]
+) -> httpx.Request:
+    """The ``PUT {update-url}`` with the partner-results document; raises ``ConfigError`` without an api_key."""
     api_key = context.settings.get("api_key")
     if not api_key:
         raise ConfigError("the integration has no api_key setting (the Teamtailor partner API key)")
     document = {"data": {"type": "partner-results", "id": result_id, "attributes": attributes}}
-    response = context.http.put(
+    return context.http.build_request(
+        "PUT",
         url,
         json=document,
         headers={
@@ -60,7 +63,11 @@ def put_partner_result(context: ConnectorContext, url: str, result_id: str, attr
             "Accept": JSONAPI,
         },
     )
-    check_response(response)
+
+
+def put_partner_result(context: ConnectorContext, request: httpx.Request) -> None:
+    """Send a ``partner_result_request``; raise a ``ConnectorError`` unless Teamtailor took it."""
+    check_response(send_request(context, request))
 
 
 def _detail(response: httpx.Response) -> str:
@@ -73,16 +80,6 @@ def _detail(response: httpx.Response) -> str:
 
 
 def check_response(response: httpx.Response) -> None:
-    if response.is_success:
-        return
-    status = response.status_code
-    detail = _detail(response)
-    message = f"Teamtailor partner-results PUT answered HTTP {status}" + (f": {detail}" if detail else "")
-    kwargs = {"http_status": status, "response_excerpt": response.text[:1000]}
-    if status in (401, 403):
-        raise ConfigError(message + " (check the api_key setting: the Teamtailor partner API key)", **kwargs)
-    if status == 429:
-        raise RetryableError(message, retry_after=parse_retry_after(response.headers.get("retry-after")), **kwargs)
-    if status >= 500 or status == 408:
-        raise RetryableError(message, **kwargs)
-    raise RemoteInputError(message, **kwargs)
+    """Raise the ``ConnectorError`` for a non-2xx answer, with the JSON:API error details in the message."""
+    if not response.is_success:
+        check_http_response(response, "Teamtailor partner-results PUT", STATUS_RULES, detail=_detail(response))

@@ -1,0 +1,224 @@
+"""In-flight write slots per integration, counted across processes (and, on PostgreSQL, machines).
+
+An integration has ``limit`` slots; a write action holds one from before it starts until its answer is
+ready. A slot is a lock the operating system or the database drops by itself when its holder dies, so a
+crashed process never leaks capacity:
+
+- ``FileSlots`` (SQLite, one machine): slot ``s`` of an integration is byte ``base + s`` of one lock file
+  beside the database, held as an open-file-description lock (Linux ``F_OFD_SETLK``: per open file, so
+  threads of one process and other processes alike contend for it; released on close or exit).
+- ``PostgresSlots`` (any number of machines on one database): slot ``s`` is the session advisory lock
+  ``(key, s)``, ``key`` derived from the integration id, all held on one dedicated connection per process
+  (locks of one session are re-entrant, so the process also keeps the set it holds and skips it).
+
+``acquire`` answers ``(slot, remaining)``: the slot held (None: all ``limit`` are taken) and how many more
+could start now (``limit`` minus those in flight, this one included).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import fcntl
+import hashlib
+import os
+import struct
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+MAX_LIMIT = 1024
+"""Largest ``CONCURRENCY_LIMIT``: the slot range reserved per integration in the lock file."""
+
+
+def integration_key(integration_id: str) -> int:
+    """A stable 31-bit number for an integration id (advisory lock key; lock-file region)."""
+    return int.from_bytes(hashlib.sha256(integration_id.encode()).digest()[:4], "big") & 0x7FFF_FFFF
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A held slot; ``handle`` is the backend's (an fd, or a connection generation)."""
+
+    integration_key: int
+    number: int
+    handle: Any
+
+
+class Slots(Protocol):
+    limit: int
+
+    async def acquire(self, integration_id: str) -> tuple[Slot | None, int]: ...
+
+    async def release(self, slot: Slot) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+# ---------------------------------------------------------------------------------------------- file locks
+
+_FLOCK = "hhqqi4x"  # struct flock on Linux (x86-64, arm64): l_type, l_whence, l_start, l_len, l_pid, padding
+
+
+def _flock(kind: int, start: int, length: int) -> bytes:
+    return struct.pack(_FLOCK, kind, os.SEEK_SET, start, length, 0)
+
+
+class FileSlots:
+    """Slots as OFD byte locks in ``path``; integration ``k`` owns bytes ``k * MAX_LIMIT`` onwards (a sparse
+    file: locks need no data). Each acquire opens its own file description; a few syscalls when the
+    integration is idle, at most ``limit + 1`` when it is full."""
+
+    def __init__(self, path: str, limit: int) -> None:
+        self.path = path
+        self.limit = limit
+
+    async def acquire(self, integration_id: str) -> tuple[Slot | None, int]:
+        key = integration_key(integration_id)
+        base = key * MAX_LIMIT
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            for number in range(self.limit):
+                try:
+                    fcntl.fcntl(fd, fcntl.F_OFD_SETLK, _flock(fcntl.F_WRLCK, base + number, 1))
+                except OSError as exc:
+                    if exc.errno in (errno.EAGAIN, errno.EACCES):
+                        continue
+                    raise
+                busy = number + 1 + self._busy_after(fd, base + number + 1, base + self.limit)
+                return Slot(key, number, fd), max(self.limit - busy, 0)
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)
+        return None, 0
+
+    @staticmethod
+    def _busy_after(fd: int, start: int, end: int) -> int:
+        """How many bytes in ``[start, end)`` others hold (each conflicting lock found is one slot)."""
+        busy = 0
+        while start < end:
+            answer = fcntl.fcntl(fd, fcntl.F_OFD_GETLK, _flock(fcntl.F_WRLCK, start, end - start))
+            kind, _whence, found, _length, _pid = struct.unpack(_FLOCK, answer)
+            if kind == fcntl.F_UNLCK:
+                break
+            busy += 1
+            start = found + 1
+        return busy
+
+    async def release(self, slot: Slot) -> None:
+        os.close(slot.handle)  # closing the description drops its lock
+
+    async def close(self) -> None:
+        pass
+
+
+def lock_file_for(database: str) -> str:
+    """The lock file of a SQLite database file: ``<database>-concurrency.lock``."""
+    return f"{os.path.abspath(os.path.expanduser(database))}-concurrency.lock"
+
+
+# ----------------------------------------------------------------------------------- PostgreSQL advisory
+
+_TAKE = """
+WITH taken AS (
+    SELECT s FROM generate_series(0, %(limit)s - 1) AS s
+    WHERE CASE WHEN s = ANY(%(held)s::int[]) THEN false ELSE pg_try_advisory_lock(%(key)s, s) END
+    LIMIT 1
+)
+SELECT (SELECT s FROM taken),
+       (SELECT count(*) FROM pg_locks
+        WHERE locktype = 'advisory' AND granted AND objsubid = 2 AND classid = %(key)s::oid
+          AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))
+"""
+# The Limit node pulls rows from the filter one at a time, so pg_try_advisory_lock runs until the first
+# slot it takes and on no later one (no sort or aggregate sits between them). CASE fixes the order of the
+# two tests: with a plain AND the planner may run the (cheaper) lock function first, and on a slot this
+# session already holds it would succeed again (advisory locks are re-entrant) and leak a count. The scalar
+# subqueries run in order, so the count includes the slot just taken.
+
+
+class PostgresSlots:
+    """Slots as session advisory locks on one autocommit connection (``conninfo``) per process; one round
+    trip to take a slot, one to give it back, one at a time (the set of slots this session holds is read and
+    changed with the statement, under ``_lock``). A lost connection drops its locks with it: the process
+    forgets what it held (``generation``) and reconnects on the next acquire."""
+
+    def __init__(self, conninfo: str, limit: int) -> None:
+        self.conninfo = conninfo
+        self.limit = limit
+        self._conn: Any = None
+        self._generation = 0
+        self._held: dict[int, set[int]] = {}
+        self._lock = asyncio.Lock()
+
+    async def _connection(self) -> Any:
+        import psycopg
+
+        if self._conn is None or self._conn.closed:
+            self._conn = await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)
+            self._generation += 1
+            self._held = {}
+        return self._conn
+
+    async def acquire(self, integration_id: str) -> tuple[Slot | None, int]:
+        import psycopg
+
+        key = integration_key(integration_id)
+        async with self._lock:
+            for attempt in (1, 2):
+                conn = await self._connection()
+                held = self._held.setdefault(key, set())
+                try:
+                    cursor = await conn.execute(_TAKE, {"limit": self.limit, "held": sorted(held), "key": key})
+                    number, in_flight = await cursor.fetchone()
+                except psycopg.OperationalError:
+                    await self._drop()
+                    if attempt == 2:
+                        raise
+                    continue
+                if number is None:
+                    return None, 0
+                held.add(number)
+                return Slot(key, number, self._generation), max(self.limit - int(in_flight), 0)
+        raise AssertionError("unreachable")
+
+    async def release(self, slot: Slot) -> None:
+        import psycopg
+
+        async with self._lock:
+            if slot.handle != self._generation or self._conn is None:
+                return  # that connection is gone, and its locks with it
+            self._held.get(slot.integration_key, set()).discard(slot.number)
+            try:
+                await self._conn.execute("SELECT pg_advisory_unlock(%s, %s)", (slot.integration_key, slot.number))
+            except psycopg.OperationalError:
+                await self._drop()
+
+    async def _drop(self) -> None:
+        conn, self._conn, self._held = self._conn, None, {}
+        if conn is not None:
+            try:
+                await conn.close()
+            except Exception:
+                pass
+
+    async def close(self) -> None:
+        """Give back every slot at once (the server would drop them too once this session ends)."""
+        async with self._lock:
+            if self._conn is not None and not self._conn.closed:
+                try:
+                    await self._conn.execute("SELECT pg_advisory_unlock_all()")
+                except Exception:
+                    pass
+            await self._drop()
+
+
+def build_slots(database_url: str, limit: int) -> Slots:
+    """The slots for a database: file locks beside a SQLite file, advisory locks on PostgreSQL."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        return FileSlots(lock_file_for(url.database or "assessment-hub.db"), limit)
+    conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    return PostgresSlots(conninfo, limit)
