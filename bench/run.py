@@ -464,6 +464,10 @@ class Bench:
         work = self.work / db
         db_url = prepare_database(db, work)
         env = {"ASSESSMENT_HUB_DATABASE_URL": db_url}
+        if not db_url.startswith("sqlite"):  # PostgreSQL needs its secret key set (SQLite: a file beside it)
+            from cryptography.fernet import Fernet
+
+            env["ASSESSMENT_HUB_SECRET_KEY"] = Fernet.generate_key().decode()
         ats, vendor = Receiver("ats"), Receiver("vendor")
         try:
             ats.start()

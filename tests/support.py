@@ -40,6 +40,19 @@ IN_PROCESS_URL = "http://testserver"
 """The base URL of an in-process hub (Starlette's test host; not resolvable, never a socket)."""
 ADMIN_KEY = "test-admin-key"
 """The admin key of every hub started by ``running_hub`` (unless overridden)."""
+TEST_SECRET_KEY = "q1X3bQeVJ0dWv0mJr2b5m3nN6G0m7a1x9cQ0V9oUw8Q="
+"""The secret key of the test suite's PostgreSQL databases (PostgreSQL needs one set; a SQLite database's key
+is generated in the key file beside it at the first start, as in a real installation)."""
+
+
+def key_env(database_url: str) -> dict[str, str]:
+    """The environment a hub command needs beside ``ASSESSMENT_HUB_DATABASE_URL`` for the secret key."""
+    return {} if database_url.startswith("sqlite") else {"ASSESSMENT_HUB_SECRET_KEY": TEST_SECRET_KEY}
+
+
+def key_settings(database_url: str) -> dict[str, str]:
+    """``Settings`` keyword arguments for the secret key of ``database_url`` (see ``key_env``)."""
+    return {} if database_url.startswith("sqlite") else {"secret_key": TEST_SECRET_KEY}
 
 
 def load_case(name: str) -> dict[str, Any]:
@@ -54,10 +67,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve_in_thread(app: Any, *, start_timeout: float = 20.0) -> Iterator[str]:
-    """Run an ASGI app with uvicorn on a free loopback port; yields its base URL."""
+def serve_in_thread(app: Any, *, start_timeout: float = 20.0, **config: Any) -> Iterator[str]:
+    """Run an ASGI app with uvicorn (more ``uvicorn.Config`` options in ``config``) on a free loopback port;
+    yields its base URL."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", **config)
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + start_timeout
@@ -213,8 +229,10 @@ def hub_settings(database_url: str, tmp: Path, **overrides: Any) -> Settings:
         "inline_timeout_s": 1.5,
         "needs_human_delay_s": 0.2,
         "needs_human_max_attempts": 2,
+        # A revoked key or deactivated integration is seen within a second (production: 5 s).
+        "lookup_cache_s": 1.0,
     }
-    return Settings(database_url=database_url, **{**defaults, **overrides})
+    return Settings(database_url=database_url, **{**defaults, **key_settings(database_url), **overrides})
 
 
 @contextmanager

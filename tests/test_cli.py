@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import ADMIN_KEY, Hub, free_port
+from tests.support import ADMIN_KEY, Hub, free_port, key_env
 
 pytestmark = pytest.mark.subprocess
 
@@ -34,6 +34,7 @@ def test_create_commands_and_serve(database_url: str, tmp_path: Path) -> None:
         **os.environ,
         "ASSESSMENT_HUB_DATABASE_URL": database_url,
         "ASSESSMENT_HUB_ATTACHMENTS_DIR": str(tmp_path / "att"),
+        **key_env(database_url),
     }
     assert run(["migrate"], env, tmp_path).returncode == 0
     key = last_line(run(["api-keys", "create", "--name", "ci"], env, tmp_path))
@@ -106,6 +107,7 @@ def test_serve_with_several_api_processes_and_one_delivery_worker(database_url: 
         **os.environ,
         "ASSESSMENT_HUB_DATABASE_URL": database_url,
         "ASSESSMENT_HUB_ATTACHMENTS_DIR": str(tmp_path / "att"),
+        **key_env(database_url),
     }
     assert run(["migrate"], env, tmp_path).returncode == 0
     key = last_line(run(["api-keys", "create", "--name", "ci"], env, tmp_path))
@@ -323,6 +325,8 @@ def cli_env(hub: Hub, tmp_path: Path, **extra: str) -> dict[str, str]:
         **os.environ,
         "ASSESSMENT_HUB_DATABASE_URL": hub.settings.database_url,
         "ASSESSMENT_HUB_ATTACHMENTS_DIR": str(tmp_path / "att"),
+        **key_env(hub.settings.database_url),
+        "ASSESSMENT_HUB_LOOKUP_CACHE_S": f"{hub.settings.lookup_cache_s:g}",
         **extra,
     }
     env.pop("ASSESSMENT_HUB_PUBLIC_BASE_URL", None)

@@ -242,3 +242,94 @@ def test_http_client_sees_the_header_only_on_writes(capped_hub: Hub) -> None:
         unauthenticated = client.put("/assessment/packages", json={"packages": []}, headers={"Authorization": "x"})
         assert unauthenticated.status_code == 401
         assert "Concurrency-Remaining" not in unauthenticated.headers  # no slot before authentication
+
+
+@pytest.mark.live
+@pytest.mark.subprocess
+def test_the_cap_holds_across_the_processes_of_serve_workers(database_url: str, tmp_path: Path) -> None:
+    """``serve --workers 2``: writes held in flight in either API process count against one limit; every
+    further write, each on a new connection (so both processes take some), is refused."""
+    from sqlalchemy.orm import sessionmaker
+
+    from assessment_hub.config import Settings
+    from assessment_hub.connecting import create_integration
+    from assessment_hub.connectors.sandbox.orders import create_sandbox_order
+    from assessment_hub.db.engine import build_engine
+    from assessment_hub.db.migrate import upgrade
+    from assessment_hub.db.session import unit_of_work
+    from assessment_hub.integrations.service import create_api_key
+    from tests.support import free_port
+
+    limit = 4
+    settings = Settings(database_url=database_url)
+    engine = build_engine(settings)
+    upgrade(engine)
+    sessions = sessionmaker(engine, expire_on_commit=False)
+    with unit_of_work(sessions) as session:
+        key = create_api_key(session, "workers")
+        integration = create_integration(session, "sandbox", "Workers Org", cipher=settings.cipher).id
+    env = {
+        **os.environ,
+        "ASSESSMENT_HUB_DATABASE_URL": database_url,
+        "ASSESSMENT_HUB_ATTACHMENTS_DIR": str(tmp_path / "att"),
+        "ASSESSMENT_HUB_CONCURRENCY_LIMIT": str(limit),
+        "ASSESSMENT_HUB_ALLOW_PRIVATE_NETWORK": "true",
+        "ASSESSMENT_HUB_DATA_URL_TIMEOUT_S": "30",
+    }
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "assessment_hub", "serve", "--port", str(port), "--workers", "2", "--no-worker"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}/v1"
+    headers = {"Authorization": f"Bearer {key}", "X-Integration-Id": integration}
+    try:
+        wait_until(lambda: _answers(f"{base}/check-api-key", headers), timeout=60, what="serve --workers 2 up")
+        published = httpx.put(
+            f"{base}/assessment/packages",
+            headers=headers,
+            json={"packages": [{"id": "1001", "type": "SKILLS_TEST", "name": "T", "description": "d"}]},
+        )
+        assert published.status_code == 200, published.text
+        with unit_of_work(sessions) as session:
+            orders = [create_sandbox_order(session, integration, "1001").id for _ in range(limit + 8)]
+        with HeldFiles() as files, ThreadPoolExecutor(limit) as pool:
+            held = [
+                pool.submit(
+                    httpx.put,
+                    f"{base}/assessment/orders/{o}/result",
+                    headers=headers,
+                    json=_result(files.url),
+                    timeout=60,
+                )
+                for o in orders[:limit]
+            ]
+            wait_until(lambda: files.arrived >= limit, timeout=30, what="the limit in flight")
+            refused = [
+                httpx.put(f"{base}/assessment/orders/{o}/result", headers=headers, json=_result(), timeout=30)
+                for o in orders[limit:]
+            ]
+            files.released.set()
+            answers = [f.result(timeout=60) for f in held]
+        assert [r.status_code for r in refused] == [429] * 8, [r.text for r in refused]
+        assert all(r.headers["Concurrency-Remaining"] == "0" for r in refused)
+        assert [a.status_code for a in answers] == [200] * limit
+        after = httpx.put(f"{base}/assessment/orders/{orders[limit]}/result", headers=headers, json=_result())
+        assert after.status_code == 200 and after.headers["Concurrency-Remaining"] == str(limit - 1)
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=30)[0]
+        engine.dispose()
+    assert "Traceback" not in output, output
+
+
+def _answers(url: str, headers: dict[str, str]) -> bool:
+    try:
+        return httpx.get(url, headers=headers, timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False

@@ -39,7 +39,7 @@ from assessment_hub.db.session import unit_of_work
 from assessment_hub.delivery.models import DeliveryAttemptRow, OutboxRow
 from assessment_hub.demo import SignedWebhookReceiver
 from assessment_hub.integrations.service import create_api_key
-from tests.support import free_port, temporary_postgres_database
+from tests.support import free_port, key_env, key_settings, temporary_postgres_database
 
 pytestmark = pytest.mark.subprocess
 
@@ -141,8 +141,9 @@ def scenario(database_url: str, tmp: Path, workers: int) -> Iterator[Run]:
         **SHORT_RETRIES,
         "ASSESSMENT_HUB_DATABASE_URL": database_url,
         "ASSESSMENT_HUB_ATTACHMENTS_DIR": str(tmp / "attachments"),
+        **key_env(database_url),
     }
-    settings = Settings(database_url=database_url)
+    settings = Settings(database_url=database_url, **key_settings(database_url))
     engine = build_engine(settings)
     receiver = SignedWebhookReceiver().start()
     run = Run(tmp, env, sessionmaker(engine, expire_on_commit=False), receiver)

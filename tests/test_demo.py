@@ -77,3 +77,27 @@ def test_missing_kombo_sdk_says_how_to_install_it(tmp_path: Path) -> None:
         "✗ kombo SDK: the official `kombo` SDK is not installed; install it with `pip install kombo`" in result.stdout
     )
     assert "demo failed at step: kombo SDK" in result.stderr
+
+
+@pytest.mark.parametrize(("tool", "label"), [("smartrecruiters", "SmartRecruiters"), ("recruitee", "Recruitee")])
+def test_demo_against_a_simulated_ats(tmp_path: Path, tool: str, label: str) -> None:
+    result, _took = run_demo(tmp_path, "--tool", tool)
+    out = result.stdout
+    assert result.returncode == 0, out + result.stderr
+    for expected in (
+        f"✓ {label} simulator listening on http://127.0.0.1:",
+        f"placed by the {label} simulator (calling the hub as {label} does)",
+        "✓ signed webhook assessment:order-received",
+        f"✓ write-back arrived in the {label} simulator: revision 1, COMPLETED, 87/100",
+        "write-back attempt 3: HTTP 503 (transient), retry",
+        f"✓ write-back arrived in the {label} simulator: revision 2, COMPLETED, 91/100",
+        "✓ demo complete",
+    ):
+        assert expected in out, f"missing {expected!r} in:\n{out}"
+    assert "✗" not in out and "Traceback" not in result.stderr
+
+
+def test_demo_of_a_tool_without_a_simulator_says_which_exist(tmp_path: Path) -> None:
+    result, _took = run_demo(tmp_path, "--tool", "nope")
+    assert result.returncode == 1 and "no simulator for 'nope'" in result.stderr
+    assert "smartrecruiters" in result.stderr and "Traceback" not in result.stderr

@@ -27,7 +27,16 @@ from assessment_hub.kit.timestamps import utcnow
 from assessment_hub.privacy.erasure import redact
 from tests.conftest import BACKENDS, POSTGRES_URL
 from tests.receiver import vendor_receiver
-from tests.support import ADMIN_KEY, Hub, Tenant, running_hub, temporary_postgres_database, wait_until
+from tests.support import (
+    ADMIN_KEY,
+    Hub,
+    Tenant,
+    hub_settings,
+    key_env,
+    running_hub,
+    temporary_postgres_database,
+    wait_until,
+)
 
 
 def word(n: int = 10) -> str:
@@ -220,6 +229,7 @@ def test_cli_data_erase(hub: Hub, tenant: Tenant, tmp_path: Path) -> None:
         **os.environ,
         "ASSESSMENT_HUB_DATABASE_URL": hub.settings.database_url,
         "ASSESSMENT_HUB_ATTACHMENTS_DIR": str(hub.settings.attachments_dir),
+        **key_env(hub.settings.database_url),
     }
     done = subprocess.run(
         [sys.executable, "-m", "assessment_hub.cli", "data", "erase", "--email", person.email],
@@ -273,12 +283,11 @@ def test_retention_is_applied_by_the_worker(own_database_url: str, tmp_path: Pat
     first heartbeat); newer ones keep it."""
     from sqlalchemy.orm import sessionmaker
 
-    from assessment_hub.config import Settings
     from assessment_hub.connecting import create_integration
     from assessment_hub.db.engine import build_engine
     from assessment_hub.db.migrate import upgrade
 
-    settings = Settings(database_url=own_database_url)
+    settings = hub_settings(own_database_url, tmp_path)
     engine = build_engine(settings)
     try:
         upgrade(engine)

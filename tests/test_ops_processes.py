@@ -47,7 +47,10 @@ def cli(args: list[str], env: dict[str, str], cwd: Path) -> str:
 
 
 def hub_env(database_url: str, tmp_path: Path, **extra: str) -> dict[str, str]:
+    from assessment_hub.kit.crypto import generate_key
+
     env = {
+        "ASSESSMENT_HUB_SECRET_KEY": generate_key(),  # every process of one hub shares it (required on PostgreSQL)
         **os.environ,
         "ASSESSMENT_HUB_DATABASE_URL": database_url,
         "ASSESSMENT_HUB_ATTACHMENTS_DIR": str(tmp_path / "att"),

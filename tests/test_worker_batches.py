@@ -35,7 +35,7 @@ from assessment_hub.delivery.senders import Outcome
 from assessment_hub.delivery.worker import DeliveryWorker, Finished, Job
 from assessment_hub.integrations.models import IntegrationRow
 from assessment_hub.kit.timestamps import utcnow
-from tests.support import temporary_postgres_database
+from tests.support import key_settings, temporary_postgres_database
 
 POSTGRES_URL = os.environ.get("ASSESSMENT_HUB_TEST_POSTGRES_URL")
 
@@ -45,6 +45,7 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Setting
     def run(url: str) -> Iterator[tuple[Settings, sessionmaker[Session]]]:
         settings = Settings(
             database_url=url,
+            **key_settings(url),
             attachments_dir=tmp_path / "att",
             worker_poll_s=0.05,
             delivery_timeout_s=2,

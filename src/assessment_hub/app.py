@@ -21,10 +21,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from assessment_hub import __version__
+from assessment_hub.admin.erasures import router as erasures_router
 from assessment_hub.admin.keys import load_admin_key_hash
 from assessment_hub.admin.routes import router as admin_router
+from assessment_hub.apidocs import router as apidocs_router
 from assessment_hub.assessment.attachment_links import router as attachment_link_router
-from assessment_hub.assessment.attachments import AttachmentStore
+from assessment_hub.assessment.attachments import AttachmentStore, data_url_client
 from assessment_hub.assessment.routes import router as assessment_router
 from assessment_hub.concurrency.http import ConcurrencyHeaders
 from assessment_hub.concurrency.slots import build_slots
@@ -51,17 +53,22 @@ from assessment_hub.errors import (
 from assessment_hub.integrations.lookups import Lookups
 from assessment_hub.integrations.routes import icons as icon_router
 from assessment_hub.integrations.routes import router as general_router
+from assessment_hub.kit.address_guard import Resolver
+from assessment_hub.kit.body_limit import BodyLimit
+from assessment_hub.kit.keep_alive import keep_alive_after_errors
 from assessment_hub.kit.logging import configure_logging
+from assessment_hub.kit.openapi import install_openapi
 from assessment_hub.ops.access import install_request_log
 from assessment_hub.ops.health import router as ops_router
 from assessment_hub.privacy.retention import retention_chores
-from assessment_hub.privacy.routes import router as privacy_router
+from assessment_hub.secret_key import require_readable
 
 log = structlog.get_logger("assessment_hub")
 
 
-def create_app(settings: Settings | None = None, *, worker: bool = False) -> FastAPI:
-    """The API; with ``worker=True`` a delivery worker runs in the same process (the embedded set-up)."""
+def create_app(settings: Settings | None = None, *, worker: bool = False, resolver: Resolver | None = None) -> FastAPI:
+    """The API; with ``worker=True`` a delivery worker runs in the same process (the embedded set-up).
+    ``resolver`` answers the host names of ``data_url``s (default: the system's; tests give their own)."""
     settings = settings or Settings()
     configure_logging(settings.log_level, settings.log_format)
 
@@ -72,12 +79,15 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
         app.state.engine = engine
         app.state.sessions = sessionmaker(engine, expire_on_commit=False)
         app.state.read_sessions = sessionmaker(read_only(engine), expire_on_commit=False)
+        with app.state.read_sessions() as session:  # a key that cannot read the stored credentials: no start
+            require_readable(session, settings.cipher)
         wake_on_outbox_commit(app.state.sessions, wake)
         app.state.writer = Writer(app.state.sessions)
         app.state.reader = Reader(app.state.read_sessions)
         app.state.lookups = Lookups(settings.lookup_cache_s)
         app.state.attachment_store = AttachmentStore(settings.attachments_dir)
-        app.state.http = httpx.Client(timeout=settings.data_url_timeout_s)
+        app.state.data_urls = data_url_client(settings, resolver)
+        app.state.http = httpx.Client(timeout=settings.data_url_timeout_s)  # checks a connect form's credentials
         app.state.concurrency = build_slots(settings.database_url, settings.concurrency_limit)
         app.state.admin_key_hash = load_admin_key_hash(app.state.read_sessions, settings)
         stop = threading.Event()
@@ -94,6 +104,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
             wake.set()
             if thread is not None:
                 thread.join(timeout=settings.delivery_timeout_s + 5)
+            await app.state.data_urls.aclose()
             app.state.http.close()
             await app.state.concurrency.close()
             app.state.writer.close()
@@ -102,8 +113,11 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
     app = FastAPI(
         title="assessment-hub",
         version=__version__,
+        description="Between assessment vendors and applicant tracking systems. The vendor API under `/v1` "
+        "is compatible with Kombo's Assessment API (the official `kombo` SDKs work by changing `server_url`); "
+        "`/admin` is the operator's API; `/connectors/{tool}/...` are the URLs each ATS calls.",
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # apidocs: served with the package's own assets
         redoc_url=None,
         redirect_slashes=False,
     )  # a trailing slash is a 404, not a redirect built from the Host header
@@ -118,11 +132,15 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
     app.include_router(connect_router)
     app.include_router(console_router)
     app.include_router(ops_router)
-    app.include_router(privacy_router)
+    app.include_router(erasures_router)
     mount_inbound_routes(app, CONNECTORS)
+    app.include_router(apidocs_router)
+    install_openapi(app, {tool: connector.label for tool, connector in CONNECTORS.items()})
     app.add_middleware(ConcurrencyHeaders)
     _install_error_handlers(app)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)  # every route, before a body or key is read
     _refuse_nul_in_urls(app)
+    _wrap_stack(app, keep_alive_after_errors)  # around Starlette's ServerErrorMiddleware
     install_request_log(app)  # outermost: X-Request-Id and the access line for every request
     return app
 
@@ -130,7 +148,17 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
 def create_api_app() -> FastAPI:
     """The API alone, settings from the environment: the factory each process of ``serve --workers N``
     (N > 1) builds; the delivery worker runs in a process of its own there."""
-    return create_app(Settings(), worker=False)
+    from assessment_hub.kit.header_timeout import HeaderTimeoutProtocol
+
+    settings = Settings()
+    HeaderTimeoutProtocol.timeout_s = settings.header_timeout_s  # the class uvicorn imports by name here
+    return create_app(settings, worker=False)
+
+
+def _wrap_stack(app: FastAPI, wrapper: Any) -> None:
+    """``wrapper`` around the whole middleware stack Starlette builds (outside its ServerErrorMiddleware)."""
+    inner = app.build_middleware_stack
+    app.build_middleware_stack = lambda: wrapper(inner())  # type: ignore[method-assign]
 
 
 def _refuse_nul_in_urls(app: FastAPI) -> None:

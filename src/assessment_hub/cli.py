@@ -30,6 +30,8 @@ integrations = typer.Typer(help="Integrations (one customer's ATS each).", no_ar
 sandbox = typer.Typer(help="The sandbox ATS.", no_args_is_help=True)
 webhooks = typer.Typer(help="Vendor webhook endpoints.", no_args_is_help=True)
 deliveries = typer.Typer(help="Outbound deliveries (webhooks and write-backs).", no_args_is_help=True)
+secret_key = typer.Typer(help="The secret key encrypting credentials at rest.", no_args_is_help=True)
+app.add_typer(secret_key, name="secret-key")
 data = typer.Typer(help="Candidates' personal data: erasure.", no_args_is_help=True)
 app.add_typer(data, name="data")
 app.add_typer(webhooks, name="webhooks")
@@ -96,8 +98,23 @@ def _open_database(settings: Settings, *, migrate: bool = True) -> Engine:
     return engine
 
 
-def _session_factory(settings: Settings, *, migrate: bool = True) -> sessionmaker:
-    return sessionmaker(_open_database(settings, migrate=migrate), expire_on_commit=False)
+def _session_factory(settings: Settings, *, migrate: bool = True, secrets: bool = False) -> sessionmaker:
+    """Sessions on the (migrated) database; with ``secrets``, the secret key is checked first: it must exist
+    (created beside a SQLite database at the first start) and decrypt what the database holds, or the
+    command ends with exit code 2 and a message naming the fix."""
+    sessions = sessionmaker(_open_database(settings, migrate=migrate), expire_on_commit=False)
+    if secrets:
+        from assessment_hub.kit.secret_keys import SecretKeyError
+        from assessment_hub.secret_key import require_readable
+
+        try:
+            with sessions() as session:
+                require_readable(session, settings.cipher)
+        except SecretKeyError as exc:
+            sessions.kw["bind"].dispose()
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+    return sessions
 
 
 def _fail(message: str) -> None:
@@ -195,7 +212,14 @@ def serve(
     settings = _settings()
     if settings.public_base_url is None:
         settings = settings.model_copy(update={"public_base_url": f"http://{host}:{port}"})
-    sessions = _session_factory(settings)  # migrations run here, once, before any API process starts
+    created_key = _key_file_missing(settings)
+    # migrations run here, once, before any API process starts; and the secret key is checked
+    sessions = _session_factory(settings, secrets=True)
+    if created_key is not None:
+        typer.echo(
+            f"assessment-hub: created the secret key file {created_key} (owner-only): it encrypts the stored "
+            "credentials; back it up with the database"
+        )
     _check_port_free(host, port)
     with unit_of_work(sessions) as session:
         created = (
@@ -221,11 +245,14 @@ def serve(
         )
         typer.echo(console_line(settings.public_base_url or f"http://{host}:{port}"))
         sys.stdout.flush()
+        from assessment_hub.kit.header_timeout import protocol
+
         uvicorn.run(
             create_app(settings, worker=not no_worker),
             host=host,
             port=port,
             log_level="warning",
+            http=protocol(settings.header_timeout_s),
             log_config=None,  # uvicorn's own records go through the hub's log set-up (kit/logging.py)
             access_log=False,  # the hub writes its own access line (ops/access.py)
         )
@@ -278,7 +305,7 @@ def worker(
     configure_logging(settings.log_level, settings.log_format)
     if concurrency is not None:
         settings = settings.model_copy(update={"worker_concurrency": concurrency})
-    sessions = _session_factory(settings)
+    sessions = _session_factory(settings, secrets=True)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -299,6 +326,10 @@ def demo(
             help="Give the webhook receiver a wrong secret (shows, and tests, how a failed step is reported).",
         ),
     ] = False,
+    tool: Annotated[
+        str,
+        typer.Option(help="The ATS: sandbox (in the hub), or an ATS whose simulator plays it (see `simulate --help`)."),
+    ] = "sandbox",
 ) -> None:
     """Run the whole round trip on a temporary database: order, signed webhook, result with the kombo SDK,
     write-back, ATS outage, retries and recovery. Prints a timeline; exits non-zero naming a failed step."""
@@ -308,10 +339,78 @@ def demo(
         typer.echo(line)
         sys.stdout.flush()
 
-    failed = run_demo(echo, break_receiver_secret=break_receiver_secret)
+    if tool != "sandbox":
+        _simulator_or_fail(tool)
+    failed = run_demo(echo, break_receiver_secret=break_receiver_secret, tool=tool)
     if failed is not None:
         typer.echo(f"demo failed at step: {failed}", err=True)
         raise typer.Exit(1)
+
+
+def _simulator_or_fail(tool: str) -> Any:
+    from assessment_hub.connectors.registry import CONNECTORS
+    from assessment_hub.simulators.base import simulator_class
+
+    try:
+        return simulator_class(tool)
+    except KeyError:
+        known = sorted(t for t in CONNECTORS if t != "sandbox" and _has_simulator(t))
+        _fail(f"no simulator for {tool!r}; simulated ATSs: {', '.join(known)}")
+
+
+def _has_simulator(tool: str) -> bool:
+    from assessment_hub.simulators.base import simulator_class
+
+    try:
+        simulator_class(tool)
+    except KeyError:
+        return False
+    return True
+
+
+@app.command()
+def simulate(
+    tool: Annotated[str, typer.Argument(help="The ATS to simulate, e.g. smartrecruiters.")],
+    port: Annotated[int, typer.Option(help="Port to listen on (0: a free one).", min=0, max=65535)] = 8101,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    setup: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="The hub's set-up value KEY=VALUE for the ATS (repeatable): what `integrations create` printed."
+        ),
+    ] = None,
+) -> None:
+    """Run a simulated ATS (a real HTTP server speaking that ATS's protocol) for a vendor to point an integration
+    at and click through in a browser; prints what to do. Ctrl-C stops it."""
+    import time as _time
+
+    cls = _simulator_or_fail(tool)
+    given = _setting_pairs(setup)
+    settings = _settings()
+    simulator = cls(host=host, port=port)
+    try:
+        simulator.start()
+    except OSError as exc:
+        _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+    try:
+        if given:
+            try:
+                simulator.configure(given)
+            except ValueError as exc:
+                _fail(str(exc))
+        for line in simulator.instructions(settings.public_base_url or "http://127.0.0.1:8000"):
+            typer.echo(line)
+        sys.stdout.flush()
+        seen = 0
+        while True:
+            _time.sleep(0.5)
+            for event in simulator.events[seen:]:
+                typer.echo(event)
+            seen = len(simulator.events)
+    except KeyboardInterrupt:
+        typer.echo("simulator stopped")
+    finally:
+        simulator.stop()
 
 
 @app.command("generate-secret-key")
@@ -320,6 +419,54 @@ def generate_secret_key() -> None:
     from assessment_hub.kit.crypto import generate_key
 
     typer.echo(generate_key())
+
+
+def _key_file_missing(settings: Settings) -> str | None:
+    """The key file's path when the keys come from one and it does not exist yet (the first start)."""
+    from assessment_hub.kit.secret_keys import key_file_path
+
+    path = key_file_path(settings) if settings.secret_key is None else None
+    return str(path) if path is not None and not path.exists() else None
+
+
+@secret_key.command("rotate")
+def secret_key_rotate() -> None:
+    """Re-encrypt every stored credential and webhook secret under a new key.
+
+    With the key file (SQLite, no ASSESSMENT_HUB_SECRET_KEY): a new key is generated and written first in the
+    file, everything is re-encrypted, and the old key stays in the file as the previous one (still read).
+    With ASSESSMENT_HUB_SECRET_KEY: that key is the new one; the old ones must be in
+    ASSESSMENT_HUB_PREVIOUS_SECRET_KEYS (every running process should have both before you rotate)."""
+    from assessment_hub.kit.crypto import Cipher, generate_key
+    from assessment_hub.kit.secret_keys import SecretKeyError, load_key_ring, write_key_file
+    from assessment_hub.secret_key import reencrypt_all
+
+    settings = _settings()
+    sessions = _session_factory(settings)
+    try:
+        ring = load_key_ring(settings, create=False)
+        keys = ring.keys
+        if ring.key_file is not None:
+            keys = [generate_key(), *ring.keys]
+            write_key_file(ring.key_file, keys)  # first: a crash below leaves every value readable
+        with unit_of_work(sessions) as session:
+            count = reencrypt_all(session, Cipher(keys, source=ring.source))
+    except SecretKeyError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        sessions.kw["bind"].dispose()
+    if ring.key_file is not None:
+        write_key_file(ring.key_file, keys[:2])  # the new key, and the one before it for processes not yet reloaded
+        typer.echo(
+            f"re-encrypted {count} stored value(s) under a new key, written first in {ring.key_file} (the previous "
+            "key stays there, still read, until the next rotation); running servers read the file again by themselves"
+        )
+    else:
+        typer.echo(
+            f"re-encrypted {count} stored value(s) under ASSESSMENT_HUB_SECRET_KEY; once every process runs with "
+            "it, remove ASSESSMENT_HUB_PREVIOUS_SECRET_KEYS"
+        )
 
 
 @api_keys.command("create")
@@ -416,7 +563,7 @@ def integrations_create(
     organization = _required("--organization", organization)
     settings = _settings()
     try:
-        with unit_of_work(_session_factory(settings)) as session:
+        with unit_of_work(_session_factory(settings, secrets=True)) as session:
             row = create_integration(session, tool, organization, settings=given, cipher=settings.cipher)
             setup = integration_setup(row, settings.cipher, settings.public_base_url or "http://127.0.0.1:8000")
     except (KeyError, SettingsError) as exc:
@@ -690,7 +837,7 @@ def webhooks_create(
     settings = _settings()
     wanted = [e.strip() for e in (events or "").split(",") if e.strip()]
     try:
-        with unit_of_work(_session_factory(settings)) as session:
+        with unit_of_work(_session_factory(settings, secrets=True)) as session:
             row, secret = create_endpoint(session, settings.cipher, url, wanted)
     except HubError as exc:
         _fail(exc.message)

@@ -15,7 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from assessment_hub.kit.crypto import Cipher
+from assessment_hub.kit.crypto import Cipher, check_key
 
 
 class Settings(BaseSettings):
@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     """Largest decoded attachment accepted, in bytes (per attachment)."""
     max_body_bytes: int = Field(default=40 * 1024 * 1024, gt=0)
     """Largest request body accepted, in bytes (5 base64 attachments need room)."""
+    header_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    """A connection must finish sending its request headers within this many seconds of opening (or of the
+    previous response on it), or it is closed (slow or silent clients would otherwise be held open for ever)."""
     sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
     lookup_cache_s: float = Field(default=5.0, ge=0)
     """How long a server process trusts an API key or integration it looked up, in seconds (0: look up on every
@@ -49,7 +52,12 @@ class Settings(BaseSettings):
     processes; the next gets 429 ``PLATFORM.CONCURRENCY_LIMIT_EXCEEDED`` (Kombo's limit is 30)."""
 
     secret_key: SecretStr | None = None
-    """Fernet key encrypting connector credentials and webhook secrets at rest; required in production."""
+    """Fernet key encrypting connector credentials and webhook secrets at rest and signing attachment links;
+    required in production and with PostgreSQL. Unset with SQLite: the key file beside the database
+    (``<database>-secret.key``, created at the first start; ``kit/secret_keys.py``)."""
+    previous_secret_keys: SecretStr | None = None
+    """Comma-separated Fernet keys that still decrypt (and verify links) but never encrypt: the old key while
+    ``assessment-hub secret-key rotate`` moves everything to ``SECRET_KEY``."""
     admin_api_key: SecretStr | None = None
     """Bearer key for ``/admin/*``; the admin API answers 401 to everyone while it is unset."""
     public_base_url: str | None = None
@@ -154,14 +162,15 @@ class Settings(BaseSettings):
             raise ValueError("must be CSP sources separated by spaces (no ';', ',' or '\"')")
         return value
 
-    @field_validator("secret_key")
+    @field_validator("secret_key", "previous_secret_keys")
     @classmethod
-    def _fernet_key(cls, value: SecretStr | None) -> SecretStr | None:
+    def _fernet_keys(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None:
-            try:
-                Cipher(value.get_secret_value())
-            except ValueError:
-                raise ValueError("must be a Fernet key (32 url-safe base64-encoded bytes)") from None
+            keys = [key.strip() for key in value.get_secret_value().split(",") if key.strip()]
+            if not keys:
+                raise ValueError("must not be empty (leave it unset instead)")
+            for key in keys:
+                check_key(key)
         return value
 
     @model_validator(mode="after")
@@ -170,6 +179,10 @@ class Settings(BaseSettings):
             raise ValueError(
                 "ASSESSMENT_HUB_SECRET_KEY is required in production (generate one with "
                 "`assessment-hub generate-secret-key`)"
+            )
+        if self.secret_key is not None and "," in self.secret_key.get_secret_value():
+            raise ValueError(
+                "ASSESSMENT_HUB_SECRET_KEY is one key; older ones go in ASSESSMENT_HUB_PREVIOUS_SECRET_KEYS"
             )
         if self.worker_lease_s <= self.delivery_timeout_s:
             raise ValueError("ASSESSMENT_HUB_WORKER_LEASE_S must be longer than ASSESSMENT_HUB_DELIVERY_TIMEOUT_S")
@@ -181,10 +194,11 @@ class Settings(BaseSettings):
 
     @cached_property
     def cipher(self) -> Cipher:
-        from assessment_hub.kit.crypto import DEVELOPMENT_KEY
+        """The key ring's cipher (``kit/secret_keys.py``); raises ``SecretKeyError`` naming the fix (no key
+        with PostgreSQL, an unreadable key file)."""
+        from assessment_hub.kit.secret_keys import cipher_for
 
-        key = self.secret_key.get_secret_value() if self.secret_key else DEVELOPMENT_KEY
-        return Cipher(key)
+        return cipher_for(self)
 
     @cached_property
     def is_sqlite(self) -> bool:

@@ -8,6 +8,10 @@ from the delivery attempt rows), and the recovery.
 
 Every step is one small function, run with a time bound; the first failure stops the demo and names
 its step. Retry settings are shortened (``DEMO_SETTINGS``) so the outage part takes about a second.
+
+``run_demo(..., tool=T)`` runs the same steps against another ATS's simulator (``assessment_hub.simulators``: a
+real HTTP server on loopback speaking that ATS's protocol): the order is placed by the simulator calling the hub
+as the ATS does, the write-backs arrive in the simulator, and the outage is the simulator answering 503.
 """
 
 from __future__ import annotations
@@ -143,6 +147,11 @@ class Demo:
 
     echo: Callable[[str], None]
     break_receiver_secret: bool = False
+    tool: str = "sandbox"
+    simulator: Any = None
+    """The ATS's simulator (``simulators.base.Simulator``) when ``tool`` is not the sandbox."""
+    ats_order: str = ""
+    """The simulator's key of the order."""
     started: float = field(default_factory=time.monotonic)
     tmp: Path | None = None
     settings: Any = None
@@ -170,6 +179,11 @@ class Demo:
         if self.receiver is None:
             raise DemoFailed("the receiver step has not run")
         return self.receiver
+
+    @property
+    def ats(self) -> str:
+        """How the timeline names the ATS."""
+        return "sandbox ATS" if self.simulator is None else f"{self.simulator.label} simulator"
 
     def line(self, mark: str, text: str) -> None:
         self.echo(f"{time.monotonic() - self.started:6.2f}s  {mark} {text}")
@@ -248,17 +262,39 @@ def step_server(demo: Demo) -> str:
 
 
 def step_integration(demo: Demo) -> str:
-    from assessment_hub.connecting import create_integration
+    from assessment_hub.connecting import create_integration, integration_setup
     from assessment_hub.db.session import unit_of_work
     from assessment_hub.integrations.service import create_api_key
     from assessment_hub.webhooks.service import create_endpoint
 
+    sim = demo.simulator
     with unit_of_work(demo.db) as session:
         demo.api_key = create_api_key(session, "demo")
-        demo.integration_id = create_integration(session, "sandbox", "Demo Org").id
+        row = create_integration(
+            session,
+            demo.tool,
+            "Demo Org",
+            settings=sim.hub_settings() if sim is not None else None,
+            cipher=demo.settings.cipher,
+        )
+        demo.integration_id = row.id
+        setup = integration_setup(row, demo.settings.cipher, demo.settings.public_base_url) if sim else {}
         _endpoint, secret = create_endpoint(session, demo.settings.cipher, demo.vendor.url)
     demo.vendor.secret = "whsec_not_the_one_the_hub_signs_with" if demo.break_receiver_secret else secret
+    if sim is not None:
+        sim.configure(setup)
+        return (
+            f"{demo.tool} integration {demo.integration_id}, an API key, the receiver registered as webhook "
+            f"endpoint; its setup ({', '.join(setup)}) pasted into the {demo.ats}"
+        )
     return f"sandbox integration {demo.integration_id}, an API key, and the receiver registered as webhook endpoint"
+
+
+def step_simulator(demo: Demo) -> str:
+    from assessment_hub.simulators.base import simulator_class
+
+    demo.simulator = simulator_class(demo.tool)(timeout=10).start()
+    return f"{demo.ats} listening on {demo.simulator.url} (it speaks the {demo.simulator.label} protocol)"
 
 
 def step_packages(demo: Demo) -> str:
@@ -275,6 +311,12 @@ def step_packages(demo: Demo) -> str:
 
 
 def step_order(demo: Demo) -> str:
+    if demo.simulator is not None:
+        demo.ats_order = demo.simulator.order(PACKAGE["id"], "ada@example.com", "Ada", "Lovelace")
+        return (
+            f"order {demo.ats_order} placed by the {demo.ats} (calling the hub as {demo.simulator.label} does) "
+            "for Ada Lovelace <ada@example.com>"
+        )
     from assessment_hub.connectors.sandbox.orders import create_sandbox_order
     from assessment_hub.db.session import unit_of_work
 
@@ -292,7 +334,12 @@ def step_webhook(demo: Demo) -> str:
 
     def for_order(events: list[ReceivedEvent]) -> ReceivedEvent | None:
         return next(
-            (e for e in events if e.type == "assessment:order-received" and e.data.get("id") == demo.order_id), None
+            (
+                e
+                for e in events
+                if e.type == "assessment:order-received" and (e.data.get("id") == demo.order_id or not demo.order_id)
+            ),
+            None,
         )
 
     event = demo.vendor.wait_for(for_order, timeout)
@@ -303,12 +350,18 @@ def step_webhook(demo: Demo) -> str:
             else ""
         )
         raise DemoFailed(
-            f"no verified assessment:order-received for order {demo.order_id} within {timeout:g} s{refused}"
+            f"no verified assessment:order-received for order {demo.order_id or demo.ats_order} "
+            f"within {timeout:g} s{refused}"
         )
+    if not demo.order_id:  # the ATS's order: the hub's id arrives with the webhook
+        demo.order_id = str(event.data["id"])
     return f"signed webhook {event.type} (event {event.event_id}) received, signature verified"
 
 
 def _writeback(demo: Demo, revision: int) -> dict[str, Any] | None:
+    if demo.simulator is not None:
+        arrived = demo.simulator.writebacks(demo.ats_order)
+        return arrived[revision - 1] if len(arrived) >= revision else None
     from assessment_hub.connectors.sandbox.service import show_order
 
     with demo.db() as session:
@@ -360,11 +413,14 @@ def step_writeback(demo: Demo) -> str:
     timeout = 5.0
     received = _wait(lambda: _writeback(demo, 1), timeout)
     if received is None:
-        raise DemoFailed(f"revision 1 did not arrive in the sandbox ATS within {timeout:g} s ({_last_error(demo)})")
-    return f"write-back arrived in the sandbox ATS: revision 1, {received['status']}, {received['score']:g}/{received['max_score']:g}"
+        raise DemoFailed(f"revision 1 did not arrive in the {demo.ats} within {timeout:g} s ({_last_error(demo)})")
+    return f"write-back arrived in the {demo.ats}: revision 1, {received['status']}, {received['score']:g}/{received['max_score']:g}"
 
 
 def step_outage(demo: Demo) -> str:
+    if demo.simulator is not None:
+        demo.simulator.set_mode("503")
+        return f"ATS outage: the {demo.ats} now answers every write-back with HTTP 503"
     from assessment_hub.connectors.sandbox.service import set_outage
     from assessment_hub.db.session import unit_of_work
 
@@ -428,7 +484,7 @@ def step_retries(demo: Demo) -> str:
             f"saw {demo.seen_attempts}"
         )
     if _writeback(demo, 2) is not None:
-        raise DemoFailed("revision 2 reached the sandbox ATS during its outage")
+        raise DemoFailed(f"revision 2 reached the {demo.ats} during its outage")
     return (
         f"{OUTAGE_FAILED_ATTEMPTS} attempts failed and were retried with backoff; the write-back waits, nothing is lost"
     )
@@ -439,15 +495,18 @@ def step_recovery(demo: Demo) -> str:
     from assessment_hub.db.session import unit_of_work
 
     timeout = 6.0
-    with unit_of_work(demo.db) as session:
-        set_outage(session, demo.integration_id, "off")
-    demo.line("✓", "ATS recovered: the sandbox ATS answers normally again")
+    if demo.simulator is not None:
+        demo.simulator.set_mode("ok")
+    else:
+        with unit_of_work(demo.db) as session:
+            set_outage(session, demo.integration_id, "off")
+    demo.line("✓", f"ATS recovered: the {demo.ats} answers normally again")
     received = _wait(lambda: _writeback(demo, 2), timeout)
     _show_new_attempts(demo)
     if received is None:
         raise DemoFailed(f"revision 2 did not arrive within {timeout:g} s after the recovery ({_last_error(demo)})")
     return (
-        f"write-back arrived in the sandbox ATS: revision 2, {received['status']}, "
+        f"write-back arrived in the {demo.ats}: revision 2, {received['status']}, "
         f"{received['score']:g}/{received['max_score']:g}, after {demo.seen_attempts} attempts"
     )
 
@@ -457,7 +516,8 @@ STEPS: list[tuple[str, float, Callable[[Demo], str]]] = [
     ("database", 20, step_database),
     ("webhook receiver", 5, step_receiver),
     ("server", 15, step_server),
-    ("sandbox integration", 10, step_integration),
+    ("ATS simulator", 10, step_simulator),
+    ("integration", 10, step_integration),
     ("packages", 15, step_packages),
     ("order placed", 10, step_order),
     ("webhook received", 10, step_webhook),
@@ -501,18 +561,24 @@ def _cleanup(demo: Demo) -> None:
             demo.server_thread.join(timeout=10)
     if demo.receiver is not None:
         demo.receiver.stop()
+    if demo.simulator is not None:
+        demo.simulator.stop()
     if demo.sessions is not None:
         demo.sessions.kw["bind"].dispose()
     if demo.tmp is not None:
         shutil.rmtree(demo.tmp, ignore_errors=True)
 
 
-def run_demo(echo: Callable[[str], None], *, break_receiver_secret: bool = False) -> str | None:
-    """Run every step, printing the timeline; returns None on success, else the name of the failed step."""
-    demo = Demo(echo=echo, break_receiver_secret=break_receiver_secret)
-    echo("assessment-hub demo: vendor <-> hub <-> sandbox ATS, on a temporary database\n")
+def run_demo(echo: Callable[[str], None], *, break_receiver_secret: bool = False, tool: str = "sandbox") -> str | None:
+    """Run every step, printing the timeline; returns None on success, else the name of the failed step.
+    ``tool``: the sandbox, or an ATS with a simulator (``assessment_hub.simulators``)."""
+    demo = Demo(echo=echo, break_receiver_secret=break_receiver_secret, tool=tool)
+    ats = "sandbox ATS" if tool == "sandbox" else f"the {tool} simulator"
+    echo(f"assessment-hub demo: vendor <-> hub <-> {ats}, on a temporary database\n")
     try:
         for name, timeout, fn in STEPS:
+            if fn is step_simulator and tool == "sandbox":
+                continue
             try:
                 demo.line("✓", _run_bounded(name, timeout, fn, demo))
             except DemoFailed as failure:

@@ -107,6 +107,7 @@ def run(host: str, port: int, workers: int, with_worker: bool, worker_stop_timeo
             "assessment_hub.app:create_api_app",
             factory=True,
             workers=workers,
+            http="assessment_hub.kit.header_timeout:HeaderTimeoutProtocol",  # its timeout set by create_api_app
             host=host,
             port=port,
             log_level="warning",

@@ -28,7 +28,7 @@ from assessment_hub.kit.links import attachment_link
 from tests.connectors.contract import PDF, ConnectorContract
 from tests.fakes.teamtailor import API_VERSION, JSONAPI, FakeTeamtailor, WebhookDelivery
 from tests.receiver import vendor_receiver
-from tests.support import Hub, Tenant, wait_until
+from tests.support import Hub, Tenant, key_env, wait_until
 
 pytestmark = pytest.mark.live  # the fake ATS calls the hub over a socket
 
@@ -453,6 +453,7 @@ def test_cli_integrations_create_json(database_url: str, tmp_path: Path) -> None
         "ASSESSMENT_HUB_DATABASE_URL": database_url,
         "ASSESSMENT_HUB_ATTACHMENTS_DIR": str(tmp_path / "att"),
         "ASSESSMENT_HUB_PUBLIC_BASE_URL": "https://hub.example.com",
+        **key_env(database_url),
     }
     cli = [
         sys.executable,

@@ -16,6 +16,19 @@ from sqlalchemy.orm import Session
 
 from assessment_hub import connecting
 from assessment_hub.admin.deps import AdminDep
+from assessment_hub.admin.responses import (
+    AdminIntegration,
+    AdminIntegrations,
+    CreatedIntegration,
+    CreatedWebhookEndpoint,
+    Deliveries,
+    Delivery,
+    DeliveryWithAttempts,
+    SandboxOrder,
+    SandboxOutage,
+    SandboxReset,
+    WebhookEndpoints,
+)
 from assessment_hub.admin.schemas import IntegrationIn, OutageIn, SandboxOrderIn, WebhookIn
 from assessment_hub.admin.views import endpoint_view, integration_view
 from assessment_hub.connectors.sandbox import service as sandbox
@@ -27,8 +40,9 @@ from assessment_hub.delivery.models import STATES
 from assessment_hub.errors import InputInvalid
 from assessment_hub.integrations import service as integrations
 from assessment_hub.kit.body import json_body
-from assessment_hub.kit.envelope import Envelope, EnvelopeResponse, success
+from assessment_hub.kit.envelope import EnvelopeResponse, success
 from assessment_hub.kit.links import public_base_url
+from assessment_hub.kit.openapi import Empty, documented
 from assessment_hub.webhooks import service as webhooks
 
 DeliveryId = Annotated[int, Path(ge=1, le=2**63 - 1, description="A delivery id (outbox row id).")]
@@ -41,7 +55,16 @@ DeliveryState = Literal[STATES]  # type: ignore[valid-type]
 # ------------------------------------------------------------------ integrations
 
 
-@router.post("/integrations", response_model=Envelope)
+@router.post(
+    "/integrations",
+    **documented(
+        "Create an integration",
+        description="Connect a customer's ATS; answers the integration and its `setup`, what the customer pastes into the ATS. Queues the `integration-created` webhook.",
+        data=CreatedIntegration,
+        body=IntegrationIn,
+        errors=(),
+    ),
+)
 def create_integration(
     request: Request, session: SessionDep, body: Annotated[IntegrationIn, Depends(json_body(IntegrationIn))]
 ) -> EnvelopeResponse:
@@ -63,31 +86,70 @@ def create_integration(
     )
 
 
-@router.get("/integrations/{integration_id}/setup", response_model=Envelope)
+@router.get(
+    "/integrations/{integration_id}/setup",
+    **documented(
+        "Show the set-up",
+        description="What the customer pastes into the ATS (URLs and the keys the hub minted), as at creation.",
+        data=dict[str, Any],
+        errors=(404,),
+    ),
+)
 def get_integration_setup(integration_id: str, request: Request, session: ReadSessionDep) -> EnvelopeResponse:
-    """What the customer pastes into the ATS (URLs and the keys the hub minted), as at creation."""
     row = integrations.get_integration(session, integration_id)
     return success(connecting.integration_setup(row, request.app.state.settings.cipher, public_base_url(request)))
 
 
-@router.get("/integrations", response_model=Envelope)
+@router.get(
+    "/integrations",
+    **documented(
+        "List integrations",
+        description="Oldest first; deleted ones only with `include_deleted=true`.",
+        data=AdminIntegrations,
+        errors=(400,),
+    ),
+)
 def list_integrations(request: Request, session: ReadSessionDep, include_deleted: bool = False) -> EnvelopeResponse:
     cipher = request.app.state.settings.cipher
     rows = integrations.list_integrations(session, include_deleted=include_deleted)
     return success({"integrations": [integration_view(row, cipher) for row in rows]})
 
 
-@router.post("/integrations/{integration_id}/deactivate", response_model=Envelope)
+@router.post(
+    "/integrations/{integration_id}/deactivate",
+    **documented(
+        "Deactivate an integration",
+        description="The vendor API then answers 404 for it; its orders and deliveries are kept.",
+        data=AdminIntegration,
+        errors=(404,),
+    ),
+)
 def deactivate_integration(integration_id: str, request: Request) -> EnvelopeResponse:
     return _changed_integration(request, integrations.deactivate_integration, integration_id)
 
 
-@router.post("/integrations/{integration_id}/activate", response_model=Envelope)
+@router.post(
+    "/integrations/{integration_id}/activate",
+    **documented(
+        "Activate an integration",
+        description="Makes a deactivated integration ACTIVE again.",
+        data=AdminIntegration,
+        errors=(404,),
+    ),
+)
 def activate_integration(integration_id: str, request: Request) -> EnvelopeResponse:
     return _changed_integration(request, integrations.activate_integration, integration_id)
 
 
-@router.delete("/integrations/{integration_id}", response_model=Envelope)
+@router.delete(
+    "/integrations/{integration_id}",
+    **documented(
+        "Delete an integration",
+        description="Marks it deleted and queues `integration-deleted`; it then answers as unknown everywhere.",
+        data=AdminIntegration,
+        errors=(404,),
+    ),
+)
 def delete_integration(integration_id: str, request: Request) -> EnvelopeResponse:
     return _changed_integration(request, integrations.delete_integration, integration_id)
 
@@ -107,7 +169,16 @@ def _changed_integration(
 # ------------------------------------------------------------------ webhook endpoints
 
 
-@router.post("/webhooks", response_model=Envelope)
+@router.post(
+    "/webhooks",
+    **documented(
+        "Add a webhook endpoint",
+        description="Answers the endpoint with its signing secret, shown this once.",
+        data=CreatedWebhookEndpoint,
+        body=WebhookIn,
+        errors=(),
+    ),
+)
 def create_webhook(
     request: Request, session: SessionDep, body: Annotated[WebhookIn, Depends(json_body(WebhookIn))]
 ) -> EnvelopeResponse:
@@ -115,12 +186,28 @@ def create_webhook(
     return success(endpoint_view(row, secret))
 
 
-@router.get("/webhooks", response_model=Envelope)
+@router.get(
+    "/webhooks",
+    **documented(
+        "List webhook endpoints",
+        description="Oldest first, without secrets.",
+        data=WebhookEndpoints,
+        errors=(),
+    ),
+)
 def list_webhooks(session: ReadSessionDep) -> EnvelopeResponse:
     return success({"webhooks": [endpoint_view(row) for row in webhooks.list_endpoints(session)]})
 
 
-@router.delete("/webhooks/{endpoint_id}", response_model=Envelope)
+@router.delete(
+    "/webhooks/{endpoint_id}",
+    **documented(
+        "Remove a webhook endpoint",
+        description="Its undelivered messages fail as 'destination no longer exists'.",
+        data=Empty,
+        errors=(404,),
+    ),
+)
 def delete_webhook(endpoint_id: str, session: SessionDep) -> EnvelopeResponse:
     webhooks.delete_endpoint(session, endpoint_id)
     return success({})
@@ -129,7 +216,15 @@ def delete_webhook(endpoint_id: str, session: SessionDep) -> EnvelopeResponse:
 # ------------------------------------------------------------------ deliveries
 
 
-@router.get("/deliveries", response_model=Envelope)
+@router.get(
+    "/deliveries",
+    **documented(
+        "List deliveries",
+        description="Webhooks and ATS write-backs, newest first.",
+        data=Deliveries,
+        errors=(400, 404),
+    ),
+)
 def list_deliveries(
     session: ReadSessionDep,
     state: DeliveryState | None = None,
@@ -143,18 +238,42 @@ def list_deliveries(
     return success({"deliveries": [deliveries.delivery_view(row) for row in rows]})
 
 
-@router.get("/deliveries/{delivery_id}", response_model=Envelope)
+@router.get(
+    "/deliveries/{delivery_id}",
+    **documented(
+        "Show a delivery",
+        description="The delivery with every attempt.",
+        data=DeliveryWithAttempts,
+        errors=(400, 404),
+    ),
+)
 def get_delivery(delivery_id: DeliveryId, session: ReadSessionDep) -> EnvelopeResponse:
     row = deliveries.get_delivery(session, delivery_id)
     return success(deliveries.delivery_view(row, deliveries.attempts_of(session, delivery_id)))
 
 
-@router.post("/deliveries/{delivery_id}/retry", response_model=Envelope)
+@router.post(
+    "/deliveries/{delivery_id}/retry",
+    **documented(
+        "Retry a delivery",
+        description="Makes a dead, cancelled or pending delivery due now.",
+        data=Delivery,
+        errors=(400, 404),
+    ),
+)
 def retry_delivery(delivery_id: DeliveryId, session: SessionDep) -> EnvelopeResponse:
     return success(deliveries.delivery_view(deliveries.retry_delivery(session, delivery_id)))
 
 
-@router.post("/deliveries/{delivery_id}/cancel", response_model=Envelope)
+@router.post(
+    "/deliveries/{delivery_id}/cancel",
+    **documented(
+        "Cancel a delivery",
+        description="Cancels a pending or dead delivery (kept, marked cancelled).",
+        data=Delivery,
+        errors=(400, 404),
+    ),
+)
 def cancel_delivery(delivery_id: DeliveryId, session: SessionDep) -> EnvelopeResponse:
     return success(deliveries.delivery_view(deliveries.cancel_delivery(session, delivery_id)))
 
@@ -162,14 +281,23 @@ def cancel_delivery(delivery_id: DeliveryId, session: SessionDep) -> EnvelopeRes
 # ------------------------------------------------------------------ the sandbox ATS
 
 
-@router.post("/sandbox/{integration_id}/orders", response_model=Envelope)
+@router.post(
+    "/sandbox/{integration_id}/orders",
+    **documented(
+        "Place a sandbox order",
+        description="An OPEN order with realistic candidate and job data, as a recruiter would place it. With `inline`, waits for the vendor's `assessment_url`.",
+        data=SandboxOrder,
+        body=SandboxOrderIn,
+        errors=(404,),
+    ),
+)
 async def create_sandbox_order_route(
     integration_id: str,
     request: Request,
     body: Annotated[SandboxOrderIn, Depends(json_body(SandboxOrderIn))],
 ) -> EnvelopeResponse:
-    """Commit the order first (on ``app.state.writer``): an inline order's event is then sent while the caller
-    waits. A new order has no write-backs yet, so its view is built from the row just written."""
+    # Commits the order first (on app.state.writer): an inline order's event is then sent while the caller
+    # waits. A new order has no write-backs yet, so its view is built from the row just written.
     state = request.app.state
 
     def create(session: Session) -> tuple[str, dict[str, Any] | None]:
@@ -194,17 +322,42 @@ def _inline_order(state: Any, order_id: str) -> EnvelopeResponse:
         return success(sandbox.show_order(session, order_id), warnings)
 
 
-@router.get("/sandbox/orders/{order_id}", response_model=Envelope)
+@router.get(
+    "/sandbox/orders/{order_id}",
+    **documented(
+        "Show a sandbox order",
+        description="The order with every write-back the sandbox ATS received.",
+        data=SandboxOrder,
+        errors=(404,),
+    ),
+)
 def show_sandbox_order(order_id: str, session: ReadSessionDep) -> EnvelopeResponse:
     return success(sandbox.show_order(session, order_id))
 
 
-@router.post("/sandbox/{integration_id}/reset", response_model=Envelope)
+@router.post(
+    "/sandbox/{integration_id}/reset",
+    **documented(
+        "Reset the sandbox",
+        description="Deletes the sandbox's orders and packages and cancels its undelivered messages.",
+        data=SandboxReset,
+        errors=(400, 404),
+    ),
+)
 def reset_sandbox(integration_id: str, session: SessionDep) -> EnvelopeResponse:
     return success(sandbox.reset(session, integration_id))
 
 
-@router.put("/sandbox/{integration_id}/outage", response_model=Envelope)
+@router.put(
+    "/sandbox/{integration_id}/outage",
+    **documented(
+        "Switch a sandbox outage",
+        description="Make the sandbox ATS fail write-backs (503, timeout, flaky, 401) or recover (off).",
+        data=SandboxOutage,
+        body=OutageIn,
+        errors=(404,),
+    ),
+)
 def set_sandbox_outage(
     integration_id: str, session: SessionDep, body: Annotated[OutageIn, Depends(json_body(OutageIn))]
 ) -> EnvelopeResponse:

@@ -1,14 +1,13 @@
-"""Request bodies of the admin API. Unknown fields are refused (400): a typo must not be dropped silently."""
+"""Request bodies of the admin API. Unknown fields are refused (400): a typo must not be dropped silently; types
+are strict (``"5"`` is no integer, ``1`` no boolean, ``123`` no string)."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class IntegrationIn(_Strict):
@@ -16,7 +15,8 @@ class IntegrationIn(_Strict):
 
     tool: str = Field(min_length=1)
     organization_name: str = Field(min_length=1, max_length=255)
-    settings: dict[str, Any] | None = None
+    settings: dict[str, str] | None = None
+    """Values are strings, as the command line gives them (``--setting K=V``)."""
     creator_email: str | None = Field(default=None, max_length=255)
     origin_id: str | None = Field(default=None, max_length=255)
 

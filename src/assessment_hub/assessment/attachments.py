@@ -1,33 +1,33 @@
 """Attachment bytes: decode inline ``data``, download ``data_url``, and store by sha256.
 
-Source: kombo-contract.md §4.5 (Attachment). ``data_url``s are fetched at once and concurrently, while the
-PUT is being handled, within one total timeout for all of them and a size cap each; loopback, private, link-local and other non-public
-addresses are refused unless ``ASSESSMENT_HUB_ALLOW_PRIVATE_NETWORK=true`` (the check applies to every
-redirect hop). Every failure is an ``InputInvalid`` naming ``attachments[i]``.
+Source: kombo-contract.md §4.5 (Attachment). ``data_url``s are fetched at once and concurrently on the event
+loop, while the PUT is being handled, within one total deadline for all of them (``DATA_URL_TIMEOUT_S``)
+and a size cap each; loopback, private, link-local and other non-public addresses are refused unless
+``ASSESSMENT_HUB_ALLOW_PRIVATE_NETWORK=true``, and every connection (every redirect hop) goes to the address
+that was checked (``kit/address_guard.py``). Every failure is an ``InputInvalid`` naming ``attachments[i]``.
 Bytes are written to ``<attachments_dir>/<sha256[:2]>/<sha256>`` (content-addressed, fsynced) before
 the database transaction that references them commits.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
-import ipaddress
 import os
-import socket
 import tempfile
-import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import httpx
+from starlette.concurrency import run_in_threadpool
 
 from assessment_hub.assessment.schemas import CONTENT_TYPE_PATTERN, AttachmentIn
 from assessment_hub.config import Settings
 from assessment_hub.errors import InputInvalid
+from assessment_hub.kit.address_guard import DestinationRefused, PinnedTransport, Resolver
 
 MAX_REDIRECTS = 3
 
@@ -73,23 +73,58 @@ class AttachmentStore:
         return self.path_for(sha256).read_bytes()
 
 
-def prepare_attachments(
-    attachments: list[AttachmentIn], settings: Settings, store: AttachmentStore, client: httpx.Client
+async def prepare_attachments(
+    attachments: list[AttachmentIn], settings: Settings, store: AttachmentStore, client: httpx.AsyncClient
 ) -> tuple[list[StoredAttachment], list[str]]:
-    """Decode or download every attachment, then store them; all are checked before any is stored.
+    """Download every ``data_url`` (``fetch_data_urls``), then decode and store them all (in a worker
+    thread: base64 and fsync); all are checked before any is stored.
 
     Returns the stored attachments (in request order) and warnings for the vendor.
     """
+    downloads = await fetch_data_urls(attachments, settings, client)
+    return await run_in_threadpool(_decode_and_store, attachments, downloads, settings, store)
+
+
+async def fetch_data_urls(
+    attachments: list[AttachmentIn], settings: Settings, client: httpx.AsyncClient
+) -> dict[int, tuple[bytes, str | None]]:
+    """Every ``data_url``'s bytes and content type by attachment index, fetched at once on the event loop
+    (no thread is held while a slow server answers) within one deadline for them all,
+    ``DATA_URL_TIMEOUT_S`` (the vendor's client is waiting: the SDKs give up after 5 s). The first failure,
+    in request order, is raised as ``InputInvalid``; the other downloads are cancelled then."""
+    tasks = {
+        index: asyncio.ensure_future(_download(attachment.data_url, _where(index, attachment), settings, client))
+        for index, attachment in enumerate(attachments)
+        if attachment.data_url is not None
+    }
+    if not tasks:
+        return {}
+    _done, pending = await asyncio.wait(
+        tasks.values(), timeout=settings.data_url_timeout_s, return_when=asyncio.FIRST_EXCEPTION
+    )
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    failed = next((i for i, task in tasks.items() if task not in pending and task.exception() is not None), None)
+    if failed is not None:
+        raise tasks[failed].exception()  # type: ignore[misc]
+    if pending:
+        index = next(i for i, task in tasks.items() if task in pending)
+        raise InputInvalid(
+            f"{_where(index, attachments[index])}: downloading data_url took longer than "
+            f"{settings.data_url_timeout_s:g} s (the time all data_urls of a request share)."
+        )
+    return {index: task.result() for index, task in tasks.items()}
+
+
+def _decode_and_store(
+    attachments: list[AttachmentIn],
+    downloads: dict[int, tuple[bytes, str | None]],
+    settings: Settings,
+    store: AttachmentStore,
+) -> tuple[list[StoredAttachment], list[str]]:
     blobs: list[tuple[AttachmentIn, bytes, str | None]] = []
     warnings: list[str] = []
-    deadline = time.monotonic() + settings.data_url_timeout_s
-    urls = [(i, a) for i, a in enumerate(attachments) if a.data_url is not None]
-    downloads: dict[int, tuple[bytes, str | None]] = {}
-    if urls:  # all at once, within one shared deadline: the vendor's client is waiting for the answer
-        with ThreadPoolExecutor(max_workers=len(urls)) as pool:
-            futures = {i: pool.submit(_download, a.data_url, _where(i, a), settings, client, deadline) for i, a in urls}
-            for i, future in futures.items():
-                downloads[i] = future.result()
     for index, attachment in enumerate(attachments):
         where = _where(index, attachment)
         if attachment.data is not None:
@@ -126,6 +161,16 @@ def prepare_attachments(
     return stored, warnings
 
 
+def data_url_client(settings: Settings, resolver: Resolver | None = None) -> httpx.AsyncClient:
+    """The client ``data_url``s are fetched with: connections pinned to checked addresses
+    (``kit/address_guard.py``; private ones allowed with ``ALLOW_PRIVATE_NETWORK``)."""
+    return httpx.AsyncClient(
+        transport=PinnedTransport(resolver, allow_private=settings.allow_private_network),
+        timeout=settings.data_url_timeout_s,
+        follow_redirects=False,
+    )
+
+
 def _where(index: int, attachment: AttachmentIn) -> str:
     return f"attachments[{index}] ({attachment.name!r})"
 
@@ -141,36 +186,20 @@ def _decode_base64(text: str, where: str) -> bytes:
         raise InputInvalid(f"{where}: data is not valid base64.") from None
 
 
-def _check_public(url: str, where: str, settings: Settings) -> None:
+def _check_url(url: str, where: str) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InputInvalid(f"{where}: data_url must be an http(s) URL with a host.")
-    if settings.allow_private_network:
-        return
-    try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
-    except socket.gaierror:
-        raise InputInvalid(f"{where}: data_url host {parts.hostname!r} does not resolve.") from None
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global or address.is_multicast:
-            raise InputInvalid(
-                f"{where}: data_url points at a non-public address ({address}); refused "
-                "(set ASSESSMENT_HUB_ALLOW_PRIVATE_NETWORK=true to allow)."
-            )
 
 
-def _download(
-    url: str, where: str, settings: Settings, client: httpx.Client, deadline: float
-) -> tuple[bytes, str | None]:
+async def _download(url: str, where: str, settings: Settings, client: httpx.AsyncClient) -> tuple[bytes, str | None]:
+    """One ``data_url``, following up to ``MAX_REDIRECTS`` redirects (each hop's address checked by the
+    client's transport). Time is bounded by the caller (``fetch_data_urls``)."""
     cap = settings.max_attachment_bytes
     for _hop in range(MAX_REDIRECTS + 1):
-        _check_public(url, where, settings)
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            break
+        _check_url(url, where)
         try:
-            with client.stream("GET", url, timeout=remaining, follow_redirects=False) as response:
+            async with client.stream("GET", url) as response:
                 if response.is_redirect and "location" in response.headers:
                     url = urljoin(url, response.headers["location"])
                     continue
@@ -181,21 +210,21 @@ def _download(
                     raise InputInvalid(f"{where}: data_url content is larger than the {cap} byte limit.")
                 chunks: list[bytes] = []
                 size = 0
-                for chunk in response.iter_bytes():
+                async for chunk in response.aiter_bytes():
                     size += len(chunk)
                     if size > cap:
                         raise InputInvalid(f"{where}: data_url content is larger than the {cap} byte limit.")
-                    if time.monotonic() > deadline:
-                        raise httpx.ReadTimeout("deadline")
                     chunks.append(chunk)
                 content_type = response.headers.get("content-type", "").split(";")[0].strip() or None
                 if content_type and not CONTENT_TYPE_PATTERN.match(content_type):
                     content_type = None
                 return b"".join(chunks), content_type
+        except DestinationRefused as exc:
+            raise InputInvalid(f"{where}: data_url {exc}.") from None
         except httpx.TimeoutException:
             raise InputInvalid(
                 f"{where}: downloading data_url took longer than {settings.data_url_timeout_s:g} s."
             ) from None
         except httpx.HTTPError as exc:
             raise InputInvalid(f"{where}: downloading data_url failed ({type(exc).__name__}).") from None
-    raise InputInvalid(f"{where}: data_url redirected more than {MAX_REDIRECTS} times or ran out of time.")
+    raise InputInvalid(f"{where}: data_url redirected more than {MAX_REDIRECTS} times.")

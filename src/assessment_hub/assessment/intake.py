@@ -57,11 +57,13 @@ class Integration:
 
 @dataclass(frozen=True)
 class Package:
-    """A vendor package (a test) published to an integration; ``package_id`` is the vendor's id."""
+    """A vendor package (a test) published to an integration; ``package_id`` is the vendor's id; ``type`` one of
+    Kombo's package types (``BEHAVIORAL``, ``VIDEO_INTERVIEW``, ``SKILLS_TEST``, ...) or None when the vendor gave none."""
 
     package_id: str
     name: str
     description: str
+    type: str | None = None
 
 
 @dataclass(frozen=True)
@@ -174,7 +176,7 @@ def live_package(session: Session, integration_id: str, package_id: str) -> Pack
 
 
 def _package(row: PackageRow) -> Package:
-    return Package(row.package_id, row.name, row.description)
+    return Package(row.package_id, row.name, row.description, row.type)
 
 
 # ---------------------------------------------------------------- orders

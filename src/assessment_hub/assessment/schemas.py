@@ -50,7 +50,10 @@ def _finite(value: float | None, _info: Any = None) -> float | None:
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="allow", str_strip_whitespace=False)
+    """Strict about types (a number is never taken for a string, nor a string for a number or a boolean);
+    unknown fields are kept and reported as warnings."""
+
+    model_config = ConfigDict(extra="allow", str_strip_whitespace=False, strict=True)
 
 
 # ---------------------------------------------------------------- packages (§4.2)
@@ -110,8 +113,9 @@ class LegacyAttributeIn(_Body):
 
 def _attribute_kind(value: Any) -> str | None:
     if isinstance(value, dict):
-        if "type" in value:
-            return {"TEXT": "TEXT", "SUB_RESULT": "SUB_RESULT"}.get(value["type"])
+        if "type" in value:  # an object or array as the type is no known kind (and cannot be a dict key)
+            kind = value["type"]
+            return kind if isinstance(kind, str) and kind in ("TEXT", "SUB_RESULT") else None
         if "field" in value:
             return "LEGACY"
     return None

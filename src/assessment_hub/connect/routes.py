@@ -19,6 +19,7 @@ from assessment_hub.config import Settings
 from assessment_hub.connect import page, service
 from assessment_hub.connect.forms import FORMS, form_for
 from assessment_hub.connect.models import ConnectLinkRow
+from assessment_hub.connect.responses import ConnectedIntegration, ConnectLink, Links
 from assessment_hub.connect.schemas import ActivateIn, CreateLinkIn
 from assessment_hub.connecting import integration_setup
 from assessment_hub.connectors.base import ConfigError, RetryableError, SettingsError
@@ -28,6 +29,7 @@ from assessment_hub.integrations.models import IntegrationRow
 from assessment_hub.kit.body import json_body, read_body
 from assessment_hub.kit.envelope import success
 from assessment_hub.kit.links import public_base_url
+from assessment_hub.kit.openapi import documented
 from assessment_hub.kit.timestamps import format_instant
 
 MAX_FORM_BYTES = 64 * 1024
@@ -40,35 +42,63 @@ admin = APIRouter(prefix="/admin/connect", dependencies=[AdminDep], tags=["admin
 # ------------------------------------------------------------------ vendor API (kombo-contract.md §6)
 
 
-@api.post("/create-link")
+@api.post(
+    "/create-link",
+    **documented(
+        "Create a connection link",
+        description="A link to the connect page, where the customer connects their ATS "
+        "(EMBEDDED: valid 1 hour, MAGIC_LINK: 1 year).",
+        data=ConnectLink,
+        body=CreateLinkIn,
+    ),
+)
 def create_link(
     key: ApiKeyDep,
     request: Request,
     session: SessionDep,
     body: Annotated[CreateLinkIn, Depends(json_body(CreateLinkIn))],
 ) -> Response:
-    """``{link}``: the connect page for ``body``'s end user (EMBEDDED: 1 hour, MAGIC_LINK: 1 year)."""
     _row, token = service.create_link(session, key.id, body)
     return success({"link": f"{public_base_url(request)}/connect/{token}"})
 
 
-@api.get("/integration-by-token/{token}")
+@api.get(
+    "/integration-by-token/{token}",
+    **documented(
+        "Get the integration of an activation token",
+        description="The integration the customer created through a connection link (tokens live 24 hours).",
+        data=ConnectedIntegration,
+        errors=(404,),
+    ),
+)
 def integration_by_token(token: str, key: ApiKeyDep, session: ReadSessionDep) -> Response:
     return success(service.integration_by_token(session, token, key.id))
 
 
-@api.post("/activate-integration", deprecated=True)
+@api.post(
+    "/activate-integration",
+    deprecated=True,
+    **documented(
+        "Activate an integration (deprecated)",
+        description="Answers as the integration-by-token endpoint: integrations are active from the start.",
+        data=ConnectedIntegration,
+        body=ActivateIn,
+        errors=(404,),
+    ),
+)
 def activate_integration(
     key: ApiKeyDep, session: ReadSessionDep, body: Annotated[ActivateIn, Depends(json_body(ActivateIn))]
 ) -> Response:
-    """Deprecated by Kombo; answers as integration-by-token (integrations are active from the start)."""
     return success(service.integration_by_token(session, body.token, key.id))
 
 
 # ------------------------------------------------------------------ operator
 
 
-@admin.get("/links")
+@admin.get(
+    "/links",
+    **documented("List connection links", description="Newest first, never their tokens.", data=Links, errors=(400,)),
+)
 def list_links(
     session: ReadSessionDep,
     state: Annotated[service.LinkState | None, Query(description="open, used or expired")] = None,

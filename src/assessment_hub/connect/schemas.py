@@ -1,7 +1,7 @@
 """Request bodies of the Connect API (kombo-contract.md §6; the official SDKs' ``PostConnectCreateLinkRequestBody``).
 
-Every field the SDKs send is accepted; fields Kombo may add later are ignored (``extra="ignore"``), as a
-Kombo client expects. Rules that need the registry (the category and the tool) are checked by
+Every field the SDKs send is accepted, strict about types (``"true"`` is no boolean); fields Kombo may add
+later are ignored (``extra="ignore"``), as a Kombo client expects. Rules that need the registry (the category and the tool) are checked by
 ``service.create_link``, which words them for the vendor.
 """
 
@@ -18,7 +18,7 @@ LINK_TYPES = ("EMBEDDED", "MAGIC_LINK")
 class CreateLinkIn(BaseModel):
     """``POST /v1/connect/create-link``."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)
 
     end_user_email: str = Field(max_length=255)
     end_user_organization_name: str = Field(max_length=255)
@@ -56,6 +56,6 @@ class CreateLinkIn(BaseModel):
 class ActivateIn(BaseModel):
     """``POST /v1/connect/activate-integration`` (deprecated): ``{"token": "<activation token>"}``."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)
 
     token: str = Field(min_length=1, max_length=200)

@@ -13,7 +13,9 @@ from collections.abc import Mapping
 from assessment_hub.connectors.ashby.connector import AshbyConnector
 from assessment_hub.connectors.base import Connector, ConnectorContext
 from assessment_hub.connectors.greenhouse.connector import GreenhouseConnector
+from assessment_hub.connectors.recruitee.connector import RecruiteeConnector
 from assessment_hub.connectors.sandbox.connector import SandboxConnector
+from assessment_hub.connectors.smartrecruiters.connector import SmartRecruitersConnector
 from assessment_hub.connectors.teamtailor.connector import TeamtailorConnector
 
 CONNECTORS: Mapping[str, type[Connector]] = {
@@ -21,6 +23,8 @@ CONNECTORS: Mapping[str, type[Connector]] = {
     AshbyConnector.tool: AshbyConnector,
     TeamtailorConnector.tool: TeamtailorConnector,
     GreenhouseConnector.tool: GreenhouseConnector,
+    SmartRecruitersConnector.tool: SmartRecruitersConnector,
+    RecruiteeConnector.tool: RecruiteeConnector,
 }
 
 

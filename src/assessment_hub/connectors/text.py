@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from assessment_hub.kit.states import ResultStatus
+
 
 def format_number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:.2f}".rstrip("0").rstrip(".")
@@ -20,7 +22,7 @@ def format_number(value: float) -> str:
 
 def sub_result_text(attribute: dict[str, Any]) -> str:
     """``"40/50 (80%)"``, or ``"cancelled"`` for a cancelled sub-result."""
-    if attribute.get("status") == "CANCELLED":
+    if attribute.get("status") == ResultStatus.CANCELLED:
         return "cancelled"
     value, maximum = attribute["score"]["value"], attribute["score"]["max"]
     percent = f" ({format_number(round(100 * value / maximum, 1))}%)" if maximum else ""

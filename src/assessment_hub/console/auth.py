@@ -60,9 +60,8 @@ class ConsoleSession:
 
 
 def _signing_key(settings: Settings, fingerprint: str) -> bytes:
-    from assessment_hub.kit.crypto import DEVELOPMENT_KEY
-
-    secret = settings.secret_key.get_secret_value() if settings.secret_key else DEVELOPMENT_KEY
+    """From the installation's current secret key (``kit/secret_keys.py``): a rotation signs everyone out."""
+    secret = settings.cipher.keys[0]
     return hmac.new(secret.encode(), b"console-session|" + fingerprint.encode(), hashlib.sha256).digest()
 
 

@@ -13,15 +13,22 @@ from fastapi.responses import Response
 from assessment_hub.db.session import SessionDep, unit_of_work
 from assessment_hub.integrations.deps import ApiKeyDep
 from assessment_hub.integrations.models import IntegrationRow
+from assessment_hub.integrations.responses import ApiKeyCheck, IntegrationOut
 from assessment_hub.integrations.service import delete_integration, environment_id, get_integration
-from assessment_hub.kit.envelope import Envelope, EnvelopeResponse, success
+from assessment_hub.kit.envelope import EnvelopeResponse, success
+from assessment_hub.kit.openapi import Empty, documented
 from assessment_hub.kit.timestamps import format_instant
 
 router = APIRouter()
 icons = APIRouter()
 
 
-@router.get("/check-api-key", response_model=Envelope)
+@router.get(
+    "/check-api-key",
+    **documented(
+        "Check the API key", description="Whether the key is valid, and the hub's environment id.", data=ApiKeyCheck
+    ),
+)
 def check_api_key(_key: ApiKeyDep, session: SessionDep) -> EnvelopeResponse:
     env = environment_id(session)
     return success({"environment_id": env, "customer_id": env})
@@ -60,7 +67,15 @@ def integration_view(row: IntegrationRow, icon: str, label: str) -> dict[str, An
     }
 
 
-@router.get("/integrations/{integration_id}", response_model=Envelope)
+@router.get(
+    "/integrations/{integration_id}",
+    **documented(
+        "Get an integration",
+        description="The integration object; a deactivated integration is described with `status: INACTIVE`.",
+        data=IntegrationOut,
+        errors=(404,),
+    ),
+)
 def get_integration_details(
     integration_id: str, _key: ApiKeyDep, session: SessionDep, request: Request
 ) -> EnvelopeResponse:
@@ -70,7 +85,15 @@ def get_integration_details(
     )
 
 
-@router.delete("/integrations/{integration_id}", response_model=Envelope)
+@router.delete(
+    "/integrations/{integration_id}",
+    **documented(
+        "Delete an integration",
+        description="The integration then answers as unknown; its orders and results stay with the operator.",
+        data=Empty,
+        errors=(404,),
+    ),
+)
 def delete_integration_route(integration_id: str, _key: ApiKeyDep, request: Request) -> EnvelopeResponse:
     with unit_of_work(request.app.state.sessions) as session:
         delete_integration(session, integration_id)

@@ -24,6 +24,17 @@ TOOL_SETTINGS: dict[str, tuple[tuple[str, bool, str], ...]] = {
         ("api_base_url", False, "Ashby's API (default https://api.ashbyhq.com)"),
         ("allowed_callback_hosts", False, "extra host[:port] the hub may call back, comma-separated"),
     ),
+    "smartrecruiters": (
+        ("api_client_id", False, "the client id SmartRecruiters returns at the credential exchange"),
+        ("api_client_secret", False, "the client secret SmartRecruiters returns with it"),
+        ("api_base_url", False, "SmartRecruiters' API (default https://api.smartrecruiters.com)"),
+        ("allowed_callback_hosts", False, "extra host[:port] the hub may PATCH as resultCallbackURL"),
+    ),
+    "recruitee": (
+        ("codename", True, "the codename of the vendor's Recruitee partner"),
+        ("partner_secret", True, "the partner secret Recruitee checks as RT-PARTNER-SECRET"),
+        ("api_base_url", False, "Recruitee's Partners API (default https://integrations.recruitee.com/api)"),
+    ),
 }
 """What ``--setting`` / ``settings`` each tool takes: (key, required, meaning). ``tests/test_cli_inprocess.py``
 checks it against each connector's ``prepare_settings``; details in docs/connectors/<tool>.md."""

@@ -31,6 +31,8 @@ from assessment_hub.connectors.inbound import (
     key_matches,
     parse_body,
 )
+from assessment_hub.kit.openapi import inbound_documented
+from assessment_hub.kit.states import OrderStatus
 
 ACTIONS = ("assessment.list", "assessment.start", "assessment.cancel")
 DEFAULT_CODES = {404: "not_found", 500: "internal_error"}
@@ -83,7 +85,14 @@ def success(results: Any) -> dict[str, Any]:
 # ------------------------------------------------------------------ endpoints
 
 
-@router.post("/assessment.list")
+@router.post(
+    "/assessment.list",
+    **inbound_documented(
+        "List assessment types",
+        description="The vendor's published packages, as Ashby's assessment types.",
+        answer="`{success: true, results: [{assessment_type_id, name, description}]}`.",
+    ),
+)
 def assessment_list(inbound: AshbyDep) -> dict[str, Any]:
     return success(
         [
@@ -93,7 +102,16 @@ def assessment_list(inbound: AshbyDep) -> dict[str, Any]:
     )
 
 
-@router.post("/assessment.start")
+@router.post(
+    "/assessment.start",
+    **inbound_documented(
+        "Start an assessment",
+        description="Ashby places an order for a candidate; the same start sent again answers the same assessment.",
+        body=StartIn,
+        answer="`{success: true, results: {assessment_id}}`.",
+        errors={409: "The candidate is already being assessed for this type.", 422: "Invalid body or unknown type."},
+    ),
+)
 def assessment_start(inbound: AshbyDep, raw: RawBodyDep) -> dict[str, Any]:
     start, payload = parse_body(raw, StartIn, replace(BODY, status=422))
     package = intake.live_package(inbound.session, inbound.id, start.assessment_type_id)
@@ -121,7 +139,17 @@ def assessment_start(inbound: AshbyDep, raw: RawBodyDep) -> dict[str, Any]:
     return success({"assessment_id": order.id})
 
 
-@router.post("/assessment.cancel")
+@router.post(
+    "/assessment.cancel",
+    **inbound_documented(
+        "Cancel an assessment",
+        description="Ashby cancels an open assessment; an unknown or completed one is answered 200 with "
+        "`success: false` (Ashby's convention).",
+        body=CancelIn,
+        answer="`{success: true, results: {assessment_id}}`, or `{success: false, errorInfo}`.",
+        errors={400: "Invalid body."},
+    ),
+)
 def assessment_cancel(inbound: AshbyDep, raw: RawBodyDep) -> Any:
     cancel, _ = parse_body(raw, CancelIn, BODY)
     order = intake.find_order(inbound.session, inbound.id, cancel.assessment_id)
@@ -129,7 +157,7 @@ def assessment_cancel(inbound: AshbyDep, raw: RawBodyDep) -> Any:
         return error_response(
             Refusal(200, f"No assessment {cancel.assessment_id!r} at this hub.", code="assessment_not_found")
         )
-    if order.status == "COMPLETED":
+    if order.status == OrderStatus.COMPLETED:
         return error_response(
             Refusal(
                 200,

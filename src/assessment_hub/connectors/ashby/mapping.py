@@ -16,6 +16,7 @@ from assessment_hub.connectors.ashby.schemas import HiringTeamMemberIn, StartIn
 from assessment_hub.connectors.base import ResultSnapshot
 from assessment_hub.connectors.text import sub_result_text
 from assessment_hub.connectors.urls import is_http_url
+from assessment_hub.kit.states import ResultStatus
 from assessment_hub.kit.timestamps import format_instant
 
 # Ashby's hiring-team role strings (UNCONFIRMED) -> Kombo's roles.
@@ -100,9 +101,9 @@ def result_update(assessment_id: str, result: ResultSnapshot) -> dict[str, Any]:
     Raises ``ValueError`` when a COMPLETED result has no http(s) ``result_url`` (Ashby requires
     ``assessment_profile_url`` of type ``url`` with a result)."""
     body: dict[str, Any] = {"assessment_id": assessment_id}
-    if result.status == "OPEN":
+    if result.status == ResultStatus.OPEN:
         body["assessment_status"] = blob("status", "Status", "string", "Started")
-    elif result.status == "CANCELLED":
+    elif result.status == ResultStatus.CANCELLED:
         body["assessment_status"] = blob("status", "Status", "string", "Cancelled")
         body["cancelled_reason"] = blob("cancelled_reason", CANCELLED_LABEL, "string", "Cancelled")
     else:
@@ -132,9 +133,9 @@ def rejection_update(assessment_id: str, message: str) -> dict[str, Any]:
 
 def warnings(result: ResultSnapshot) -> list[str]:
     out = []
-    if result.status == "OPEN" and result.score is not None:
+    if result.status == ResultStatus.OPEN and result.score is not None:
         out.append("Ashby shows an OPEN result as 'Started' only: the score is shown once the result is COMPLETED.")
-    if result.status == "COMPLETED" and not is_http_url(result.result_url):
+    if result.status == ResultStatus.COMPLETED and not is_http_url(result.result_url):
         out.append(
             "Ashby requires an http(s) result_url (the report link) with a completed result: "
             "this result cannot be written to Ashby; send it again with an http(s) result_url."

@@ -26,6 +26,7 @@ from assessment_hub.connectors.callbacks import check_allowed_hosts
 from assessment_hub.connectors.greenhouse import writeback
 from assessment_hub.connectors.greenhouse.inbound import router
 from assessment_hub.connectors.urls import not_public_reason
+from assessment_hub.kit.states import ResultStatus
 
 MAX_KEY_LENGTH = 170
 """Greenhouse keys must be shorter than 171 characters (§2.2)."""
@@ -106,12 +107,12 @@ class GreenhouseConnector:
     @classmethod
     def result_warnings(cls, result: ResultSnapshot) -> list[str]:
         warnings = []
-        if result.status == "OPEN":
+        if result.status == ResultStatus.OPEN:
             warnings.append(
                 "Greenhouse does not show OPEN results: it shows a result only once it is COMPLETED "
                 "(until then test_status answers partner_status 'in_progress')."
             )
-        elif result.status == "CANCELLED":
+        elif result.status == ResultStatus.CANCELLED:
             warnings.append(
                 "Greenhouse has no cancelled state: the test stays not complete in Greenhouse "
                 "(test_status answers partner_status 'cancelled')."

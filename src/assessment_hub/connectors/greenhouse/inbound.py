@@ -32,6 +32,7 @@ from assessment_hub.connectors.inbound import (
     key_matches,
     parse_body,
 )
+from assessment_hub.kit.openapi import inbound_documented
 
 log = structlog.get_logger("assessment_hub.greenhouse")
 
@@ -64,7 +65,14 @@ GreenhouseDep = Annotated[Inbound, Depends(_authenticated)]
 # ------------------------------------------------------------------ routes
 
 
-@router.get("/list_tests")
+@router.get(
+    "/list_tests",
+    **inbound_documented(
+        "List tests",
+        description="The vendor's published packages, as Greenhouse tests.",
+        answer="`[{partner_test_id, partner_test_name}]`.",
+    ),
+)
 def list_tests(inbound: GreenhouseDep) -> Any:
     """§2.3: a bare array of ``{partner_test_id, partner_test_name}`` from the integration's live packages."""
     return [
@@ -73,7 +81,16 @@ def list_tests(inbound: GreenhouseDep) -> Any:
     ]
 
 
-@router.post("/send_test")
+@router.post(
+    "/send_test",
+    **inbound_documented(
+        "Send a test",
+        description="Greenhouse places an order for a candidate.",
+        body=SendTestIn,
+        answer="`{partner_interview_id}`.",
+        errors={400: "Invalid body or unknown test.", 409: "The candidate already has this test."},
+    ),
+)
 def send_test(inbound: GreenhouseDep, raw: RawBodyDep) -> Any:
     """§2.4: create the order (or find the one a retry of this ``url`` created); answer its id."""
     body, data = parse_body(raw, SendTestIn)
@@ -114,7 +131,15 @@ def send_test(inbound: GreenhouseDep, raw: RawBodyDep) -> Any:
     return {"partner_interview_id": order.id}
 
 
-@router.get("/test_status")
+@router.get(
+    "/test_status",
+    **inbound_documented(
+        "Test status",
+        description="The order's status and latest result, as Greenhouse reads it.",
+        answer="`{partner_status, partner_profile_url, partner_score, metadata}`.",
+        errors={400: "partner_interview_id missing."},
+    ),
+)
 def test_status(request: Request, inbound: GreenhouseDep) -> Any:
     """§2.6: the latest result of the order ``partner_interview_id`` in Greenhouse's terms."""
     order_id = request.query_params.get("partner_interview_id")
@@ -126,7 +151,16 @@ def test_status(request: Request, inbound: GreenhouseDep) -> Any:
     return status_answer(order.status, order.rejection_message, intake.latest_result(inbound.session, order))
 
 
-@router.post("/response_error")
+@router.post(
+    "/response_error",
+    **inbound_documented(
+        "Report a write-back error",
+        description="Greenhouse tells the hub it could not process a write-back.",
+        body=ResponseErrorIn,
+        answer="An empty answer.",
+        errors={400: "Invalid body."},
+    ),
+)
 def response_error(inbound: GreenhouseDep, raw: RawBodyDep) -> Any:
     """§2.7: Greenhouse found an answer of the hub malformed. Kept as a notice: the vendor sees it as a
     warning on its next result PUT (for that order when Greenhouse names one of this integration's)."""

@@ -19,11 +19,12 @@ from assessment_hub.assessment.intake import UnifiedOrder
 from assessment_hub.connectors.greenhouse.schemas import SendTestIn
 from assessment_hub.connectors.text import attribute_pairs
 from assessment_hub.connectors.urls import is_http_url
+from assessment_hub.kit.states import OrderStatus, ResultStatus
 from assessment_hub.kit.timestamps import format_instant
 
 COMPLETE = "complete"
 """The only ``partner_status`` Greenhouse treats as done (§2.6)."""
-STATUS_BY_RESULT = {"OPEN": "in_progress", "CANCELLED": "cancelled"}
+STATUS_BY_RESULT: dict[str, str] = {ResultStatus.OPEN: "in_progress", ResultStatus.CANCELLED: "cancelled"}
 """Other states: any non-``complete`` string means "not done yet" to Greenhouse (strings UNCONFIRMED)."""
 NO_RESULT_STATUS = "in_progress"
 REJECTED_STATUS = "rejected"
@@ -109,7 +110,7 @@ def result_metadata(result: Any) -> dict[str, Any]:
 
 
 def partner_status(status: str, result_url: str | None) -> str:
-    if status == "COMPLETED":
+    if status == ResultStatus.COMPLETED:
         return COMPLETE if is_http_url(result_url) else COMPLETED_WITHOUT_LINK_STATUS
     return STATUS_BY_RESULT.get(status, status.lower())
 
@@ -119,7 +120,7 @@ def status_answer(order_status: str, rejection_message: str | None, result: Any 
 
     Every key is present, ``null`` where there is no value (Greenhouse's own convention, §2.8).
     """
-    if order_status == "REJECTED":
+    if order_status == OrderStatus.REJECTED:
         return {
             "partner_status": REJECTED_STATUS,
             "partner_profile_url": None,

@@ -37,6 +37,7 @@ from assessment_hub.connectors.sandbox.models import SandboxStateRow, SandboxWri
 from assessment_hub.connectors.urls import is_http_url
 from assessment_hub.db.engine import read_only
 from assessment_hub.db.session import unit_of_work
+from assessment_hub.kit.states import OrderStatus
 from assessment_hub.kit.timestamps import utcnow
 
 log = logging.getLogger("assessment_hub.sandbox")
@@ -182,7 +183,12 @@ class SandboxConnector:
         self._simulate_outage()
         self._deliver(
             SandboxWritebackRow(
-                order_id=order.id, kind="rejection", revision=0, status="REJECTED", message=message, payload={}
+                order_id=order.id,
+                kind="rejection",
+                revision=0,
+                status=OrderStatus.REJECTED,
+                message=message,
+                payload={},
             )
         )
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from assessment_hub.assessment import intake
 from assessment_hub.connectors.sandbox.models import SandboxStateRow, SandboxWritebackRow
 from assessment_hub.errors import InputInvalid
+from assessment_hub.kit.states import OrderStatus
 from assessment_hub.kit.timestamps import format_instant
 
 OUTAGE_MODES = ("off", "503", "timeout", "flaky", "401")
@@ -31,7 +32,7 @@ def show_order(session: Session, order_id: str) -> dict[str, Any]:
     (it has no write-backs yet) no query is made."""
     view = intake.order_view(session, order_id)
     received: Sequence[SandboxWritebackRow] = ()
-    if view["result"] is not None or view["status"] != "OPEN":
+    if view["result"] is not None or view["status"] != OrderStatus.OPEN:
         received = session.scalars(
             select(SandboxWritebackRow).where(SandboxWritebackRow.order_id == order_id).order_by(SandboxWritebackRow.id)
         ).all()

@@ -37,6 +37,7 @@ from assessment_hub.connectors.teamtailor.settings import parse_criteria
 from assessment_hub.connectors.teamtailor.signature import HEADER as SIGNATURE_HEADER
 from assessment_hub.connectors.teamtailor.signature import check_signature
 from assessment_hub.errors import describe_validation_error
+from assessment_hub.kit.openapi import inbound_documented
 
 
 def plain_text(refusal: Refusal) -> Response:
@@ -79,7 +80,14 @@ BODY = BodyRules(
 """A partner event: JSON, refused with the field and rule of each problem."""
 
 
-@router.get("/config")
+@router.get(
+    "/config",
+    **inbound_documented(
+        "Form configuration",
+        description="The form Teamtailor shows the recruiter: the vendor's tests and assessment criteria.",
+        answer="`{config: {...}}`.",
+    ),
+)
 def config(inbound: TeamtailorDep) -> JSONResponse:
     packages = intake.packages(inbound.session, inbound.id)
     if packages:
@@ -102,7 +110,16 @@ def config(inbound: TeamtailorDep) -> JSONResponse:
     return JSONResponse({"config": body})
 
 
-@router.post("/webhook")
+@router.post(
+    "/webhook",
+    **inbound_documented(
+        "Partner event",
+        description="Teamtailor sends a partner event; the hub places the order. Answers are plain text.",
+        body=WebhookBody,
+        answer="An empty answer once the order is stored.",
+        errors={400: "The body is not JSON or not a partner event.", 422: "No test chosen, or unknown test."},
+    ),
+)
 def webhook(
     inbound: TeamtailorDep,
     raw_body: RawBodyDep,

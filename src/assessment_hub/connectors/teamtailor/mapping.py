@@ -12,12 +12,17 @@ from assessment_hub.connectors.base import ResultSnapshot
 from assessment_hub.connectors.teamtailor.schemas import Candidate, PartnerEvent, Person, text_id
 from assessment_hub.connectors.text import attribute_pairs, score_text
 from assessment_hub.connectors.urls import is_http_url
+from assessment_hub.kit.states import ResultStatus
 from assessment_hub.kit.timestamps import format_instant
 
 PACKAGE_FIELD = "test"
 """The ``/config`` select field listing the vendor's packages; its choice arrives as ``webhook-data["test"]``."""
 
-STATUS = {"OPEN": "pending", "COMPLETED": "completed", "CANCELLED": "failed"}
+STATUS: dict[str, str] = {
+    ResultStatus.OPEN: "pending",
+    ResultStatus.COMPLETED: "completed",
+    ResultStatus.CANCELLED: "failed",
+}
 CANCELLED_SUMMARY = "Cancelled"
 
 
@@ -115,7 +120,7 @@ def _details(result: ResultSnapshot) -> dict[str, Any]:
     details: dict[str, Any] = {}
     if result.score is not None:
         details["Score"] = score_text(result.score, result.max_score)
-    if result.completed_at is not None and result.status == "COMPLETED":
+    if result.completed_at is not None and result.status == ResultStatus.COMPLETED:
         details["Completed at"] = format_instant(result.completed_at)
     for label, text in attribute_pairs(result.attributes):
         key, n = label, 2
@@ -130,7 +135,7 @@ def _criteria(result: ResultSnapshot, criteria_ids: set[str]) -> list[dict[str, 
     for attribute in result.attributes:
         if attribute.get("type") != "SUB_RESULT" or attribute.get("id") not in criteria_ids:
             continue
-        if attribute.get("status") == "CANCELLED":
+        if attribute.get("status") == ResultStatus.CANCELLED:
             continue
         value, maximum = attribute["score"]["value"], attribute["score"]["max"]
         score = normalized_score(value, maximum)
@@ -140,10 +145,10 @@ def _criteria(result: ResultSnapshot, criteria_ids: set[str]) -> list[dict[str, 
 
 
 def summary(result: ResultSnapshot) -> str:
-    if result.status == "CANCELLED":
+    if result.status == ResultStatus.CANCELLED:
         return CANCELLED_SUMMARY
     scored = score_text(result.score, result.max_score)
-    if result.status == "OPEN":
+    if result.status == ResultStatus.OPEN:
         return f"In progress (score so far {scored})" if scored else "In progress"
     return f"Score {scored}" if scored else "Completed"
 
@@ -171,7 +176,7 @@ def rejection_attributes(message: str) -> dict[str, Any]:
 def warnings(result: ResultSnapshot) -> list[str]:
     """What Teamtailor cannot show of ``result`` (returned to the vendor on the result PUT)."""
     out: list[str] = []
-    if result.status == "CANCELLED":
+    if result.status == ResultStatus.CANCELLED:
         out.append("Teamtailor has no cancelled state: the result is shown as failed with the summary 'Cancelled'.")
     if result.score is not None:
         score = normalized_score(result.score, result.max_score)

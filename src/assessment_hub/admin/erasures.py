@@ -3,6 +3,7 @@
 ``POST /admin/erasures`` ``{"email": "ada@example.com"}`` -> 200 ``{"id", "erased_at", "order_ids",
 "order_count"}`` (also with no matching order: the request is audited all the same).
 ``GET /admin/erasures?limit=N`` -> the audit, newest first. Both need the admin key (docs/admin.md).
+Thin routes over ``privacy.erasure``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from sqlalchemy import select
 from assessment_hub.admin.deps import AdminDep
 from assessment_hub.db.session import ReadSessionDep, unit_of_work
 from assessment_hub.kit.body import json_body
-from assessment_hub.kit.envelope import success
+from assessment_hub.kit.envelope import EnvelopeResponse, success
+from assessment_hub.kit.openapi import documented
 from assessment_hub.kit.timestamps import format_instant
 from assessment_hub.privacy.erasure import erase_candidate
 from assessment_hub.privacy.models import ErasureRow
@@ -42,6 +44,21 @@ class ErasureIn(BaseModel):
         return value
 
 
+class ErasureView(BaseModel):
+    """One erasure: when, why (``request`` or ``retention``), who asked (a key fingerprint), which orders."""
+
+    id: str
+    erased_at: str
+    reason: str
+    actor: str
+    order_ids: list[str]
+    order_count: int
+
+
+class ErasureList(BaseModel):
+    results: list[ErasureView]
+
+
 def admin_actor(request: Request) -> str:
     """``admin-api key sha256:<12 hex>``: which admin key asked, without the key."""
     key = request.app.state.settings.admin_api_key
@@ -60,8 +77,17 @@ def erasure_view(row: ErasureRow) -> dict[str, Any]:
     }
 
 
-@router.post("/erasures")
-def create_erasure(request: Request, body: Annotated[ErasureIn, Depends(json_body(ErasureIn))]) -> Any:
+@router.post(
+    "/erasures",
+    **documented(
+        "Erase a candidate's personal data",
+        description="Erase the candidate data of every order whose candidate has this email (any case); the "
+        "orders stay. Answers the audit entry, also when no order matched (docs/operations.md).",
+        data=ErasureView,
+        body=ErasureIn,
+    ),
+)
+def create_erasure(request: Request, body: Annotated[ErasureIn, Depends(json_body(ErasureIn))]) -> EnvelopeResponse:
     state = request.app.state
     with unit_of_work(state.sessions) as session:
         erasure = erase_candidate(session, body.email, actor=admin_actor(request))
@@ -72,7 +98,10 @@ def create_erasure(request: Request, body: Annotated[ErasureIn, Depends(json_bod
     return success(view)
 
 
-@router.get("/erasures")
-def list_erasures(session: ReadSessionDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Any:
+@router.get(
+    "/erasures",
+    **documented("List the erasure audit", description="Newest first; never the erased data.", data=ErasureList),
+)
+def list_erasures(session: ReadSessionDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> EnvelopeResponse:
     rows = session.scalars(select(ErasureRow).order_by(ErasureRow.erased_at.desc(), ErasureRow.id).limit(limit))
     return success({"results": [erasure_view(row) for row in rows]})

@@ -1,0 +1,1 @@
+"""Recruitee's Partners API (assessment partners): docs/connectors/recruitee.md."""
