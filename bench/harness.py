@@ -250,6 +250,23 @@ def process_tree(pid: int) -> list[int]:
     return out
 
 
+def tree_cpu_seconds(pids: Iterable[int]) -> float:
+    """User + system CPU seconds so far of every process in the trees of ``pids`` (from /proc/*/stat; a
+    process that already exited is not counted: measure long-lived servers)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for root in pids:
+        for pid in process_tree(root):
+            try:
+                with open(f"/proc/{pid}/stat", "rb") as f:
+                    stat = f.read().decode(errors="replace")
+            except OSError:
+                continue
+            rest = stat[stat.rfind(")") + 2 :].split()
+            total += int(rest[11]) + int(rest[12])  # utime, stime (fields 14 and 15)
+    return total / tick
+
+
 def _status_kb(pid: int, field: str) -> int:
     try:
         with open(f"/proc/{pid}/status") as f:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import os
 import pstats
 import tempfile
 import time
@@ -34,6 +35,9 @@ from assessment_hub.db.engine import build_engine
 from assessment_hub.db.migrate import upgrade
 from assessment_hub.db.session import unit_of_work
 from assessment_hub.integrations.notices import take_notices
+
+_BENCH_KEY = "q1X3bQeVJ0dWv0mJr2b5m3nN6G0m7a1x9cQ0V9oUw8Q="
+"""A fixed key for the scratch PostgreSQL database (PostgreSQL needs one; ``ASSESSMENT_HUB_SECRET_KEY`` wins)."""
 
 
 def _result() -> NormalizedResult:
@@ -75,7 +79,12 @@ def main() -> None:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
                 conn.execute(text(f'CREATE DATABASE "{name}"'))
             admin.dispose()
-        settings = Settings(database_url=url, attachments_dir=Path(tmp) / "att")
+        key = (
+            {}
+            if url.startswith("sqlite")
+            else {"secret_key": os.environ.get("ASSESSMENT_HUB_SECRET_KEY") or _BENCH_KEY}
+        )
+        settings = Settings(database_url=url, attachments_dir=Path(tmp) / "att", **key)
         engine = build_engine(settings)
         upgrade(engine)
         sessions = sessionmaker(engine, expire_on_commit=False)

@@ -33,6 +33,7 @@ import os
 import random
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -64,10 +65,13 @@ from bench.harness import (
     run_cli,
     run_wrk,
     slope_per_s,
+    tree_cpu_seconds,
     wrk_version,
 )
 
-GROUPS = ["ceiling", "writes", "listing", "depth", "delivery", "memory", "attachment"]
+GROUPS = ["ceiling", "writes", "listing", "depth", "delivery", "memory", "attachment", "scaleout"]
+SCALEOUT_MODELS = ((1, 1), (2, 2))
+"""Scale-out on PostgreSQL: (API processes, delivery worker processes) of each measured process model."""
 DATABASES = ["sqlite", "postgres"]
 
 RESULT_PATH = "/v1/assessment/orders/{id}/result"
@@ -214,6 +218,18 @@ def expected_figures(groups: list[str], dbs: list[str]) -> list[tuple[str, str, 
                     ("delivery", f"delivery_{db}_{leg}_p50_ms", "ms"),
                     ("delivery", f"delivery_{db}_{leg}_p99_ms", "ms"),
                     ("delivery", f"delivery_{db}_{leg}_backlog_slope", "items/s"),
+                ]
+        if "writes" in groups:
+            out += [("writes", f"writes_{db}_cpu_ms_per_result", "ms")]
+        if "scaleout" in groups and db == "postgres":
+            for api, workers in SCALEOUT_MODELS:
+                prefix = f"scaleout_{db}_{api}x{workers}"
+                out += [
+                    ("scaleout", f"{prefix}_writes_rps", "req/s"),
+                    ("scaleout", f"{prefix}_writes_p50_ms", "ms"),
+                    ("scaleout", f"{prefix}_writes_p99_ms", "ms"),
+                    ("scaleout", f"{prefix}_delivered_per_s", "items/s"),
+                    ("scaleout", f"{prefix}_cpu_ms_per_result", "ms"),
                 ]
         if "memory" in groups:
             out += [("memory", f"memory_{db}_rss_mb", "MB")]
@@ -481,13 +497,17 @@ class Bench:
             n_write = int(min(s.write_orders_max, max(s.write_orders_min, (ceiling_put or 0) * s.duration_s * 1.2)))
             n_att = max(50, s.attachment_connections * s.attachment_duration_s * 20) if "attachment" in groups else 0
             n_delivery = int(s.delivery_rate * s.delivery_duration_s) if "delivery" in groups else 0
-            n_total = n_write + s.listing_orders + n_att + n_delivery + 1
+            # scale-out: distinct orders per process model (the hub stays well below half the ceiling)
+            n_scale_each = max(s.write_orders_min, n_write // 2) if "scaleout" in groups and db == "postgres" else 0
+            n_scale = n_scale_each * len(SCALEOUT_MODELS)
+            n_total = n_write + s.listing_orders + n_att + n_delivery + n_scale + 1
             t0 = time.monotonic()
             ids = seed_orders(self.args, ctx, n_total, work / "ids" / "seed.txt")  # HUB HOOK
             log(f"{db}: seeded {len(ids)} orders in {time.monotonic() - t0:.1f}s")
             write_ids_all, rest = ids[:n_write], ids[n_write:]
             att_ids, rest = rest[:n_att], rest[n_att:]
-            delivery_ids = rest[:n_delivery]  # the remaining listing_orders stay OPEN for the listing run
+            delivery_ids, rest = rest[:n_delivery], rest[n_delivery:]
+            scale_ids = rest[:n_scale]  # the remaining listing_orders stay OPEN for the listing run
 
             server = Server(
                 hub_serve_argv(cli),
@@ -504,7 +524,7 @@ class Bench:
                     ("listing", lambda: self.figure_listing(ctx, db)),
                     # delivery before writes: the write run's results queue write-backs to the fake ATS
                     ("delivery", lambda: self.figure_delivery(ctx, db, delivery_ids, ats, vendor)),
-                    ("writes", lambda: self.figure_writes(ctx, db, write_ids_all)),
+                    ("writes", lambda: self.figure_writes(ctx, db, write_ids_all, server)),
                     ("memory", lambda: self.figure_memory(server, db)),
                     ("attachment", lambda: self.figure_attachment(ctx, db, att_ids, server)),
                     ("depth", lambda: self.figure_depth(ctx, db)),
@@ -519,6 +539,13 @@ class Bench:
                         self._mark_missing(group, db, f"{type(exc).__name__}: {per_group_error[group]}")
             finally:
                 server.stop()
+            if "scaleout" in groups and db == "postgres":
+                try:
+                    self.figure_scaleout(cli, env, ctx, db, scale_ids, n_scale_each, ats)
+                except (BenchError, NotImplementedError, OSError) as exc:
+                    log(f"{db}/scaleout: {exc}")
+                    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+                    self._mark_missing("scaleout", db, f"{type(exc).__name__}: {reason}")
         finally:
             ats.stop()
             vendor.stop()
@@ -551,8 +578,10 @@ class Bench:
         )
 
     # (2) ------------------------------------------------------------------
-    def figure_writes(self, ctx: HubContext, db: str, order_ids: list[str]) -> None:
-        """Result writes over distinct orders, ratio to the ceiling PUT; goal >= 0.35."""
+    def figure_writes(self, ctx: HubContext, db: str, order_ids: list[str], server: Server | None = None) -> None:
+        """Result writes over distinct orders, ratio to the ceiling PUT; goal >= 0.35. With ``server``, also
+        the hub's CPU per result: CPU seconds of its process tree during the measured run / results accepted
+        (the in-process delivery worker's share included: it delivers those results' write-backs meanwhile)."""
         if len(order_ids) < 2:
             raise BenchError("need at least 2 seeded orders for the write run")
         self._preflight(ctx, "PUT", RESULT_PATH.format(id=order_ids[0]), self.typical_body.read_bytes())
@@ -575,6 +604,7 @@ class Bench:
                 wrk=self.wrk,
             )
         ids_path = write_ids(ctx.work / "ids" / "writes.txt", rest[n_warm:])
+        cpu_before = tree_cpu_seconds([server.pid]) if server is not None else 0.0
         res = self.wrk_run(
             f"writes_{db}",
             ctx.base_url,
@@ -582,6 +612,23 @@ class Bench:
             dict(ctx.wrk_args(), ids=ids_path, body=self.typical_body, path=RESULT_PATH),
             warmup=False,
         )
+        if server is not None:
+            cpu_s = tree_cpu_seconds([server.pid]) - cpu_before
+            valid = measured(res)
+            self.report.add(
+                Figure(
+                    f"writes_{db}_cpu_ms_per_result",
+                    cpu_s * 1000 / res.requests if valid else None,
+                    "ms",
+                    group="writes",
+                    note=(
+                        f"{cpu_s:.2f} CPU s of the hub's processes / {res.requests} results accepted "
+                        "(delivery of their write-backs meanwhile included)"
+                    )
+                    if valid
+                    else "see writes_" + db + "_rps",
+                )
+            )
         self.add_latency_figures(
             f"writes_{db}",
             res,
@@ -590,6 +637,128 @@ class Bench:
             baseline_name="ceiling_put_rps",
             goal=">= 0.35",
         )
+
+    # (8) ------------------------------------------------------------------
+    def figure_scaleout(
+        self,
+        cli: list[str],
+        env: dict[str, str],
+        ctx: HubContext,
+        db: str,
+        order_ids: list[str],
+        per_model: int,
+        ats: Receiver,
+    ) -> None:
+        """Scale-out on PostgreSQL: for each of ``SCALEOUT_MODELS`` (N API processes: ``serve --no-worker
+        --workers N``, plus M ``assessment-hub worker`` processes), result writes over distinct orders (wrk,
+        as the write figure), then the write-backs of those results counted at the fake ATS until all
+        arrived (bounded by ``delivery_drain_s``): delivered per second from the start of the writes to
+        the last arrival, and the CPU seconds of every hub process over that time per result accepted."""
+        s = self.s
+        for index, (n_api, n_workers) in enumerate(SCALEOUT_MODELS):
+            model = f"{n_api}x{n_workers}"
+            prefix = f"scaleout_{db}_{model}"
+            ids = order_ids[index * per_model : (index + 1) * per_model]
+            argv = cli + ["serve", "--host", "{host}", "--port", "{port}", "--no-worker"]
+            if n_api > 1:
+                argv += ["--workers", str(n_api)]
+            logs = self.work / db / "logs"
+            server = Server(
+                argv,
+                env=env,
+                log_path=logs / f"scaleout_{model}_serve.log",
+                ready_path=self.args.hub_ready_path,
+                ready_timeout_s=60,
+                name=f"hub scale-out {model} ({db})",
+            )
+            workers: list[subprocess.Popen] = []
+            server.start()
+            try:
+                for w in range(n_workers):
+                    with (logs / f"scaleout_{model}_worker{w}.log").open("w") as out:
+                        workers.append(
+                            subprocess.Popen(
+                                cli + ["worker"],
+                                env={**os.environ, **env},
+                                stdout=out,
+                                stderr=subprocess.STDOUT,
+                                start_new_session=True,
+                            )
+                        )
+                ctx.base_url = server.base_url
+                self._preflight(ctx, "PUT", RESULT_PATH.format(id=ids[0]), self.typical_body.read_bytes())
+                wait_quiet([ats], quiet_s=2, max_s=30)
+                pids = [server.pid] + [w.pid for w in workers]
+                before, cpu_before, t0 = ats.count(), tree_cpu_seconds(pids), time.monotonic()
+                res = self.wrk_run(
+                    prefix,
+                    ctx.base_url,
+                    "put_ids.lua",
+                    dict(
+                        ctx.wrk_args(),
+                        ids=write_ids(ctx.work / "ids" / f"{prefix}.txt", ids[1:]),
+                        body=self.typical_body,
+                        path=RESULT_PATH,
+                    ),
+                    warmup=False,
+                )
+                accepted = res.requests if measured(res) else 0
+                deadline, last, last_at = time.monotonic() + s.delivery_drain_s, -1, time.monotonic()
+                while time.monotonic() < deadline:
+                    got = ats.count() - before
+                    if got != last:
+                        last, last_at = got, time.monotonic()
+                    if got >= accepted or time.monotonic() - last_at > 5:
+                        break
+                    time.sleep(0.2)
+                cpu_s = tree_cpu_seconds(pids) - cpu_before
+                delivered = ats.count() - before
+                span = max(last_at - t0, 1e-9)
+                how = (
+                    f"{n_api} API process{'es' if n_api > 1 else ''} (`serve --no-worker"
+                    + (f" --workers {n_api}`" if n_api > 1 else "`")
+                    + f") + {n_workers} `worker` process{'es' if n_workers > 1 else ''}, one PostgreSQL"
+                )
+                self.report.runs[f"{prefix}_delivery"] = {
+                    "accepted": accepted,
+                    "delivered": delivered,
+                    "span_s": span,
+                    "cpu_s": cpu_s,
+                }
+                self.add_latency_figures(prefix + "_writes", res, "scaleout")
+                writes = self.report.get(prefix + "_writes_rps")
+                if writes is not None:
+                    writes.note = f"{how}; {writes.note}".strip("; ")
+                self.report.add(
+                    Figure(
+                        f"{prefix}_delivered_per_s",
+                        delivered / span if accepted else None,
+                        "items/s",
+                        group="scaleout",
+                        note=f"{delivered} of {accepted} write-backs at the fake ATS {span:.1f} s after the writes "
+                        f"began ({how})",
+                    )
+                )
+                self.report.add(
+                    Figure(
+                        f"{prefix}_cpu_ms_per_result",
+                        cpu_s * 1000 / accepted if accepted else None,
+                        "ms",
+                        group="scaleout",
+                        note=f"{cpu_s:.2f} CPU s of every hub process (writes and their delivery) / {accepted} results",
+                    )
+                )
+            finally:
+                for w in workers:
+                    if w.poll() is None:
+                        w.send_signal(signal.SIGTERM)
+                for w in workers:
+                    try:
+                        w.wait(timeout=20)
+                    except subprocess.TimeoutExpired:
+                        w.kill()
+                        w.wait()
+                server.stop()
 
     # (5) ------------------------------------------------------------------
     def figure_delivery(self, ctx: HubContext, db: str, open_ids: list[str], ats: Receiver, vendor: Receiver) -> None:

@@ -21,9 +21,10 @@ pytestmark = [pytest.mark.live, pytest.mark.subprocess]  # the simulator runs as
 SETTINGS = {
     "smartrecruiters": {"api_client_id", "api_client_secret", "api_base_url", "allowed_callback_hosts"},
     "recruitee": {"codename", "partner_secret", "api_base_url"},
+    "lever": {"api_key", "signature_token", "stage_packages", "api_base_url"},
 }
 """The ``integrations create`` settings each simulator prints."""
-BASE_URLS = {"smartrecruiters": "{url}", "recruitee": "{url}/api"}
+BASE_URLS = {"smartrecruiters": "{url}", "recruitee": "{url}/api", "lever": "{url}/v1"}
 """The ``api_base_url`` each simulator prints, from its URL."""
 
 
@@ -75,12 +76,17 @@ def test_simulate_prints_what_to_do_and_can_be_clicked_through(
     setup = connector_class(tool).setup(stored, integration_base_url(hub.base_url, tenant.integration_id))
     with httpx.Client(base_url=url, timeout=20) as browser:
         assert browser.post("/_simulator/setup", data=setup).status_code == 303  # the set-up form
+        package = "1001" if tool == "lever" else "java"  # Lever lists no tests: its stage orders the printed package
         tenant.sdk().assessment.set_packages(
-            packages=[{"id": "java", "type": "SKILLS_TEST", "name": "Java test", "description": "d"}]
+            packages=[{"id": package, "type": "SKILLS_TEST", "name": "Java test", "description": "d"}]
         )
         page = browser.get("/").text
-        assert '<option value="java">Java test (java)</option>' in page
-        ordered = browser.post("/_simulator/order", data={"package_id": "java", "email": "ada@example.com"})
+        if tool == "lever":  # the page orders by moving a candidate into a stage
+            stage = settings["stage_packages"].split("=", 1)[0]
+            assert f'<option value="{stage}">Assessment 1001 -&gt; package 1001 ({stage})</option>' in page
+        else:
+            assert '<option value="java">Java test (java)</option>' in page
+        ordered = browser.post("/_simulator/order", data={"package_id": package, "email": "ada@example.com"})
         assert ordered.status_code == 303
         (order,) = wait_until(
             lambda: tenant.sdk().assessment.get_assessment_orders().result.data.results, what="the order in the hub"

@@ -142,6 +142,46 @@ def test_one_batch_records_every_attempt_and_moves_each_row_on(db: tuple[Setting
     assert [outcomes[i] for i in ids] == ["succeeded", "retry", "dead", "late-succeeded"]
 
 
+def test_a_batch_of_successes_records_the_same_on_both_backends(db: tuple[Settings, sessionmaker[Session]]) -> None:
+    """All successes: PostgreSQL records them in two round trips (``delivery.sql_pg.record_successes``), SQLite
+    through the general path; the rows and attempts are the same. An INVALID integration's success (which
+    makes it ACTIVE again, with its webhook) takes the general path on both."""
+    settings, sessions = db
+    integration_id, _orders = _orders_with_results(sessions, 3)
+    worker = DeliveryWorker(settings, sessions, worker_id="w1")
+    ids = worker.claim(10)
+    assert len(ids) == 3
+    with unit_of_work(sessions) as session:  # the last row is another worker's now
+        session.execute(update(OutboxRow).where(OutboxRow.id == ids[2]).values(claimed_by="w2"))
+    started = utcnow()
+    sent = Outcome("succeeded", 7, http_status=200, response_excerpt="{}", request_text="POST https://ats/x")
+    worker.record_batch([Finished(i, sent, started, utcnow()) for i in ids])
+    rows = {row.id: row for row in _rows(sessions)}
+    assert [(rows[i].state, rows[i].attempts, rows[i].claimed_by) for i in ids] == [
+        ("succeeded", 1, "w1"),
+        ("succeeded", 1, "w1"),
+        ("in_flight", 1, "w2"),
+    ]
+    assert all(rows[i].lease_until is None and rows[i].finished_at is not None for i in ids[:2])
+    attempts = _attempts(sessions)
+    assert [(a.outbox_id, a.outcome, a.worker_id, a.duration_ms, a.http_status) for a in attempts] == [
+        (ids[0], "succeeded", "w1", 7, 200),
+        (ids[1], "succeeded", "w1", 7, 200),
+        (ids[2], "late-succeeded", "w1", 7, 200),
+    ]
+    assert {(a.response_excerpt, a.request_text) for a in attempts} == {("{}", "POST https://ats/x")}
+    assert attempts[0].started_at == started
+
+    # an INVALID integration: its write-back's success makes it ACTIVE again
+    with unit_of_work(sessions) as session:
+        session.execute(update(IntegrationRow).where(IntegrationRow.id == integration_id).values(status="INVALID"))
+        session.execute(update(OutboxRow).where(OutboxRow.id == ids[2]).values(claimed_by="w1", state="in_flight"))
+    worker.record_batch([Finished(ids[2], sent, started, utcnow())])
+    with sessions() as session:
+        assert session.get(IntegrationRow, integration_id).status == "ACTIVE"
+        assert session.get(OutboxRow, ids[2]).attempts == 2
+
+
 def test_two_attempts_on_one_row_in_one_batch_are_both_counted(db: tuple[Settings, sessionmaker[Session]]) -> None:
     """A row whose lease expired and that the same worker claimed again can have two attempts in one batch:
     the retry policy must count the earlier one."""

@@ -35,7 +35,7 @@ from assessment_hub.connect.routes import router as connect_router
 from assessment_hub.connectors.inbound import mount_inbound_routes
 from assessment_hub.connectors.registry import CONNECTORS
 from assessment_hub.console.routes import router as console_router
-from assessment_hub.db.engine import build_engine, read_only
+from assessment_hub.db.engine import build_engine, build_loop_read_engine, read_only
 from assessment_hub.db.reader import Reader
 from assessment_hub.db.writer import Writer
 from assessment_hub.delivery.wakeup import wake_on_outbox_commit
@@ -49,6 +49,7 @@ from assessment_hub.errors import (
     describe_validation_error,
     error_body,
     is_database_busy,
+    is_statement_timeout,
 )
 from assessment_hub.integrations.lookups import Lookups
 from assessment_hub.integrations.routes import icons as icon_router
@@ -83,7 +84,10 @@ def create_app(settings: Settings | None = None, *, worker: bool = False, resolv
             require_readable(session, settings.cipher)
         wake_on_outbox_commit(app.state.sessions, wake)
         app.state.writer = Writer(app.state.sessions)
-        app.state.reader = Reader(app.state.read_sessions)
+        loop_engine = None if settings.is_sqlite else build_loop_read_engine(settings)
+        app.state.reader = Reader(
+            app.state.read_sessions if loop_engine is None else sessionmaker(loop_engine, expire_on_commit=False)
+        )
         app.state.lookups = Lookups(settings.lookup_cache_s)
         app.state.attachment_store = AttachmentStore(settings.attachments_dir)
         app.state.data_urls = data_url_client(settings, resolver)
@@ -108,6 +112,8 @@ def create_app(settings: Settings | None = None, *, worker: bool = False, resolv
             app.state.http.close()
             await app.state.concurrency.close()
             app.state.writer.close()
+            if loop_engine is not None:
+                loop_engine.dispose()
             engine.dispose()
 
     app = FastAPI(
@@ -217,6 +223,16 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if is_statement_timeout(exc):
+            log.warning("statement_timeout", method=request.method, path=request.url.path)
+            response = respond(
+                DatabaseBusy(
+                    "The database did not answer within READ_STATEMENT_TIMEOUT_MS; nothing was changed. "
+                    "Send the request again in a moment."
+                )
+            )
+            response.headers["Retry-After"] = "1"
+            return response
         if is_database_busy(exc):
             log.warning("database_busy", method=request.method, path=request.url.path, error=str(exc).splitlines()[0])
             response = respond(

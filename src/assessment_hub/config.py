@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     """A connection must finish sending its request headers within this many seconds of opening (or of the
     previous response on it), or it is closed (slow or silent clients would otherwise be held open for ever)."""
     sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
+    read_statement_timeout_ms: int = Field(default=5_000, ge=1)
+    """PostgreSQL: the longest a statement of a read on the event loop may run (the order listing, the check
+    before fetching attachments), milliseconds; past it the request is answered 429 with ``Retry-After``."""
     lookup_cache_s: float = Field(default=5.0, ge=0)
     """How long a server process trusts an API key or integration it looked up, in seconds (0: look up on every
     request). A key revoked or an integration deactivated through another process is refused here within this time."""

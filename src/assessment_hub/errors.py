@@ -106,6 +106,14 @@ def is_database_busy(exc: BaseException) -> bool:
     return isinstance(orig, sqlite3.OperationalError) and "database is locked" in str(orig)
 
 
+def is_statement_timeout(exc: BaseException) -> bool:
+    """True for PostgreSQL's cancelled statement (``statement_timeout``, SQLSTATE 57014), wrapped or not."""
+    from sqlalchemy.exc import DBAPIError
+
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    return getattr(orig, "sqlstate", None) == "57014"
+
+
 def error_body(code: str, title: str, message: str) -> dict[str, Any]:
     """The Kombo error envelope; ``log_url`` names the request's id (``Settings.log_url_template``) when
     answering a request, so the operator finds its log lines; null elsewhere."""

@@ -427,7 +427,7 @@ def _write_result_pg(
         if dbapi is None or dbapi.broken or dbapi.closed:  # a lost connection: the pool must not hand it out again
             conn.invalidate()
         raise
-    note_outbox_added(session)
+    note_outbox_added(session, notified=True)
     return record, notices
 
 

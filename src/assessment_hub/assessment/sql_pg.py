@@ -12,7 +12,8 @@ Core statements in ``service``. Same guarantees as there:
   (``service.revision_values``, shared with SQLite);
 - round trip 2 (one sync): insert the revision and its attachments, point the order at it, supersede
   the order's pending result write-backs and queue the new one (``delivery.outbox``'s statements
-  spelled for the driver), optionally take the integration's notices, optionally ``COMMIT``. An error in
+  spelled for the driver), optionally take the integration's notices, ``NOTIFY`` the workers
+  (``delivery.listening``), optionally ``COMMIT``. An error in
   any of them aborts the pipeline and the transaction: nothing of the write stays.
 
 Measured (bench/NOTES.md, "Result write on PostgreSQL"): the SQLAlchemy Core path cost 7+ round trips and
@@ -36,6 +37,7 @@ from psycopg.types.json import Jsonb
 from assessment_hub.assessment.attachments import StoredAttachment
 from assessment_hub.assessment.records import AttachmentRecord, RevisionRecord
 from assessment_hub.assessment.results import NormalizedResult
+from assessment_hub.db.driver import NOTIFY_CHANNEL
 from assessment_hub.delivery.states import DeliveryState
 from assessment_hub.errors import NotFound
 from assessment_hub.kit.ids import new_id
@@ -195,6 +197,7 @@ def write_result(
             attachment_values = _queue_writes(lock, keys, values, attachments)
             if take_notices:
                 notices_cursor.execute(_TAKE_NOTICES, {**keys, "now": naive_utc(utcnow())})
+            lock.execute(f"NOTIFY {NOTIFY_CHANNEL}")  # wakes the workers of every process, at commit
             if commit:
                 lock.execute("COMMIT")
             # leaving the pipeline sends the one sync of round trip 2 (a sync of our own would add a third)

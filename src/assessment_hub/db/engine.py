@@ -45,6 +45,7 @@ def build_engine(settings: Settings, **kwargs: Any) -> Engine:
     if url.get_backend_name() != "sqlite":
         kwargs.setdefault("pool_size", 20)
         kwargs.setdefault("max_overflow", 20)
+        kwargs.setdefault("pool_use_lifo", True)  # the connection used last: under load none sits idle to be pinged
         engine = create_engine(url, **kwargs)
         ping_idle_connections(engine)
         return engine
@@ -85,13 +86,14 @@ PING_AFTER_IDLE_S = 2.0
 """A pooled PostgreSQL connection idle in the pool longer than this is pinged before use."""
 
 
-def ping_idle_connections(engine: Engine, idle_s: float = PING_AFTER_IDLE_S) -> None:
+def ping_idle_connections(engine: Engine, idle_s: float | None = None) -> None:
     """Pessimistic disconnect handling for connections that sat idle (SQLAlchemy's "custom pessimistic
     ping" recipe), instead of ``pool_pre_ping``, which pings on every checkout: one round trip (two
     outside autocommit: ``BEGIN`` and ``SELECT 1``) more on every request, a third of the result write's
     (``assessment.sql_pg``). A connection back in the pool within ``idle_s`` is used as it is; one that
     died meanwhile (the server restarted) fails its statement, which SQLAlchemy recognises as a disconnect
-    and answers by replacing every pooled connection (the request gets a retryable error)."""
+    and answers by replacing every pooled connection (that request fails). ``idle_s``: default
+    ``PING_AFTER_IDLE_S``, read at each checkout."""
 
     @event.listens_for(engine, "checkin")
     def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
@@ -100,7 +102,7 @@ def ping_idle_connections(engine: Engine, idle_s: float = PING_AFTER_IDLE_S) -> 
     @event.listens_for(engine, "checkout")
     def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
         since = record.info.get("idle_since")
-        if since is None or time.monotonic() - since <= idle_s:
+        if since is None or time.monotonic() - since <= (PING_AFTER_IDLE_S if idle_s is None else idle_s):
             return
         autocommit = dbapi_connection.autocommit
         try:
@@ -109,6 +111,23 @@ def ping_idle_connections(engine: Engine, idle_s: float = PING_AFTER_IDLE_S) -> 
             dbapi_connection.autocommit = autocommit
         except Exception as exc:  # the pool replaces the connection and checks the new one out
             raise DisconnectionError(f"idle connection failed its ping: {exc}") from exc
+
+
+def build_loop_read_engine(settings: Settings) -> Engine:
+    """PostgreSQL: the engine of the reads run on the event loop (``db.reader``): autocommit (no ``BEGIN``/
+    ``ROLLBACK`` round trips; each statement has its own snapshot, as in a READ COMMITTED transaction), a
+    ``statement_timeout`` of ``READ_STATEMENT_TIMEOUT_MS`` (a slow database cannot hold the loop longer),
+    and a small pool (the loop runs one read at a time)."""
+    engine = create_engine(
+        make_url(settings.database_url),
+        pool_size=2,
+        max_overflow=4,
+        pool_use_lifo=True,
+        isolation_level="AUTOCOMMIT",
+        connect_args={"options": f"-c statement_timeout={int(settings.read_statement_timeout_ms)}"},
+    )
+    ping_idle_connections(engine)
+    return engine
 
 
 def read_only(engine: Engine) -> Engine:

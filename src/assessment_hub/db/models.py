@@ -6,7 +6,7 @@ from assessment_hub.connectors.sandbox.models import SandboxStateRow, SandboxWri
 from assessment_hub.db.base import Base
 from assessment_hub.delivery.heartbeat import WorkerHeartbeatRow
 from assessment_hub.delivery.models import DeliveryAttemptRow, OutboxRow
-from assessment_hub.integrations.models import ApiKeyRow, HubMetaRow, IntegrationRow
+from assessment_hub.integrations.models import ApiKeyRow, HubMetaRow, InboundEventRow, IntegrationRow
 from assessment_hub.integrations.notices import NoticeRow
 from assessment_hub.privacy.models import ErasureRow
 from assessment_hub.webhooks.models import WebhookEndpointRow
@@ -19,6 +19,7 @@ __all__ = [
     "DeliveryAttemptRow",
     "ErasureRow",
     "HubMetaRow",
+    "InboundEventRow",
     "IntegrationRow",
     "NoticeRow",
     "OrderRow",

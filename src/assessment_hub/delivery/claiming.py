@@ -1,14 +1,14 @@
 """Claiming: which outbox rows a worker takes, and giving back the ones it did not send.
 
 Claimable: rows that are ``pending`` and due, or ``in_flight`` with an expired lease (their worker died),
-oldest due first. On PostgreSQL the claim is ``SELECT ... FOR UPDATE SKIP LOCKED`` so any number of
-worker processes can run; on SQLite the claim runs in a ``BEGIN IMMEDIATE`` transaction, so claims are
-serialized. A claimed row is ``in_flight`` with a lease (``worker_lease_s``) and the worker's id.
+oldest due first. On PostgreSQL the claim is one ``UPDATE ... FROM (SELECT ... FOR UPDATE SKIP LOCKED)``
+through psycopg (``delivery.sql_pg``: one round trip), so any number of worker processes on any number of
+machines can run; on SQLite the claim runs in a ``BEGIN IMMEDIATE`` transaction, so claims are serialized. A claimed row is ``in_flight`` with a lease (``worker_lease_s``) and the worker's id.
 
 Per-order revision order: a write-back is not claimed while an older write-back of the same order is
 still pending or in flight (docs/delivery.md).
 
-Statements are Core, built once at import (the claim runs for every batch of the hot path).
+SQLite's statements are Core, built once at import (the claim runs for every batch of the hot path).
 """
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ from typing import cast
 from sqlalchemy import Table, and_, bindparam, exists, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from assessment_hub.db.driver import autocommit
 from assessment_hub.db.session import unit_of_work
+from assessment_hub.delivery import sql_pg
 from assessment_hub.delivery.jobs import ClaimedRow
 from assessment_hub.delivery.models import OutboxRow
 from assessment_hub.delivery.states import UNFINISHED_STATES, DeliveryState
@@ -42,15 +44,21 @@ class Claimer:
         self.read_sessions = read_sessions
         self.worker_id = worker_id
         self.lease_s = lease_s
-        self._claim = _CLAIM_LOCKED if postgres else _CLAIM
+        self.postgres = postgres
 
     def claim(self, limit: int) -> list[ClaimedRow]:
-        """Claim up to ``limit`` due rows (fewer: nothing else is due), leased for ``lease_s`` from now."""
+        """Claim up to ``limit`` due rows (fewer: nothing else is due), leased for ``lease_s`` from now.
+
+        PostgreSQL: one statement in one round trip (``delivery.sql_pg``); SQLite: the Core statements below
+        in one ``BEGIN IMMEDIATE`` transaction."""
         now = utcnow()
         lease_until = now + timedelta(seconds=self.lease_s)
+        if self.postgres:
+            with autocommit(self.sessions.kw["bind"]) as dbapi:
+                return sql_pg.claim(dbapi, worker_id=self.worker_id, limit=limit, now=now, lease_until=lease_until)
         with unit_of_work(self.sessions) as session:
             conn = session.connection()
-            rows = conn.execute(self._claim, {"b_now": now, "b_limit": limit}).all()
+            rows = conn.execute(_CLAIM, {"b_now": now, "b_limit": limit}).all()
             if rows:
                 conn.execute(
                     _MARK_CLAIMED,
@@ -130,7 +138,6 @@ _CLAIM = (
     .order_by(_outbox.c.next_attempt_at, _outbox.c.id)
     .limit(bindparam("b_limit"))
 )
-_CLAIM_LOCKED = _CLAIM.with_for_update(skip_locked=True, of=_outbox)
 _MARK_CLAIMED = (
     update(_outbox)
     .where(_outbox.c.id.in_(bindparam("ids", expanding=True)))

@@ -25,7 +25,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from assessment_hub.assessment.models import OrderRow
 from assessment_hub.config import Settings
+from assessment_hub.db.driver import autocommit
 from assessment_hub.db.session import unit_of_work
+from assessment_hub.delivery import sql_pg
 from assessment_hub.delivery.jobs import Finished
 from assessment_hub.delivery.models import DeliveryAttemptRow, OutboxRow
 from assessment_hub.delivery.observe import report_attempts
@@ -70,9 +72,20 @@ class AttemptRecorder:
         self.settings = settings
         self.sessions = sessions
         self.worker_id = worker_id
+        self.postgres = postgres
         self._read = _OUTBOX_FOR_RECORD_LOCKED if postgres else _OUTBOX_FOR_RECORD
 
     def record_batch(self, items: list[Finished]) -> None:
+        """Record attempts in one transaction (``_record_batch``). PostgreSQL, a batch of plain successes
+        (the common case: delivered, nothing to change on the order): ``delivery.sql_pg.record_successes``,
+        the same rows and attempts in two round trips."""
+        if self.postgres and items and all(_plain_success(item) for item in items):
+            with autocommit(self.sessions.kw["bind"]) as dbapi:
+                if sql_pg.record_successes(dbapi, worker_id=self.worker_id, items=items, now=utcnow()):
+                    return
+        self._record_batch(items)
+
+    def _record_batch(self, items: list[Finished]) -> None:
         """Record attempts in one transaction, in Core statements built once: the rows are read (under lock
         on PostgreSQL, in id order), each attempt is inserted and, if its row is still this worker's claim,
         the row moved on in memory by ``_apply``; then every row touched is written back whole with its
@@ -182,6 +195,10 @@ class AttemptRecorder:
             return AttemptOutcome.DEAD
         row.state, row.next_attempt_at = DeliveryState.PENDING, now + timedelta(seconds=delay)
         return AttemptOutcome.RETRY
+
+
+def _plain_success(item: Finished) -> bool:
+    return item.outcome.status == SendStatus.SUCCEEDED and not item.outcome.assessment_url
 
 
 def _has_newer_writeback(session: Session, row: RecordedRow) -> bool:

@@ -1,6 +1,7 @@
 """The delivery worker: claims due outbox rows, sends them, records every attempt.
 
-Four rooms, one job each, composed here (docs/delivery.md, "The worker's rooms"):
+Four rooms, one job each (and, on PostgreSQL, ``delivery.listening``: ``LISTEN`` for rows queued by
+other processes), composed here (docs/delivery.md, "The worker's rooms"):
 - ``delivery.claiming`` (``Claimer``): which rows this worker takes, leases, giving rows back;
 - ``delivery.preparing`` (``Preparer``): what a claim's rows need, loaded set-based, as typed targets;
 - ``delivery.sending`` (``Sender``): one job to its vendor endpoint or ATS connector, as a ``Finished``;
@@ -28,10 +29,12 @@ import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
 from assessment_hub.config import Settings
+from assessment_hub.db.driver import conninfo
 from assessment_hub.db.engine import read_only
 from assessment_hub.delivery.claiming import Claimer
 from assessment_hub.delivery.heartbeat import Chore, Heartbeat
 from assessment_hub.delivery.jobs import ClaimedRow, Finished, Job
+from assessment_hub.delivery.listening import CHECK_STOP_S, OutboxListener
 from assessment_hub.delivery.preparing import Preparer
 from assessment_hub.delivery.recording import AttemptRecorder, RecorderThread
 from assessment_hub.delivery.senders import Outcome
@@ -102,6 +105,10 @@ class DeliveryWorker:
         self._stopping = stop
         recorder = self._recorder_thread = RecorderThread(self.record_batch, self.wake.set, BATCH_GAP_S)
         recorder.start()  # after each batch it wakes the loop: the next write-back of those orders may be due
+        engine = self.sessions.kw["bind"]
+        listener = None
+        if engine.dialect.name == "postgresql":  # rows queued by other processes wake this one (NOTIFY)
+            listener = OutboxListener(conninfo(engine), self.wake, stop).start()
         heartbeat = Heartbeat(self.settings, self.sessions, self.worker_id, self.chores).start()  # /ready, retention
         try:
             with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="delivery") as pool:
@@ -122,6 +129,8 @@ class DeliveryWorker:
             heartbeat.stop()
             self._recorder_thread = None
             self.http.close()
+            if listener is not None:
+                listener.join(timeout=2 * CHECK_STOP_S)
 
     def _claim_for_loop(self, free: int, stop: threading.Event) -> list[Job]:
         """Up to ``free`` prepared jobs; none when there is no room, or (logged, after a poll's wait) when

@@ -30,10 +30,20 @@ TOOL_SETTINGS: dict[str, tuple[tuple[str, bool, str], ...]] = {
         ("api_base_url", False, "SmartRecruiters' API (default https://api.smartrecruiters.com)"),
         ("allowed_callback_hosts", False, "extra host[:port] the hub may PATCH as resultCallbackURL"),
     ),
+    "workable": (
+        ("api_token", False, "the token Workable issues for the integration (sent on every result PUT)"),
+        ("allowed_callback_hosts", False, "extra host[:port] the hub may PUT as callback_url"),
+    ),
     "recruitee": (
         ("codename", True, "the codename of the vendor's Recruitee partner"),
         ("partner_secret", True, "the partner secret Recruitee checks as RT-PARTNER-SECRET"),
         ("api_base_url", False, "Recruitee's Partners API (default https://integrations.recruitee.com/api)"),
+    ),
+    "lever": (
+        ("api_key", True, "the customer's Lever API key (HTTP Basic), for the opportunity and its notes"),
+        ("signature_token", False, "the webhook's signature token Lever shows (later: integrations update)"),
+        ("stage_packages", False, "stageId=packageId,... the stages whose entry orders a package"),
+        ("api_base_url", False, "Lever's API (default https://api.lever.co/v1)"),
     ),
 }
 """What ``--setting`` / ``settings`` each tool takes: (key, required, meaning). ``tests/test_cli_inprocess.py``

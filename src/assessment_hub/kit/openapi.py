@@ -122,8 +122,9 @@ def documented(
         if headers:
             entry["headers"] = headers
         responses[status] = entry
+    responses[200] = {"description": "Done: the success envelope, with what the hub has to say in `warnings`."}
     if writes:
-        responses[200] = {"headers": _REMAINING}
+        responses[200]["headers"] = _REMAINING
     extra: dict[str, Any] = {}
     if body is not None:
         name = f"{body.__module__}.{body.__qualname__}"

@@ -14,6 +14,7 @@ from typing import Any
 
 from assessment_hub.assessment.intake import Package, UnifiedOrder
 from assessment_hub.connectors.base import ResultSnapshot
+from assessment_hub.connectors.numbers import INT64_MAX, whole
 from assessment_hub.connectors.smartrecruiters.schemas import OrderIn
 from assessment_hub.connectors.text import attributes_as_text, format_number
 from assessment_hub.connectors.urls import is_http_url
@@ -102,15 +103,13 @@ def package(pkg: Package) -> dict[str, Any]:
 # ------------------------------------------------------------------ hub -> SmartRecruiters
 
 
-def _int(value: float) -> int:
-    return int(round(value))
-
-
 def score(value: float | None, maximum: float | None) -> dict[str, int] | None:
-    """``Score`` ``{raw, min: 0, max}`` (int64 in SmartRecruiters' schema: non-integers are rounded), or None."""
-    if value is None:
+    """``Score`` ``{raw, min: 0, max}`` (int64 in SmartRecruiters' schema: non-integers are rounded), or None
+    (also when a number is beyond int64: ``numbers.whole``; ``warnings`` says so)."""
+    raw, top = whole(value), whole(maximum if maximum is not None else DEFAULT_MAX)
+    if raw is None or top is None:
         return None
-    return {"raw": _int(value), "min": 0, "max": _int(maximum if maximum is not None else DEFAULT_MAX)}
+    return {"raw": raw, "min": 0, "max": top}
 
 
 def _sub_results(result: ResultSnapshot) -> list[dict[str, Any]]:
@@ -177,7 +176,17 @@ def warnings(result: ResultSnapshot) -> list[str]:
         if a["type"] == "SUB_RESULT"
         for v in ((a.get("score") or {}).get("value"), (a.get("score") or {}).get("max"))
     ]
-    rounded = [f"{name} {format_number(v)}" for name, v in numbers if v is not None and not float(v).is_integer()]
+    too_big = [f"{name} {format_number(v)}" for name, v in numbers if v is not None and whole(v) is None]
+    if too_big:
+        out.append(
+            f"SmartRecruiters takes whole-number scores up to {INT64_MAX}: {', '.join(too_big)} is beyond that, "
+            "so that score is not sent."
+        )
+    rounded = [
+        f"{name} {format_number(v)}"
+        for name, v in numbers
+        if v is not None and whole(v) is not None and not float(v).is_integer()
+    ]
     if rounded:
         out.append(
             f"SmartRecruiters takes whole-number scores: {', '.join(rounded)} rounded to the nearest whole number."

@@ -1,0 +1,1 @@
+"""Lever: no assessment API; orders from Candidate Stage Change webhooks, results as notes (docs/connectors/lever.md)."""

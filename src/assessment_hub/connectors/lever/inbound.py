@@ -1,0 +1,159 @@
+"""The endpoint Lever calls: ``POST /connectors/lever/{connection}/webhook`` (the set-up's ``webhook_url``, added in
+Lever as a Candidate Stage Change webhook; ats-protocols-2.md §4.2, SECONDARY).
+
+A delivery becomes an order when its signature is valid and its ``toStageId`` is one of the ``stage_packages``:
+
+1. no ``signature_token`` set yet: 503, the message (and the log) tells the operator to set it;
+2. ``signature != hex(HMAC-SHA256(signature_token, token + triggeredAt))``: 401;
+3. another event, a connection test without ``data.opportunityId``, or a stage not in ``stage_packages``: 200,
+   ``{"order": null}``, nothing stored;
+4. the stage's package is not published: 422 (and a notice for the vendor);
+5. the opportunity is read from Lever (``GET {api_base_url}/opportunities/{id}``, Basic ``api_key``) with no
+   database transaction open; Lever refusing or unreachable: 502 (and a notice); no email on it: 422 (and a notice);
+6. the same delivery again (its ``token``), or a contact that already has an OPEN order of that package: 200 with
+   that order, no second one; else the order is stored: 200 ``{"order": id}``.
+
+The integration is the one in the URL, and the signature is checked with its own token, so a delivery never
+lands in another integration. Refusals are JSON ``{"code", "message"}`` (Lever's own error shape, SECONDARY).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import structlog
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from assessment_hub.assessment import intake
+from assessment_hub.connectors.base import ConnectorError
+from assessment_hub.connectors.inbound import (
+    NOT_JSON,
+    BodyRules,
+    ErrorEnvelope,
+    Inbound,
+    InboundDep,
+    RawBodyDep,
+    Refusal,
+    inbound_router,
+    parse_body,
+)
+from assessment_hub.connectors.lever import signature
+from assessment_hub.connectors.lever.mapping import parse_stage_packages, unified_order
+from assessment_hub.connectors.lever.schemas import Delivery, OpportunityAnswer, StageChange
+from assessment_hub.connectors.lever.writeback import fetch_opportunity
+
+STAGE_CHANGE = "candidateStageChange"
+FETCH_TIMEOUT_S = 10.0
+CODES = {400: "BadRequest", 401: "Unauthorized", 404: "NotFound", 413: "PayloadTooLarge", 422: "UnprocessableEntity"}
+DELIVERY_TOKEN = ("hub", "delivery_token")
+
+log = structlog.get_logger("assessment_hub.connectors.lever")
+
+
+def error_response(refusal: Refusal) -> JSONResponse:
+    code = refusal.code or CODES.get(refusal.status, "InternalServerError" if refusal.status >= 500 else "Error")
+    return JSONResponse({"code": code, "message": refusal.message}, status_code=refusal.status)
+
+
+def _invalid_request(exc: RequestValidationError) -> Refusal:
+    return Refusal(400, "The request is not valid.")
+
+
+router = inbound_router(ErrorEnvelope("lever", error_response, invalid_request=_invalid_request))
+
+BODY = BodyRules(
+    not_json="The body is not JSON.",
+    invalid="Not a Lever webhook delivery: {problems}",
+    empty=NOT_JSON,
+)
+
+
+def _answer(status: int, message: str, order: str | None = None) -> JSONResponse:
+    """An answer that still commits the request's session (a notice recorded before it stays)."""
+    if status >= 400:
+        return error_response(Refusal(status, message))
+    return JSONResponse({"order": order, "message": message}, status_code=status)
+
+
+def _refuse_with_notice(inbound: Inbound, status: int, message: str) -> JSONResponse:
+    intake.record_notice(inbound.session, inbound.id, f"Lever delivery refused ({status}): {message}")
+    log.warning("lever_delivery_refused", integration_id=inbound.id, status=status, reason=message)
+    return _answer(status, message)
+
+
+@router.post("/webhook")
+def webhook(inbound: InboundDep, raw: RawBodyDep, request: Request) -> JSONResponse:
+    delivery, data = parse_body(raw, Delivery, BODY)
+    settings = inbound.settings
+    token = str(settings.get("signature_token") or "")
+    if not token:
+        message = (
+            "This Lever integration has no signature_token yet, so deliveries cannot be checked: the operator sets "
+            f"the token Lever shows for the webhook with `assessment-hub integrations update {inbound.id} "
+            "--setting signature_token=...`."
+        )
+        log.warning("lever_delivery_refused", integration_id=inbound.id, status=503, reason="no signature_token")
+        raise Refusal(503, message, code="ServiceUnavailable")
+    if not signature.valid(token, delivery.token, delivery.triggeredAt, delivery.signature):
+        raise Refusal(401, "The signature does not match this webhook's signature token.")
+    change = delivery.data
+    if delivery.event != STAGE_CHANGE or change is None or not change.opportunityId:
+        return _answer(200, "Not a candidate stage change with an opportunity: nothing to do.")
+    package_id = parse_stage_packages(settings.get("stage_packages")).get(change.toStageId or "")
+    if package_id is None:
+        return _answer(200, f"Stage {change.toStageId!r} orders no assessment (stage_packages): nothing to do.")
+    session = inbound.session
+    if intake.live_package(session, inbound.id, package_id) is None:
+        return _refuse_with_notice(
+            inbound, 422, f"stage {change.toStageId!r} orders package {package_id!r}, which is not published"
+        )
+    existing = _existing_order(inbound, change, package_id, delivery.token)
+    if existing is not None:
+        return _answer(200, "Already ordered.", existing)
+    session.commit()  # nothing written yet: end the transaction before calling Lever (no lock held meanwhile)
+    try:
+        answer = fetch_opportunity(request.app.state.http, settings, change.opportunityId, FETCH_TIMEOUT_S)
+        opportunity = OpportunityAnswer.model_validate(answer).data
+    except ConnectorError as exc:
+        return _refuse_with_notice(inbound, 502, f"reading opportunity {change.opportunityId!r}: {exc.message}")
+    except (httpx.HTTPError, ValueError, ValidationError) as exc:
+        reason = exc.errors(include_url=False)[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
+        return _refuse_with_notice(
+            inbound, 502, f"reading opportunity {change.opportunityId!r}: {type(exc).__name__}: {reason}"
+        )
+    if not opportunity.emails:
+        return _refuse_with_notice(
+            inbound, 422, f"opportunity {change.opportunityId!r} has no email: the vendor cannot invite the candidate"
+        )
+    existing = _existing_order(inbound, change, package_id, delivery.token)  # again: the lock was let go
+    if existing is not None:
+        return _answer(200, "Already ordered.", existing)
+    hub: dict[str, Any] = {
+        "opportunity_id": change.opportunityId,
+        "stage_id": change.toStageId,
+        "delivery_token": delivery.token,
+    }
+    order = intake.create_order(
+        session,
+        inbound.id,
+        package_id,
+        unified_order(change, opportunity),
+        remote_data={**data, "opportunity": answer.get("data"), "hub": hub},
+    )
+    return _answer(200, "Ordered.", order.id)
+
+
+def _existing_order(inbound: Inbound, change: StageChange, package_id: str, token: str) -> str | None:
+    """The order this delivery already made (its ``token``), or the contact's OPEN order of the package; holds
+    the contact's lock until the transaction ends."""
+    session = inbound.session
+    key = change.contactId or change.opportunityId or ""
+    intake.lock_remote_id(session, inbound.id, f"contact:{key}")
+    found = intake.find_order_by_remote(session, inbound.id, DELIVERY_TOKEN, token)
+    if found is None and change.contactId:
+        found = intake.open_order_for_candidate(session, inbound.id, package_id, change.contactId)
+    return found.id if found is not None else None

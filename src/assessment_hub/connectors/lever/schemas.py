@@ -1,0 +1,84 @@
+"""Pydantic models of what Lever sends and answers (ats-protocols-2.md §4.2, §4.4; SECONDARY, corroborated).
+
+A webhook delivery (``POST {webhook_url}``)::
+
+    {"triggeredAt": 1714000000000, "event": "candidateStageChange", "signature": "<hex>", "token": "<per delivery>",
+     "data": {"opportunityId": "...", "candidateId": "...", "contactId": "...", "toStageId": "...",
+              "fromStageId": "..."}}
+
+``GET /opportunities/{id}`` answers ``{"data": {"id", "name", "contact", "emails": [...], "phones": [{"type",
+"value"}], ...}}``. Only what the hub reads is declared; everything else is kept (``extra="allow"``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+def _text(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value.strip() if isinstance(value, str) else value
+
+
+class StageChange(_Model):
+    opportunityId: str | None = None
+    candidateId: str | None = None
+    contactId: str | None = None
+    toStageId: str | None = None
+    fromStageId: str | None = None
+
+    @field_validator("opportunityId", "candidateId", "contactId", "toStageId", "fromStageId", mode="before")
+    @classmethod
+    def _ids(cls, value: Any) -> Any:
+        return _text(value) or None
+
+
+class Delivery(_Model):
+    """The signed fields are required; ``data`` is absent on a connection-test delivery (SECONDARY)."""
+
+    triggeredAt: int | str
+    token: str = Field(min_length=1)
+    signature: str = Field(min_length=1)
+    event: str | None = None
+    data: StageChange | None = None
+
+    @field_validator("triggeredAt", mode="before")
+    @classmethod
+    def _instant(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError("must be Unix milliseconds")
+        return value
+
+
+class Phone(_Model):
+    type: str | None = None
+    value: str | None = None
+
+
+class Opportunity(_Model):
+    id: str | None = None
+    name: str | None = None
+    contact: str | None = None
+    emails: list[str] = Field(default_factory=list)
+    phones: list[Phone] = Field(default_factory=list)
+
+    @field_validator("emails", mode="before")
+    @classmethod
+    def _emails(cls, value: Any) -> Any:
+        return [v for v in value if isinstance(v, str) and v.strip()] if isinstance(value, list) else []
+
+    @field_validator("phones", mode="before")
+    @classmethod
+    def _phones(cls, value: Any) -> Any:
+        return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+class OpportunityAnswer(_Model):
+    data: Opportunity
