@@ -104,12 +104,14 @@ def package(pkg: Package) -> dict[str, Any]:
 
 
 def score(value: float | None, maximum: float | None) -> dict[str, int] | None:
-    """``Score`` ``{raw, min: 0, max}`` (int64 in SmartRecruiters' schema: non-integers are rounded), or None
+    """``Score`` ``{raw, min: 0, max}`` (int64 in SmartRecruiters' schema: non-integers are rounded; ``raw`` kept
+    within ``[0, max]``, since SmartRecruiters shows ``(raw - min) / (max - min)`` as a percentage), or None
     (also when a number is beyond int64: ``numbers.whole``; ``warnings`` says so)."""
     raw, top = whole(value), whole(maximum if maximum is not None else DEFAULT_MAX)
     if raw is None or top is None:
         return None
-    return {"raw": raw, "min": 0, "max": top}
+    top = max(0, top)
+    return {"raw": min(max(0, raw), top), "min": 0, "max": top}
 
 
 def _sub_results(result: ResultSnapshot) -> list[dict[str, Any]]:
@@ -190,6 +192,13 @@ def warnings(result: ResultSnapshot) -> list[str]:
     if rounded:
         out.append(
             f"SmartRecruiters takes whole-number scores: {', '.join(rounded)} rounded to the nearest whole number."
+        )
+    sent = score(result.score, result.max_score)
+    top = result.max_score if result.max_score is not None else DEFAULT_MAX
+    if sent is not None and result.score is not None and not 0 <= result.score <= top:
+        out.append(
+            f"SmartRecruiters shows scores between 0 and the maximum: {format_number(result.score)}/"
+            f"{format_number(top)} is sent as {sent['raw']}/{sent['max']}."
         )
     if result.score is not None and result.max_score is None:
         out.append(f"SmartRecruiters needs a maximum score: the score is sent as {format_number(result.score)}/100.")
