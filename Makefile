@@ -25,7 +25,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The fast tier: in-process tests only, SQLite only (docs/testing.md "Tiers"); under a minute.
-FAST_MARKERS := not live and not subprocess and not bench and not browser and not postgres and not fakes
+FAST_MARKERS := not live and not subprocess and not bench and not browser and not postgres and not fakes and not slow
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "$(FAST_MARKERS)" $(PYTEST_ARGS)
 

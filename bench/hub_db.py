@@ -2,6 +2,7 @@
 
     python -m bench.hub_db ids INTEGRATION IDS_PATH        OPEN orders without a result, listing order
     python -m bench.hub_db cursor INTEGRATION OFFSET       the listing cursor after OFFSET rows
+    python -m bench.hub_db console-cursor OFFSET           the console's order-list cursor after OFFSET rows
     python -m bench.hub_db publish INTEGRATION PACKAGE     publish PACKAGE (what the vendor's PUT
                                                            /v1/assessment/packages does), before the
                                                            hub serves: ``sandbox seed`` requires it
@@ -66,6 +67,24 @@ def cursor_after(integration_id: str, offset: int) -> str:
         engine.dispose()
 
 
+def console_cursor_after(offset: int) -> str:
+    """The cursor of the console's "Older orders" link on the page ending on the OFFSET-th order of every
+    integration newest first (``assessment.browse.browse_orders``: ``created_at, id`` descending)."""
+    engine = build_engine(Settings())
+    try:
+        with engine.connect() as conn:
+            query = (
+                select(OrderRow.created_at, OrderRow.id)
+                .order_by(OrderRow.created_at.desc(), OrderRow.id.desc())
+                .offset(offset - 1)
+                .limit(1)
+            )
+            row = conn.execute(query).one()
+        return encode_cursor(row.created_at, row.id)
+    finally:
+        engine.dispose()
+
+
 def publish(integration_id: str, package_id: str) -> None:
     from sqlalchemy.orm import sessionmaker
 
@@ -94,6 +113,9 @@ def main(argv: list[str]) -> int:
         return 0
     if len(argv) == 3 and argv[0] == "cursor":
         print(cursor_after(argv[1], int(argv[2])))
+        return 0
+    if len(argv) == 2 and argv[0] == "console-cursor":
+        print(console_cursor_after(int(argv[1])))
         return 0
     print(__doc__, file=sys.stderr)
     return 1

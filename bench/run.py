@@ -4,6 +4,7 @@
     python bench/run.py                 # full suite (make bench), < 10 min on 2 cores
     python bench/run.py --quick         # seconds per figure (make bench-quick, CI)
     python bench/run.py --quick --only ceiling --out /tmp/b
+    python bench/run.py --only console --databases sqlite --console-orders 20000 --out /tmp/b
 
 Figure groups (``--only`` takes a comma list):
 
@@ -14,6 +15,7 @@ Figure groups (``--only`` takes a comma list):
     delivery    (5) 200 results/s for 30 s: result -> fake ATS, order -> fake vendor
     memory      (6) hub RSS after the run
     attachment  (7) result with a 5 MB base64 attachment: req/s and hub peak RSS
+    console     (8) operator console /console/orders at 1,000,000 orders: first page vs page after 990,000
 
 Exit status: 0 when every requested figure was produced (goals are reported,
 not enforced), 2 when some figure could not be produced (RESULTS.md says why),
@@ -69,13 +71,15 @@ from bench.harness import (
     wrk_version,
 )
 
-GROUPS = ["ceiling", "writes", "listing", "depth", "delivery", "memory", "attachment", "scaleout"]
+GROUPS = ["ceiling", "writes", "listing", "depth", "delivery", "memory", "attachment", "scaleout", "console"]
 SCALEOUT_MODELS = ((1, 1), (2, 2))
 """Scale-out on PostgreSQL: (API processes, delivery worker processes) of each measured process model."""
 DATABASES = ["sqlite", "postgres"]
 
 RESULT_PATH = "/v1/assessment/orders/{id}/result"
 LIST_QUERY = "/v1/assessment/orders?page_size=100&statuses=OPEN"
+CONSOLE_ORDERS = "/console/orders"
+CONSOLE_PAGE_SIZE = 50  # the console's page (assessment.browse.browse_orders' default)
 
 TYPICAL_RESULT: dict[str, Any] = {
     "status": "COMPLETED",
@@ -132,6 +136,8 @@ class Settings:
     depth_deep_offset: int = 990_000
     depth_probe_s: int = 5  # wrk -c1 run per page (first, deep)
     depth_walk_page_size: int = 100
+    console_orders: int = 1_000_000  # orders in the database for the console figure (seeded up to this)
+    console_deep_offset: int = 990_000
     delivery_rate: float = 200
     delivery_duration_s: float = 30
     # after the load window: answers and deliveries still awaited at most this long (p99 goal is 1 s; later
@@ -159,6 +165,8 @@ class Settings:
             depth_orders=2_000,
             depth_deep_offset=1_980,
             depth_probe_s=1,
+            console_orders=2_000,
+            console_deep_offset=1_950,
             delivery_rate=20,
             delivery_duration_s=2,
             delivery_drain_s=5,
@@ -172,6 +180,7 @@ class Settings:
             "threads",
             "attachment_connections",
             "depth_orders",
+            "console_orders",
             "delivery_rate",
             "delivery_duration_s",
         ]
@@ -233,6 +242,11 @@ def expected_figures(groups: list[str], dbs: list[str]) -> list[tuple[str, str, 
                 ]
         if "memory" in groups:
             out += [("memory", f"memory_{db}_rss_mb", "MB")]
+        if "console" in groups:
+            out += [
+                ("console", f"console_{db}_first_p50_ms", "ms"),
+                ("console", f"console_{db}_deep_p50_ms", "ms"),
+            ]
         if "attachment" in groups:
             out += [
                 ("attachment", f"attachment_{db}_rps", "req/s"),
@@ -507,6 +521,7 @@ class Bench:
             t0 = time.monotonic()
             ids = seed_orders(self.args, ctx, n_total, work / "ids" / "seed.txt")  # HUB HOOK
             log(f"{db}: seeded {len(ids)} orders in {time.monotonic() - t0:.1f}s")
+            ctx.orders_seeded = len(ids)
             write_ids_all, rest = ids[:n_write], ids[n_write:]
             att_ids, rest = rest[:n_att], rest[n_att:]
             delivery_ids, rest = rest[:n_delivery], rest[n_delivery:]
@@ -531,6 +546,8 @@ class Bench:
                     ("memory", lambda: self.figure_memory(server, db)),
                     ("attachment", lambda: self.figure_attachment(ctx, db, att_ids, server)),
                     ("depth", lambda: self.figure_depth(ctx, db)),
+                    # after depth: its million orders serve the console's pages too
+                    ("console", lambda: self.figure_console(ctx, db)),
                 ):
                     if group not in groups:
                         continue
@@ -992,6 +1009,7 @@ class Bench:
         t0 = time.monotonic()
         n = seed_orders(self.args, ctx, s.depth_orders, None)  # HUB HOOK
         n = n if isinstance(n, int) else len(n)
+        ctx.orders_seeded += n
         seed_s = time.monotonic() - t0
         rate = n / seed_s if seed_s > 0 else None
         self.report.add(
@@ -1033,6 +1051,54 @@ class Bench:
             )
         )
 
+    # (8) ------------------------------------------------------------------
+    def figure_console(self, ctx: HubContext, db: str) -> None:
+        """The operator console's order list (``GET /console/orders``, HTML, every integration, newest
+        first, signed in with the admin key) with ``console_orders`` orders in the database: p50 latency of
+        the first page vs the page reached by its cursor after ``console_deep_offset`` rows (wrk -t1 -c1 on
+        each URL); goal deep/first <= 1.5."""
+        s = self.s
+        missing = s.console_orders - ctx.orders_seeded
+        if missing > 0:
+            t0 = time.monotonic()
+            n = seed_orders(self.args, ctx, missing, None)  # HUB HOOK
+            ctx.orders_seeded += n if isinstance(n, int) else len(n)
+            log(f"{db}: seeded {missing:,} more orders for the console in {time.monotonic() - t0:.1f}s")
+        cookie = console_cookie(ctx)  # HUB HOOK
+        first_url = ctx.base_url + CONSOLE_ORDERS
+        offset = min(s.console_deep_offset, ctx.orders_seeded - CONSOLE_PAGE_SIZE)
+        cursor = console_cursor(ctx, offset, cookie)  # HUB HOOK
+        deep_url = first_url + "?cursor=" + cursor
+        for url in (first_url, deep_url):
+            status, body = http_request("GET", url, headers={"Cookie": cookie}, timeout_s=60)
+            if status != 200 or b'aria-label="Orders"' not in body:
+                raise BenchError(f"preflight GET {url} answered {status}: {body[:300]!r}")
+        kw = dict(connections=1, threads=1, duration_s=s.depth_probe_s)
+        first = self.wrk_run(f"console_{db}_first", first_url, "get.lua", {"cookie": cookie}, **kw)
+        deep = self.wrk_run(f"console_{db}_deep", deep_url, "get.lua", {"cookie": cookie}, warmup=False, **kw)
+        note = f"{ctx.orders_seeded:,} orders; deep page after {offset:,} rows"
+        self.report.add(
+            Figure(
+                f"console_{db}_first_p50_ms",
+                first.p50_ms if measured(first) else None,
+                "ms",
+                group="console",
+                note="; ".join(x for x in (note, first.problems()) if x),
+            )
+        )
+        self.report.add(
+            Figure(
+                f"console_{db}_deep_p50_ms",
+                deep.p50_ms if measured(deep) else None,
+                "ms",
+                baseline=first.p50_ms or None,
+                baseline_name=f"console_{db}_first_p50_ms",
+                goal="<= 1.5",
+                group="console",
+                note=deep.problems(),
+            )
+        )
+
 
 def wait_quiet(receivers: list[Receiver], quiet_s: float, max_s: float) -> float:
     """Wait until no receiver got anything for ``quiet_s`` (earlier phases may
@@ -1062,6 +1128,8 @@ class HubContext:
     api_key: str
     integration_id: str
     base_url: str = ""
+    orders_seeded: int = 0
+    """Orders seeded into this database so far (every figure's seeding adds to it)."""
 
     def headers(self) -> dict[str, str]:
         return {
@@ -1263,6 +1331,55 @@ def walk_cursor(ctx: HubContext, offset: int, page_size: int) -> str:
     return cursor
 
 
+def console_cookie(ctx: HubContext) -> str:
+    """HUB HOOK: ``Cookie`` header value of a console session: ``POST /console/login`` with the admin key
+    (:func:`hub_setup` set ``ASSESSMENT_HUB_ADMIN_API_KEY`` to the vendor key's string)."""
+    import http.client
+    from urllib.parse import urlencode, urlsplit
+
+    parts = urlsplit(ctx.base_url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    try:
+        body = urlencode({"admin_key": ctx.env["ASSESSMENT_HUB_ADMIN_API_KEY"], "next": "/console"})
+        conn.request("POST", "/console/login", body, {"Content-Type": "application/x-www-form-urlencoded"})
+        resp = conn.getresponse()
+        resp.read()
+        cookie = resp.getheader("Set-Cookie") or ""
+    finally:
+        conn.close()
+    if resp.status != 303 or not cookie:
+        raise BenchError(f"console sign-in answered {resp.status} without a session cookie")
+    return cookie.split(";", 1)[0]
+
+
+def console_cursor(ctx: HubContext, offset: int, cookie: str) -> str:
+    """HUB HOOK: the cursor of the console's "Older orders" link after ``offset`` rows (a page boundary).
+
+    Minted by ``bench.hub_db console-cursor`` from the ``offset``-th order newest first (``created_at, id``
+    descending, every integration), as ``assessment.browse.browse_orders`` encodes a page's last row; when
+    that is a few pages deep, the pages are also walked to check it is the console's own cursor."""
+    offset = max(CONSOLE_PAGE_SIZE, offset // CONSOLE_PAGE_SIZE * CONSOLE_PAGE_SIZE)
+    python = sys.executable if not ARGS else ARGS.python
+    cursor = last_line(
+        run_cli([python, "-m", "bench.hub_db", "console-cursor", str(offset)], env=ctx.env, timeout_s=600)
+    )
+    if offset // CONSOLE_PAGE_SIZE <= 50:
+        import re
+        from html import unescape
+
+        walked = None
+        for _ in range(offset // CONSOLE_PAGE_SIZE):
+            url = ctx.base_url + CONSOLE_ORDERS + (f"?cursor={walked}" if walked else "")
+            status, body = http_request("GET", url, headers={"Cookie": cookie}, timeout_s=30)
+            found = re.search(r'rel="next" href="([^"]+)"', body.decode())
+            if status != 200 or not found:
+                raise BenchError(f"walking console pages: GET {url} answered {status} without a next link")
+            walked = unescape(found.group(1)).rsplit("cursor=", 1)[1]
+        if walked != cursor:
+            raise BenchError(f"minted console cursor {cursor} != the page's {walked} after {offset} rows")
+    return cursor
+
+
 ARGS: argparse.Namespace | None = None  # set in main()
 
 
@@ -1281,6 +1398,8 @@ HOOK_NAMES = [
     "create_order_request",
     "created_order_id",
     "deep_cursor",
+    "console_cookie",
+    "console_cursor",
     "attachment_result",
     "ceiling_argv",
 ]
@@ -1326,6 +1445,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="wrk counts every non-2xx exactly (parses responses in Lua; slower)",
     )
     p.add_argument("--seed-timeout", type=float, default=600)
+    p.add_argument(
+        "--console-orders",
+        type=int,
+        default=None,
+        help="orders in the database for the console figure (default 1,000,000; quick 2,000); "
+        "its deep page is 99%% of the way down",
+    )
     p.add_argument("--duration", type=int, default=None, help="override seconds per wrk measurement")
     p.add_argument("--connections", type=int, default=None)
     p.add_argument("--threads", type=int, default=None)
@@ -1350,6 +1476,9 @@ def main(argv: list[str] | None = None) -> int:
     for attr, val in (("duration_s", args.duration), ("connections", args.connections), ("threads", args.threads)):
         if val:
             setattr(s, attr, val)
+    if args.console_orders:
+        s.console_orders = args.console_orders
+        s.console_deep_offset = args.console_orders * 99 // 100
     out: Path = args.out
     work: Path = args.work or out / "out"
     work.mkdir(parents=True, exist_ok=True)

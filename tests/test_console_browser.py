@@ -363,3 +363,75 @@ def test_a_form_without_the_session_token_or_from_another_site_is_refused(consol
     console.shot("api-keys")
     page.reload()
     assert created not in page.content()
+
+
+# ---------------------------------------------------------------- integrations and webhook endpoints
+
+
+def test_an_integration_is_created_from_its_connectors_form_and_operated(console: Console) -> None:
+    page = console.page
+    console.sign_in()
+    console.goto("/console/integrations")
+    page.get_by_role("link", name="New Teamtailor integration").click()
+    page.get_by_label("Organization name (required)").fill("Acme Recruiting")
+    api_key = page.get_by_label("Partner API key api_key (required)")
+    assert api_key.get_attribute("type") == "password"  # a secret field is masked while typed
+    api_key.fill("tt-partner-key-browser")
+    page.get_by_label("Assessment criteria assessment_criteria (optional)").fill("logic=Logic")
+    page.get_by_role("button", name="Create integration").click()
+    expect(page.get_by_role("heading", name="Integration created: Acme Recruiting")).to_be_visible()
+    values = page.get_by_role("table", name="Set-up values")
+    expect(values).to_contain_text("provider_key")
+    expect(page.get_by_role("button", name="Copy provider_key")).to_be_visible()
+    provider_key = values.get_by_role("row").filter(has_text="provider_key").locator("code").inner_text()
+    assert provider_key.startswith("ttpk_")
+    console.shot("integration-created")
+
+    page.get_by_role("link", name="Go to the integration").click()
+    expect(page.get_by_label("Integration facts")).to_contain_text("ACTIVE")
+    assert provider_key not in page.content() and "tt-partner-key-browser" not in page.content()
+    page.get_by_role("button", name="Deactivate").click()
+    expect(page.get_by_role("status")).to_contain_text("Integration deactivated")
+    expect(page.get_by_label("Integration facts")).to_contain_text("INACTIVE")
+    page.get_by_role("button", name="Activate").click()
+    expect(page.get_by_label("Integration facts")).to_contain_text("ACTIVE")
+    console.shot("integration")
+    page.get_by_role("link", name="Delete…").click()
+    expect(page.get_by_role("heading", name=re.compile("Delete the integration"))).to_be_visible()
+    page.get_by_role("button", name="Delete integration").click()
+    expect(page.get_by_role("status")).to_contain_text("Integration deleted")
+    expect(page.get_by_label("Integration facts")).to_contain_text("deleted")
+
+
+def test_a_webhook_endpoint_is_created_tested_and_deleted(console: Console) -> None:
+    from assessment_hub.signing import SIGNATURE_HEADER, verify_signature
+    from tests.receiver import VendorReceiver
+    from tests.support import serve_in_thread
+
+    receiver = VendorReceiver(answer=(200, '{"ok": true}'))
+    with serve_in_thread(receiver.app()) as base:
+        url = f"{base}/hooks"
+        page = console.page
+        console.sign_in()
+        console.goto("/console/webhooks")
+        page.get_by_label("Endpoint URL").fill(url)
+        page.get_by_label("integration-created").check()  # only this event: it is the shared test hub
+        page.get_by_role("button", name="Create endpoint").click()
+        secret = page.get_by_role("region", name=re.compile("signing secret")).locator("code").first.inner_text()
+        assert secret.startswith("whsec_")
+        page.get_by_role("button", name=f"Send test event to {url}").click()
+        answer = page.get_by_role("region", name=re.compile("Test event sent"))
+        expect(answer).to_contain_text("succeeded")
+        expect(answer).to_contain_text("HTTP 200")
+        expect(page.get_by_label("Endpoint answer")).to_contain_text('{"ok": true}')
+        console.shot("webhooks")
+        (hit,) = [r for r in receiver.received if r.event["type"] == "hub:test"]
+        assert hit.raw.decode() == page.get_by_label("Test event body").inner_text()
+        assert verify_signature(secret, hit.raw, hit.headers.get(SIGNATURE_HEADER.lower()))
+        assert secret not in page.content()  # the test's answer page does not show it either
+        console.goto("/console/webhooks")
+        assert secret not in page.content()
+        page.get_by_role("row").filter(has_text=url).get_by_role("link", name="Delete…").click()
+        page.get_by_role("button", name="Delete endpoint").click()
+        expect(page.get_by_role("status")).to_contain_text("deleted")
+        expect(page.get_by_role("table", name="Webhook endpoints")).not_to_contain_text(url)

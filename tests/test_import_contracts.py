@@ -54,3 +54,10 @@ def test_every_room_is_either_below_or_in_the_composition_root() -> None:
     top = {m.removeprefix("assessment_hub.") for m in contract["forbidden_modules"]}
     assert not below & top
     assert _rooms() == below | top, "a new room: say in composition-on-top whether it is a feature or the root"
+
+
+def test_every_room_but_kit_errors_and_config_is_closed_to_the_simulators() -> None:
+    forbidden = {m.removeprefix("assessment_hub.") for m in CONTRACTS["simulators-speak-http"]["forbidden_modules"]}
+    assert _rooms() - {"kit", "errors", "config", "simulators"} == forbidden, (
+        "a new room: add it to simulators-speak-http"
+    )

@@ -26,6 +26,8 @@ from assessment_hub.config import Settings
 from assessment_hub.connectors.ashby import writeback as ashby
 from assessment_hub.connectors.base import ConnectorContext, ConnectorError
 from assessment_hub.connectors.greenhouse import writeback as greenhouse
+from assessment_hub.connectors.lever import writeback as lever
+from assessment_hub.connectors.recruitee import writeback as recruitee
 from assessment_hub.connectors.teamtailor import writeback as teamtailor
 from assessment_hub.delivery.policy import next_attempt_delay
 from assessment_hub.delivery.senders import send_webhook
@@ -97,23 +99,40 @@ def _context(http: httpx.Client, settings: dict[str, Any]) -> ConnectorContext:
 def greenhouse_nudge(http: httpx.Client, url: str) -> tuple[str | None, float | None]:
     host = url.split("//", 1)[1]
     settings = {"api_key": "key", "allowed_callback_hosts": host}
-    return _connector_error(lambda: greenhouse.nudge(http, f"{url}/take-home/1", settings, 5.0))
+    context = _context(http, settings)
+    request = greenhouse.nudge_request(http, f"{url}/take-home/1", settings, 5.0)
+    return _connector_error(lambda: greenhouse.nudge(context, request, 5.0))
 
 
 def teamtailor_put(http: httpx.Client, url: str) -> tuple[str | None, float | None]:
     context = _context(http, {"api_key": "key"})
-    return _connector_error(lambda: teamtailor.put_partner_result(context, f"{url}/r/1", "1", {"status": "pending"}))
+    request = teamtailor.partner_result_request(context, f"{url}/r/1", "1", {"status": "pending"})
+    return _connector_error(lambda: teamtailor.put_partner_result(context, request))
 
 
 def ashby_update(http: httpx.Client, url: str) -> tuple[str | None, float | None]:
     context = _context(http, {"api_key": "key", "api_base_url": url})
-    return _connector_error(lambda: ashby.send_update(context, {"assessment_id": "a"}))
+    request = ashby.update_request(context, {"assessment_id": "a"})
+    return _connector_error(lambda: ashby.send_update(context, request))
+
+
+def recruitee_patch(http: httpx.Client, url: str) -> tuple[str | None, float | None]:
+    context = _context(http, {"codename": "acme", "partner_secret": "secret", "api_base_url": url})
+    request = recruitee.report_request(context, f"{url}/p/acme/reports/r1", {"status": "completed"})
+    return _connector_error(lambda: recruitee.patch_report(context, request))
+
+
+def lever_note(http: httpx.Client, url: str) -> tuple[str | None, float | None]:
+    context = _context(http, {"api_key": "key", "api_base_url": url})
+    return _connector_error(lambda: lever.post_note(context, lever.note_request(context, "opp-1", {"value": "x"})))
 
 
 CONNECTOR_WRITEBACKS: dict[str, Sender] = {
     "greenhouse": greenhouse_nudge,
     "teamtailor": teamtailor_put,
     "ashby": ashby_update,
+    "recruitee": recruitee_patch,
+    "lever": lever_note,
 }
 SENDERS: dict[str, dict[str, Sender]] = {
     "vendor webhook": {"vendor webhook": vendor_webhook},

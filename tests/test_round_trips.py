@@ -36,7 +36,8 @@ from assessment_hub.db.session import unit_of_work
 from assessment_hub.delivery.models import OutboxRow
 from assessment_hub.integrations.notices import add_notice
 from assessment_hub.integrations.service import create_api_key
-from tests.support import key_settings
+from tests.conftest import POSTGRES_URL
+from tests.support import key_settings, temporary_postgres_database
 
 POSTGRES_ROUND_TRIPS = 2
 """One round trip plus the commit: ``assessment.sql_pg``."""
@@ -108,13 +109,25 @@ class _Traffic:
 
 
 @pytest.fixture
+def own_database(backend: str, tmp_path: Path) -> Iterator[str]:
+    """A database of its own: the session's hub runs a delivery worker on ``database_url`` that would take
+    the write-back this test expects to find pending."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'round-trips.db'}"
+    else:
+        assert POSTGRES_URL
+        with temporary_postgres_database(POSTGRES_URL) as url:
+            yield url
+
+
+@pytest.fixture
 def app_and_tenant(
-    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    own_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[TestClient, _Traffic, Any, dict[str, str]]]:
     # A pooled connection idle for more than PING_AFTER_IDLE_S is pinged at checkout (db/engine.py): under
     # load none is; on a busy test machine one may be, which is not the write's traffic.
     monkeypatch.setattr(engine_module, "PING_AFTER_IDLE_S", 3600.0)
-    settings = Settings(database_url=database_url, attachments_dir=tmp_path / "att", **key_settings(database_url))
+    settings = Settings(database_url=own_database, attachments_dir=tmp_path / "att", **key_settings(own_database))
     engine = build_engine(settings)
     upgrade(engine)
     sessions = sessionmaker(engine, expire_on_commit=False)

@@ -3,6 +3,7 @@
 -- Script arguments come after "--" on the wrk command line as key=value pairs:
 --   key=<api key>          adds "Authorization: Bearer <key>"
 --   integration=<id>       adds "X-Integration-Id: <id>"
+--   cookie=<name=value>    adds "Cookie: <name=value>" (the console's session)
 --   body=<path>            request body read from a file (PUT scripts)
 --   ids=<path>             file with one order id per line (put_ids.lua)
 --   path=<template>        request path; "{id}" is replaced by an order id
@@ -40,6 +41,9 @@ function M.apply_headers(o)
   end
   if o.integration and o.integration ~= "" then
     wrk.headers["X-Integration-Id"] = o.integration
+  end
+  if o.cookie and o.cookie ~= "" then
+    wrk.headers["Cookie"] = o.cookie
   end
 end
 

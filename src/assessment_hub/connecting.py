@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from assessment_hub.connectors.base import check_given_settings
 from assessment_hub.connectors.inbound import integration_base_url
 from assessment_hub.connectors.registry import connector_class
 from assessment_hub.integrations.models import IntegrationRow
@@ -35,7 +36,8 @@ def create_integration(
     (``prepare_settings``: raises ``SettingsError``) and stored encrypted with ``cipher``.
     Raises ``KeyError`` for an unknown tool.
     """
-    prepared = connector_class(tool).prepare_settings(dict(settings or {}))
+    connector = connector_class(tool)
+    prepared = connector.prepare_settings(check_given_settings(connector, settings or {}))
     return add_integration(
         session,
         tool,
@@ -69,12 +71,13 @@ def update_integration(
     current = integration_settings(row, cipher)
     operator_keys = {key for key, _required, _meaning in TOOL_SETTINGS.get(row.tool, ())}
     given = {k: str(v) for k, v in current.items() if k in operator_keys}
-    for key, value in updates.items():
+    connector = connector_class(row.tool)
+    for key, value in check_given_settings(connector, updates, blank_removes=True).items():
         if value.strip():
             given[key] = value
         else:
             given.pop(key, None)
-    prepared = connector_class(row.tool).prepare_settings(given)
+    prepared = connector.prepare_settings(given)
     prepared.update({k: v for k, v in current.items() if k not in operator_keys and k not in updates})
     row.settings_encrypted = cipher.encrypt_json(prepared) if prepared else None
     session.flush()

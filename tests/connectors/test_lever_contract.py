@@ -173,6 +173,15 @@ def test_a_wrong_or_missing_signature_is_refused_401(lever: LeverHarness, hub: H
     assert orders_of(hub, lever.tenant.integration_id) == []
 
 
+def test_a_url_of_no_active_integration_is_404_in_levers_shape(lever: LeverHarness) -> None:
+    import httpx
+
+    base = lever.setup["webhook_url"].rsplit("/connectors/", 1)[0]
+    with httpx.Client(timeout=15) as client:
+        answer = client.post(f"{base}/connectors/lever/{'x' * 24}/webhook", json=lever.sim.signed(None))
+    assert answer.status_code == 404 and set(answer.json()) == {"code", "message"}
+
+
 def test_other_stages_events_and_pings_make_no_order(lever: LeverHarness, hub: Hub) -> None:
     publish(lever, "pkg-1")
     sim = lever.sim
@@ -226,6 +235,20 @@ def test_the_same_delivery_or_an_open_order_makes_no_second_order(lever: LeverHa
         webhooks = session.scalars(select(OutboxRow).where(OutboxRow.order_id == first, OutboxRow.kind == "webhook"))
         assert len(list(webhooks)) == 1
     assert sorted(o.id for o in orders_of(hub, lever.tenant.integration_id)) == sorted([first, other])
+
+
+def test_the_same_delivery_at_once_from_several_connections_makes_one_order(lever: LeverHarness, hub: Hub) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    publish(lever, "pkg-1")
+    sim = lever.sim
+    opportunity = sim.new_opportunity()
+    body = sim.signed(stage_change(sim, opportunity, sim.stage_for("pkg-1")))
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: sim.deliver(body), range(4)))
+    assert {a.status_code for a in answers} == {200}
+    (order,) = orders_of(hub, lever.tenant.integration_id)
+    assert {a.json()["order"] for a in answers} == {order.id}
 
 
 def test_a_delivery_never_lands_in_another_integration(hub: Hub, sim: LeverSimulator) -> None:

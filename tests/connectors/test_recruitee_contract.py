@@ -155,6 +155,18 @@ def test_a_wrong_or_missing_token_is_refused_401(recruitee: RecruiteeHarness) ->
     assert orders_of(recruitee.hub, recruitee.tenant.integration_id) == []
 
 
+def test_a_url_of_no_active_integration_is_404_in_recruitees_shape(recruitee: RecruiteeHarness, hub: Hub) -> None:
+    import httpx
+
+    base = recruitee.setup["tests_url"].rsplit("/connectors/", 1)[0]
+    with httpx.Client(timeout=15) as client:
+        answer = client.get(
+            f"{base}/connectors/recruitee/{'x' * 24}/tests",
+            headers={"Authorization": f"Bearer {recruitee.setup['token']}"},
+        )
+    assert answer.status_code == 404 and set(answer.json()) == {"error"}
+
+
 def test_tests_list_is_a_bare_array_of_id_and_name(recruitee: RecruiteeHarness) -> None:
     assert recruitee.sim.list_tests() == []
     publish(recruitee, "b", "a")
@@ -175,6 +187,20 @@ def test_the_same_report_twice_makes_one_order(recruitee: RecruiteeHarness, hub:
     with hub.sessions() as session:
         events = session.scalars(select(OutboxRow).where(OutboxRow.order_id == order.id, OutboxRow.kind == "webhook"))
         assert len(list(events)) == 1
+
+
+def test_the_same_report_at_once_from_several_connections_makes_one_order(
+    recruitee: RecruiteeHarness, hub: Hub
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    publish(recruitee, "pkg-1")
+    body = recruitee.sim.candidate_body("pkg-1")
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: recruitee.sim.send_body(body), range(4)))
+    assert {a.status_code for a in answers} == {200}
+    (order,) = orders_of(hub, recruitee.tenant.integration_id)
+    assert {a.json()["id"] for a in answers} == {order.id}
 
 
 def test_the_same_report_id_in_another_integration_is_its_own_order(hub: Hub, sim: RecruiteeSimulator) -> None:
@@ -269,6 +295,23 @@ def test_open_result_sends_nothing_and_warns(recruitee: RecruiteeHarness, hub: H
     (patch,) = wait_until(lambda: recruitee.patches(order_id), timeout=20, what="the completed PATCH")
     assert patch["score"] == "7" and patch["status"] == "completed"
     assert [r.method for r in recruitee.sim.requests] == ["PATCH"]  # the OPEN revision sent nothing
+
+
+def test_the_console_preview_shows_the_report_patch_and_nothing_for_open(recruitee: RecruiteeHarness, hub: Hub) -> None:
+    from assessment_hub.delivery.preview import writeback_preview
+
+    publish(recruitee, "pkg-1")
+    order_id = recruitee.place_order("pkg-1", "ada@example.com")
+    put(recruitee, order_id, status="OPEN")
+    with hub.sessions() as session:
+        preview = writeback_preview(session, hub.settings, hub.sessions, order_id)
+    assert preview.request is None and "OPEN" in (preview.note or "")
+    put(recruitee, order_id, status="COMPLETED", score=3, max_score=4, completed_at="2024-05-01T10:00:00Z")
+    with hub.sessions() as session:
+        preview = writeback_preview(session, hub.settings, hub.sessions, order_id)
+    assert preview.request is not None and preview.request.method == "PATCH"
+    assert preview.request.url.endswith(f"/reports/{recruitee.report_ids[order_id]}")
+    assert ("RT-PARTNER-SECRET", "****") in preview.request.headers  # the secret is never shown
 
 
 def test_cancelled_result_is_canceled(recruitee: RecruiteeHarness) -> None:

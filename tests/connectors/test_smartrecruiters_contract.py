@@ -34,7 +34,7 @@ from assessment_hub.integrations.service import integration_settings
 from assessment_hub.simulators.smartrecruiters import RESULTS_PREFIX, TOKEN_PATH, SmartRecruitersSimulator
 from tests.connectors.contract import PDF, ConnectorContract
 from tests.receiver import vendor_receiver
-from tests.support import Hub, Tenant, wait_until
+from tests.support import Hub, Tenant, key_env, wait_until
 
 pytestmark = pytest.mark.live  # the simulator calls the hub over a socket
 
@@ -359,6 +359,16 @@ def test_result_patch_mapping_and_warnings(hub: Hub, sim: SmartRecruitersSimulat
     assert "scoreLabel" not in shown and "summary" not in shown and shown["assessmentResults"] == []
 
 
+def test_a_score_above_the_maximum_is_sent_within_it(hub: Hub, sim: SmartRecruitersSimulator) -> None:
+    harness = SmartRecruitersHarness(hub, sim)
+    publish(harness, "pkg-1")
+    order_id = harness.place_order("pkg-1", "ada@example.com")
+    response = put_result(harness, order_id, status="COMPLETED", score=110, max_score=100)
+    assert any("110/100 is sent as 100/100" in w.message for w in response.warnings), response.warnings
+    (patch,) = wait_until(lambda: harness.patches(order_id), what="the PATCH")
+    assert patch["score"] == {"raw": 100, "min": 0, "max": 100} and sim.rejected == []
+
+
 def test_one_token_serves_many_write_backs(hub: Hub, sim: SmartRecruitersSimulator) -> None:
     harness = SmartRecruitersHarness(hub, sim)
     publish(harness, "pkg-1")
@@ -430,6 +440,7 @@ def test_cli_integrations_create_json(database_url: str, tmp_path: Path) -> None
     env = {
         **os.environ,
         "ASSESSMENT_HUB_DATABASE_URL": database_url,
+        **key_env(database_url),
         "ASSESSMENT_HUB_ATTACHMENTS_DIR": str(tmp_path / "att"),
         "ASSESSMENT_HUB_PUBLIC_BASE_URL": "https://hub.example.com",
     }

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypedDict, cast
 
 from sqlalchemy import CursorResult, Engine, delete, inspect, select, text, update
@@ -27,7 +27,7 @@ from assessment_hub.assessment.views import order_view as _order_view
 from assessment_hub.delivery.models import OutboxRow
 from assessment_hub.errors import NotFound
 from assessment_hub.integrations import notices
-from assessment_hub.integrations.models import IntegrationRow
+from assessment_hub.integrations.models import InboundEventRow, IntegrationRow
 from assessment_hub.integrations.service import get_active_integration, get_integration, integration_settings
 from assessment_hub.kit.crypto import Cipher
 from assessment_hub.kit.timestamps import utcnow
@@ -153,6 +153,28 @@ def lock_remote_id(session: Session, integration_id: str, remote_id: str) -> Non
         session.execute(
             text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": f"{integration_id}:{remote_id}"}
         )
+
+
+def remember_event(session: Session, integration_id: str, event_id: str, fingerprint: str, *, keep_s: float) -> bool:
+    """Note that the integration's ATS sent event ``event_id`` with content ``fingerprint`` (a digest of its
+    body); False when that event id was already taken within the last ``keep_s`` seconds with another
+    fingerprint (a captured signature replayed with another body), True otherwise (new, or the ATS retrying
+    the same event). Kept in the database, so every process of the hub agrees; older entries are deleted
+    here. Serialized per event id until the transaction ends (``lock_remote_id``)."""
+    now = utcnow()
+    session.execute(
+        delete(InboundEventRow).where(
+            InboundEventRow.integration_id == integration_id,
+            InboundEventRow.seen_at < now - timedelta(seconds=keep_s),
+        )
+    )
+    lock_remote_id(session, integration_id, f"event:{event_id}")
+    seen = session.get(InboundEventRow, (integration_id, event_id))
+    if seen is not None:
+        return seen.fingerprint == fingerprint
+    session.add(InboundEventRow(integration_id=integration_id, event_id=event_id, fingerprint=fingerprint, seen_at=now))
+    session.flush()
+    return True
 
 
 def record_notice(session: Session, integration_id: str, message: str, order_id: str | None = None) -> None:

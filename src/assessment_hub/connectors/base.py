@@ -17,7 +17,8 @@ A connector instance is created fresh for each use and holds no state between us
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -164,6 +165,39 @@ class SettingsError(InputInvalid):
 
     def __init__(self, message: str) -> None:
         super().__init__(f"settings: {message}")
+
+
+_SECRET_NAME = re.compile(r"(^|_)(secret|key|token|password)$")
+
+
+def is_secret_setting(connector: type, name: str) -> bool:
+    """A setting that carries a credential: marked ``secret`` in the connector's ``setting_fields``, or named
+    like one (``*_secret``, ``*_key``, ``*_token``, ``*_password``) for connectors that list no fields."""
+    fields = {f.name: f for f in getattr(connector, "setting_fields", ())}
+    return (name in fields and fields[name].secret) or bool(_SECRET_NAME.search(name))
+
+
+def check_given_settings(
+    connector: type, given: Mapping[str, object], *, blank_removes: bool = False
+) -> dict[str, str]:
+    """The rule every connector's settings pass before its ``prepare_settings`` (the CLI, the admin API, the
+    console and Connect alike): every value is a string (a number, list, object or null is refused naming the
+    setting, never dropped or turned into text), and a secret-bearing setting (``is_secret_setting``) is never
+    empty or blank: an unset shell variable (``--setting webhook_secret=$SECRET``) must not switch a signature
+    check off or store an empty credential; leave the setting out instead. With ``blank_removes`` (changing a
+    live integration) an empty value means "remove the setting" and passes. Raises ``SettingsError``."""
+    checked: dict[str, str] = {}
+    for name, value in given.items():
+        if not isinstance(value, str):
+            kind = "null" if value is None else type(value).__name__
+            raise SettingsError(f"{name}: must be a string (got {kind})")
+        if not value.strip() and is_secret_setting(connector, name) and not blank_removes:
+            raise SettingsError(
+                f"{name}: must not be empty or blank (it holds a secret; leave the setting out instead of giving "
+                "it empty)"
+            )
+        checked[name] = value
+    return checked
 
 
 class Connector(Protocol):

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from assessment_hub.connectors.numbers import format_number, percent
 from assessment_hub.kit.states import ResultStatus
 
-
-def format_number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:.2f}".rstrip("0").rstrip(".")
+__all__ = ["attribute_pairs", "attributes_as_text", "format_number", "score_text", "sub_result_text"]
 
 
 def sub_result_text(attribute: dict[str, Any]) -> str:
@@ -25,8 +24,9 @@ def sub_result_text(attribute: dict[str, Any]) -> str:
     if attribute.get("status") == ResultStatus.CANCELLED:
         return "cancelled"
     value, maximum = attribute["score"]["value"], attribute["score"]["max"]
-    percent = f" ({format_number(round(100 * value / maximum, 1))}%)" if maximum else ""
-    return f"{format_number(value)}/{format_number(maximum)}{percent}"
+    share = percent(value, maximum)
+    shown = f" ({format_number(round(share, 1))}%)" if share is not None else ""
+    return f"{format_number(value)}/{format_number(maximum)}{shown}"
 
 
 def attribute_pairs(attributes: list[dict[str, Any]]) -> list[tuple[str, str]]:
@@ -55,6 +55,5 @@ def score_text(score: float | None, max_score: float | None) -> str | None:
 def percent_text(value: float, maximum: float | None) -> str | None:
     """``value`` as a percentage of ``maximum``, one decimal at most (``"82"``, ``"82.5"``); None without a
     positive maximum."""
-    if not maximum or maximum <= 0:
-        return None
-    return format_number(round(100 * value / maximum, 1))
+    share = percent(value, maximum)  # None without a positive maximum, or past the double range
+    return None if share is None else format_number(round(share, 1))

@@ -2,7 +2,7 @@
 
 Cookie ``ahub_console`` (path ``/console``, HttpOnly, SameSite=Strict, Secure when the public base URL is
 https): ``base64url(JSON {"exp": unix seconds, "csrf": token}) "." base64url(HMAC-SHA256)``. The HMAC key
-is derived from ``ASSESSMENT_HUB_SECRET_KEY`` (the development key without it) and the admin credential in
+is derived from the installation's current secret key (``kit/secret_keys.py``) and the admin credential in
 force (``admin.keys.admin_fingerprint``): a new admin key or secret key signs every session out.
 
 CSRF: each session carries a random token; every state-changing form posts it as ``csrf_token`` and it

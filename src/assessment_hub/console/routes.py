@@ -455,7 +455,8 @@ def test_webhook(request: Request, endpoint_id: str, posted: PostedForm, session
         body, outcome = deliveries.send_test_event(
             session, settings.cipher, endpoint_id, http, settings.delivery_timeout_s
         )
-    return _webhooks(request, posted.session, session, tested=endpoint_id, test_body=body, outcome=outcome)
+    tested = next((e.url for e in webhooks.list_endpoints(session) if e.id == endpoint_id), endpoint_id)
+    return _webhooks(request, posted.session, session, tested=tested, test_body=body, outcome=outcome)
 
 
 @router.get("/webhooks/{endpoint_id}/delete")
@@ -544,7 +545,8 @@ def sandbox_index(console: Console, session: ReadSessionDep) -> Response:
 
 @router.get("/sandbox/{integration_id}")
 def sandbox_page(request: Request, integration_id: str, console: Console, session: ReadSessionDep) -> Response:
-    integration = sandbox.sandbox_integration(session, integration_id)
+    sandbox.sandbox_integration(session, integration_id)  # refuses another tool's integration
+    integration = integrations.get_integration(session, integration_id)
     latest = browse.browse_orders(session, integration_id=integration_id, page_size=50)
     return render(
         request,

@@ -5,7 +5,7 @@ from assessment_hub.connect.models import ConnectLinkRow
 from assessment_hub.connectors.sandbox.models import SandboxStateRow, SandboxWritebackRow
 from assessment_hub.db.base import Base
 from assessment_hub.delivery.models import DeliveryAttemptRow, OutboxRow
-from assessment_hub.integrations.models import ApiKeyRow, HubMetaRow, IntegrationRow
+from assessment_hub.integrations.models import ApiKeyRow, HubMetaRow, InboundEventRow, IntegrationRow
 from assessment_hub.integrations.notices import NoticeRow
 from assessment_hub.webhooks.models import WebhookEndpointRow
 
@@ -16,6 +16,7 @@ __all__ = [
     "ConnectLinkRow",
     "DeliveryAttemptRow",
     "HubMetaRow",
+    "InboundEventRow",
     "IntegrationRow",
     "NoticeRow",
     "OrderRow",

@@ -84,6 +84,11 @@ def writeback_preview(
             return WritebackPreview(revision.revision, None, error=exc.message)
     if request is None:
         return WritebackPreview(
-            revision.revision, None, note="Nothing goes over HTTP: this ATS keeps the write-back inside the hub."
+            revision.revision,
+            None,
+            note=(
+                "Nothing goes over HTTP for this revision: the ATS shows no such result (e.g. an OPEN one in "
+                "Recruitee or Lever, see the result's warnings) or keeps the write-back inside the hub (the sandbox)."
+            ),
         )
     return WritebackPreview(revision.revision, request_view(request))

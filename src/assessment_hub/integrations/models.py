@@ -54,4 +54,18 @@ class HubMetaRow(Base):
     value: Mapped[str] = mapped_column(Text)
 
 
-__all__ = ["ApiKeyRow", "HubMetaRow", "IntegrationRow"]
+class InboundEventRow(Base):
+    """An ATS event id the hub took from an integration, with a digest of what came with it, kept for the
+    window in which the event's signature stays valid (``intake.remember_event``): a captured signature
+    replayed with another body is refused, in every process (Teamtailor signs only ``t.event-id``)."""
+
+    __tablename__ = "inbound_events"
+
+    integration_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    """sha256 (hex) of the event's body, canonical JSON."""
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+__all__ = ["ApiKeyRow", "HubMetaRow", "InboundEventRow", "IntegrationRow"]

@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from assessment_hub.assessment.intake import UnifiedOrder
 from assessment_hub.connectors.greenhouse.schemas import SendTestIn
+from assessment_hub.connectors.numbers import whole
 from assessment_hub.connectors.text import attribute_pairs
 from assessment_hub.connectors.urls import is_http_url
 from assessment_hub.kit.states import OrderStatus, ResultStatus
@@ -86,7 +87,8 @@ def unified_order(body: SendTestIn) -> UnifiedOrder:
 def _number(value: float | None) -> int | float | None:
     if value is None:
         return None
-    return int(value) if float(value).is_integer() else value
+    exact = whole(value) if float(value).is_integer() else None  # a whole number within int64 as an integer
+    return exact if exact is not None else value
 
 
 def _put(metadata: dict[str, Any], key: str, value: Any) -> None:

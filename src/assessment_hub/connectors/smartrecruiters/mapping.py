@@ -14,6 +14,7 @@ from typing import Any
 
 from assessment_hub.assessment.intake import Package, UnifiedOrder
 from assessment_hub.connectors.base import ResultSnapshot
+from assessment_hub.connectors.numbers import INT64_MAX, whole
 from assessment_hub.connectors.smartrecruiters.schemas import OrderIn
 from assessment_hub.connectors.text import attributes_as_text, format_number
 from assessment_hub.connectors.urls import is_http_url
@@ -102,15 +103,15 @@ def package(pkg: Package) -> dict[str, Any]:
 # ------------------------------------------------------------------ hub -> SmartRecruiters
 
 
-def _int(value: float) -> int:
-    return int(round(value))
-
-
 def score(value: float | None, maximum: float | None) -> dict[str, int] | None:
-    """``Score`` ``{raw, min: 0, max}`` (int64 in SmartRecruiters' schema: non-integers are rounded), or None."""
-    if value is None:
+    """``Score`` ``{raw, min: 0, max}`` (int64 in SmartRecruiters' schema: non-integers are rounded; ``raw`` kept
+    within ``[0, max]``, since SmartRecruiters shows ``(raw - min) / (max - min)`` as a percentage), or None
+    (also when a number is beyond int64: ``numbers.whole``; ``warnings`` says so)."""
+    raw, top = whole(value), whole(maximum if maximum is not None else DEFAULT_MAX)
+    if raw is None or top is None:
         return None
-    return {"raw": _int(value), "min": 0, "max": _int(maximum if maximum is not None else DEFAULT_MAX)}
+    top = max(0, top)
+    return {"raw": min(max(0, raw), top), "min": 0, "max": top}
 
 
 def _sub_results(result: ResultSnapshot) -> list[dict[str, Any]]:
@@ -177,10 +178,27 @@ def warnings(result: ResultSnapshot) -> list[str]:
         if a["type"] == "SUB_RESULT"
         for v in ((a.get("score") or {}).get("value"), (a.get("score") or {}).get("max"))
     ]
-    rounded = [f"{name} {format_number(v)}" for name, v in numbers if v is not None and not float(v).is_integer()]
+    too_big = [f"{name} {format_number(v)}" for name, v in numbers if v is not None and whole(v) is None]
+    if too_big:
+        out.append(
+            f"SmartRecruiters takes whole-number scores up to {INT64_MAX}: {', '.join(too_big)} is beyond that, "
+            "so that score is not sent."
+        )
+    rounded = [
+        f"{name} {format_number(v)}"
+        for name, v in numbers
+        if v is not None and whole(v) is not None and not float(v).is_integer()
+    ]
     if rounded:
         out.append(
             f"SmartRecruiters takes whole-number scores: {', '.join(rounded)} rounded to the nearest whole number."
+        )
+    sent = score(result.score, result.max_score)
+    top = result.max_score if result.max_score is not None else DEFAULT_MAX
+    if sent is not None and result.score is not None and not 0 <= result.score <= top:
+        out.append(
+            f"SmartRecruiters shows scores between 0 and the maximum: {format_number(result.score)}/"
+            f"{format_number(top)} is sent as {sent['raw']}/{sent['max']}."
         )
     if result.score is not None and result.max_score is None:
         out.append(f"SmartRecruiters needs a maximum score: the score is sent as {format_number(result.score)}/100.")

@@ -35,7 +35,7 @@ from assessment_hub.connectors.teamtailor.mapping import PACKAGE_FIELD, package_
 from assessment_hub.connectors.teamtailor.schemas import WebhookBody
 from assessment_hub.connectors.teamtailor.settings import parse_criteria
 from assessment_hub.connectors.teamtailor.signature import HEADER as SIGNATURE_HEADER
-from assessment_hub.connectors.teamtailor.signature import check_signature
+from assessment_hub.connectors.teamtailor.signature import REPLAY_WINDOW_S, body_fingerprint, check_signature
 from assessment_hub.errors import describe_validation_error
 from assessment_hub.kit.openapi import inbound_documented
 
@@ -132,6 +132,12 @@ def webhook(
         problem = check_signature(secret, teamtailor_signature, event.id)
         if problem:
             raise Refusal(401, problem)
+        # The signature covers "t.<event id>", not the body: the same event id with another body inside the
+        # signature's window is a replay (Teamtailor retrying sends the same body, which passes).
+        if not intake.remember_event(
+            inbound.session, inbound.id, event.id, body_fingerprint(raw), keep_s=REPLAY_WINDOW_S
+        ):
+            raise Refusal(401, f"{SIGNATURE_HEADER} was already used for partner event {event.id} with another body")
     if event.partner_result is None:
         raise Refusal(422, "The partner event has no partner-result: the hub could not send the result back")
     session = inbound.session

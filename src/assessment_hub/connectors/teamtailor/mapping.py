@@ -9,6 +9,7 @@ from typing import Any
 
 from assessment_hub.assessment.intake import UnifiedOrder
 from assessment_hub.connectors.base import ResultSnapshot
+from assessment_hub.connectors.numbers import percent
 from assessment_hub.connectors.teamtailor.schemas import Candidate, PartnerEvent, Person, text_id
 from assessment_hub.connectors.text import attribute_pairs, score_text
 from assessment_hub.connectors.urls import is_http_url
@@ -111,9 +112,8 @@ def normalized_score(score: float | None, max_score: float | None) -> int | None
         return None
     if max_score is None:
         return round(score) if 0 <= score <= 100 else None
-    if max_score <= 0:
-        return None
-    return max(0, min(100, round(100 * score / max_score)))
+    scaled = percent(score, max_score)  # None for a max_score that is not positive, or past the double range
+    return None if scaled is None else max(0, min(100, round(scaled)))
 
 
 def _details(result: ResultSnapshot) -> dict[str, Any]:
@@ -182,9 +182,11 @@ def warnings(result: ResultSnapshot) -> list[str]:
         score = normalized_score(result.score, result.max_score)
         if score is None:
             why = (
-                "max_score is not positive"
-                if result.max_score is not None
-                else "there is no max_score and the score is outside 0-100"
+                "there is no max_score and the score is outside 0-100"
+                if result.max_score is None
+                else "max_score is not positive"
+                if result.max_score <= 0
+                else "the score cannot be scaled to it (it overflows the number range)"
             )
             out.append(
                 f"Teamtailor shows scores as integers from 0 to 100 and {why}: no score is shown "
