@@ -33,7 +33,7 @@ from assessment_hub.integrations.service import integration_settings
 from assessment_hub.simulators.workable import CALLBACK_PREFIX, WorkableSimulator
 from tests.connectors.contract import PDF, ConnectorContract
 from tests.receiver import vendor_receiver
-from tests.support import Hub, Tenant, wait_until
+from tests.support import Hub, Tenant, key_env, wait_until
 
 pytestmark = pytest.mark.live  # the simulator calls the hub over a socket
 
@@ -336,6 +336,7 @@ def test_cli_integrations_create_json(database_url: str, tmp_path: Path) -> None
     env = {
         **os.environ,
         "ASSESSMENT_HUB_DATABASE_URL": database_url,
+        **key_env(database_url),
         "ASSESSMENT_HUB_ATTACHMENTS_DIR": str(tmp_path / "att"),
         "ASSESSMENT_HUB_PUBLIC_BASE_URL": "https://hub.example.com",
     }
