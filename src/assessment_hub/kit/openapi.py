@@ -329,8 +329,8 @@ def inbound_documented(
         413: "Body larger than the configured limit.",
         500: "A fault in the hub; the details are in the server log.",
     }
-    for status, text in {**defaults, **(errors or {})}.items():
-        responses[status] = {"description": text}
+    for other, text in {**defaults, **(errors or {})}.items():
+        responses[other] = {"description": text}
     extra: dict[str, Any] = {}
     if body is not None:
         name = f"{body.__module__}.{body.__qualname__}"
