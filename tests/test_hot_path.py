@@ -10,10 +10,16 @@ from starlette.requests import ClientDisconnect
 
 from assessment_hub.app import create_app
 from assessment_hub.config import Settings
+from assessment_hub.db.engine import build_engine
+from assessment_hub.db.migrate import upgrade
 
 
 def test_client_disconnect_is_not_logged_as_an_unexpected_error(tmp_path: Path, capsys, caplog) -> None:
-    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'hub.db'}", attachments_dir=tmp_path / "att"))
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'hub.db'}", attachments_dir=tmp_path / "att")
+    engine = build_engine(settings)
+    upgrade(engine)  # the app starts on a migrated database (its start-up reads the stored secrets)
+    engine.dispose()
+    app = create_app(settings)
 
     @app.get("/__test/disconnect")
     def hang_up() -> None:
