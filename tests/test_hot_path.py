@@ -13,7 +13,14 @@ from assessment_hub.config import Settings
 
 
 def test_client_disconnect_is_not_logged_as_an_unexpected_error(tmp_path: Path, capsys, caplog) -> None:
-    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'hub.db'}", attachments_dir=tmp_path / "att"))
+    from assessment_hub.db.engine import build_engine
+    from assessment_hub.db.migrate import upgrade
+
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'hub.db'}", attachments_dir=tmp_path / "att")
+    engine = build_engine(settings)
+    upgrade(engine)  # the lifespan reads the admin key's hash from hub_meta
+    engine.dispose()
+    app = create_app(settings)
 
     @app.get("/__test/disconnect")
     def hang_up() -> None:
@@ -37,6 +44,6 @@ def test_logged_exceptions_render_as_plain_text(capsys) -> None:
         raise RuntimeError("boom")
     except RuntimeError:
         structlog.get_logger("t").exception("failed")
-    out = capsys.readouterr().out
+    out = capsys.readouterr().err  # log lines go to stderr (stdout is the CLI's output)
     assert "Traceback (most recent call last)" in out and "RuntimeError: boom" in out
     assert "╭" not in out and "│" not in out

@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from assessment_hub import __version__
+from assessment_hub.admin.erasures import router as erasures_router
 from assessment_hub.admin.keys import load_admin_key_hash
 from assessment_hub.admin.routes import router as admin_router
 from assessment_hub.apidocs import router as apidocs_router
@@ -58,6 +59,9 @@ from assessment_hub.kit.body_limit import BodyLimit
 from assessment_hub.kit.keep_alive import keep_alive_after_errors
 from assessment_hub.kit.logging import configure_logging
 from assessment_hub.kit.openapi import install_openapi
+from assessment_hub.ops.access import install_request_log
+from assessment_hub.ops.health import router as ops_router
+from assessment_hub.privacy.retention import retention_chores
 from assessment_hub.secret_key import require_readable
 
 log = structlog.get_logger("assessment_hub")
@@ -67,7 +71,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = False, resolv
     """The API; with ``worker=True`` a delivery worker runs in the same process (the embedded set-up).
     ``resolver`` answers the host names of ``data_url``s (default: the system's; tests give their own)."""
     settings = settings or Settings()
-    configure_logging()
+    configure_logging(settings.log_level, settings.log_format)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -93,7 +97,8 @@ def create_app(settings: Settings | None = None, *, worker: bool = False, resolv
         stop = threading.Event()
         thread = None
         if worker:
-            delivery = DeliveryWorker(settings, app.state.sessions, wake=wake)
+            chores = retention_chores(settings, app.state.sessions)
+            delivery = DeliveryWorker(settings, app.state.sessions, wake=wake, chores=chores)
             thread = threading.Thread(target=delivery.run, args=(stop,), name="delivery-worker", daemon=True)
             thread.start()
         try:
@@ -132,6 +137,8 @@ def create_app(settings: Settings | None = None, *, worker: bool = False, resolv
     app.include_router(attachment_link_router)
     app.include_router(connect_router)
     app.include_router(console_router)
+    app.include_router(ops_router)
+    app.include_router(erasures_router)
     mount_inbound_routes(app, CONNECTORS)
     app.include_router(apidocs_router)
     install_openapi(app, {tool: connector.label for tool, connector in CONNECTORS.items()})
@@ -139,7 +146,8 @@ def create_app(settings: Settings | None = None, *, worker: bool = False, resolv
     _install_error_handlers(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)  # every route, before a body or key is read
     _refuse_nul_in_urls(app)
-    _wrap_stack(app, keep_alive_after_errors)  # outermost: around Starlette's ServerErrorMiddleware
+    _wrap_stack(app, keep_alive_after_errors)  # around Starlette's ServerErrorMiddleware
+    install_request_log(app)  # outermost: X-Request-Id and the access line for every request
     return app
 
 

@@ -32,6 +32,8 @@ webhooks = typer.Typer(help="Vendor webhook endpoints.", no_args_is_help=True)
 deliveries = typer.Typer(help="Outbound deliveries (webhooks and write-backs).", no_args_is_help=True)
 secret_key = typer.Typer(help="The secret key encrypting credentials at rest.", no_args_is_help=True)
 app.add_typer(secret_key, name="secret-key")
+data = typer.Typer(help="Candidates' personal data: erasure.", no_args_is_help=True)
+app.add_typer(data, name="data")
 app.add_typer(webhooks, name="webhooks")
 app.add_typer(deliveries, name="deliveries")
 app.add_typer(api_keys, name="api-keys")
@@ -251,6 +253,8 @@ def serve(
             port=port,
             log_level="warning",
             http=protocol(settings.header_timeout_s),
+            log_config=None,  # uvicorn's own records go through the hub's log set-up (kit/logging.py)
+            access_log=False,  # the hub writes its own access line (ops/access.py)
         )
         return
 
@@ -294,15 +298,18 @@ def worker(
 
     limit_malloc_arenas()  # before the worker's sender threads start
     from assessment_hub.delivery.worker import DeliveryWorker
+    from assessment_hub.kit.logging import configure_logging
+    from assessment_hub.privacy.retention import retention_chores
 
     settings = _settings()
+    configure_logging(settings.log_level, settings.log_format)
     if concurrency is not None:
         settings = settings.model_copy(update={"worker_concurrency": concurrency})
     sessions = _session_factory(settings, secrets=True)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    delivery = DeliveryWorker(settings, sessions)
+    delivery = DeliveryWorker(settings, sessions, chores=retention_chores(settings, sessions))
     typer.echo(f"delivery worker {delivery.worker_id} started (concurrency {settings.worker_concurrency})")
     sys.stdout.flush()
     delivery.run(stop)
@@ -504,8 +511,10 @@ def api_keys_list(
     if not views:
         typer.echo("no API keys")
         return
-    rows = [("id", "name", "prefix", "created", "revoked")] + [
-        (v["id"], v["name"], f"{v['prefix']}...", v["created_at"], v["revoked_at"] or "-") for v in views
+    header: list[tuple[str, ...]] = [("id", "name", "prefix", "created", "revoked")]
+    rows = header + [
+        (str(v["id"]), str(v["name"]), f"{v['prefix']}...", str(v["created_at"]), str(v["revoked_at"] or "-"))
+        for v in views
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     for row in rows:
@@ -939,6 +948,37 @@ def deliveries_cancel(delivery_id: int) -> None:
     except HubError as exc:
         _fail(exc.message)
     typer.echo(f"delivery {delivery_id} cancelled")
+
+
+@data.command("erase")
+def data_erase(
+    email: Annotated[str, typer.Option(help="The candidate's email address (any case).")],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object instead of text.")] = False,
+) -> None:
+    """Erase a candidate's personal data (name, email, phone, raw ATS payloads, attachments) from every
+    order with that email; the orders stay, and an audit entry records when, by whom and which orders."""
+    import getpass
+    import json
+
+    from assessment_hub.privacy.erasure import erase_candidate
+    from assessment_hub.privacy.retention import delete_attachment_bytes
+
+    email = _check_email(email)
+    settings = _settings()
+    try:
+        user = getpass.getuser()
+    except Exception:
+        user = "unknown"
+    with unit_of_work(_session_factory(settings)) as session:
+        erasure = erase_candidate(session, email, actor=f"cli user {user}")
+    delete_attachment_bytes(settings.attachments_dir, erasure.orphaned_sha256)
+    if as_json:
+        typer.echo(
+            json.dumps({"id": erasure.id, "order_ids": erasure.order_ids, "order_count": len(erasure.order_ids)})
+        )
+        return
+    typer.echo(f"erased the candidate data of {len(erasure.order_ids)} order(s): {', '.join(erasure.order_ids) or '-'}")
+    typer.echo(erasure.id)
 
 
 if __name__ == "__main__":

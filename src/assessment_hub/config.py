@@ -98,6 +98,37 @@ class Settings(BaseSettings):
     worker_lease_s: float = Field(default=120.0, gt=0)
     """A claimed delivery whose worker vanished is claimable again after this long."""
 
+    # Operations: logs, health, retention (docs/operations.md).
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    """Lowest level written to the log (stderr). ``LOG_LEVEL`` is read case-insensitively."""
+    log_format: Literal["json", "console"] = "console"
+    """``json``: one JSON object per line (for a log collector); ``console``: ``key=value`` text for people."""
+    log_url_template: str = "urn:assessment-hub:request:{request_id}"
+    """The ``log_url`` of error envelopes; ``{request_id}`` is replaced by the request's id (``X-Request-Id``).
+    Point it at a log search, e.g. ``https://logs.example.com/search?q={request_id}``."""
+    worker_heartbeat_s: float = Field(default=5.0, gt=0, le=300)
+    """How often a delivery worker records that its claim loop is turning (``worker_heartbeats``)."""
+    ready_heartbeat_max_age_s: float = Field(default=60.0, gt=0)
+    """``/ready`` answers 503 when no delivery worker's heartbeat is younger than this."""
+    retention_days: int | None = Field(default=None, ge=1)
+    """Orders not changed for this many days have their candidate data erased by the worker (unset: kept)."""
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower_level(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("log_url_template")
+    @classmethod
+    def _template_names_request_id(cls, value: str) -> str:
+        if "{request_id}" not in value:
+            raise ValueError("must contain {request_id}")
+        try:
+            value.format(request_id="x")
+        except (KeyError, IndexError, ValueError):
+            raise ValueError("may contain no placeholder other than {request_id}") from None
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _normalize_db_url(cls, value: str) -> str:
@@ -158,6 +189,10 @@ class Settings(BaseSettings):
             )
         if self.worker_lease_s <= self.delivery_timeout_s:
             raise ValueError("ASSESSMENT_HUB_WORKER_LEASE_S must be longer than ASSESSMENT_HUB_DELIVERY_TIMEOUT_S")
+        if self.ready_heartbeat_max_age_s <= self.worker_heartbeat_s:
+            raise ValueError(
+                "ASSESSMENT_HUB_READY_HEARTBEAT_MAX_AGE_S must be longer than ASSESSMENT_HUB_WORKER_HEARTBEAT_S"
+            )
         return self
 
     @cached_property

@@ -49,7 +49,7 @@ OUTAGE_FAILED_ATTEMPTS = 3
 """Failed write-back attempts to show before the ATS comes back."""
 KOMBO_MISSING = (
     "the official `kombo` SDK is not installed; install it with `pip install kombo` "
-    "(or `pip install 'assessment-hub[test]'`) and run the demo again"
+    "(a dependency of assessment-hub) and run the demo again"
 )
 
 
@@ -218,8 +218,16 @@ def step_database(demo: Demo) -> str:
     from assessment_hub.db.migrate import upgrade
 
     demo.tmp = Path(tempfile.mkdtemp(prefix="assessment-hub-demo-"))
+    import os
+
+    quiet: dict[str, Any] = (
+        {} if "ASSESSMENT_HUB_LOG_LEVEL" in os.environ else {"log_level": "warning"}
+    )  # the timeline is the output
     demo.settings = Settings(
-        database_url=f"sqlite:///{demo.tmp / 'demo.db'}", attachments_dir=demo.tmp / "attachments", **DEMO_SETTINGS
+        database_url=f"sqlite:///{demo.tmp / 'demo.db'}",
+        attachments_dir=demo.tmp / "attachments",
+        **DEMO_SETTINGS,
+        **quiet,
     )
     engine = build_engine(demo.settings)
     upgrade(engine)

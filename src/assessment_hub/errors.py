@@ -115,8 +115,14 @@ def is_statement_timeout(exc: BaseException) -> bool:
 
 
 def error_body(code: str, title: str, message: str) -> dict[str, Any]:
-    """The Kombo error envelope; ``log_url`` is null because the hub's logs are local."""
-    return {"status": "error", "error": {"code": code, "title": title, "message": message, "log_url": None}}
+    """The Kombo error envelope; ``log_url`` names the request's id (``Settings.log_url_template``) when
+    answering a request, so the operator finds its log lines; null elsewhere."""
+    from assessment_hub.request_context import current_log_url
+
+    return {
+        "status": "error",
+        "error": {"code": code, "title": title, "message": message, "log_url": current_log_url()},
+    }
 
 
 def describe_validation_error(exc: Any, *, limit: int = 5) -> str:

@@ -67,11 +67,34 @@ def stop_worker_process(process, timeout: float) -> None:
             process.wait()
 
 
+def prepare_metrics_dir() -> str | None:
+    """Multi-process Prometheus metrics: every API process and the worker write their counters to files in
+    ``PROMETHEUS_MULTIPROC_DIR`` and ``/metrics`` adds them up. Uses the directory given in the environment
+    (its ``*.db`` files from an earlier run are removed: stale counters must not be added in) or makes a
+    temporary one; returns the directory to remove at the end (the temporary one), else None. Set before
+    any child starts, so each imports prometheus_client in multi-process mode."""
+    import glob
+    import tempfile
+
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if given:
+        os.makedirs(given, exist_ok=True)
+        for stale in glob.glob(os.path.join(given, "*.db")):
+            os.unlink(stale)
+        return None
+    made = tempfile.mkdtemp(prefix="assessment-hub-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = made
+    return made
+
+
 def run(host: str, port: int, workers: int, with_worker: bool, worker_stop_timeout_s: float, database: str) -> None:
     """The delivery worker (unless ``with_worker`` is false) and uvicorn's supervisor of ``workers`` API processes."""
+    import shutil
+
     import uvicorn
 
     limit_malloc_arenas()
+    made_dir = prepare_metrics_dir()
     delivery = start_worker_process() if with_worker else None
     worker_note = f"one delivery worker process (pid {delivery.pid})" if delivery is not None else "no worker"
     print(
@@ -88,10 +111,14 @@ def run(host: str, port: int, workers: int, with_worker: bool, worker_stop_timeo
             host=host,
             port=port,
             log_level="warning",
+            log_config=None,  # each API process logs through the hub's set-up (kit/logging.py)
+            access_log=False,  # the hub writes its own access line
         )
     finally:
         if delivery is not None:
             stop_worker_process(delivery, worker_stop_timeout_s)
+        if made_dir is not None:
+            shutil.rmtree(made_dir, ignore_errors=True)
 
 
 def main(argv: list[str]) -> int:

@@ -464,3 +464,34 @@ def test_capabilities_row() -> None:
     caps = connector_class("smartrecruiters").capabilities
     assert not caps.text_only_attributes and caps.shows_open_results and caps.accepts_attachments
     assert caps.shows_rejection_message and not caps.ats_can_cancel
+
+
+def test_the_console_preview_is_the_patch_smartrecruiters_then_receives(
+    hub: Hub, sim: SmartRecruitersSimulator
+) -> None:
+    """The write-back preview is built by the connector's own ``result_request``: method, URL, the headers
+    (credentials masked) and the body byte for byte are what the simulator then received."""
+    from assessment_hub.delivery.preview import writeback_preview
+
+    harness = SmartRecruitersHarness(hub, sim)
+    publish(harness, "pkg-1")
+    order_id = harness.place_order("pkg-1", "ada@example.com")
+    put_result(harness, order_id, status="COMPLETED", score=7, max_score=10, completed_at="2024-05-01T10:00:00Z")
+    with hub.sessions() as session:
+        preview = writeback_preview(session, hub.settings, hub.sessions, order_id)
+    assert preview.request is not None, preview
+    wait_until(lambda: harness.patches(order_id), timeout=20, what="the results PATCH")
+    (sent,) = [r for r in sim.received if r.method == "PATCH"]
+    assert preview.request.method == "PATCH" and urlsplit(preview.request.url).path == sent.path
+    assert preview.request.body == sent.body  # byte for byte
+    shown = dict(preview.request.headers)
+    assert shown["Authorization"] == "Bearer ****" and sent.headers["authorization"].startswith("Bearer ")
+    for name in ("Content-Type", "Accept", "User-Agent"):
+        assert shown[name] == sent.headers[name.lower()]
+
+
+def test_settings_are_declared_for_the_console_form() -> None:
+    fields = {f.name: f for f in connector_class("smartrecruiters").setting_fields}
+    assert set(fields) == {"api_client_id", "api_client_secret", "api_base_url", "allowed_callback_hosts"}
+    assert fields["api_client_secret"].secret and not fields["api_client_id"].secret
+    assert not any(f.required for f in fields.values())  # the API credentials exist only after the exchange

@@ -62,6 +62,8 @@ class OrderRow(Base):
     """The latest accepted revision (no FK: revisions reference their order, not the reverse)."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """When the candidate's personal data was erased (``privacy.erasure``); the order itself stays."""
 
     latest_result: Mapped[ResultRevisionRow | None] = relationship(
         primaryjoin="foreign(OrderRow.latest_result_id) == ResultRevisionRow.id", lazy="raise", viewonly=True

@@ -21,6 +21,7 @@ from assessment_hub.integrations.deps import IntegrationDep
 from assessment_hub.kit.body import json_body
 from assessment_hub.kit.envelope import EnvelopeResponse, success, success_with_fragments
 from assessment_hub.kit.links import public_base_url
+from assessment_hub.kit.metrics import count_result_write
 from assessment_hub.kit.openapi import Empty, documented
 from assessment_hub.kit.states import OrderStatus
 from assessment_hub.kit.timestamps import parse_instant
@@ -223,4 +224,5 @@ async def put_result(
         return state.connectors[integration.tool].result_warnings(snapshot) + notices
 
     ats_warnings = await state.writer.run(write)
+    count_result_write(integration.tool)
     return success({}, result.warnings + ats_warnings)

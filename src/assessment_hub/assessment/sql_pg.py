@@ -42,6 +42,7 @@ from assessment_hub.delivery.states import DeliveryState
 from assessment_hub.errors import NotFound
 from assessment_hub.kit.ids import new_id
 from assessment_hub.kit.timestamps import utcnow
+from assessment_hub.request_context import current_request_id
 
 _LOCK_ORDER = """
 SELECT id, status FROM orders WHERE id = %(order_id)s AND integration_id = %(integration_id)s FOR UPDATE
@@ -73,10 +74,11 @@ WHERE order_id = %(order_id)s AND kind = 'writeback' AND action = 'result' AND s
 """
 _QUEUE_WRITEBACK = f"""
 INSERT INTO outbox
-    (kind, action, integration_id, order_id, revision_id, state, next_attempt_at, attempts, created_at, updated_at)
+    (kind, action, integration_id, order_id, revision_id, state, next_attempt_at, attempts, created_at, updated_at,
+     request_id)
 VALUES
     ('writeback', 'result', %(integration_id)s, %(order_id)s, %(revision_id)s, '{DeliveryState.PENDING}', %(now)s,
-     0, %(now)s, %(now)s)
+     0, %(now)s, %(now)s, %(request_id)s)
 """
 _TAKE_NOTICES = """
 WITH taken AS (
@@ -142,7 +144,13 @@ def _queue_writes(
     )
     if attachment_values:
         cursor.executemany(_INSERT_ATTACHMENT, attachment_values)
-    changed = {**keys, "status": values["status"], "revision_id": values["id"], "now": now}
+    changed = {
+        **keys,
+        "status": values["status"],
+        "revision_id": values["id"],
+        "now": now,
+        "request_id": current_request_id(),  # for the write-back's delivery lines (OutboxRow.request_id)
+    }
     cursor.execute(_SET_LATEST_RESULT, changed)
     cursor.execute(_SUPERSEDE_RESULTS, changed)
     cursor.execute(_QUEUE_WRITEBACK, changed)

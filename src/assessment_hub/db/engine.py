@@ -40,6 +40,8 @@ def write_gate(database: str | None, timeout_s: float) -> WriteGate:
 def build_engine(settings: Settings, **kwargs: Any) -> Engine:
     """Create the engine for ``settings.database_url``; the caller disposes it."""
     url = make_url(settings.database_url)
+    # errors name the statement but never its parameters (candidate data, hashes) in logs and messages
+    kwargs.setdefault("hide_parameters", True)
     if url.get_backend_name() != "sqlite":
         kwargs.setdefault("pool_size", 20)
         kwargs.setdefault("max_overflow", 20)

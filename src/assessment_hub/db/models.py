@@ -4,9 +4,11 @@ from assessment_hub.assessment.models import AttachmentRow, OrderRow, PackageRow
 from assessment_hub.connect.models import ConnectLinkRow
 from assessment_hub.connectors.sandbox.models import SandboxStateRow, SandboxWritebackRow
 from assessment_hub.db.base import Base
+from assessment_hub.delivery.heartbeat import WorkerHeartbeatRow
 from assessment_hub.delivery.models import DeliveryAttemptRow, OutboxRow
 from assessment_hub.integrations.models import ApiKeyRow, HubMetaRow, InboundEventRow, IntegrationRow
 from assessment_hub.integrations.notices import NoticeRow
+from assessment_hub.privacy.models import ErasureRow
 from assessment_hub.webhooks.models import WebhookEndpointRow
 
 __all__ = [
@@ -15,6 +17,7 @@ __all__ = [
     "Base",
     "ConnectLinkRow",
     "DeliveryAttemptRow",
+    "ErasureRow",
     "HubMetaRow",
     "InboundEventRow",
     "IntegrationRow",
@@ -26,4 +29,5 @@ __all__ = [
     "SandboxStateRow",
     "SandboxWritebackRow",
     "WebhookEndpointRow",
+    "WorkerHeartbeatRow",
 ]

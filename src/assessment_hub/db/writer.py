@@ -14,6 +14,7 @@ runs each job in its own transaction on the threadpool.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import queue
 import threading
@@ -58,7 +59,9 @@ class Writer:
         if not self._grouped:
             return await run_in_threadpool(self._run_alone, job)
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._jobs.put((job, future))
+        # the job runs in the request's context (its request id reaches log lines and outbox rows)
+        context = contextvars.copy_context()
+        self._jobs.put((lambda session: context.run(job, session), future))
         return await future
 
     def _run_alone(self, job: Callable[[Session], T]) -> T:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from assessment_hub.db.base import Base, UTCDateTime
 from assessment_hub.delivery.states import DeliveryState
 from assessment_hub.kit.timestamps import utcnow
+from assessment_hub.request_context import current_request_id
 
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -53,6 +54,9 @@ class OutboxRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    request_id: Mapped[str | None] = mapped_column(String(128), default=current_request_id)
+    """The id of the API request whose transaction wrote this row (``X-Request-Id``), for the delivery log
+    lines; null when no request caused it (the worker, the CLI)."""
 
 
 class DeliveryAttemptRow(Base):

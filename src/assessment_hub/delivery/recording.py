@@ -30,6 +30,7 @@ from assessment_hub.db.session import unit_of_work
 from assessment_hub.delivery import sql_pg
 from assessment_hub.delivery.jobs import Finished
 from assessment_hub.delivery.models import DeliveryAttemptRow, OutboxRow
+from assessment_hub.delivery.observe import report_attempts
 from assessment_hub.delivery.outbox import enqueue_writeback
 from assessment_hub.delivery.policy import next_attempt_delay
 from assessment_hub.delivery.senders import Outcome
@@ -60,6 +61,8 @@ class RecordedRow:
     last_error: str | None
     finished_at: datetime | None
     created_at: datetime
+    request_id: str | None = None
+    """The API request that wrote the row, for the attempt's log line (``delivery.observe``)."""
 
 
 class AttemptRecorder:
@@ -94,6 +97,7 @@ class AttemptRecorder:
             conn = session.connection()
             rows = {found.id: RecordedRow(**found._mapping) for found in conn.execute(self._read, {"ids": ids})}
             attempts: list[dict[str, Any]] = []
+            recorded: list[tuple[RecordedRow, dict[str, Any]]] = []  # for report_attempts, after the commit
             touched: dict[int, RecordedRow] = {}
             refused: set[str] = set()  # integrations whose ATS refused the hub's credentials / accepted a write-back
             accepted: set[str] = set()
@@ -130,6 +134,7 @@ class AttemptRecorder:
                     }
                 )
                 touched[row.id] = row
+                recorded.append((row, attempts[-1]))
             if refused or accepted:
                 note_credentials(session, refused=refused, accepted=accepted)
             if not touched:
@@ -153,6 +158,7 @@ class AttemptRecorder:
                     for row in touched.values()
                 ],
             )
+        report_attempts(recorded)
 
     def _apply(self, session: Session, row: RecordedRow, outcome: Outcome, now: datetime) -> AttemptOutcome:
         """Move ``row`` on after ``outcome``; returns the attempt's recorded outcome."""
@@ -293,6 +299,7 @@ _OUTBOX_FOR_RECORD = (
         _outbox.c.last_error,
         _outbox.c.finished_at,
         _outbox.c.created_at,
+        _outbox.c.request_id,
     )
     .where(_outbox.c.id.in_(bindparam("ids", expanding=True)))
     .order_by(_outbox.c.id)

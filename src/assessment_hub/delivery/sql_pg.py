@@ -19,9 +19,11 @@ Instants are bound as naive UTC, as ``db.base.UTCDateTime`` stores them.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 from assessment_hub.delivery.jobs import ClaimedRow
+from assessment_hub.delivery.observe import report_attempts
 from assessment_hub.delivery.states import AttemptOutcome, DeliveryState
 
 _PENDING, _IN_FLIGHT = DeliveryState.PENDING.value, DeliveryState.IN_FLIGHT.value
@@ -76,7 +78,10 @@ def claim(dbapi: Any, *, worker_id: str, limit: int, now: datetime, lease_until:
 
 # ---------------------------------------------------------------------------------------------- recording
 
-_LOCK_RECORDED = "SELECT id, state, claimed_by FROM outbox WHERE id = ANY(%(ids)s) ORDER BY id FOR UPDATE"
+_LOCK_RECORDED = (
+    "SELECT id, state, claimed_by, kind, action, order_id, request_id FROM outbox WHERE id = ANY(%(ids)s) "
+    "ORDER BY id FOR UPDATE"
+)
 _INVALID_INTEGRATION = """
 SELECT 1 FROM integrations
 WHERE status = 'INVALID' AND deleted_at IS NULL
@@ -122,7 +127,7 @@ def record_successes(dbapi: Any, *, worker_id: str, items: list[Any], now: datet
         if invalid.fetchone() is not None:
             locked.execute("ROLLBACK")
             return False
-        mine = {i for i, (_id, state, claimed_by) in rows.items() if state == _IN_FLIGHT and claimed_by == worker_id}
+        mine = {i for i, row in rows.items() if row[1] == _IN_FLIGHT and row[2] == worker_id}
         attempts = [
             {
                 "outbox_id": item.outbox_id,
@@ -151,4 +156,12 @@ def record_successes(dbapi: Any, *, worker_id: str, items: list[Any], now: datet
             if late:
                 locked.execute(_RECOUNT, {"ids": late, "now": naive_now})
         locked.execute("COMMIT")
+    # the attempt lines and metrics (delivery.observe): (id, kind, action, order_id, request_id) per row
+    report_attempts(
+        [
+            (SimpleNamespace(id=r[0], kind=r[3], action=r[4], order_id=r[5], request_id=r[6]), a)
+            for a in attempts
+            for r in [rows[a["outbox_id"]]]
+        ]
+    )
     return True

@@ -21,6 +21,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
@@ -31,6 +32,7 @@ from assessment_hub.config import Settings
 from assessment_hub.db.driver import conninfo
 from assessment_hub.db.engine import read_only
 from assessment_hub.delivery.claiming import Claimer
+from assessment_hub.delivery.heartbeat import Chore, Heartbeat
 from assessment_hub.delivery.jobs import ClaimedRow, Finished, Job
 from assessment_hub.delivery.listening import CHECK_STOP_S, OutboxListener
 from assessment_hub.delivery.preparing import Preparer
@@ -66,8 +68,11 @@ class DeliveryWorker:
         worker_id: str | None = None,
         wake: threading.Event | None = None,
         public_base_url: str | None = None,
+        chores: Sequence[Chore] = (),
     ) -> None:
         self.settings = settings
+        self.chores = chores
+        """Periodic work beside the deliveries (retention), run from the heartbeat's thread."""
         self.sessions = sessions
         # reads that write nothing begin DEFERRED on SQLite: they do not queue for the write lock
         self.read_sessions = sessionmaker(read_only(sessions.kw["bind"]), expire_on_commit=False)
@@ -104,9 +109,11 @@ class DeliveryWorker:
         listener = None
         if engine.dialect.name == "postgresql":  # rows queued by other processes wake this one (NOTIFY)
             listener = OutboxListener(conninfo(engine), self.wake, stop).start()
+        heartbeat = Heartbeat(self.settings, self.sessions, self.worker_id, self.chores).start()  # /ready, retention
         try:
             with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="delivery") as pool:
                 while not stop.is_set():
+                    heartbeat.tick()
                     self.wake.clear()  # before claiming: a row committed meanwhile wakes the wait below
                     jobs = self._claim_for_loop(capacity - self._in_flight, stop)
                     for job in jobs:
@@ -119,6 +126,7 @@ class DeliveryWorker:
                     self.wake.wait(self.settings.worker_poll_s)
         finally:
             recorder.close()
+            heartbeat.stop()
             self._recorder_thread = None
             self.http.close()
             if listener is not None:

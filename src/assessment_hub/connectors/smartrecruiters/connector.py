@@ -11,9 +11,17 @@ from __future__ import annotations
 import secrets
 from typing import Any, ClassVar
 
+import httpx
 from fastapi import APIRouter
 
-from assessment_hub.connectors.base import Capabilities, ConnectorContext, OrderSnapshot, ResultSnapshot, SettingsError
+from assessment_hub.connectors.base import (
+    Capabilities,
+    ConnectorContext,
+    OrderSnapshot,
+    ResultSnapshot,
+    SettingField,
+    SettingsError,
+)
 from assessment_hub.connectors.callbacks import check_allowed_hosts
 from assessment_hub.connectors.smartrecruiters import mapping, writeback
 from assessment_hub.connectors.smartrecruiters.inbound import router
@@ -34,6 +42,14 @@ class SmartRecruitersConnector:
         inbound="SmartRecruiters calls `POST /oauth/token`, `GET /packages`, `POST /packages/orders`",
     )
     inbound: ClassVar[APIRouter | None] = router
+    setting_fields: ClassVar[tuple[SettingField, ...]] = (
+        SettingField("api_client_id", "API client id", help="What SmartRecruiters returns at the credential exchange."),
+        SettingField(
+            "api_client_secret", "API client secret", secret=True, help="Given together with the API client id."
+        ),
+        SettingField("api_base_url", "API base URL", help=f"Default {writeback.DEFAULT_API_BASE_URL}."),
+        SettingField("allowed_callback_hosts", "Allowed callback hosts", help="Extra host[:port], comma-separated."),
+    )
 
     @classmethod
     def prepare_settings(cls, given: dict[str, str]) -> dict[str, Any]:
@@ -66,13 +82,18 @@ class SmartRecruitersConnector:
     def __init__(self, context: ConnectorContext) -> None:
         self.context = context
 
-    def write_result(self, order: OrderSnapshot, result: ResultSnapshot) -> None:
+    def result_request(self, order: OrderSnapshot, result: ResultSnapshot) -> httpx.Request:
         url = writeback.callback_url(self.context, order.remote_data)
-        writeback.patch_result(self.context, url, mapping.result_patch(result))
+        return writeback.patch_request(self.context, url, mapping.result_patch(result))
+
+    def write_result(self, order: OrderSnapshot, result: ResultSnapshot) -> None:
+        writeback.patch_result(self.context, self.result_request(order, result))
 
     def write_rejection(self, order: OrderSnapshot, message: str) -> None:
         url = writeback.callback_url(self.context, order.remote_data)
-        writeback.patch_result(self.context, url, mapping.rejection_patch(message))
+        writeback.patch_result(
+            self.context, writeback.patch_request(self.context, url, mapping.rejection_patch(message))
+        )
 
     @classmethod
     def result_warnings(cls, result: ResultSnapshot) -> list[str]:

@@ -30,6 +30,7 @@ from assessment_hub.connectors.base import (
     RetryableError,
     StatusRules,
     check_http_response,
+    send_request,
 )
 from assessment_hub.connectors.callbacks import callback_allowed
 
@@ -104,11 +105,14 @@ def access_token(context: ConnectorContext, *, fresh: bool = False) -> tuple[str
     cached = None if fresh else TOKENS.get(key)
     if cached is not None:
         return key, cached
-    response = context.http.post(
-        url,
-        data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": client_secret},
-        headers={"Accept": "application/json", "User-Agent": USER_AGENT},
-    )
+    try:
+        response = context.http.post(
+            url,
+            data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": client_secret},
+            headers={"Accept": "application/json", "User-Agent": USER_AGENT},
+        )
+    except httpx.HTTPError as exc:  # unreachable or slow: try later (and the console's preview says why)
+        raise RetryableError(f"SmartRecruiters token request: {type(exc).__name__}: {exc}") from None
     check_http_response(response, "SmartRecruiters token request", TOKEN_RULES)
     try:
         body = response.json()
@@ -141,21 +145,13 @@ def callback_url(context: ConnectorContext, remote_data: dict[str, Any] | None) 
     return url
 
 
-def patch_result(context: ConnectorContext, url: str, body: dict[str, Any]) -> None:
-    """``PATCH url`` with ``body`` (JSON merge patch); raise a ``ConnectorError`` unless SmartRecruiters takes it."""
-    key, token = access_token(context)
-    response = _patch(context, url, token, body)
-    if response.status_code == 401:  # the cached token may have been revoked or expired early: one fresh try
-        TOKENS.drop(key)
-        key, token = access_token(context, fresh=True)
-        response = _patch(context, url, token, body)
-        if response.status_code == 401:
-            TOKENS.drop(key)
-    check_http_response(response, "SmartRecruiters results PATCH", RESULT_RULES, detail=_detail(response))
-
-
-def _patch(context: ConnectorContext, url: str, token: str, body: dict[str, Any]) -> httpx.Response:
-    return context.http.patch(
+def patch_request(context: ConnectorContext, url: str, body: dict[str, Any], *, fresh: bool = False) -> httpx.Request:
+    """The results ``PATCH url`` with ``body`` (JSON merge patch) and a Bearer token (the cached one unless
+    ``fresh``; getting one may call SmartRecruiters' token endpoint). What ``write_result`` sends and the console
+    previews; raises ``ConfigError`` without API credentials, ``ConnectorError`` when no token can be had."""
+    _, token = access_token(context, fresh=fresh)
+    return context.http.build_request(
+        "PATCH",
         url,
         json=body,
         headers={
@@ -165,6 +161,27 @@ def _patch(context: ConnectorContext, url: str, token: str, body: dict[str, Any]
             "User-Agent": USER_AGENT,
         },
     )
+
+
+def patch_result(context: ConnectorContext, request: httpx.Request) -> None:
+    """Send a ``patch_request``; raise a ``ConnectorError`` unless SmartRecruiters takes it. An answer 401 drops
+    the cached token (it may have been revoked or expired early) and the same body is sent once more with a
+    fresh one."""
+    response = send_request(context, request)
+    if response.status_code == 401:
+        url, client_id, client_secret = _credentials(context)
+        key = TokenCache.key(url, client_id, client_secret)
+        TOKENS.drop(key)
+        _, token = access_token(context, fresh=True)
+        headers = httpx.Headers(request.headers)
+        headers["Authorization"] = f"Bearer {token}"
+        retry = httpx.Request(
+            request.method, request.url, headers=headers, content=request.content, extensions=request.extensions
+        )
+        response = send_request(context, retry)
+        if response.status_code == 401:
+            TOKENS.drop(key)
+    check_http_response(response, "SmartRecruiters results PATCH", RESULT_RULES, detail=_detail(response))
 
 
 def _detail(response: httpx.Response) -> str | None:

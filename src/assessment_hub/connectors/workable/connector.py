@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from typing import Any, ClassVar
 
+import httpx
 from fastapi import APIRouter
 
 from assessment_hub.connectors.base import (
@@ -18,6 +19,7 @@ from assessment_hub.connectors.base import (
     OrderSnapshot,
     RemoteInputError,
     ResultSnapshot,
+    SettingField,
     SettingsError,
 )
 from assessment_hub.connectors.callbacks import check_allowed_hosts
@@ -39,6 +41,12 @@ class WorkableConnector:
         inbound="Workable calls `GET /tests`, `POST /assessments`",
     )
     inbound: ClassVar[APIRouter | None] = router
+    setting_fields: ClassVar[tuple[SettingField, ...]] = (
+        SettingField(
+            "api_token", "Workable API token", secret=True, help="Issued by Workable once the integration exists."
+        ),
+        SettingField("allowed_callback_hosts", "Allowed callback hosts", help="Extra host[:port], comma-separated."),
+    )
 
     @classmethod
     def prepare_settings(cls, given: dict[str, str]) -> dict[str, Any]:
@@ -60,16 +68,19 @@ class WorkableConnector:
     def __init__(self, context: ConnectorContext) -> None:
         self.context = context
 
-    def write_result(self, order: OrderSnapshot, result: ResultSnapshot) -> None:
+    def result_request(self, order: OrderSnapshot, result: ResultSnapshot) -> httpx.Request:
         try:
             body = mapping.result_body(result)
         except ValueError as exc:
             raise RemoteInputError(str(exc)) from None
-        writeback.put_result(self.context, writeback.callback_url(self.context, order.remote_data), body)
+        return writeback.put_request(self.context, writeback.callback_url(self.context, order.remote_data), body)
+
+    def write_result(self, order: OrderSnapshot, result: ResultSnapshot) -> None:
+        writeback.put_result(self.context, self.result_request(order, result))
 
     def write_rejection(self, order: OrderSnapshot, message: str) -> None:
         url = writeback.callback_url(self.context, order.remote_data)
-        writeback.put_result(self.context, url, mapping.rejection_body(message))
+        writeback.put_result(self.context, writeback.put_request(self.context, url, mapping.rejection_body(message)))
 
     @classmethod
     def result_warnings(cls, result: ResultSnapshot) -> list[str]:

@@ -13,8 +13,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
+
 from assessment_hub import __version__
-from assessment_hub.connectors.base import ConfigError, ConnectorContext, StatusRules, check_http_response
+from assessment_hub.connectors.base import (
+    ConfigError,
+    ConnectorContext,
+    StatusRules,
+    check_http_response,
+    send_request,
+)
 from assessment_hub.connectors.callbacks import callback_allowed
 
 WORKABLE_HOSTS = ("workable.com",)
@@ -39,14 +47,17 @@ def callback_url(context: ConnectorContext, remote_data: dict[str, Any] | None) 
     return url
 
 
-def put_result(context: ConnectorContext, url: str, body: dict[str, Any]) -> None:
+def put_request(context: ConnectorContext, url: str, body: dict[str, Any]) -> httpx.Request:
+    """The callback ``PUT url`` with ``body``: what ``write_result`` sends and the console previews; raises
+    ``ConfigError`` without an ``api_token``."""
     token = context.settings.get("api_token")
     if not token:
         raise ConfigError(
             "the Workable integration has no api_token yet: set the token Workable issued with "
             "`assessment-hub integrations update ID --setting api_token=...`"
         )
-    response = context.http.put(
+    return context.http.build_request(
+        "PUT",
         url,
         json=body,
         headers={
@@ -56,6 +67,11 @@ def put_result(context: ConnectorContext, url: str, body: dict[str, Any]) -> Non
             "User-Agent": USER_AGENT,
         },
     )
+
+
+def put_result(context: ConnectorContext, request: httpx.Request) -> None:
+    """Send a ``put_request``; raise a ``ConnectorError`` unless Workable took it."""
+    response = send_request(context, request)
     check_http_response(response, "Workable callback PUT", STATUS_RULES, detail=_detail(response.text))
 
 

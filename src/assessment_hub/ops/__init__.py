@@ -1,0 +1,1 @@
+"""Operating the hub: request ids and access lines, Prometheus metrics, ``/health`` and ``/ready``."""

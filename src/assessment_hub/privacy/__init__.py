@@ -1,0 +1,1 @@
+"""Candidates' personal data: erasure on request (``erasure``) and after a retention period (``retention``)."""
