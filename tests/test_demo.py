@@ -87,6 +87,7 @@ def test_missing_kombo_sdk_says_how_to_install_it(tmp_path: Path) -> None:
         ("recruitee", "Recruitee"),
         ("lever", "Lever"),
         ("ashby", "Ashby"),
+        ("greenhouse", "Greenhouse"),
     ],
 )
 def test_demo_against_a_simulated_ats(tmp_path: Path, tool: str, label: str) -> None:

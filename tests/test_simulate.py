@@ -24,6 +24,7 @@ SETTINGS = {
     "workable": {"api_token", "allowed_callback_hosts"},
     "lever": {"api_key", "signature_token", "stage_packages", "api_base_url"},
     "ashby": {"api_key", "api_base_url"},
+    "greenhouse": {"allowed_callback_hosts"},
 }
 """The ``integrations create`` settings each simulator prints."""
 BASE_URLS = {"smartrecruiters": "{url}", "recruitee": "{url}/api", "lever": "{url}/v1", "ashby": "{url}"}
@@ -35,6 +36,7 @@ SHOWN_SCORE = {
     "lever": "<td>41/50</td>",
     "workable": "<td>82%</td>",
     "ashby": "<td>41/50</td>",
+    "greenhouse": "<td>41/50</td>",
 }
 """How each simulator's page shows a 41/50 result (Workable: as a percentage; others: score/max)."""
 
