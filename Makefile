@@ -29,11 +29,12 @@ FAST_MARKERS := not live and not subprocess and not bench and not browser and no
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "$(FAST_MARKERS)" $(PYTEST_ARGS)
 
-# mypy joins `lint` once `$(BIN)/mypy src` is clean (issue #9); until then it is `make typecheck`.
+# lint = ruff (lint + format check), the import contracts, and mypy on src/ (pyproject's [tool.mypy]).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-logo
+	$(BIN)/mypy src
 
 typecheck: $(STAMP)
 	$(BIN)/mypy src

@@ -302,7 +302,7 @@ def test_ashby_key_is_checked_with_ashby_before_connecting(hub: Hub, tenant: Ten
 
         # the values shown are the ones Ashby needs: Ashby can now call the hub with them
         ashby.base_url, ashby.api_key = values["base_url"], values["api_key"]
-        assert ashby.list() == []
+        assert ashby.list_assessments() == []
         assert not [r for r in ashby.requests if r.path == "/assessment.update"]
 
 

@@ -173,7 +173,7 @@ def test_ashby_flow_checks_the_key_then_shows_what_to_paste(
         assert tenant.sdk().connect.get_integration_by_token(token=settled["token"]).data.id == integration.id
         assert integration_event(receiver, "integration-created", integration.id)
         ashby.base_url, ashby.api_key = base_url, api_key  # pasted into Ashby: Ashby can call the hub
-        assert ashby.list() == []
+        assert ashby.list_assessments() == []
     assert page.problems == []
 
 

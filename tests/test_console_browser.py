@@ -260,7 +260,7 @@ def test_the_preview_is_what_the_ats_then_receives(console: Console, hub: Hub) -
         setup = _setup(hub, tenant)
         fake.base_url, fake.api_key = setup["base_url"], setup["api_key"]
         tenant.publish("pkg-1")
-        order_id = fake.start("pkg-1", candidate={"email": "grace@example.com"})["assessment_id"]
+        order_id = fake.start_assessment("pkg-1", candidate={"email": "grace@example.com"})["assessment_id"]
         for score in (40, 60):
             assert (
                 tenant.put_result(

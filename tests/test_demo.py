@@ -81,7 +81,14 @@ def test_missing_kombo_sdk_says_how_to_install_it(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("tool", "label"),
-    [("smartrecruiters", "SmartRecruiters"), ("workable", "Workable"), ("recruitee", "Recruitee"), ("lever", "Lever")],
+    [
+        ("smartrecruiters", "SmartRecruiters"),
+        ("workable", "Workable"),
+        ("recruitee", "Recruitee"),
+        ("lever", "Lever"),
+        ("ashby", "Ashby"),
+        ("greenhouse", "Greenhouse"),
+    ],
 )
 def test_demo_against_a_simulated_ats(tmp_path: Path, tool: str, label: str) -> None:
     result, _took = run_demo(tmp_path, "--tool", tool)

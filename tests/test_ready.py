@@ -77,6 +77,9 @@ def test_ready_follows_the_database(backend: str, tmp_path: Path) -> None:
         try:
             with running_hub(url, tmp_path, **FAST) as hub:
                 wait_until(lambda: ready(hub.base_url).status_code == 200, what="/ready 200 at start")
+                tenant = hub.new_tenant()
+                tenant.publish("1001")
+                order_id = tenant.create_order()
                 _set_reachable(name, False)
                 try:
                     gone = wait_until(
@@ -86,6 +89,18 @@ def test_ready_follows_the_database(backend: str, tmp_path: Path) -> None:
                     assert not checks["database"]["ok"] and checks["database"]["error"]
                     assert not checks["migrations"]["ok"] and not checks["worker"]["ok"]
                     assert httpx.get(f"{hub.base_url}/health").status_code == 200
+                    # the vendor API says so too: a retryable 503 in the Kombo envelope, never a 500
+                    with tenant.client() as client:
+                        for response in (
+                            client.get("/assessment/orders"),
+                            client.put(
+                                f"/assessment/orders/{order_id}/result",
+                                json={"status": "COMPLETED", "result_url": "https://vendor.example/r/1"},
+                            ),
+                        ):
+                            assert response.status_code == 503, response.text
+                            assert response.json()["error"]["code"] == "PLATFORM.UNKNOWN_ERROR"
+                            assert response.headers["Retry-After"]
                 finally:
                     _set_reachable(name, True)
                 back = wait_until(

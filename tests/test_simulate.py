@@ -23,9 +23,11 @@ SETTINGS = {
     "recruitee": {"codename", "partner_secret", "api_base_url"},
     "workable": {"api_token", "allowed_callback_hosts"},
     "lever": {"api_key", "signature_token", "stage_packages", "api_base_url"},
+    "ashby": {"api_key", "api_base_url"},
+    "greenhouse": {"allowed_callback_hosts"},
 }
 """The ``integrations create`` settings each simulator prints."""
-BASE_URLS = {"smartrecruiters": "{url}", "recruitee": "{url}/api", "lever": "{url}/v1"}
+BASE_URLS = {"smartrecruiters": "{url}", "recruitee": "{url}/api", "lever": "{url}/v1", "ashby": "{url}"}
 """The ``api_base_url`` each simulator prints, from its URL (Workable has none: the hub PUTs to each order's
 ``callback_url``)."""
 SHOWN_SCORE = {
@@ -33,6 +35,8 @@ SHOWN_SCORE = {
     "recruitee": "<td>41/50</td>",
     "lever": "<td>41/50</td>",
     "workable": "<td>82%</td>",
+    "ashby": "<td>41/50</td>",
+    "greenhouse": "<td>41/50</td>",
 }
 """How each simulator's page shows a 41/50 result (Workable: as a percentage; others: score/max)."""
 

@@ -36,7 +36,7 @@ from assessment_hub.delivery.states import AttemptOutcome, DeliveryState, SendSt
 from assessment_hub.delivery.worker import DeliveryWorker
 from assessment_hub.kit.links import check_attachment_link
 from assessment_hub.kit.states import OrderStatus, ResultStatus
-from tests.support import temporary_postgres_database
+from tests.support import key_settings, temporary_postgres_database
 
 POSTGRES_URL = os.environ.get("ASSESSMENT_HUB_TEST_POSTGRES_URL")
 
@@ -44,7 +44,12 @@ POSTGRES_URL = os.environ.get("ASSESSMENT_HUB_TEST_POSTGRES_URL")
 @pytest.fixture(params=["sqlite"] + (["postgres"] if POSTGRES_URL else []))
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Settings, sessionmaker[Session]]]:
     def run(url: str) -> Iterator[tuple[Settings, sessionmaker[Session]]]:
-        settings = Settings(database_url=url, attachments_dir=tmp_path / "att", public_base_url="https://hub.example")
+        settings = Settings(
+            database_url=url,
+            attachments_dir=tmp_path / "att",
+            public_base_url="https://hub.example",
+            **key_settings(url),
+        )
         engine = build_engine(settings)
         upgrade(engine)
         try:

@@ -42,6 +42,7 @@ from assessment_hub.delivery.wakeup import wake_on_outbox_commit
 from assessment_hub.delivery.worker import DeliveryWorker
 from assessment_hub.errors import (
     DatabaseBusy,
+    DatabaseUnavailable,
     HubError,
     InputInvalid,
     MethodNotAllowed,
@@ -49,6 +50,7 @@ from assessment_hub.errors import (
     describe_validation_error,
     error_body,
     is_database_busy,
+    is_database_unavailable,
     is_statement_timeout,
 )
 from assessment_hub.integrations.lookups import Lookups
@@ -243,5 +245,14 @@ def _install_error_handlers(app: FastAPI) -> None:
             )
             response.headers["Retry-After"] = "1"
             return response
+        if is_database_unavailable(exc):
+            log.warning(
+                "database_unavailable", method=request.method, path=request.url.path, error=str(exc).splitlines()[0]
+            )
+            return respond(
+                DatabaseUnavailable(
+                    "The hub cannot reach its database right now; nothing was changed. Try again shortly."
+                )
+            )
         log.exception("unhandled_error", method=request.method, path=request.url.path)
         return respond(HubError("An unexpected error occurred in the hub; the operator can find it in the server log."))

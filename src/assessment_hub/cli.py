@@ -511,8 +511,10 @@ def api_keys_list(
     if not views:
         typer.echo("no API keys")
         return
-    rows = [("id", "name", "prefix", "created", "revoked")] + [
-        (v["id"], v["name"], f"{v['prefix']}...", v["created_at"], v["revoked_at"] or "-") for v in views
+    header: list[tuple[str, ...]] = [("id", "name", "prefix", "created", "revoked")]
+    rows = header + [
+        (str(v["id"]), str(v["name"]), f"{v['prefix']}...", str(v["created_at"]), str(v["revoked_at"] or "-"))
+        for v in views
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     for row in rows:

@@ -106,6 +106,37 @@ def is_database_busy(exc: BaseException) -> bool:
     return isinstance(orig, sqlite3.OperationalError) and "database is locked" in str(orig)
 
 
+class DatabaseUnavailable(HubError):
+    """The database could not be reached (refused or dropped connections, no free pool connection, a
+    missing SQLite file). 503 with Retry-After: nothing was changed and the same request can be sent again;
+    Kombo's contract counts a plain 503 as safe to retry (kombo-contract.md, error handling)."""
+
+    status_code = 503
+    title = "Database unavailable"
+    headers = {"Retry-After": "2"}
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    """True when ``exc`` (wrapped by SQLAlchemy or not) says the database is out of reach rather than that
+    a statement failed: PostgreSQL's connection-level errors (psycopg ``OperationalError``: SQLSTATE classes
+    08, 53 such as ``too_many_connections``, 57P01-57P03, and refused connects), SQLAlchemy's pool time-out,
+    an invalidated connection, and SQLite's "unable to open database file"."""
+    import sqlite3
+
+    import psycopg
+    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    if isinstance(exc, PoolTimeout):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    if isinstance(orig, psycopg.OperationalError):
+        return getattr(orig, "sqlstate", None) != "57014"  # a cancelled statement is is_statement_timeout's
+    return isinstance(orig, sqlite3.OperationalError) and "unable to open database file" in str(orig)
+
+
 def is_statement_timeout(exc: BaseException) -> bool:
     """True for PostgreSQL's cancelled statement (``statement_timeout``, SQLSTATE 57014), wrapped or not."""
     from sqlalchemy.exc import DBAPIError

@@ -63,10 +63,10 @@ class AshbyHarness:
         fake.base_url, fake.api_key = self.setup["base_url"], self.setup["api_key"]
 
     def ats_packages(self) -> list[str]:
-        return [r["assessment_type_id"] for r in self.fake.list()]
+        return [r["assessment_type_id"] for r in self.fake.list_assessments()]
 
     def place_order(self, package_id: str, email: str) -> str:
-        return self.fake.start(package_id, candidate={"email": email})["assessment_id"]
+        return self.fake.start_assessment(package_id, candidate={"email": email})["assessment_id"]
 
     def shown(self, order_id: str) -> dict[str, Any] | None:
         state = self.fake.assessments.get(order_id)
@@ -91,7 +91,7 @@ class AshbyHarness:
         return {"status": "open", "score": None, "url": url, "attachments": attachments, "message": None}
 
     def cancel(self, order_id: str) -> None:
-        self.fake.cancel(order_id)
+        self.fake.cancel_assessment(order_id)
 
     def outage(self, mode: str) -> None:
         self.fake.set_mode(mode)
@@ -158,7 +158,7 @@ def test_inbound_refuses_a_wrong_or_missing_key_in_ashbys_shape(ashby: AshbyHarn
 def test_inbound_accepts_bearer_as_well_as_basic(ashby: AshbyHarness) -> None:
     publish(ashby, "pkg-1")
     ashby.fake.auth_scheme = "bearer"
-    assert [r["assessment_type_id"] for r in ashby.fake.list()] == ["pkg-1"]
+    assert [r["assessment_type_id"] for r in ashby.fake.list_assessments()] == ["pkg-1"]
 
 
 def test_inbound_unknown_integration_endpoint_and_method_answer_like_ashby(ashby: AshbyHarness, hub: Hub) -> None:
@@ -178,7 +178,7 @@ def test_inbound_unknown_integration_endpoint_and_method_answer_like_ashby(ashby
 def test_start_refusals_are_409_and_422_with_a_message(ashby: AshbyHarness) -> None:
     publish(ashby, "pkg-1")
     with pytest.raises(AshbyRefusal) as unknown:
-        ashby.fake.start("no-such-package")
+        ashby.fake.start_assessment("no-such-package")
     assert unknown.value.status == 422 and "no-such-package" in unknown.value.message
     body = ashby.fake.start_body("pkg-1")
     del body["candidate"]["email"]
@@ -190,9 +190,9 @@ def test_start_refusals_are_409_and_422_with_a_message(ashby: AshbyHarness) -> N
     assert response.status_code == 422 and response.json()["message"]
 
     candidate = {"ashby_id": str(uuid.uuid4()), "email": "twice@example.com"}
-    ashby.fake.start("pkg-1", candidate=candidate)
+    ashby.fake.start_assessment("pkg-1", candidate=candidate)
     with pytest.raises(AshbyRefusal) as busy:  # another application, same candidate and package
-        ashby.fake.start("pkg-1", candidate=candidate)
+        ashby.fake.start_assessment("pkg-1", candidate=candidate)
     assert busy.value.status == 409
 
 
@@ -429,18 +429,18 @@ def test_the_vendor_gets_order_cancelled_when_ashby_cancels(ashby: AshbyHarness,
     publish(ashby, "pkg-1")
     with vendor_receiver(hub, events=["assessment:order-cancelled"]) as receiver:
         order_id = ashby.place_order("pkg-1", "a@example.com")
-        assert ashby.fake.cancel(order_id) == {"assessment_id": order_id}
+        assert ashby.fake.cancel_assessment(order_id) == {"assessment_id": order_id}
         (delivery,) = wait_until(lambda: receiver.events_for(order_id), what="order-cancelled")
         assert receiver.all_verified()
     assert delivery.event["type"] == "assessment:order-cancelled"
     assert delivery.event["data"]["status"] == "CANCELLED"
-    assert ashby.fake.cancel(order_id) == {"assessment_id": order_id}  # again: still fine
+    assert ashby.fake.cancel_assessment(order_id) == {"assessment_id": order_id}  # again: still fine
     with pytest.raises(AshbyRefusal):
-        ashby.fake.cancel("no-such-assessment")
+        ashby.fake.cancel_assessment("no-such-assessment")
     done = ashby.place_order("pkg-1", "b@example.com")
     put(ashby, done, status="COMPLETED", score=1, completed_at="2024-05-01T10:00:00Z")
     with pytest.raises(AshbyRefusal) as refused:
-        ashby.fake.cancel(done)
+        ashby.fake.cancel_assessment(done)
     assert "completed" in refused.value.message
 
 

@@ -6,63 +6,87 @@ accepted and what the rejection looks like.
 
 from __future__ import annotations
 
-import base64
 import json
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from assessment_hub.simulators.base import (
+    MODES,
+    ProtocolViolation,
+    RecordedRequest,
+    Reply,
+    Simulator,
+    basic_auth_value,
+    is_http_url,
+    is_number,
+    media_type,
+    parse_basic,
+    violation,
+)
+
 from .server import LiveServer
 
-MODES = ("ok", "503", "timeout", "401")
+__all__ = [
+    "MODES",
+    "FakeAtsServer",
+    "FakeCompat",
+    "ProtocolViolation",
+    "RecordedRequest",
+    "Reply",
+    "basic_auth_value",
+    "is_http_url",
+    "is_number",
+    "media_type",
+    "parse_basic",
+    "violation",
+    "wait_until",
+]
 
 
-class ProtocolViolation(AssertionError):
-    """The hub answered the ATS in a way the ATS's protocol does not allow."""
+class FakeCompat:
+    """The fakes' historical test API on top of a package simulator (``assessment_hub.simulators``):
+    ``server_url``, ``start_server()``/``stop_server()``, ``mode=`` at construction, ``clear()``,
+    ``wait_for_received()``/``wait_for_requests()``. Mix it in before the simulator class."""
 
-
-@dataclass
-class RecordedRequest:
-    method: str
-    path: str
-    query: str
-    headers: dict[str, str]
-    body: bytes
-    json: Any
-    status: int = 0
-    reason: str | None = None  # why it was rejected (None when accepted)
-    at: float = field(default_factory=time.time)
+    def __init__(self, *args: Any, mode: str = "ok", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.mode = mode
 
     @property
-    def text(self) -> str:
-        return self.body.decode("utf-8", "replace")
+    def server_url(self) -> str:
+        assert isinstance(self, Simulator)
+        return self.url
 
+    def start_server(self) -> Any:
+        assert isinstance(self, Simulator)
+        return self.start()
 
-@dataclass
-class Reply:
-    """What a handler wants to answer. ``reason`` set => the request is recorded as rejected."""
+    def stop_server(self) -> None:
+        assert isinstance(self, Simulator)
+        self.stop()
 
-    status: int
-    body: bytes | str | Any = b""
-    headers: dict[str, str] | None = None
-    media_type: str | None = None
-    reason: str | None = None
+    def clear(self) -> None:
+        assert isinstance(self, Simulator)
+        self.requests.clear()
+        self.received.clear()
+        self.rejected.clear()
 
-    def to_response(self) -> Response:
-        body = self.body
-        media_type = self.media_type
-        if not isinstance(body, (bytes, str)):
-            body = json.dumps(body)
-            media_type = media_type or "application/json"
-        return Response(content=body, status_code=self.status, headers=self.headers, media_type=media_type)
+    def wait_for_received(self, count: int = 1, timeout: float = 5.0) -> list[RecordedRequest]:
+        assert isinstance(self, Simulator)
+        wait_until(lambda: len(self.received) >= count, timeout, f"{count} accepted request(s)")
+        return list(self.received)
+
+    def wait_for_requests(self, count: int = 1, timeout: float = 5.0) -> list[RecordedRequest]:
+        assert isinstance(self, Simulator)
+        wait_until(lambda: len(self.requests) >= count, timeout, f"{count} request(s)")
+        return list(self.requests)
 
 
 class FakeAtsServer:
@@ -198,47 +222,3 @@ def wait_until(predicate: Callable[[], bool], timeout: float, what: str = "condi
         if time.monotonic() > deadline:
             raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(0.02)
-
-
-# -- small helpers used by several fakes -------------------------------------
-
-
-def basic_auth_value(username: str, password: str = "") -> str:
-    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
-
-
-def parse_basic(header: str | None) -> tuple[str, str] | None:
-    """Return (username, password) from an ``Authorization: Basic`` header, else None."""
-    if not header:
-        return None
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "basic" or not token.strip():
-        return None
-    try:
-        raw = base64.b64decode(token.strip(), validate=True).decode("utf-8")
-    except (ValueError, UnicodeDecodeError):
-        return None
-    if ":" not in raw:
-        return None
-    user, _, pw = raw.partition(":")
-    return user, pw
-
-
-def is_http_url(value: Any) -> bool:
-    if not isinstance(value, str) or not value:
-        return False
-    parts = urlsplit(value)
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
-
-
-def is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def media_type(content_type: str | None) -> str:
-    return (content_type or "").split(";")[0].strip().lower()
-
-
-def violation(condition: bool, message: str) -> None:
-    if not condition:
-        raise ProtocolViolation(message)

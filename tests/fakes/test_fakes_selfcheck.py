@@ -652,7 +652,7 @@ def test_ashby_client_side():
         state["replies"]["list"] = JSONResponse(
             {"success": True, "results": [{"assessment_type_id": "t1", "name": "Test 1", "description": "d"}]}
         )
-        assert ab.list()[0]["assessment_type_id"] == "t1"
+        assert ab.list_assessments()[0]["assessment_type_id"] == "t1"
         assert state["calls"][0][2] == {}
         state["replies"]["start"] = JSONResponse(
             {
@@ -667,28 +667,28 @@ def test_ashby_client_side():
                 },
             }
         )
-        res = ab.start("t1")
+        res = ab.start_assessment("t1")
         assert res["assessment_id"] == "a-9" and ab.assessments["a-9"]["status"]["value"] == "Invited"
         sent = state["calls"][-1][2]
         assert set(sent) == {"assessment_type_id", "candidate", "application", "job"}
         state["replies"]["start"] = JSONResponse({"success": True, "results": {"id": "a-9"}})
         with pytest.raises(ProtocolViolation):
-            ab.start("t1")
+            ab.start_assessment("t1")
         state["replies"]["start"] = Response(status_code=409)
         with pytest.raises(AshbyRefusal) as exc:
-            ab.start("t1")
+            ab.start_assessment("t1")
         assert exc.value.status == 409
         state["replies"]["start"] = JSONResponse({"message": "Unknown test"}, 422)
         with pytest.raises(AshbyRefusal, match="Unknown test"):
-            ab.start("t1")
+            ab.start_assessment("t1")
         state["replies"]["start"] = JSONResponse({"error": "x"}, 422)
         with pytest.raises(ProtocolViolation):
-            ab.start("t1")
+            ab.start_assessment("t1")
         state["replies"]["cancel"] = JSONResponse({"success": True, "results": {"assessment_id": "a-9"}})
-        assert ab.cancel("a-9") == {"assessment_id": "a-9"}
+        assert ab.cancel_assessment("a-9") == {"assessment_id": "a-9"}
         state["replies"]["cancel"] = JSONResponse(
             {"success": False, "errorInfo": {"code": "not_found", "message": "gone"}}
         )
         with pytest.raises(AshbyRefusal, match="gone"):
-            ab.cancel("a-9")
+            ab.cancel_assessment("a-9")
         assert ab.raw_call("assessment.list", {}, api_key="wrong").status_code == 401

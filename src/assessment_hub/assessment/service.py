@@ -19,6 +19,7 @@ from sqlalchemy import (
     Row,
     Select,
     String,
+    Table,
     Text,
     bindparam,
     cast,
@@ -173,8 +174,8 @@ class OrderPage:
     in position order. ``next_cursor``: the next page's cursor, None on the last page.
     """
 
-    orders: list[Row[Any]]
-    results: dict[str, tuple[Row[Any], list[Row[Any]]]]
+    orders: Sequence[Row[Any]]
+    results: dict[str, tuple[Any, list[Any]]]
     next_cursor: str | None
 
 
@@ -214,7 +215,7 @@ def list_orders(
         rows = rows[:page_size]
         next_cursor = encode_cursor(rows[-1].created_at, rows[-1].id)
     revision_ids = [row.latest_result_id for row in rows if row.latest_result_id is not None]
-    results: dict[str, tuple[Row[Any], list[Row[Any]]]] = {}
+    results: dict[str, tuple[Any, list[Any]]] = {}  # revision id -> (revision, its attachments)
     if revision_ids:
         for revision in conn.execute(_LISTED_REVISIONS, {"b_ids": revision_ids}):
             results[revision.id] = (revision, [])
@@ -223,9 +224,9 @@ def list_orders(
     return OrderPage(rows, results, next_cursor)
 
 
-_orders = OrderRow.__table__
-_revisions = ResultRevisionRow.__table__
-_attachments = AttachmentRow.__table__
+_orders: Table = OrderRow.__table__  # type: ignore[assignment]  # a mapped class's Table
+_revisions: Table = ResultRevisionRow.__table__  # type: ignore[assignment]  # a mapped class's Table
+_attachments: Table = AttachmentRow.__table__  # type: ignore[assignment]  # a mapped class's Table
 _LISTED_ORDER = select(
     _orders.c.id,
     _orders.c.package_id,
@@ -311,7 +312,7 @@ _LATEST_REVISION = select(_revisions.c.revision, _revisions.c.status, _revisions
     _revisions.c.id == bindparam("b_id")
 )
 _INSERT_REVISION = insert(_revisions)
-_INSERT_ATTACHMENT = insert(AttachmentRow.__table__)
+_INSERT_ATTACHMENT = insert(_attachments)
 _SET_LATEST_RESULT = (
     update(_orders)
     .where(_orders.c.id == bindparam("b_id"))

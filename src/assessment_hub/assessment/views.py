@@ -97,7 +97,7 @@ def order_view(row: OrderRow, *, with_status: bool = True) -> dict[str, Any]:
 
 
 def listed_orders(
-    orders: Sequence[Row[Any]], results: Mapping[str, tuple[Row[Any], list[Row[Any]]]], *, with_status: bool = True
+    orders: Sequence[Any], results: Mapping[str, tuple[Any, list[Any]]], *, with_status: bool = True
 ) -> list[dict[str, Any]]:
     """``order_view`` of each row of a page of ``assessment.service.list_orders`` (``OrderPage``), for
     ``success_with_fragments``: the stored JSON text of ``candidate``/``application``/``job`` is spliced

@@ -5,8 +5,9 @@ that integration (and order, when it names one)."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import String, Text, bindparam, or_, select, update
+from sqlalchemy import String, Table, Text, bindparam, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from assessment_hub.db.base import Base, UTCDateTime
@@ -29,7 +30,7 @@ def add_notice(session: Session, integration_id: str, message: str, order_id: st
     session.flush()
 
 
-_notices = NoticeRow.__table__
+_notices = cast(Table, NoticeRow.__table__)
 _UNDELIVERED = (
     select(_notices.c.id, _notices.c.message)
     .where(

@@ -16,6 +16,7 @@ its forms post to ``/_simulator/{action}`` (``actions``), so a vendor can click 
 from __future__ import annotations
 
 import asyncio
+import base64
 import html
 import json
 import socket
@@ -24,7 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 import uvicorn
 from starlette.applications import Starlette
@@ -93,6 +94,36 @@ def bearer_of(headers: dict[str, str]) -> str | None:
     """The token of ``Authorization: Bearer <token>`` (scheme case-insensitive), or None."""
     scheme, _, token = (headers.get("authorization") or "").partition(" ")
     return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+def basic_auth_value(username: str, password: str = "") -> str:
+    """``Authorization`` value of HTTP Basic (RFC 7617) for ``username:password``."""
+    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+
+
+def parse_basic(header: str | None) -> tuple[str, str] | None:
+    """``(username, password)`` of an ``Authorization: Basic`` header, or None when it is not one."""
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "basic" or not token.strip():
+        return None
+    try:
+        raw = base64.b64decode(token.strip(), validate=True).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if ":" not in raw:
+        return None
+    user, _, password = raw.partition(":")
+    return user, password
+
+
+def is_http_url(value: Any) -> bool:
+    """``value`` is an absolute http(s) URL with a host."""
+    if not isinstance(value, str) or not value:
+        return False
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
 def media_type(content_type: str | None) -> str:
