@@ -88,6 +88,49 @@ def test_inbound_routes_are_tagged_per_ats(spec: dict[str, Any]) -> None:
     assert "requestBody" in start and "409" in start["responses"]
 
 
+INBOUND_BODIES = {
+    ("ashby", "/assessment.start"): "assessment_hub.connectors.ashby.schemas:StartIn",
+    ("greenhouse", "/send_test"): "assessment_hub.connectors.greenhouse.schemas:SendTestIn",
+    ("teamtailor", "/webhook"): "assessment_hub.connectors.teamtailor.schemas:WebhookBody",
+    ("smartrecruiters", "/packages/orders"): "assessment_hub.connectors.smartrecruiters.schemas:OrderIn",
+    ("workable", "/assessments"): "assessment_hub.connectors.workable.schemas:AssessmentIn",
+    ("recruitee", "/send_candidate"): "assessment_hub.connectors.recruitee.schemas:SendCandidate",
+    ("lever", "/webhook"): "assessment_hub.connectors.lever.schemas:Delivery",
+}
+
+
+def _inline(schema: Any, defs: dict[str, Any]) -> Any:
+    """``schema`` with every ``$ref`` replaced by the definition it names in ``defs``."""
+    if isinstance(schema, dict):
+        if "$ref" in schema:
+            return _inline(defs[schema["$ref"].rsplit("/", 1)[1]], defs)
+        return {k: _inline(v, defs) for k, v in schema.items()}
+    if isinstance(schema, list):
+        return [_inline(v, defs) for v in schema]
+    return schema
+
+
+def test_every_inbound_route_is_described_and_takes_its_own_ats_body(spec: dict[str, Any]) -> None:
+    """Each connector's inbound routes carry a summary and a description (``inbound_documented``), and each
+    ATS's request body is that ATS's model: models that share a name (Lever's ``Delivery`` and the admin API's,
+    every ATS's ``CandidateIn``) never point at one another's schema."""
+    from pydantic import TypeAdapter
+
+    for _, path, op in _operations(spec):
+        if path.startswith("/connectors/"):
+            assert op.get("summary") and op.get("description"), path
+    schemas = spec["components"]["schemas"]
+    for (tool, route), target in INBOUND_BODIES.items():
+        op = spec["paths"][f"/connectors/{tool}/{{connection}}{route}"]["post"]
+        documented = _inline(op["requestBody"]["content"]["application/json"]["schema"], schemas)
+        module, name = target.split(":")
+        own = TypeAdapter(getattr(importlib.import_module(module), name)).json_schema(mode="validation")
+        assert documented == _inline({k: v for k, v in own.items() if k != "$defs"}, own.get("$defs", {})), tool
+    for tool, status in (("workable", "201"), ("smartrecruiters", "202")):  # the success status each ATS expects
+        route = "/assessments" if tool == "workable" else "/packages/orders"
+        assert status in spec["paths"][f"/connectors/{tool}/{{connection}}{route}"]["post"]["responses"]
+
+
 def test_docs_and_redoc_load_their_assets_from_the_hub(hub: Hub) -> None:
     client = hub.http()
     for page, assets in (("/docs", ("swagger-ui-bundle.js", "swagger-ui.css")), ("/redoc", ("redoc.standalone.js",))):

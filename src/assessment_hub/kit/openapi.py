@@ -21,6 +21,7 @@ area and per ATS, and no 422 ``HTTPValidationError`` (the hub answers 400 with t
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from typing import Any, Generic, Literal, TypeVar
@@ -226,12 +227,31 @@ def _finish(spec: dict[str, Any], app: FastAPI, tools: dict[str, str]) -> dict[s
     return spec
 
 
+_REF = "#/components/schemas/{model}"
+
+
 def _schema_ref(model: type[BaseModel], schemas: dict[str, Any]) -> dict[str, Any]:
-    schema = TypeAdapter(model).json_schema(ref_template="#/components/schemas/{model}", mode="validation")
-    for name, definition in schema.pop("$defs", {}).items():
+    """Add ``model`` (and the models it uses) to ``schemas``; its ``$ref``. A name already taken by another
+    schema (Lever's webhook ``Delivery`` beside the admin API's, each ATS's ``CandidateIn``) gets the package's
+    name in front (``LeverDelivery``), so no reference points to another model's schema."""
+    schema = TypeAdapter(model).json_schema(ref_template=_REF, mode="validation")
+    named = {**schema.pop("$defs", {}), model.__name__: schema}
+    prefix = model.__module__.split(".")[-2].title().replace("_", "") if "." in model.__module__ else "Model"
+    renames: dict[str, str] = {}
+    for name, definition in named.items():
+        if name in schemas and schemas[name] != definition:
+            new, n = f"{prefix}{name}", 2
+            while new in schemas and schemas[new] != definition:
+                new, n = f"{prefix}{name}{n}", n + 1
+            renames[name] = new
+    if renames:
+        text = json.dumps(named)
+        for old, new in renames.items():
+            text = text.replace(json.dumps(_REF.format(model=old)), json.dumps(_REF.format(model=new)))
+        named = {renames.get(name, name): definition for name, definition in json.loads(text).items()}
+    for name, definition in named.items():
         schemas.setdefault(name, definition)
-    schemas.setdefault(model.__name__, schema)
-    return {"$ref": f"#/components/schemas/{model.__name__}"}
+    return {"$ref": _REF.format(model=renames.get(model.__name__, model.__name__))}
 
 
 def _tidy_parameters(operation: dict[str, Any]) -> None:
@@ -295,23 +315,31 @@ def inbound_documented(
     description: str = "",
     body: type[BaseModel] | None = None,
     answer: str = "The ATS's success answer.",
+    status: int = 200,
     errors: dict[int, str] | None = None,
 ) -> dict[str, Any]:
     """``documented`` for a connector's inbound route: the ATS's own body and error shapes, so the answers are
-    described in words (the request ``body`` is still a schema). 401, 404 (no active integration at this
-    URL) and 500 are added to every inbound route."""
-    responses: dict[int | str, Any] = {200: {"description": answer}}
+    described in words (the request ``body`` is still a schema). ``status``: the success status ``answer``
+    describes (Workable's 201, SmartRecruiters' 202). 401, 404 (no active integration at this URL) and 500 are
+    added to every inbound route."""
+    responses: dict[int | str, Any] = {status: {"description": answer}}
     defaults = {
         401: "The ATS's key is missing or wrong.",
         404: "No active integration at this URL.",
         413: "Body larger than the configured limit.",
         500: "A fault in the hub; the details are in the server log.",
     }
-    for status, text in {**defaults, **(errors or {})}.items():
-        responses[status] = {"description": text}
+    for other, text in {**defaults, **(errors or {})}.items():
+        responses[other] = {"description": text}
     extra: dict[str, Any] = {}
     if body is not None:
         name = f"{body.__module__}.{body.__qualname__}"
         _BODY_MODELS[name] = body
         extra[BODY_KEY] = name
-    return {"summary": summary, "description": description, "responses": responses, "openapi_extra": extra or None}
+    return {
+        "summary": summary,
+        "description": description,
+        "status_code": status,
+        "responses": responses,
+        "openapi_extra": extra or None,
+    }

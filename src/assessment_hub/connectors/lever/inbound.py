@@ -45,6 +45,7 @@ from assessment_hub.connectors.lever import signature
 from assessment_hub.connectors.lever.mapping import parse_stage_packages, unified_order
 from assessment_hub.connectors.lever.schemas import Delivery, OpportunityAnswer, StageChange
 from assessment_hub.connectors.lever.writeback import fetch_opportunity
+from assessment_hub.kit.openapi import inbound_documented
 
 STAGE_CHANGE = "candidateStageChange"
 FETCH_TIMEOUT_S = 10.0
@@ -85,7 +86,24 @@ def _refuse_with_notice(inbound: Inbound, status: int, message: str) -> JSONResp
     return _answer(status, message)
 
 
-@router.post("/webhook")
+@router.post(
+    "/webhook",
+    **inbound_documented(
+        "Receive a Candidate Stage Change webhook",
+        description="Lever's signed Candidate Stage Change delivery; a stage listed in stage_packages orders that "
+        "package for the opportunity's contact (read from Lever). Other events and stages are acknowledged and "
+        "ignored; the same delivery again answers the order it made.",
+        body=Delivery,
+        answer="`{order, message}`: the order's id, or null when the delivery orders nothing.",
+        errors={
+            400: "Not a Lever webhook delivery.",
+            401: "The signature does not match the webhook's signature token.",
+            422: "The stage's package is not published, or the opportunity has no email.",
+            502: "Lever refused or could not be reached when the hub read the opportunity.",
+            503: "The integration has no signature_token yet.",
+        },
+    ),
+)
 def webhook(inbound: InboundDep, raw: RawBodyDep, request: Request) -> JSONResponse:
     delivery, data = parse_body(raw, Delivery, BODY)
     settings = inbound.settings

@@ -36,6 +36,7 @@ from assessment_hub.connectors.inbound import (
 from assessment_hub.connectors.recruitee.mapping import test, unified_order
 from assessment_hub.connectors.recruitee.schemas import SendCandidate
 from assessment_hub.connectors.recruitee.writeback import REPORT_KEY
+from assessment_hub.kit.openapi import inbound_documented
 
 
 def error_response(refusal: Refusal) -> Response:
@@ -69,12 +70,29 @@ async def _authenticated(inbound: InboundDep, token: Annotated[str | None, Depen
 RecruiteeDep = Annotated[Inbound, Depends(_authenticated)]
 
 
-@router.get("/tests")
+@router.get(
+    "/tests",
+    **inbound_documented(
+        "List tests",
+        description="The vendor's published packages, as Recruitee partner tests.",
+        answer="An array of `{id, name}` tests.",
+    ),
+)
 def tests(inbound: RecruiteeDep) -> JSONResponse:
     return JSONResponse([test(p) for p in intake.packages(inbound.session, inbound.id)])
 
 
-@router.post("/send_candidate")
+@router.post(
+    "/send_candidate",
+    **inbound_documented(
+        "Send a candidate",
+        description="Recruitee orders a test for a candidate; results go back to its report. The same report_id "
+        "again answers the order it made and makes no second one.",
+        body=SendCandidate,
+        answer="`{id, report_id, status}`.",
+        errors={400: "The body is not JSON.", 422: "Invalid candidate, or an unknown test."},
+    ),
+)
 def send_candidate(inbound: RecruiteeDep, raw: RawBodyDep) -> JSONResponse:
     body, data = parse_body(raw, SendCandidate, BODY)
     session = inbound.session

@@ -43,6 +43,7 @@ from assessment_hub.connectors.smartrecruiters.schemas import OrderIn
 from assessment_hub.connectors.smartrecruiters.writeback import SMARTRECRUITERS_HOSTS
 from assessment_hub.connectors.urls import is_http_url
 from assessment_hub.errors import describe_validation_error
+from assessment_hub.kit.openapi import inbound_documented
 
 DEFAULT_CODES = {400: "INVALID_REQUEST", 401: "UNAUTHORIZED", 404: "NOT_FOUND", 413: "PAYLOAD_TOO_LARGE", 500: "ERROR"}
 ORDER_KEY = ("resultCallbackURL",)
@@ -78,7 +79,17 @@ async def _basic_credentials(request: Request) -> HTTPBasicCredentials | None:
         return None
 
 
-@router.post("/oauth/token")
+@router.post(
+    "/oauth/token",
+    **inbound_documented(
+        "Exchange client credentials for an access token",
+        description="SmartRecruiters trades the client_id and client_secret the hub minted for a Bearer token "
+        "(OAuth 2.0 client credentials; a form body `grant_type=client_credentials&client_id&client_secret`, "
+        "or the credentials as HTTP Basic).",
+        answer="`{access_token, token_type, expires_in}`.",
+        errors={400: "`{error, error_description}`: unsupported grant type, unknown client or wrong secret."},
+    ),
+)
 def oauth_token(
     inbound: InboundDep,
     raw: RawBodyDep,
@@ -121,7 +132,15 @@ async def _authenticated(inbound: InboundDep, token: Annotated[str | None, Depen
 SmartRecruitersDep = Annotated[Inbound, Depends(_authenticated)]
 
 
-@router.get("/packages")
+@router.get(
+    "/packages",
+    **inbound_documented(
+        "List assessment packages",
+        description="The vendor's published packages, as SmartRecruiters assessment packages.",
+        answer="An array of `{id, name, description, type}`.",
+        errors={204: "No package is published: no body."},
+    ),
+)
 def list_packages(inbound: SmartRecruitersDep) -> Response:
     packages = intake.packages(inbound.session, inbound.id)
     if not packages:
@@ -129,7 +148,15 @@ def list_packages(inbound: SmartRecruitersDep) -> Response:
     return JSONResponse([package(p) for p in packages])
 
 
-@router.get("/packages/{package_id}")
+@router.get(
+    "/packages/{package_id}",
+    **inbound_documented(
+        "Get an assessment package",
+        description="One published package, as a SmartRecruiters assessment package.",
+        answer="`{id, name, description, type}`.",
+        errors={404: "No such package, or no active integration at this URL (`ErrorResponse`)."},
+    ),
+)
 def get_package(package_id: str, inbound: SmartRecruitersDep) -> JSONResponse:
     found = intake.live_package(inbound.session, inbound.id, package_id)
     if found is None:
@@ -137,7 +164,18 @@ def get_package(package_id: str, inbound: SmartRecruitersDep) -> JSONResponse:
     return JSONResponse(package(found))
 
 
-@router.post("/packages/orders")
+@router.post(
+    "/packages/orders",
+    **inbound_documented(
+        "Order an assessment package",
+        description="SmartRecruiters orders a package for a candidate; results go back to its resultCallbackURL. "
+        "The same resultCallbackURL again makes no second order.",
+        body=OrderIn,
+        status=202,
+        answer="Accepted: an empty object.",
+        errors={400: "Invalid body (`ErrorResponse`).", 404: "Unknown package, or no active integration at this URL."},
+    ),
+)
 def order_package(inbound: SmartRecruitersDep, raw: RawBodyDep) -> JSONResponse:
     try:
         payload: Any = json.loads(raw)

@@ -36,6 +36,7 @@ from assessment_hub.connectors.workable.mapping import unified_order
 from assessment_hub.connectors.workable.schemas import AssessmentIn
 from assessment_hub.connectors.workable.writeback import WORKABLE_HOSTS
 from assessment_hub.errors import describe_validation_error
+from assessment_hub.kit.openapi import inbound_documented
 
 ORDER_KEY = ("callback_url",)
 """Where an order's ``remote_data`` (the body as received) holds its key."""
@@ -61,12 +62,34 @@ async def _authenticated(inbound: InboundDep, token: Annotated[str | None, Depen
 WorkableDep = Annotated[Inbound, Depends(_authenticated)]
 
 
-@router.get("/tests")
+@router.get(
+    "/tests",
+    **inbound_documented(
+        "List tests",
+        description="The vendor's published packages, as Workable assessment tests.",
+        answer="`{tests: [{id, name}]}`.",
+    ),
+)
 def list_tests(inbound: WorkableDep) -> dict[str, Any]:
     return {"tests": [{"id": p.package_id, "name": p.name} for p in intake.packages(inbound.session, inbound.id)]}
 
 
-@router.post("/assessments")
+@router.post(
+    "/assessments",
+    **inbound_documented(
+        "Create an assessment",
+        description="Workable orders a test for a candidate; results go back to its callback_url. The same "
+        "callback_url again answers the order it made (200) and makes no second one.",
+        body=AssessmentIn,
+        status=201,
+        answer="Created: `{assessment_id}`.",
+        errors={
+            200: "The same assessment again: `{assessment_id}` of the order it made.",
+            400: "The body is not JSON.",
+            422: "Invalid body, a callback_url that is not http(s), or an unknown test_id.",
+        },
+    ),
+)
 def create_assessment(inbound: WorkableDep, raw: RawBodyDep) -> JSONResponse:
     try:
         payload: Any = json.loads(raw)
