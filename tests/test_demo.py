@@ -88,6 +88,7 @@ def test_missing_kombo_sdk_says_how_to_install_it(tmp_path: Path) -> None:
         ("lever", "Lever"),
         ("ashby", "Ashby"),
         ("greenhouse", "Greenhouse"),
+        ("teamtailor", "Teamtailor"),
     ],
 )
 def test_demo_against_a_simulated_ats(tmp_path: Path, tool: str, label: str) -> None:

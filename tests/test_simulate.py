@@ -25,9 +25,16 @@ SETTINGS = {
     "lever": {"api_key", "signature_token", "stage_packages", "api_base_url"},
     "ashby": {"api_key", "api_base_url"},
     "greenhouse": {"allowed_callback_hosts"},
+    "teamtailor": {"api_key", "api_base_url", "webhook_secret", "allowed_callback_hosts"},
 }
 """The ``integrations create`` settings each simulator prints."""
-BASE_URLS = {"smartrecruiters": "{url}", "recruitee": "{url}/api", "lever": "{url}/v1", "ashby": "{url}"}
+BASE_URLS = {
+    "smartrecruiters": "{url}",
+    "recruitee": "{url}/api",
+    "lever": "{url}/v1",
+    "ashby": "{url}",
+    "teamtailor": "{url}",
+}
 """The ``api_base_url`` each simulator prints, from its URL (Workable has none: the hub PUTs to each order's
 ``callback_url``)."""
 SHOWN_SCORE = {
@@ -37,8 +44,9 @@ SHOWN_SCORE = {
     "workable": "<td>82%</td>",
     "ashby": "<td>41/50</td>",
     "greenhouse": "<td>41/50</td>",
+    "teamtailor": "<td>82%</td>",
 }
-"""How each simulator's page shows a 41/50 result (Workable: as a percentage; others: score/max)."""
+"""How each simulator's page shows a 41/50 result (Workable, Teamtailor: as a percentage; others: score/max)."""
 
 
 @pytest.fixture(params=sorted(SETTINGS))

@@ -1,4 +1,5 @@
-"""Protocol-faithful fake ATS servers (Greenhouse, Teamtailor, Ashby) for tests.
+"""The tests' names for the package simulators of Greenhouse, Teamtailor and Ashby
+(``assessment_hub.simulators.<tool>``, where every protocol check lives), with the fakes' test API.
 
 Each fake plays both sides of one ATS's assessment-partner protocol:
 the ATS's *client* side (calling the hub the way that ATS does) and the ATS's
