@@ -97,7 +97,7 @@ def test_limit_plus_one_parallel_result_puts_refuse_exactly_the_excess(capped_hu
                 "code": "PLATFORM.CONCURRENCY_LIMIT_EXCEEDED",
                 "title": "Concurrency limit exceeded",
                 "message": excess.json()["error"]["message"],
-                "log_url": None,
+                "log_url": f"urn:assessment-hub:request:{excess.headers['X-Request-Id']}",
             },
         }
         assert excess.headers["Retry-After"] == "1"
@@ -258,10 +258,10 @@ def test_the_cap_holds_across_the_processes_of_serve_workers(database_url: str, 
     from assessment_hub.db.migrate import upgrade
     from assessment_hub.db.session import unit_of_work
     from assessment_hub.integrations.service import create_api_key
-    from tests.support import free_port
+    from tests.support import free_port, key_env, key_settings
 
     limit = 4
-    settings = Settings(database_url=database_url)
+    settings = Settings(database_url=database_url, **key_settings(database_url))
     engine = build_engine(settings)
     upgrade(engine)
     sessions = sessionmaker(engine, expire_on_commit=False)
@@ -275,6 +275,7 @@ def test_the_cap_holds_across_the_processes_of_serve_workers(database_url: str, 
         "ASSESSMENT_HUB_CONCURRENCY_LIMIT": str(limit),
         "ASSESSMENT_HUB_ALLOW_PRIVATE_NETWORK": "true",
         "ASSESSMENT_HUB_DATA_URL_TIMEOUT_S": "30",
+        **key_env(database_url),
     }
     port = free_port()
     server = subprocess.Popen(
