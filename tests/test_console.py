@@ -169,8 +169,10 @@ def test_a_refused_form_changes_nothing(hub: Hub) -> None:
 
 def test_orders_pages_newest_first_with_keyset_cursors(hub: Hub, tenant: Tenant) -> None:
     ids = [tenant.create_order("1001") for _ in range(7)]
-    base = utcnow() - timedelta(days=3)
-    with unit_of_work(hub.sessions) as session:  # distinct instants, two orders sharing one (the id breaks the tie)
+    # distinct instants, two orders sharing one (the id breaks the tie); in the future, so that these are the
+    # newest orders of the shared test database and the cross-integration listing's first page holds them
+    base = utcnow() + timedelta(days=3)
+    with unit_of_work(hub.sessions) as session:
         for n, order_id in enumerate(ids):
             at = base + timedelta(seconds=min(n, 5))
             session.execute(update(OrderRow).where(OrderRow.id == order_id).values(created_at=at))
