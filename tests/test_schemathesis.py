@@ -18,7 +18,8 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, Phase, given, seed, settings
 
-from tests.support import ADMIN_KEY, Hub, running_hub
+from tests.conftest import POSTGRES_URL
+from tests.support import ADMIN_KEY, Hub, running_hub, temporary_postgres_database
 
 schemathesis = pytest.importorskip("schemathesis", reason="schemathesis is in the test extra")
 from schemathesis import checks  # noqa: E402
@@ -36,8 +37,18 @@ CHECKS = [checks.not_a_server_error, checks.response_schema_conformance]
 
 @pytest.fixture(scope="module")
 def fuzzed_hub(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
-    # its own hub process on the suite's database: generated calls do not share a hub with other tests
-    with running_hub(database_url, tmp_path_factory.mktemp("fuzzed"), allow_private_network=False) as hub:
+    # its own hub process on a database of its own: generated calls share neither a hub nor rows with other
+    # tests (in a full run, rows other tests left made responses this run did not expect)
+    work = tmp_path_factory.mktemp("fuzzed")
+    if database_url.startswith("sqlite"):
+        with running_hub(f"sqlite:///{work / 'fuzzed.db'}", work, allow_private_network=False) as hub:
+            yield hub
+        return
+    assert POSTGRES_URL
+    with (
+        temporary_postgres_database(POSTGRES_URL) as url,
+        running_hub(url, work, allow_private_network=False) as hub,
+    ):
         yield hub
 
 
