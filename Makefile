@@ -25,9 +25,13 @@ test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The fast tier: in-process tests only, SQLite only (docs/testing.md "Tiers"); under a minute.
+# Two pytest-xdist workers (FAST_WORKERS=0 runs it in one process), and bytecode written even where the
+# environment sets PYTHONDONTWRITEBYTECODE: pytest then keeps its rewritten test modules instead of
+# rewriting ~380 of them on every run (about 8 s here).
 FAST_MARKERS := not live and not subprocess and not bench and not browser and not postgres and not fakes and not slow
+FAST_WORKERS ?= 2
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -m "$(FAST_MARKERS)" $(PYTEST_ARGS)
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -n $(FAST_WORKERS) -m "$(FAST_MARKERS)" $(PYTEST_ARGS)
 
 # lint = ruff (lint + format check), the import contracts, and mypy on src/ (pyproject's [tool.mypy]).
 lint: $(STAMP)

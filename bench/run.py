@@ -579,7 +579,13 @@ class Bench:
         headers = ctx.headers()
         if body is not None:
             headers["Content-Type"] = "application/json"
-        status, resp = http_request(method, ctx.base_url + path, body, headers=headers, timeout_s=30)
+        # A 429 right after a wrk run is the hub still answering that run's last requests (its in-flight
+        # write slots are taken until then): wait as Retry-After says, a few times, as a client would.
+        for _attempt in range(10):
+            status, resp = http_request(method, ctx.base_url + path, body, headers=headers, timeout_s=30)
+            if status != 429:
+                break
+            time.sleep(1.0)
         if not 200 <= status < 300:
             raise BenchError(f"preflight {method} {path} answered {status}: {resp[:300]!r}")
 
