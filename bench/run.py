@@ -283,12 +283,13 @@ def ceiling_uvicorn_args(serve_args: str, extra: str | None) -> list[str]:
 def process_model(serve_args: str, ceiling_args: list[str]) -> str:
     """One line for RESULTS.md: which processes served the hub and the ceiling."""
     n = serve_workers(serve_args)
-    hub = (
-        "`assessment-hub serve`: 1 process (API and delivery worker in it)"
-        if n == 1
-        else f"`assessment-hub serve {serve_args.strip()}`: {n} API processes under uvicorn's supervisor + "
-        "1 delivery `worker` process"
-    )
+    command = " ".join(["assessment-hub serve", *shlex.split(serve_args)])
+    if "--worker-in-process" in serve_args:
+        hub = f"`{command}`: 1 process (API and delivery worker in it)"
+    elif n == 1:  # cli._one_process
+        hub = f"`{command}`: SQLite 1 process (API and delivery worker in it), PostgreSQL 1 API process + 1 delivery `worker` process"
+    else:
+        hub = f"`{command}`: {n} API processes under uvicorn's supervisor + 1 delivery `worker` process"
     c = serve_workers(" ".join(shlex.quote(a) for a in ceiling_args))
     ceiling = (
         "1 process"
@@ -609,7 +610,8 @@ class Bench:
     def figure_writes(self, ctx: HubContext, db: str, order_ids: list[str], server: Server | None = None) -> None:
         """Result writes over distinct orders, ratio to the ceiling PUT; goal >= 0.35. With ``server``, also
         the hub's CPU per result: CPU seconds of its process tree during the measured run / results accepted
-        (the in-process delivery worker's share included: it delivers those results' write-backs meanwhile)."""
+        (the delivery worker's share included, in the process or a child of it: it delivers those results'
+        write-backs meanwhile)."""
         if len(order_ids) < 2:
             raise BenchError("need at least 2 seeded orders for the write run")
         self._preflight(ctx, "PUT", RESULT_PATH.format(id=order_ids[0]), self.typical_body.read_bytes())

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -65,6 +66,18 @@ def _database(backend: str, tmp_path_factory: pytest.TempPathFactory, name: str)
 def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The database of the in-process ``hub`` (empty until a hub migrates it)."""
     yield from _database(backend, tmp_path_factory, "sqlite")
+
+
+@pytest.fixture(params=BACKENDS)
+def own_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database for this test alone, on each backend (a subprocess's worker must not deliver other tests'
+    rows, nor another hub's worker this test's)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'own.db'}"
+    else:
+        assert POSTGRES_URL
+        with temporary_postgres_database(POSTGRES_URL) as url:
+            yield url
 
 
 @pytest.fixture(scope="session")

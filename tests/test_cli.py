@@ -100,9 +100,19 @@ def test_create_commands_and_serve(database_url: str, tmp_path: Path) -> None:
         server.wait(timeout=20)
 
 
-def test_serve_with_several_api_processes_and_one_delivery_worker(database_url: str, tmp_path: Path) -> None:
-    """``serve --workers 2``: two API processes answer, the one delivery worker process delivers a result's
-    write-back to the sandbox ATS, and SIGTERM stops every process (API and worker) cleanly."""
+def session_processes(leader: subprocess.Popen) -> dict[int, str]:
+    """Every process of the session ``leader`` started (``start_new_session``): pid -> command line."""
+    listed = subprocess.run(["ps", "-o", "pid=,args=", "-s", str(leader.pid)], capture_output=True, text=True)
+    return {int(pid): args for pid, _, args in (line.strip().partition(" ") for line in listed.stdout.splitlines())}
+
+
+def serve_and_write_back(
+    database_url: str, tmp_path: Path, *serve_args: str
+) -> tuple[subprocess.Popen, str, dict[int, str], int]:
+    """``serve *serve_args`` in a session of its own: a result's write-back reaches the sandbox ATS, every
+    request answered (several, so several API processes answer); then SIGTERM stops every process of the
+    session. Returns serve (exited), its output, its processes while it served (pid -> command line) and
+    the pid of the process that delivered the write-back (from its attempt's ``worker_id``, host:pid:thread)."""
     env = {
         **os.environ,
         "ASSESSMENT_HUB_DATABASE_URL": database_url,
@@ -116,7 +126,7 @@ def test_serve_with_several_api_processes_and_one_delivery_worker(database_url: 
     )
     port = free_port()
     server = subprocess.Popen(
-        CLI + ["serve", "--port", str(port), "--workers", "2"],
+        CLI + ["serve", "--port", str(port), *serve_args],
         env=env,
         cwd=tmp_path,
         stdout=subprocess.PIPE,
@@ -144,7 +154,7 @@ def test_serve_with_several_api_processes_and_one_delivery_worker(database_url: 
         order_id = last_line(
             run(["sandbox", "create-order", "--integration", integration, "--package", "1001"], env, tmp_path)
         )
-        with httpx.Client(headers=headers, timeout=10) as client:  # several requests: both processes answer
+        with httpx.Client(headers=headers, timeout=10) as client:  # several requests: every API process answers
             for _ in range(10):
                 listed = client.get(f"{base}/assessment/orders").json()["data"]["results"]
                 assert [o["id"] for o in listed] == [order_id]
@@ -162,23 +172,51 @@ def test_serve_with_several_api_processes_and_one_delivery_worker(database_url: 
             assert time.monotonic() < deadline, f"no write-back delivered: {shown}"
             time.sleep(0.3)
         assert shown["status"] == "COMPLETED"
+        processes = session_processes(server)
     finally:
         server.terminate()
         output = server.communicate(timeout=30)[0]
-    assert server.returncode == 0, output
-    assert "2 API processes" in output and "delivery worker process" in output
-    assert "delivery worker stopped" in output and "Traceback" not in output
+    assert "Traceback" not in output, output
     # every process of the session (API processes, delivery worker) is gone
     # (multiprocessing's resource tracker exits on its own just after its parent)
     deadline = time.monotonic() + 10
-    while True:
-        leftover = subprocess.run(
-            ["ps", "-o", "pid=,args=", "-s", str(server.pid)], capture_output=True, text=True
-        ).stdout.strip()
-        if not leftover or time.monotonic() > deadline:
-            break
+    while (leftover := session_processes(server)) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert leftover == "", leftover
+    assert not leftover, leftover
+    listed = json.loads(run(["deliveries", "list", "--order", order_id, "--json"], env, tmp_path).stdout)
+    (writeback,) = [d for d in listed if d["kind"] == "writeback"]
+    attempts = json.loads(run(["deliveries", "show", str(writeback["id"])], env, tmp_path).stdout)["attempt_log"]
+    assert [a["outcome"] for a in attempts] == ["succeeded"], attempts
+    return server, output, processes, int(attempts[0]["worker_id"].split(":")[1])
+
+
+def test_serve_with_several_api_processes_and_one_delivery_worker(database_url: str, tmp_path: Path) -> None:
+    """``serve --workers 2``: two API processes answer, the one delivery worker process delivers a result's
+    write-back to the sandbox ATS, and SIGTERM stops every process (API and worker) cleanly."""
+    server, output, _, _ = serve_and_write_back(database_url, tmp_path, "--workers", "2")
+    assert server.returncode == 0, output
+    assert "2 API processes" in output and "delivery worker process" in output
+    assert "delivery worker stopped" in output
+
+
+@pytest.mark.parametrize("args", [(), ("--worker-in-process",)], ids=["default", "worker-in-process"])
+def test_serve_runs_the_worker_apart_on_postgres_and_inside_on_sqlite(
+    own_database_url: str, tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    """``serve`` (``--workers 1``): on PostgreSQL one API process and one delivery worker process, which
+    delivers the write-back, both stopped by SIGTERM; on SQLite, or with ``--worker-in-process``, one
+    process, whose worker delivers it (cli._one_process)."""
+    server, output, processes, delivered_by = serve_and_write_back(own_database_url, tmp_path, *args)
+    if own_database_url.startswith("postgresql") and not args:
+        worker_pid = int(re.search(r"1 API process; one delivery worker process \(pid (\d+)\)", output).group(1))
+        assert sorted(processes) == sorted([server.pid, worker_pid]), processes
+        assert processes[worker_pid].endswith("-m assessment_hub.cli worker"), processes
+        assert delivered_by == worker_pid
+        assert server.returncode == 0 and "delivery worker stopped" in output, output
+    else:
+        assert list(processes) == [server.pid], processes
+        assert "with a delivery worker" in output and "delivery worker process" not in output, output
+        assert delivered_by == server.pid
 
 
 def test_first_start_prints_credentials_and_a_working_snippet(tmp_path: Path) -> None:
@@ -318,6 +356,14 @@ def test_serve_refuses_a_bad_or_busy_port(tmp_path: Path) -> None:
         )
     err = failed(result, 1)
     assert "serving" not in result.stdout and "already in use" in err and str(port) in err
+
+
+def test_serve_refuses_worker_in_process_beside_other_processes_or_no_worker(tmp_path: Path) -> None:
+    env = {**os.environ, "ASSESSMENT_HUB_DATABASE_URL": f"sqlite:///{tmp_path / 's.db'}"}
+    for contradicting in (["--workers", "2"], ["--no-worker"]):
+        result = run(["serve", "--worker-in-process", *contradicting], env, tmp_path)
+        assert result.returncode == 2 and "--worker-in-process" in result.stderr, result.stderr
+        assert "serving" not in result.stdout and not (tmp_path / "s.db").exists()
 
 
 def cli_env(hub: Hub, tmp_path: Path, **extra: str) -> dict[str, str]:

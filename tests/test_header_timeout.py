@@ -1,7 +1,7 @@
 """Connections that never finish their request headers are closed after ``HEADER_TIMEOUT_S``
-(kit/header_timeout.py), in the in-process server and in ``serve`` (one process and ``--workers 2``).
-Tested with raw sockets: silence, and headers trickling in a line at a time (each line resets uvicorn's own
-keep-alive timer). A slow route after complete headers is not cut."""
+(kit/header_timeout.py), in the in-process server and in ``serve`` (``--workers 1`` and ``2``, on SQLite
+and PostgreSQL). Tested with raw sockets: silence, and headers trickling in a line at a time (each line
+resets uvicorn's own keep-alive timer). A slow route after complete headers is not cut."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import pytest
 
 from assessment_hub.app import create_app
 from assessment_hub.kit.header_timeout import protocol
-from tests.support import Hub, free_port, serve_in_thread, wait_until
+from tests.support import Hub, free_port, key_env, serve_in_thread, wait_until
 
 
 def closed_by_server(sock: socket.socket) -> bool:
@@ -78,11 +78,16 @@ def test_a_slow_route_is_not_cut_and_the_connection_is_reused(hub_url: str) -> N
 
 @pytest.mark.subprocess
 @pytest.mark.parametrize("workers", ["1", "2"])
-def test_serve_closes_connections_that_never_finish_their_headers(tmp_path: Path, workers: str) -> None:
+def test_serve_closes_connections_that_never_finish_their_headers(
+    own_database_url: str, tmp_path: Path, workers: str
+) -> None:
+    """Each process model of ``serve``: one process (SQLite), one API process beside a worker process
+    (PostgreSQL), N API processes."""
     port = free_port()
     env = {
         **os.environ,
-        "ASSESSMENT_HUB_DATABASE_URL": f"sqlite:///{tmp_path / 'hub.db'}",
+        "ASSESSMENT_HUB_DATABASE_URL": own_database_url,
+        **key_env(own_database_url),
         "ASSESSMENT_HUB_ATTACHMENTS_DIR": str(tmp_path / "att"),
         "ASSESSMENT_HUB_HEADER_TIMEOUT_S": "0.5",
     }

@@ -1,6 +1,6 @@
 """Operating the hub as an operator runs it: ``assessment-hub serve`` as a subprocess on a database of its
 own, its log stream (stderr) captured. Request ids in access lines, error envelopes and the delivery lines
-they caused; no secret, key or candidate email in any log line; metrics added up over ``--workers 2``."""
+they caused; no secret, key or candidate email in any log line; metrics added up over serve's processes."""
 
 from __future__ import annotations
 
@@ -18,25 +18,13 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import BACKENDS, POSTGRES_URL
 from tests.receiver import VendorReceiver
-from tests.support import free_port, serve_in_thread, temporary_postgres_database, wait_until
+from tests.support import free_port, serve_in_thread, wait_until
 
 pytestmark = pytest.mark.subprocess
 
 CLI = [sys.executable, "-m", "assessment_hub.cli"]
 RESULT_ROUTE = "/v1/assessment/orders/{assessment_order_id}/result"
-
-
-@pytest.fixture(params=BACKENDS)
-def own_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A database for this test alone (the subprocess's worker must not deliver other tests' rows)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'own.db'}"
-    else:
-        assert POSTGRES_URL
-        with temporary_postgres_database(POSTGRES_URL) as url:
-            yield url
 
 
 def cli(args: list[str], env: dict[str, str], cwd: Path) -> str:
@@ -210,14 +198,16 @@ def sample(samples: dict, name: str, **labels: str) -> float:
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
-def test_metrics_add_up_over_several_api_processes(own_database_url: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", ["2", "1"])
+def test_metrics_add_up_over_the_processes_of_serve(own_database_url: str, tmp_path: Path, workers: str) -> None:
     """``serve --workers 2``: counters of both API processes and of the delivery worker process are in every
-    scrape, whichever process answers it."""
+    scrape, whichever process answers it. ``--workers 1``: on PostgreSQL the delivery worker is a process of
+    its own there too, and its counters are in the API process's scrape (on SQLite it is in the API process)."""
     env = hub_env(own_database_url, tmp_path)
     cli(["migrate"], env, tmp_path)
     api_key = cli(["api-keys", "create", "--name", "ops"], env, tmp_path)
     integration = cli(["integrations", "create", "--tool", "sandbox", "--organization", "Acme"], env, tmp_path)
-    with served(env, tmp_path, "--workers", "2") as (base, streams):
+    with served(env, tmp_path, "--workers", workers) as (base, streams):
         vendor = {"Authorization": f"Bearer {api_key}", "X-Integration-Id": integration}
         with httpx.Client(headers=vendor, timeout=10) as client:
             packages = {"packages": [{"id": "1001", "type": "SKILLS_TEST", "name": "T", "description": "d"}]}

@@ -154,8 +154,8 @@ def create_app(settings: Settings | None = None, *, worker: bool = False, resolv
 
 
 def create_api_app() -> FastAPI:
-    """The API alone, settings from the environment: the factory each process of ``serve --workers N``
-    (N > 1) builds; the delivery worker runs in a process of its own there."""
+    """The API alone, settings from the environment: the factory each API process of ``supervise`` builds
+    (``serve --workers N``, and ``serve`` on PostgreSQL); the delivery worker runs in a process of its own there."""
     from assessment_hub.kit.header_timeout import HeaderTimeoutProtocol
 
     settings = Settings()

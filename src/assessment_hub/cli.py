@@ -181,6 +181,19 @@ def migrate() -> None:
     typer.echo(f"database at {_display_url(settings.database_url)} is up to date")
 
 
+def _one_process(settings: Settings, *, workers: int, no_worker: bool, worker_in_process: bool) -> bool:
+    """Whether ``serve`` (``--workers 1``) runs as one process: on SQLite, the delivery worker a thread of it;
+    on PostgreSQL only when asked (``--worker-in-process``), or with ``--no-worker`` (no worker at all).
+    Otherwise the worker runs in a process of its own beside the API process(es) (``supervise``).
+
+    Measured (bench/run.py, result writes, 64 connections, 2 cores): on PostgreSQL the worker inside the
+    API process held writes to 169 req/s (5.6 ms of hub CPU per result); the API alone plus a worker
+    process wrote 260 req/s while delivering 256 write-backs/s. On SQLite the worker inside costs much less
+    (511 req/s, against 618 for the API alone), and a worker process of its own fell behind in an earlier
+    run (it is not woken by the API's commits: it polls every ``WORKER_POLL_S``), so SQLite keeps one process."""
+    return workers == 1 and (no_worker or worker_in_process or settings.is_sqlite)
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.", envvar="ASSESSMENT_HUB_HOST")] = "127.0.0.1",
@@ -196,18 +209,30 @@ def serve(
             "--workers",
             min=1,
             max=64,
-            help="API processes (1: API and delivery worker in this process; N > 1: N API processes and one "
-            "delivery `worker` process beside them).",
+            help="API processes; one delivery `worker` process runs beside them (with 1 on SQLite: API and "
+            "delivery worker in this one process).",
         ),
     ] = 1,
+    worker_in_process: Annotated[
+        bool,
+        typer.Option(
+            "--worker-in-process",
+            help="PostgreSQL, --workers 1: run the delivery worker inside the API process, as on SQLite (one "
+            "process, less memory, fewer writes/s).",
+        ),
+    ] = False,
 ) -> None:
-    """Migrate, then serve the API (http://HOST:PORT/v1) with a delivery worker in the same process
-    (``--workers N`` > 1: N API processes and one delivery worker process)."""
+    """Migrate, then serve the API (http://HOST:PORT/v1) and one delivery worker: in a process of its own
+    on PostgreSQL or with --workers N > 1; inside the one API process on SQLite with --workers 1."""
     import os
 
     from assessment_hub.bootstrap import banner, bootstrap_if_empty, console_line, how_to_run
     from assessment_hub.supervise import limit_malloc_arenas
 
+    if worker_in_process and (no_worker or workers > 1):
+        raise typer.BadParameter(
+            "only with --workers 1 and a worker (not with --no-worker)", param_hint="--worker-in-process"
+        )
     limit_malloc_arenas()  # before any thread starts; inherited by the processes started from here
     settings = _settings()
     if settings.public_base_url is None:
@@ -234,7 +259,7 @@ def serve(
         cli, python = how_to_run()
         kombo_installed = importlib.util.find_spec("kombo") is not None
         typer.echo(banner(created, f"http://{host}:{port}", cli=cli, python=python, kombo_installed=kombo_installed))
-    if workers == 1:
+    if _one_process(settings, workers=workers, no_worker=no_worker, worker_in_process=worker_in_process):
         import uvicorn
 
         from assessment_hub.app import create_app
@@ -258,10 +283,10 @@ def serve(
         )
         return
 
-    # N API processes (uvicorn's supervisor spawns them; each builds its app from the environment, so
-    # what this process settled is passed on there) and the delivery worker exactly once, as a child. This
-    # process holds the whole application by now (~100 MB resident) and would only supervise: it becomes
-    # the lean `assessment_hub.supervise` (same pid, ~20 MB) that does this.
+    # N API processes (uvicorn's supervisor spawns them; with N = 1 uvicorn serves in its own process; each
+    # builds its app from the environment, so what this process settled is passed on there) and the delivery
+    # worker exactly once, as a child. This process holds the whole application by now (~100 MB resident):
+    # it becomes `assessment_hub.supervise` (same pid, ~20 MB until it imports the app for N = 1) that does this.
     os.environ["ASSESSMENT_HUB_PUBLIC_BASE_URL"] = settings.public_base_url or f"http://{host}:{port}"
     typer.echo(console_line(os.environ["ASSESSMENT_HUB_PUBLIC_BASE_URL"]))
     args = [

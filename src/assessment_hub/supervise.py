@@ -1,10 +1,12 @@
-"""The supervisor of ``assessment-hub serve --workers N`` (N > 1).
+"""The supervisor of ``assessment-hub serve`` when the delivery worker runs in a process of its own: with
+``--workers N`` (N > 1), and on PostgreSQL also with ``--workers 1`` (cli._one_process says when and why).
 
 ``serve`` migrates the database and checks the port with the whole application imported (~100 MB of
 resident memory: FastAPI, SQLAlchemy, alembic, pydantic...), then replaces itself (``os.execv``, same pid)
 with ``python -m assessment_hub.supervise``, which imports only the standard library and uvicorn
 (~20 MB). It starts the one delivery ``worker`` process, runs uvicorn's supervisor of the N API
-processes (each builds ``assessment_hub.app:create_api_app``) and stops the worker when uvicorn returns.
+processes (each builds ``assessment_hub.app:create_api_app``; with N = 1 uvicorn serves in this process,
+no supervisor) and stops the worker when uvicorn returns.
 
     python -m assessment_hub.supervise HOST PORT WORKERS WITH_WORKER(0|1) WORKER_STOP_TIMEOUT_S DATABASE
 """
@@ -88,21 +90,28 @@ def prepare_metrics_dir() -> str | None:
 
 
 def run(host: str, port: int, workers: int, with_worker: bool, worker_stop_timeout_s: float, database: str) -> None:
-    """The delivery worker (unless ``with_worker`` is false) and uvicorn's supervisor of ``workers`` API processes."""
+    """The delivery worker (unless ``with_worker`` is false) and uvicorn's supervisor of ``workers`` API processes
+    (with 1, the API in this process)."""
     import shutil
+    import signal
 
     import uvicorn
 
     limit_malloc_arenas()
     made_dir = prepare_metrics_dir()
-    delivery = start_worker_process() if with_worker else None
-    worker_note = f"one delivery worker process (pid {delivery.pid})" if delivery is not None else "no worker"
-    print(
-        f"assessment-hub serving http://{host}:{port}/v1 (database: {database}; {workers} API processes; "
-        f"{worker_note})",
-        flush=True,
-    )
+    # SIGTERM as SIGINT (KeyboardInterrupt). With one API process uvicorn serves here and, once shut down,
+    # re-raises the signal it stopped on under this handler: by default SIGTERM would end the process before
+    # the ``finally`` below stops the worker. uvicorn.run takes KeyboardInterrupt as a clean stop.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    delivery = None
     try:
+        delivery = start_worker_process() if with_worker else None
+        worker_note = f"one delivery worker process (pid {delivery.pid})" if delivery is not None else "no worker"
+        print(
+            f"assessment-hub serving http://{host}:{port}/v1 (database: {database}; "
+            f"{workers} API process{'es' if workers > 1 else ''}; {worker_note})",
+            flush=True,
+        )
         uvicorn.run(
             "assessment_hub.app:create_api_app",
             factory=True,
@@ -114,6 +123,8 @@ def run(host: str, port: int, workers: int, with_worker: bool, worker_stop_timeo
             log_config=None,  # each API process logs through the hub's set-up (kit/logging.py)
             access_log=False,  # the hub writes its own access line
         )
+    except KeyboardInterrupt:  # SIGTERM or SIGINT before uvicorn took the signals over
+        pass
     finally:
         if delivery is not None:
             stop_worker_process(delivery, worker_stop_timeout_s)

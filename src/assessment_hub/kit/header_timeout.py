@@ -6,8 +6,9 @@ nothing, or a header line at a time, for ever (slowloris): each such connection 
 This is uvicorn's httptools protocol with one timer more: armed when the connection opens and after each
 response, disarmed when a request's headers are complete (a long request body or a slow route is not cut).
 
-``serve`` passes ``protocol(settings.header_timeout_s)`` to uvicorn; with ``--workers N`` each API process
-imports ``HeaderTimeoutProtocol`` by name and ``app.create_api_app`` sets its ``timeout_s``.
+``serve`` passes ``protocol(settings.header_timeout_s)`` to uvicorn; with the worker in a process of its own
+(``--workers N``, PostgreSQL) each API process imports ``HeaderTimeoutProtocol`` by name and
+``app.create_api_app`` sets its ``timeout_s``.
 """
 
 from __future__ import annotations

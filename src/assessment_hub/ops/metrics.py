@@ -19,7 +19,7 @@ Read from the database when scraped (the same answer from every process, workers
 | ``assessment_hub_workers_alive`` | | workers whose heartbeat is younger than ``READY_HEARTBEAT_MAX_AGE_S`` |
 | ``assessment_hub_database_up`` | | 1 when the scrape's queries succeeded |
 
-Several processes (``serve --workers N``): each process writes its counters to files in
+Several processes (``serve --workers N``, and ``serve`` on PostgreSQL: see ``supervise``): each process writes its counters to files in
 ``PROMETHEUS_MULTIPROC_DIR`` (``serve`` sets one up, see ``supervise``) and ``/metrics`` in any of them
 adds up all of them (``prometheus_client.multiprocess``). The variable must be set before the process
 imports prometheus_client.
