@@ -608,7 +608,8 @@ class Bench:
 
     # (2) ------------------------------------------------------------------
     def figure_writes(self, ctx: HubContext, db: str, order_ids: list[str], server: Server | None = None) -> None:
-        """Result writes over distinct orders, ratio to the ceiling PUT; goal >= 0.35. With ``server``, also
+        """Result writes over distinct orders, ratio to the ceiling PUT; goal >= 0.35 on SQLite, >= 0.25 on
+        PostgreSQL (issue 15: its write crosses the network and PostgreSQL's processes share the cores). With ``server``, also
         the hub's CPU per result: CPU seconds of its process tree during the measured run / results accepted
         (the delivery worker's share included, in the process or a child of it: it delivers those results'
         write-backs meanwhile)."""
@@ -665,7 +666,7 @@ class Bench:
             "writes",
             baseline_rps=self.report.value("ceiling_put_rps"),
             baseline_name="ceiling_put_rps",
-            goal=">= 0.35",
+            goal=">= 0.35" if db == "sqlite" else ">= 0.25",
         )
 
     # (8) ------------------------------------------------------------------

@@ -2,8 +2,9 @@
 
 PostgreSQL: round trips counted on the wire with libpq's protocol trace of every connection the app's
 engine hands out: each ``Sync`` (extended protocol, pipeline mode) or ``Query`` (simple protocol) message
-is one the client waits for an answer to. SQLite: statements counted by SQLAlchemy's
-``before_cursor_execute`` (the write gate's ``BEGIN IMMEDIATE`` and the commit are not statements).
+is one the client waits for an answer to. SQLite: statements counted by ``sqlite3``'s trace callback on
+every connection the engine hands out, so those sent through the driver (``assessment.sql_sqlite``) count
+too (the write gate's ``BEGIN IMMEDIATE`` and the commit are not statements).
 Measured after a warm-up PUT, so the cached API key and integration lookups are not counted. The
 concurrency cap's slot (``concurrency.slots``: its own connection) is not the write's traffic and not
 counted here.
@@ -58,17 +59,18 @@ class _Traffic:
         self.counting = False
         self._lock = threading.Lock()
         self._traces: list[tuple[Any, Any]] = []
-        if self.backend == "sqlite":
-            event.listen(engine, "before_cursor_execute", self._statement)
-        else:
-            event.listen(engine, "checkout", self._trace)
-            event.listen(engine, "checkin", self._untrace)
+        event.listen(engine, "checkout", self._trace)
+        event.listen(engine, "checkin", self._untrace)
 
-    def _statement(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if self.counting:
-            self.statements.append(statement)
+    def _statement(self, statement: str) -> None:
+        if self.counting and not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")):
+            with self._lock:
+                self.statements.append(statement)
 
     def _trace(self, dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        if self.backend == "sqlite":
+            dbapi_connection.set_trace_callback(self._statement)
+            return
         if not self.counting:
             return
         handle = tempfile.TemporaryFile("w+")  # noqa: SIM115 - read and closed by round_trips()
@@ -78,6 +80,9 @@ class _Traffic:
             self._traces.append((dbapi_connection, handle))
 
     def _untrace(self, dbapi_connection: Any, _record: Any) -> None:
+        if self.backend == "sqlite":
+            dbapi_connection.set_trace_callback(None)
+            return
         with self._lock:
             for conn, _handle in self._traces:
                 if conn is dbapi_connection:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from assessment_hub.assessment.models import OrderRow
@@ -30,6 +30,7 @@ from assessment_hub.connectors.sandbox.service import set_outage
 from assessment_hub.db.engine import build_engine
 from assessment_hub.db.migrate import upgrade
 from assessment_hub.db.session import unit_of_work
+from assessment_hub.delivery import claiming, sql_pg
 from assessment_hub.delivery.models import DeliveryAttemptRow, OutboxRow
 from assessment_hub.delivery.senders import Outcome
 from assessment_hub.delivery.worker import DeliveryWorker, Finished, Job
@@ -371,3 +372,96 @@ def test_rows_claimed_but_not_prepared_are_given_back(
     with pytest.raises(RuntimeError):
         worker._claim_jobs(10)
     assert [(r.state, r.claimed_by) for r in _rows(sessions)] == [("pending", None)] * 2
+
+
+def _queue_webhooks(sessions: sessionmaker[Session], n: int, due: datetime) -> None:
+    """``n`` pending webhook rows, due one millisecond apart from ``due`` on (no endpoint: only claimed here)."""
+    with unit_of_work(sessions) as session:
+        session.execute(
+            insert(OutboxRow),
+            [
+                dict(
+                    kind="webhook",
+                    action="assessment:order-received",
+                    body="{}",
+                    state="pending",
+                    next_attempt_at=due + timedelta(milliseconds=i),
+                    attempts=0,
+                    created_at=due,
+                    updated_at=due,
+                )
+                for i in range(n)
+            ],
+        )
+
+
+def _claim_work(sessions: sessionmaker[Session], limit: int) -> int:
+    """What the claim statement costs the database, in units that do not depend on the machine: SQLite's
+    virtual-machine steps (in hundreds, ``set_progress_handler``), PostgreSQL's rows produced by every node
+    of its plan (``EXPLAIN ANALYZE``, rolled back: nothing is claimed)."""
+    engine = sessions.kw["bind"]
+    now = utcnow()
+    if engine.dialect.name == "sqlite":
+        steps = 0
+
+        def count() -> int:
+            nonlocal steps
+            steps += 1
+            return 0
+
+        with engine.connect() as conn:
+            sqlite = conn.connection.driver_connection
+            sqlite.set_progress_handler(count, 100)
+            conn.execute(claiming._CLAIM, {"b_now": now, "b_limit": limit}).all()
+            sqlite.set_progress_handler(None, 0)
+        return steps
+    naive = now.replace(tzinfo=None)
+    raw = engine.raw_connection()
+    try:
+        raw.driver_connection.execute("ANALYZE outbox")  # the statistics autovacuum keeps: the plan of a live hub
+        [[plan]] = raw.driver_connection.execute(
+            "EXPLAIN (ANALYZE, FORMAT JSON) " + sql_pg._CLAIM,
+            {"now": naive, "limit": limit, "worker": "w", "lease_until": naive},
+        ).fetchall()
+        raw.driver_connection.rollback()
+    finally:
+        raw.close()
+
+    def rows(node: dict) -> int:
+        return node["Actual Rows"] * node["Actual Loops"] + sum(rows(child) for child in node.get("Plans", ()))
+
+    return rows(plan[0]["Plan"])
+
+
+def test_a_claim_reads_as_many_rows_whatever_the_backlog(db: tuple[Settings, sessionmaker[Session]]) -> None:
+    """The claim reads the oldest due rows in index order and stops at its limit: its cost does not grow
+    with the rows waiting behind them. Before, one ``pending OR in_flight`` query read and sorted every due
+    row (a 6,000-row backlog: 2.2 ms per claim on SQLite, 7.8 ms on PostgreSQL, so a worker that fell
+    behind fell further behind)."""
+    settings, sessions = db
+    _queue_webhooks(sessions, 40, utcnow() - timedelta(hours=1))
+    small = _claim_work(sessions, 8)
+    _queue_webhooks(sessions, 4000, utcnow() - timedelta(minutes=30))
+    large = _claim_work(sessions, 8)
+    assert large < 3 * small, (small, large)
+
+
+def test_a_claim_takes_the_oldest_due_of_pending_and_expired_rows_together(
+    db: tuple[Settings, sessionmaker[Session]],
+) -> None:
+    """The two legs (pending and due; in flight with an expired lease) are merged oldest due first."""
+    settings, sessions = db
+    start = utcnow() - timedelta(hours=1)
+    _queue_webhooks(sessions, 6, start)
+    with sessions() as session:
+        ids = list(session.scalars(select(OutboxRow.id).order_by(OutboxRow.next_attempt_at)))
+    with unit_of_work(sessions) as session:  # rows 1 and 4 were claimed by a worker that died
+        session.execute(
+            update(OutboxRow)
+            .where(OutboxRow.id.in_([ids[1], ids[4]]))
+            .values(state="in_flight", claimed_by="dead", lease_until=start)
+        )
+    worker = DeliveryWorker(settings, sessions, worker_id="w1")
+    assert worker.claim(3) == ids[:3]
+    assert worker.claim(10) == ids[3:]
+    assert worker.claim(10) == []

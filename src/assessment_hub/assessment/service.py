@@ -23,27 +23,23 @@ from sqlalchemy import (
     Text,
     bindparam,
     cast,
-    insert,
     select,
     tuple_,
     type_coerce,
-    update,
 )
 from sqlalchemy.orm import Session
 
-from assessment_hub.assessment import sql_pg
+from assessment_hub.assessment import sql_pg, sql_sqlite
 from assessment_hub.assessment.attachments import StoredAttachment
 from assessment_hub.assessment.lifecycle import check_result_transition
 from assessment_hub.assessment.models import AttachmentRow, OrderRow, PackageRow, ResultRevisionRow
-from assessment_hub.assessment.records import AttachmentRecord, RevisionRecord
+from assessment_hub.assessment.records import RevisionRecord
 from assessment_hub.assessment.results import NormalizedResult
 from assessment_hub.assessment.schemas import PackageIn
 from assessment_hub.assessment.views import normalize_application, normalize_candidate, normalize_job
 from assessment_hub.db.base import UTCDateTime
-from assessment_hub.delivery.outbox import enqueue_result_writeback
 from assessment_hub.delivery.wakeup import note_outbox_added
 from assessment_hub.errors import InputInvalid, NotFound
-from assessment_hub.integrations.notices import take_notices
 from assessment_hub.kit.cursors import decode_cursor, encode_cursor
 from assessment_hub.kit.ids import new_id
 from assessment_hub.kit.states import OrderStatus
@@ -302,21 +298,9 @@ def check_result_allowed(session: Session, integration_id: str, order_id: str, s
     check_result_transition(order.status, status)
 
 
-# The result write path's statements, built once (SQLAlchemy caches their compiled form by statement):
-# constructing ORM statements and flushing unit-of-work objects cost more than the database's own work.
+# The pre-attachment check's statement, built once (the write itself: assessment.sql_sqlite / sql_pg).
 _ORDER_FOR_RESULT = select(_orders.c.id, _orders.c.status, _orders.c.latest_result_id).where(
     _orders.c.id == bindparam("b_id"), _orders.c.integration_id == bindparam("b_integration_id")
-)
-_ORDER_FOR_RESULT_LOCKED = _ORDER_FOR_RESULT.with_for_update()
-_LATEST_REVISION = select(_revisions.c.revision, _revisions.c.status, _revisions.c.completed_at).where(
-    _revisions.c.id == bindparam("b_id")
-)
-_INSERT_REVISION = insert(_revisions)
-_INSERT_ATTACHMENT = insert(_attachments)
-_SET_LATEST_RESULT = (
-    update(_orders)
-    .where(_orders.c.id == bindparam("b_id"))
-    .values(status=bindparam("b_status"), latest_result_id=bindparam("b_revision_id"), updated_at=bindparam("b_now"))
 )
 
 
@@ -367,8 +351,8 @@ def record_result(
     so concurrent results for one order get consecutive revision numbers.
     Raises ``NotFound`` for an unknown order and ``InputInvalid`` for a forbidden status change.
 
-    SQLite: Core statements built once (see above), not ORM round trips. PostgreSQL: the statements
-    through psycopg in pipeline mode (``assessment.sql_pg``: two round trips). The returned revision (with
+    SQLite: the statements through the ``sqlite3`` driver (``assessment.sql_sqlite``). PostgreSQL: through
+    psycopg in pipeline mode (``assessment.sql_pg``: two round trips). The returned revision (with
     its ``attachments``) is a plain record (``assessment.records.RevisionRecord``) with the attributes of a
     ``ResultRevisionRow``, holding exactly what was inserted.
     """
@@ -376,7 +360,8 @@ def record_result(
     if conn.dialect.name == "postgresql":
         record, _ = _write_result_pg(session, integration_id, order_id, result, attachments)
         return record
-    return _record_result_sqlite(session, integration_id, order_id, result, attachments)
+    record, _ = _write_result_sqlite(session, integration_id, order_id, result, attachments)
+    return record
 
 
 def accept_result(
@@ -394,8 +379,7 @@ def accept_result(
     (the group-committing writer, ``db.writer``)."""
     if session.connection().dialect.name == "postgresql":
         return _write_result_pg(session, integration_id, order_id, result, attachments, take=True, commit=True)
-    record = _record_result_sqlite(session, integration_id, order_id, result, attachments)
-    return record, take_notices(session, integration_id, order_id)
+    return _write_result_sqlite(session, integration_id, order_id, result, attachments, take=True)
 
 
 def _write_result_pg(
@@ -432,42 +416,24 @@ def _write_result_pg(
     return record, notices
 
 
-def _record_result_sqlite(
+def _write_result_sqlite(
     session: Session,
     integration_id: str,
     order_id: str,
     result: NormalizedResult,
     attachments: Sequence[StoredAttachment],
-) -> RevisionRecord:
+    *,
+    take: bool = False,
+) -> tuple[RevisionRecord, list[str]]:
     conn = session.connection()
-    order = conn.execute(_ORDER_FOR_RESULT_LOCKED, {"b_id": order_id, "b_integration_id": integration_id}).first()
-    if order is None:
-        raise NotFound(f"No assessment order with id {order_id!r} in integration {integration_id!r}.")
-    check_result_transition(order.status, result.status)  # before reading the latest revision
-    latest = (
-        conn.execute(_LATEST_REVISION, {"b_id": order.latest_result_id}).first() if order.latest_result_id else None
+    record, notices = sql_sqlite.write_result(
+        conn.connection.dbapi_connection,
+        conn.dialect,
+        integration_id=integration_id,
+        order_id=order_id,
+        attachments=attachments,
+        revision_values=lambda order_status, latest: revision_values(result, order_status, latest),
+        take_notices=take,
     )
-    values = {**revision_values(result, order.status, latest), "order_id": order.id}
-    now = values["created_at"]
-    attachment_values = [
-        dict(
-            id=new_id(),
-            revision_id=values["id"],
-            position=index,
-            name=a.name,
-            content_type=a.content_type,
-            sha256=a.sha256,
-            size_bytes=a.size_bytes,
-            source_url=a.source_url,
-        )
-        for index, a in enumerate(attachments)
-    ]
-    conn.execute(_INSERT_REVISION, values)
-    if attachment_values:
-        conn.execute(_INSERT_ATTACHMENT, attachment_values)
-    conn.execute(
-        _SET_LATEST_RESULT, {"b_id": order.id, "b_status": result.status, "b_revision_id": values["id"], "b_now": now}
-    )
-    enqueue_result_writeback(session, integration_id=integration_id, order_id=order.id, revision_id=values["id"])
-    # a plain record, not an ORM instance: building an instrumented ResultRevisionRow costs more than an INSERT
-    return RevisionRecord(**values, attachments=[AttachmentRecord(**a) for a in attachment_values])
+    note_outbox_added(session)
+    return record, notices

@@ -1,7 +1,7 @@
 """The result write on PostgreSQL, through psycopg in pipeline mode: two round trips, the commit included.
 
-``service.record_result`` / ``service.accept_result`` call ``write_result`` on PostgreSQL; SQLite keeps the
-Core statements in ``service``. Same guarantees as there:
+``service.record_result`` / ``service.accept_result`` call ``write_result`` on PostgreSQL (SQLite:
+``assessment.sql_sqlite``). Same guarantees as there:
 
 - round trip 1 (``BEGIN``, ``_LOCK_ORDER``, ``_LATEST_REVISION``, one sync): the order row is locked
   ``FOR UPDATE``; the latest revision is read by a second statement, which PostgreSQL runs only once the

@@ -7,9 +7,7 @@ will not start the newer one until it has finished (per-order revision order, se
 
 from __future__ import annotations
 
-from typing import cast
-
-from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from assessment_hub.delivery.models import OutboxRow
@@ -48,50 +46,3 @@ def enqueue_writeback(
     session.add(row)
     session.flush()
     return row
-
-
-_outbox = cast(Table, OutboxRow.__table__)
-_SUPERSEDE_RESULTS = (
-    update(_outbox)
-    .where(
-        _outbox.c.order_id == bindparam("b_order_id"),
-        _outbox.c.kind == "writeback",
-        _outbox.c.action == "result",
-        _outbox.c.state == DeliveryState.PENDING,
-    )
-    .values(state=DeliveryState.SUPERSEDED, updated_at=bindparam("b_now"), finished_at=bindparam("b_now"))
-)
-_INSERT_WRITEBACK = insert(_outbox)
-
-
-def enqueue_result_writeback(session: Session, *, integration_id: str, order_id: str, revision_id: str) -> None:
-    """``enqueue_writeback(..., action="result")`` in two Core statements built once (the result write
-    path's hot spot): supersede the order's pending result write-backs, queue the new one. Returns nothing."""
-    from assessment_hub.delivery.wakeup import note_outbox_added
-
-    now = utcnow()
-    conn = session.connection()
-    conn.execute(_SUPERSEDE_RESULTS, {"b_order_id": order_id, "b_now": now})
-    conn.execute(
-        _INSERT_WRITEBACK,
-        {
-            "kind": "writeback",
-            "action": "result",
-            "integration_id": integration_id,
-            "order_id": order_id,
-            "revision_id": revision_id,
-            "endpoint_id": None,
-            "event_id": None,
-            "body": None,
-            "state": DeliveryState.PENDING,
-            "next_attempt_at": now,
-            "lease_until": None,
-            "claimed_by": None,
-            "attempts": 0,
-            "last_error": None,
-            "created_at": now,
-            "updated_at": now,
-            "finished_at": None,
-        },
-    )
-    note_outbox_added(session)

@@ -27,18 +27,27 @@ from assessment_hub.delivery.observe import report_attempts
 from assessment_hub.delivery.states import AttemptOutcome, DeliveryState
 
 _PENDING, _IN_FLIGHT = DeliveryState.PENDING.value, DeliveryState.IN_FLIGHT.value
-_CLAIM = f"""
-WITH due AS (
-    SELECT o.id FROM outbox o
-    WHERE ((o.state = '{_PENDING}' AND o.next_attempt_at <= %(now)s)
-           OR (o.state = '{_IN_FLIGHT}' AND o.lease_until < %(now)s))
-      AND (o.kind <> 'writeback' OR NOT EXISTS (
+_IN_ORDER = f"""(o.kind <> 'writeback' OR NOT EXISTS (
             SELECT 1 FROM outbox older
             WHERE older.order_id = o.order_id AND older.kind = 'writeback' AND older.id < o.id
-              AND older.state IN ('{_PENDING}', '{_IN_FLIGHT}')))
+              AND older.state IN ('{_PENDING}', '{_IN_FLIGHT}')))"""
+_CLAIM = f"""
+WITH pending AS (
+    SELECT o.id, o.next_attempt_at FROM outbox o
+    WHERE o.state = '{_PENDING}' AND o.next_attempt_at <= %(now)s AND {_IN_ORDER}
     ORDER BY o.next_attempt_at, o.id
     LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED
+), expired AS (
+    SELECT o.id, o.next_attempt_at FROM outbox o
+    WHERE o.state = '{_IN_FLIGHT}' AND o.lease_until < %(now)s AND {_IN_ORDER}
+    ORDER BY o.next_attempt_at, o.id
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+), due AS (
+    SELECT id FROM (SELECT * FROM pending UNION ALL SELECT * FROM expired) AS both_legs
+    ORDER BY next_attempt_at, id
+    LIMIT %(limit)s
 )
 UPDATE outbox
 SET state = '{_IN_FLIGHT}', claimed_by = %(worker)s, updated_at = %(now)s, lease_until = %(lease_until)s
@@ -47,6 +56,10 @@ WHERE outbox.id = due.id
 RETURNING outbox.id, outbox.kind, outbox.action, outbox.integration_id, outbox.order_id, outbox.revision_id,
           outbox.endpoint_id, outbox.body, outbox.next_attempt_at
 """
+# Two legs, each read in index order (``ix_outbox_due``) and stopped at the limit, then merged (as on
+# SQLite, ``delivery.claiming``): one leg with ``pending OR in_flight`` read and sorted every due row, so
+# a claim cost grew with the backlog (6,000 pending: 7.8 ms per claim). A leg may lock up to ``limit``
+# rows the merge then leaves: they stay as they were, unlocked at the statement's commit.
 
 
 def _naive(value: datetime) -> datetime:
