@@ -17,7 +17,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from assessment_hub.concurrency.slots import FileSlots, PostgresSlots, build_slots
+from assessment_hub.concurrency.slots import (
+    PG_TAKE_IN_TRANSACTION,
+    FileSlots,
+    PostgresSlots,
+    build_slots,
+    integration_key,
+)
 from tests.support import Hub, running_hub, wait_until
 
 LIMIT = 30
@@ -229,6 +235,33 @@ def test_postgres_slots_are_shared_between_connections_and_freed_when_one_drops(
         assert a3[0] is not None and a3[1] == 0
         await machine_a.close()
         await machine_b.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_slot_taken_in_a_write_transaction_counts_with_the_held_ones_until_its_commit(database_url: str) -> None:
+    """``SlotInWrite``'s statement (a result PUT without attachments on PostgreSQL) takes the same locks as
+    ``PostgresSlots.acquire``: one limit for both kinds; the transaction's slot is free again once it ends."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("transaction slots are PostgreSQL's")
+    import psycopg
+
+    async def scenario() -> None:
+        slots = build_slots(database_url, 2)
+        assert isinstance(slots, PostgresSlots) and slots.takes_in_transaction
+        key = integration_key("integration-t")
+        with psycopg.connect(slots.conninfo) as write:  # a write's transaction holds one slot
+            taken, in_flight = write.execute(PG_TAKE_IN_TRANSACTION, {"key": key, "limit": 2}).fetchone()
+            assert (taken, in_flight) == (0, 1)
+            held, remaining = await slots.acquire("integration-t")
+            assert held is not None and remaining == 0
+            assert await slots.acquire("integration-t") == (None, 0)
+            with psycopg.connect(slots.conninfo) as second:  # a second write finds none free
+                assert second.execute(PG_TAKE_IN_TRANSACTION, {"key": key, "limit": 2}).fetchone() == (None, 2)
+            write.commit()  # the write's slot is given back with its commit
+            again, remaining = await slots.acquire("integration-t")
+            assert again is not None and remaining == 0
+        await slots.close()
 
     asyncio.run(scenario())
 

@@ -13,7 +13,7 @@ from assessment_hub.assessment.responses import OpenOrderPage, OrderPage, Packag
 from assessment_hub.assessment.results import normalize_result
 from assessment_hub.assessment.schemas import ORDER_STATUSES, PackagesIn, ResultIn
 from assessment_hub.assessment.views import listed_orders, package_view
-from assessment_hub.concurrency.http import WriteSlotDep
+from assessment_hub.concurrency.http import WriteSlotDep, write_slot
 from assessment_hub.connectors.snapshots import result_snapshot
 from assessment_hub.db.session import ReadSessionDep, SessionDep
 from assessment_hub.errors import InputInvalid
@@ -197,32 +197,38 @@ async def put_result(
     assessment_order_id: str,
     request: Request,
     integration: IntegrationDep,
-    _slot: WriteSlotDep,
     body: Annotated[ResultIn, Depends(json_body(ResultIn))],
 ) -> EnvelopeResponse:
     # Stores the result as the order's next revision and queues its write-back. The write runs on
     # app.state.writer (SQLite: group commit; PostgreSQL: one round trip plus commit, assessment.sql_pg) and
-    # is committed before the answer. (A comment, not a docstring: the docstring would become the
+    # is committed before the answer. It holds one of the integration's write slots throughout; without
+    # attachments to fetch, on PostgreSQL, the write takes that slot in its own transaction
+    # (concurrency.http.write_slot). (A comment, not a docstring: the docstring would become the
     # operation's description in the OpenAPI document.)
     state = request.app.state
     result = normalize_result(body)
-    attachments: list[StoredAttachment] = []
-    attachment_warnings: list[str] = []
-    if body.attachments:  # fail fast before fetching anything for an unknown order or a forbidden change
-        await state.reader.run(
-            lambda session: service.check_result_allowed(session, integration.id, assessment_order_id, result.status)
-        )
-        attachments, attachment_warnings = await prepare_attachments(
-            body.attachments, state.settings, state.attachment_store, state.data_urls
-        )
-    result.warnings.extend(attachment_warnings)
-    base_url = public_base_url(request)
+    async with write_slot(request, integration.id, in_write=not body.attachments) as slot:
+        attachments: list[StoredAttachment] = []
+        attachment_warnings: list[str] = []
+        if body.attachments:  # fail fast before fetching anything for an unknown order or a forbidden change
+            await state.reader.run(
+                lambda session: service.check_result_allowed(
+                    session, integration.id, assessment_order_id, result.status
+                )
+            )
+            attachments, attachment_warnings = await prepare_attachments(
+                body.attachments, state.settings, state.attachment_store, state.data_urls
+            )
+        result.warnings.extend(attachment_warnings)
+        base_url = public_base_url(request)
 
-    def write(session: Session) -> list[str]:
-        revision, notices = service.accept_result(session, integration.id, assessment_order_id, result, attachments)
-        snapshot = result_snapshot(revision, state.settings, base_url)
-        return state.connectors[integration.tool].result_warnings(snapshot) + notices
+        def write(session: Session) -> list[str]:
+            revision, notices = service.accept_result(
+                session, integration.id, assessment_order_id, result, attachments, slot=slot
+            )
+            snapshot = result_snapshot(revision, state.settings, base_url)
+            return state.connectors[integration.tool].result_warnings(snapshot) + notices
 
-    ats_warnings = await state.writer.run(write)
+        ats_warnings = await state.writer.run(write)
     count_result_write(integration.tool)
     return success({}, result.warnings + ats_warnings)

@@ -37,6 +37,7 @@ from assessment_hub.assessment.records import RevisionRecord
 from assessment_hub.assessment.results import NormalizedResult
 from assessment_hub.assessment.schemas import PackageIn
 from assessment_hub.assessment.views import normalize_application, normalize_candidate, normalize_job
+from assessment_hub.concurrency.slots import SlotInWrite
 from assessment_hub.db.base import UTCDateTime
 from assessment_hub.delivery.wakeup import note_outbox_added
 from assessment_hub.errors import InputInvalid, NotFound
@@ -370,15 +371,23 @@ def accept_result(
     order_id: str,
     result: NormalizedResult,
     attachments: Sequence[StoredAttachment],
+    *,
+    slot: SlotInWrite | None = None,
 ) -> tuple[RevisionRecord, list[str]]:
     """``record_result`` and ``integrations.notices.take_notices`` for ``PUT .../result``: the stored
-    revision and the integration's notices for the vendor (now marked delivered).
+    revision and the integration's notices for the vendor (now marked delivered). ``slot``: the
+    integration's write slot, taken in this transaction (PostgreSQL; raises ``ConcurrencyLimitExceeded``
+    with nothing written when all are in flight).
 
     PostgreSQL: also commits, in the write's second round trip (one round trip plus commit in all; the
     caller's unit of work then has nothing left to commit). SQLite: the caller's unit of work commits
     (the group-committing writer, ``db.writer``)."""
     if session.connection().dialect.name == "postgresql":
-        return _write_result_pg(session, integration_id, order_id, result, attachments, take=True, commit=True)
+        return _write_result_pg(
+            session, integration_id, order_id, result, attachments, take=True, commit=True, slot=slot
+        )
+    if slot is not None:
+        raise ValueError("a write slot is taken in the write's transaction on PostgreSQL only")
     return _write_result_sqlite(session, integration_id, order_id, result, attachments, take=True)
 
 
@@ -391,6 +400,7 @@ def _write_result_pg(
     *,
     take: bool = False,
     commit: bool = False,
+    slot: SlotInWrite | None = None,
 ) -> tuple[RevisionRecord, list[str]]:
     def values(order_status: str, latest: Any) -> dict[str, Any]:
         return {**revision_values(result, order_status, latest), "order_id": order_id}
@@ -407,6 +417,7 @@ def _write_result_pg(
             revision_values=values,
             take_notices=take,
             commit=commit,
+            slot=slot,
         )
     except psycopg.OperationalError:
         if dbapi is None or dbapi.broken or dbapi.closed:  # a lost connection: the pool must not hand it out again

@@ -37,9 +37,10 @@ from psycopg.types.json import Jsonb
 from assessment_hub.assessment.attachments import StoredAttachment
 from assessment_hub.assessment.records import AttachmentRecord, RevisionRecord
 from assessment_hub.assessment.results import NormalizedResult
+from assessment_hub.concurrency.slots import PG_TAKE_IN_TRANSACTION, SlotInWrite, limit_message
 from assessment_hub.db.driver import NOTIFY_CHANNEL
 from assessment_hub.delivery.states import DeliveryState
-from assessment_hub.errors import NotFound
+from assessment_hub.errors import ConcurrencyLimitExceeded, NotFound
 from assessment_hub.kit.ids import new_id
 from assessment_hub.kit.timestamps import utcnow
 from assessment_hub.request_context import current_request_id
@@ -167,13 +168,16 @@ def write_result(
     revision_values: RevisionValues,
     take_notices: bool = False,
     commit: bool = False,
+    slot: SlotInWrite | None = None,
 ) -> tuple[RevisionRecord, list[str]]:
     """Store ``result`` as the order's next revision on the psycopg connection ``dbapi`` (in a transaction:
     the one in progress, or one begun here). Returns the stored revision and, with ``take_notices``, the
     integration's undelivered notices (marked delivered). With ``commit`` the transaction is committed in
-    the second round trip (durable when this returns). Raises ``NotFound`` (unknown order of this
-    integration) and ``InputInvalid`` (forbidden status change) after the first round trip, with nothing
-    written (the caller rolls back), and psycopg's errors for a failed statement."""
+    the second round trip (durable when this returns). With ``slot``, the integration's write slot is taken
+    in round trip 1 (``concurrency.slots.PG_TAKE_IN_TRANSACTION``, held until the transaction ends) and
+    ``slot.remaining`` set. Raises ``ConcurrencyLimitExceeded`` (no slot free), ``NotFound`` (unknown order
+    of this integration) and ``InputInvalid`` (forbidden status change) after the first round trip, with
+    nothing written (the caller rolls back), and psycopg's errors for a failed statement."""
     keys = {"order_id": order_id, "integration_id": integration_id}
     # psycopg syncs the pipeline after the BEGIN it sends by itself (one more round trip): when this call
     # commits a transaction of its own, the connection goes to autocommit and the pipeline carries our
@@ -186,9 +190,16 @@ def write_result(
             lock, latest_cursor, notices_cursor = dbapi.cursor(), dbapi.cursor(), dbapi.cursor()
             if own_transaction:
                 lock.execute("BEGIN")
+            if slot is not None:
+                notices_cursor.execute(PG_TAKE_IN_TRANSACTION, {"key": slot.integration_key, "limit": slot.limit})
             lock.execute(_LOCK_ORDER, keys)
             latest_cursor.execute(_LATEST_REVISION, keys)
             pipeline.sync()
+            if slot is not None:
+                taken, in_flight = notices_cursor.fetchone()
+                slot.remaining = max(slot.limit - int(in_flight), 0)
+                if taken is None:
+                    raise ConcurrencyLimitExceeded(limit_message(slot.limit))
             order = lock.fetchone()
             if order is None:
                 raise NotFound(f"No assessment order with id {order_id!r} in integration {integration_id!r}.")

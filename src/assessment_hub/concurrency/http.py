@@ -1,6 +1,7 @@
 """The concurrency cap on the vendor API's write routes, and the ``Concurrency-Remaining`` header.
 
-A write route takes ``WriteSlotDep`` (after the integration is authenticated, before the body is read):
+A write route takes ``WriteSlotDep`` (after the integration is authenticated, before the body is read), or
+holds ``write_slot`` around its work (the result PUT: its write may take the slot in its own transaction):
 it holds one of the integration's slots until the route's answer is ready and refuses the request with
 429 ``PLATFORM.CONCURRENCY_LIMIT_EXCEEDED`` and ``Retry-After: 1`` when all ``CONCURRENCY_LIMIT`` are taken
 (Kombo: 30 in-flight actions per integration; clients back off from about 1 s). ``ConcurrencyHeaders``
@@ -10,11 +11,12 @@ it holds one of the integration's slots until the route's answer is ready and re
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
-from assessment_hub.concurrency.slots import Slots
+from assessment_hub.concurrency.slots import SlotInWrite, Slots, integration_key, limit_message
 from assessment_hub.errors import ConcurrencyLimitExceeded
 from assessment_hub.integrations.deps import IntegrationDep
 
@@ -22,20 +24,37 @@ STATE_KEY = "concurrency_remaining"
 """Where the dependency leaves the figure for ``ConcurrencyHeaders`` (the request's ``scope["state"]``)."""
 
 
-async def _write_slot(request: Request, integration: IntegrationDep) -> AsyncIterator[None]:
+@asynccontextmanager
+async def write_slot(
+    request: Request, integration_id: str, *, in_write: bool = False
+) -> AsyncIterator[SlotInWrite | None]:
+    """Hold one of the integration's slots for the block, or raise ``ConcurrencyLimitExceeded`` (429).
+
+    ``in_write``: the block's write can take the slot in its own transaction (nothing slow comes before
+    it); where the backend allows it (``Slots.takes_in_transaction``), the block gets the ``SlotInWrite``
+    to hand to the write instead, and nothing is taken here. Sets the request's ``Concurrency-Remaining``."""
     slots: Slots = request.app.state.concurrency
-    slot, remaining = await slots.acquire(integration.id)
+    if in_write and slots.takes_in_transaction:
+        deferred = SlotInWrite(integration_key(integration_id), slots.limit)
+        try:
+            yield deferred
+        finally:
+            if deferred.remaining is not None:
+                request.state.concurrency_remaining = deferred.remaining
+        return
+    slot, remaining = await slots.acquire(integration_id)
     request.state.concurrency_remaining = remaining
     if slot is None:
-        raise ConcurrencyLimitExceeded(
-            f"This integration already has {slots.limit} write requests in flight, the most allowed at once; "
-            "send this one again after the others have been answered (wait at least the Retry-After "
-            "seconds, backing off exponentially)."
-        )
+        raise ConcurrencyLimitExceeded(limit_message(slots.limit))
     try:
-        yield
+        yield None
     finally:
         await slots.release(slot)
+
+
+async def _write_slot(request: Request, integration: IntegrationDep) -> AsyncIterator[None]:
+    async with write_slot(request, integration.id):
+        yield
 
 
 WriteSlotDep = Annotated[None, Depends(_write_slot, scope="function")]

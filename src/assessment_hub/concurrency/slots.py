@@ -13,6 +13,13 @@ crashed process never leaks capacity:
 
 ``acquire`` answers ``(slot, remaining)``: the slot held (None: all ``limit`` are taken) and how many more
 could start now (``limit`` minus those in flight, this one included).
+
+On PostgreSQL a write that does nothing slow before its transaction (a result without attachments to
+fetch) takes its slot inside that transaction instead (``SlotInWrite``, ``PG_TAKE_IN_TRANSACTION``: the
+transaction advisory lock ``(key, s)``, in the write's first round trip, given back by its commit): the
+same locks, so the two kinds count against one limit, without the two round trips of ``acquire`` and
+``release`` on the event loop. Measured (bench/NOTES.md, "The concurrency cap on PostgreSQL"): those cost
+the PostgreSQL write path about a third of its rate.
 """
 
 from __future__ import annotations
@@ -44,8 +51,29 @@ class Slot:
     handle: Any
 
 
+@dataclass
+class SlotInWrite:
+    """The integration's slot, to be taken by the write itself in its own transaction (PostgreSQL);
+    ``remaining`` is set by the write once it has tried (``Concurrency-Remaining``)."""
+
+    integration_key: int
+    limit: int
+    remaining: int | None = None
+
+
+def limit_message(limit: int) -> str:
+    """The 429's message."""
+    return (
+        f"This integration already has {limit} write requests in flight, the most allowed at once; "
+        "send this one again after the others have been answered (wait at least the Retry-After "
+        "seconds, backing off exponentially)."
+    )
+
+
 class Slots(Protocol):
     limit: int
+    takes_in_transaction: bool
+    """Whether a write may take its slot in its own transaction (``SlotInWrite``)."""
 
     async def acquire(self, integration_id: str) -> tuple[Slot | None, int]: ...
 
@@ -67,6 +95,8 @@ class FileSlots:
     """Slots as OFD byte locks in ``path``; integration ``k`` owns bytes ``k * MAX_LIMIT`` onwards (a sparse
     file: locks need no data). Each acquire opens its own file description; a few syscalls when the
     integration is idle, at most ``limit + 1`` when it is full."""
+
+    takes_in_transaction = False
 
     def __init__(self, path: str, limit: int) -> None:
         self.path = path
@@ -119,17 +149,25 @@ def lock_file_for(database: str) -> str:
 
 # ----------------------------------------------------------------------------------- PostgreSQL advisory
 
-_TAKE = """
+_IN_FLIGHT = """(SELECT count(*) FROM pg_locks
+        WHERE locktype = 'advisory' AND granted AND objsubid = 2 AND classid = %(key)s::oid
+          AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))"""
+_TAKE = f"""
 WITH taken AS (
     SELECT s FROM generate_series(0, %(limit)s - 1) AS s
     WHERE CASE WHEN s = ANY(%(held)s::int[]) THEN false ELSE pg_try_advisory_lock(%(key)s, s) END
     LIMIT 1
 )
-SELECT (SELECT s FROM taken),
-       (SELECT count(*) FROM pg_locks
-        WHERE locktype = 'advisory' AND granted AND objsubid = 2 AND classid = %(key)s::oid
-          AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))
+SELECT (SELECT s FROM taken), {_IN_FLIGHT}
 """
+PG_TAKE_IN_TRANSACTION = f"""
+WITH taken AS (
+    SELECT s FROM generate_series(0, %(limit)s - 1) AS s WHERE pg_try_advisory_xact_lock(%(key)s, s) LIMIT 1
+)
+SELECT (SELECT s FROM taken), {_IN_FLIGHT}
+"""
+"""``SlotInWrite``'s statement (parameters ``key``, ``limit``): ``(slot taken or NULL, slots in flight)``; a
+pooled connection holds no session slot, so no ``held`` set is needed."""
 # The Limit node pulls rows from the filter one at a time, so pg_try_advisory_lock runs until the first
 # slot it takes and on no later one (no sort or aggregate sits between them). CASE fixes the order of the
 # two tests: with a plain AND the planner may run the (cheaper) lock function first, and on a slot this
@@ -142,6 +180,8 @@ class PostgresSlots:
     trip to take a slot, one to give it back, one at a time (the set of slots this session holds is read and
     changed with the statement, under ``_lock``). A lost connection drops its locks with it: the process
     forgets what it held (``generation``) and reconnects on the next acquire."""
+
+    takes_in_transaction = True
 
     def __init__(self, conninfo: str, limit: int) -> None:
         self.conninfo = conninfo
