@@ -22,7 +22,7 @@ from starlette.routing import Route
 from assessment_hub.config import Settings
 from assessment_hub.delivery.models import OutboxRow
 from assessment_hub.integrations.models import IntegrationRow
-from assessment_hub.kit.timestamps import utcnow
+from assessment_hub.kit.timestamps import format_instant, utcnow
 from assessment_hub.signing import SIGNATURE_HEADER, verify_signature
 from assessment_hub.webhooks.models import WebhookEndpointRow
 from tests.support import ADMIN_KEY, Hub, Tenant, in_process_hub, serve_in_thread, wait_until
@@ -281,6 +281,18 @@ def test_deliveries_list_show_cancel_retry(hub: Hub, tenant: Tenant) -> None:
         assert shown["order_id"] == order_id
         assert shown["attempt_log"] and {a["http_status"] for a in shown["attempt_log"]} == {503}
         check(client.get("/deliveries/999999999"), 404, mentions="No delivery")
+        lease = utcnow() + timedelta(hours=1)
+        with hub.sessions.begin() as session:  # held by a worker that is gone: the operator sees which, and until when
+            session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id == writeback["id"])
+                .values(state="in_flight", claimed_by="host-x:123:ab", lease_until=lease)
+            )
+        held = ok(client.get(f"/deliveries/{writeback['id']}"))
+        assert (held["state"], held["claimed_by"]) == ("in_flight", "host-x:123:ab")
+        assert held["lease_until"] == format_instant(lease)
+        with hub.sessions.begin() as session:
+            session.execute(update(OutboxRow).where(OutboxRow.id == writeback["id"]).values(state="pending"))
         check(client.get("/deliveries/abc"), 400, mentions="delivery_id")
 
         assert ok(client.post(f"/deliveries/{writeback['id']}/cancel"))["state"] == "cancelled"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -197,6 +198,43 @@ def test_serve_with_several_api_processes_and_one_delivery_worker(database_url: 
     assert server.returncode == 0, output
     assert "2 API processes" in output and "delivery worker process" in output
     assert "delivery worker stopped" in output
+
+
+def test_a_killed_serve_with_several_api_processes_leaves_none_serving(tmp_path: Path) -> None:
+    """SIGKILL to ``serve --workers 2`` (its supervisor: no chance to stop anything): its API processes and
+    its delivery worker stop by themselves (``supervise.stop_with_supervisor``, ``die_with_parent``) and the
+    port is free for the next ``serve``. Before, the API processes kept serving, orphaned."""
+    env = {**os.environ, "ASSESSMENT_HUB_DATABASE_URL": f"sqlite:///{tmp_path / 'k.db'}"}
+    port = free_port()
+    server = subprocess.Popen(
+        CLI + ["serve", "--port", str(port), "--workers", "2"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while len(session_processes(server)) < 4 or not _answers(f"http://127.0.0.1:{port}/health"):
+            assert server.poll() is None and time.monotonic() < deadline, "serve --workers 2 did not come up"
+            time.sleep(0.2)
+        os.kill(server.pid, signal.SIGKILL)
+        server.wait(timeout=10)
+        deadline = time.monotonic() + 20
+        while (left := session_processes(server)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not left, left
+        assert not _answers(f"http://127.0.0.1:{port}/health")
+    finally:
+        subprocess.run(["pkill", "-KILL", "-s", str(server.pid)], check=False)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False
 
 
 @pytest.mark.parametrize("args", [(), ("--worker-in-process",)], ids=["default", "worker-in-process"])

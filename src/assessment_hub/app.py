@@ -157,7 +157,9 @@ def create_api_app() -> FastAPI:
     """The API alone, settings from the environment: the factory each API process of ``supervise`` builds
     (``serve --workers N``, and ``serve`` on PostgreSQL); the delivery worker runs in a process of its own there."""
     from assessment_hub.kit.header_timeout import HeaderTimeoutProtocol
+    from assessment_hub.supervise import stop_with_supervisor
 
+    stop_with_supervisor()  # a SIGKILLed supervisor leaves no API process serving
     settings = Settings()
     HeaderTimeoutProtocol.timeout_s = settings.header_timeout_s  # the class uvicorn imports by name here
     return create_app(settings, worker=False)

@@ -264,7 +264,7 @@ def serve(
 
         from assessment_hub.app import create_app
 
-        worker_note = "no worker" if no_worker else "with a delivery worker"
+        worker_note = "no worker" if no_worker else "with a delivery worker in this process"
         typer.echo(
             f"assessment-hub serving http://{host}:{port}/v1 (database: {_display_url(settings.database_url)}; {worker_note})"
         )

@@ -36,23 +36,47 @@ def limit_malloc_arenas(arenas: int = 2) -> None:
         pass
 
 
+SUPERVISOR_PID_ENV = "ASSESSMENT_HUB_SUPERVISOR_PID"
+"""Set by ``run`` for the API processes uvicorn starts: the pid they must not outlive."""
+
+
+def die_with_parent() -> None:
+    """Linux: this process gets SIGTERM (a clean stop) when its parent dies, even by SIGKILL
+    (``prctl(PR_SET_PDEATHSIG)``); elsewhere a no-op."""
+    if not sys.platform.startswith("linux"):
+        return
+    import signal
+
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
+def stop_with_supervisor() -> None:
+    """In an API process that ``run`` started (``SUPERVISOR_PID_ENV`` set): stop when the supervisor dies.
+    Without it, a SIGKILLed ``serve --workers N`` left its API processes serving, holding the port and
+    their database connections. A supervisor already gone before this ran is caught by the pid check."""
+    supervisor = os.environ.get(SUPERVISOR_PID_ENV)
+    if not supervisor:
+        return
+    die_with_parent()
+    if os.getppid() != int(supervisor):
+        import signal
+
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def start_worker_process():
     """``assessment-hub worker`` as a child of this process (same python, same environment); on Linux it
     is also told to stop (SIGTERM) if this process dies without stopping it."""
-    import signal
     import subprocess
-
-    def die_with_parent() -> None:
-        try:
-            import ctypes
-
-            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-        except Exception:
-            pass
 
     return subprocess.Popen(
         [sys.executable, "-m", "assessment_hub.cli", "worker"],
-        preexec_fn=die_with_parent if sys.platform.startswith("linux") else None,
+        preexec_fn=die_with_parent,
     )
 
 
@@ -99,6 +123,8 @@ def run(host: str, port: int, workers: int, with_worker: bool, worker_stop_timeo
 
     limit_malloc_arenas()
     made_dir = prepare_metrics_dir()
+    if workers > 1:
+        os.environ[SUPERVISOR_PID_ENV] = str(os.getpid())  # the API processes stop if this one dies
     # SIGTERM as SIGINT (KeyboardInterrupt). With one API process uvicorn serves here and, once shut down,
     # re-raises the signal it stopped on under this handler: by default SIGTERM would end the process before
     # the ``finally`` below stops the worker. uvicorn.run takes KeyboardInterrupt as a clean stop.

@@ -62,6 +62,10 @@ class Delivery(_Open):
     attempts: int
     last_error: str | None
     next_attempt_at: str | None
+    claimed_by: str | None
+    """The worker holding it (``in_flight``; its id names the host and process), else the last one that did."""
+    lease_until: str | None
+    """Until when that worker holds it; after that another worker may take it over."""
     created_at: str
     finished_at: str | None
 

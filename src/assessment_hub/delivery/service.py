@@ -130,6 +130,8 @@ def delivery_view(row: OutboxRow, attempts: Sequence[DeliveryAttemptRow] | None 
         "attempts": row.attempts,
         "last_error": row.last_error,
         "next_attempt_at": format_instant(row.next_attempt_at),
+        "claimed_by": row.claimed_by,
+        "lease_until": format_instant(row.lease_until),
         "created_at": format_instant(row.created_at),
         "finished_at": format_instant(row.finished_at),
     }
