@@ -156,6 +156,11 @@ class Settings:
             mode="quick",
             duration_s=1,
             warmup_s=0,
+            # Quick runs check that every figure is produced, not its value: 16 connections keep the 2 + 2
+            # scale-out run (each API process opens a pooled connection per concurrent write) under a shared
+            # PostgreSQL's default max_connections of 100 beside the test suite's own hubs; with 64 the CI run
+            # of 2026-12-02 07:34 got "too many clients" (503s) and the figure was not produced.
+            connections=16,
             attachment_bytes=5 * 1024 * 1024,
             attachment_connections=4,
             attachment_duration_s=1,
