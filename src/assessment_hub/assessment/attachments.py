@@ -17,8 +17,10 @@ import binascii
 import hashlib
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -28,6 +30,7 @@ from assessment_hub.assessment.schemas import CONTENT_TYPE_PATTERN, AttachmentIn
 from assessment_hub.config import Settings
 from assessment_hub.errors import InputInvalid
 from assessment_hub.kit.address_guard import DestinationRefused, PinnedTransport, Resolver
+from assessment_hub.kit.ids import new_id
 
 MAX_REDIRECTS = 3
 
@@ -39,6 +42,24 @@ class StoredAttachment:
     sha256: str
     size_bytes: int
     source_url: str | None
+
+
+def new_attachment_rows(revision_id: str, attachments: Sequence[StoredAttachment]) -> list[dict[str, Any]]:
+    """The ``attachments`` rows of a new revision, in order (``position`` 0, 1, ...), each with a new id:
+    the values both result writes (``sql_sqlite``, ``sql_pg``) insert and return as records."""
+    return [
+        dict(
+            id=new_id(),
+            revision_id=revision_id,
+            position=index,
+            name=a.name,
+            content_type=a.content_type,
+            sha256=a.sha256,
+            size_bytes=a.size_bytes,
+            source_url=a.source_url,
+        )
+        for index, a in enumerate(attachments)
+    ]
 
 
 class AttachmentStore:

@@ -34,14 +34,13 @@ from typing import Any
 from psycopg.pq import TransactionStatus
 from psycopg.types.json import Jsonb
 
-from assessment_hub.assessment.attachments import StoredAttachment
+from assessment_hub.assessment.attachments import StoredAttachment, new_attachment_rows
 from assessment_hub.assessment.records import AttachmentRecord, RevisionRecord
 from assessment_hub.assessment.results import NormalizedResult
 from assessment_hub.concurrency.slots import PG_TAKE_IN_TRANSACTION, SlotInWrite, limit_message
 from assessment_hub.db.driver import NOTIFY_CHANNEL
 from assessment_hub.delivery.states import DeliveryState
 from assessment_hub.errors import ConcurrencyLimitExceeded, NotFound
-from assessment_hub.kit.ids import new_id
 from assessment_hub.kit.timestamps import utcnow
 from assessment_hub.request_context import current_request_id
 
@@ -118,19 +117,7 @@ def _queue_writes(
     cursor: Any, keys: dict[str, str], values: dict[str, Any], attachments: Sequence[StoredAttachment]
 ) -> list[dict[str, Any]]:
     """Queue round trip 2's writes on ``cursor`` (in the pipeline); returns the attachments' values."""
-    attachment_values = [
-        dict(
-            id=new_id(),
-            revision_id=values["id"],
-            position=index,
-            name=a.name,
-            content_type=a.content_type,
-            sha256=a.sha256,
-            size_bytes=a.size_bytes,
-            source_url=a.source_url,
-        )
-        for index, a in enumerate(attachments)
-    ]
+    attachment_values = new_attachment_rows(values["id"], attachments)
     now = naive_utc(values["created_at"])
     cursor.execute(
         _INSERT_REVISION,

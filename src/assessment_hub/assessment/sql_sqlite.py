@@ -27,14 +27,13 @@ from typing import Any
 
 from sqlalchemy import Dialect, Table
 
-from assessment_hub.assessment.attachments import StoredAttachment
+from assessment_hub.assessment.attachments import StoredAttachment, new_attachment_rows
 from assessment_hub.assessment.models import AttachmentRow, OrderRow, ResultRevisionRow
 from assessment_hub.assessment.records import AttachmentRecord, RevisionRecord
 from assessment_hub.delivery.models import OutboxRow
 from assessment_hub.delivery.states import DeliveryState
 from assessment_hub.errors import NotFound
 from assessment_hub.integrations.notices import NoticeRow
-from assessment_hub.kit.ids import new_id
 from assessment_hub.kit.timestamps import utcnow
 from assessment_hub.request_context import current_request_id
 
@@ -156,19 +155,7 @@ def write_result(
             _INSERT_REVISION,
             [bind(values[name]) for bind, name in zip(binds.revision, _REVISION_COLUMNS, strict=True)],
         )
-        attachment_values = [
-            dict(
-                id=new_id(),
-                revision_id=values["id"],
-                position=index,
-                name=a.name,
-                content_type=a.content_type,
-                sha256=a.sha256,
-                size_bytes=a.size_bytes,
-                source_url=a.source_url,
-            )
-            for index, a in enumerate(attachments)
-        ]
+        attachment_values = new_attachment_rows(values["id"], attachments)
         if attachment_values:
             cursor.executemany(
                 _INSERT_ATTACHMENT,

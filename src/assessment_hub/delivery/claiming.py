@@ -13,8 +13,8 @@ SQLite's statements are Core, built once at import (the claim runs for every bat
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import cast
+from datetime import datetime, timedelta
+from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Subquery, Table, and_, bindparam, exists, or_, select, union_all, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -69,20 +69,7 @@ class Claimer:
                         "b_lease_until": lease_until,
                     },
                 )
-        return [
-            ClaimedRow(
-                id=row.id,
-                kind=row.kind,
-                action=row.action,
-                integration_id=row.integration_id,
-                order_id=row.order_id,
-                revision_id=row.revision_id,
-                endpoint_id=row.endpoint_id,
-                body=row.body,
-                lease_until=lease_until,
-            )
-            for row in rows
-        ]
+        return [_claimed(row, lease_until) for row in rows]
 
     def held(self, outbox_id: int) -> ClaimedRow | None:
         """The row ``outbox_id`` if this worker holds it (``in_flight``, claimed by it), else None."""
@@ -90,17 +77,7 @@ class Claimer:
             row = session.execute(_OUTBOX_FOR_JOB, {"b_id": outbox_id}).first()
         if row is None or row.state != DeliveryState.IN_FLIGHT or row.claimed_by != self.worker_id:
             return None
-        return ClaimedRow(
-            id=row.id,
-            kind=row.kind,
-            action=row.action,
-            integration_id=row.integration_id,
-            order_id=row.order_id,
-            revision_id=row.revision_id,
-            endpoint_id=row.endpoint_id,
-            body=row.body,
-            lease_until=row.lease_until,
-        )
+        return _claimed(row, row.lease_until)
 
     def release(self, outbox_ids: list[int]) -> None:
         """Give back claimed rows that were not sent: ``pending`` again, due as before, no attempt."""
@@ -115,6 +92,21 @@ class Claimer:
                 .values(state=DeliveryState.PENDING, claimed_by=None, lease_until=None, updated_at=utcnow())
                 .execution_options(synchronize_session=False)
             )
+
+
+def _claimed(row: Any, lease_until: datetime | None) -> ClaimedRow:
+    """A row of ``_CLAIM`` or ``_OUTBOX_FOR_JOB`` as the worker holds it."""
+    return ClaimedRow(
+        id=row.id,
+        kind=row.kind,
+        action=row.action,
+        integration_id=row.integration_id,
+        order_id=row.order_id,
+        revision_id=row.revision_id,
+        endpoint_id=row.endpoint_id,
+        body=row.body,
+        lease_until=lease_until,
+    )
 
 
 _outbox = cast(Table, OutboxRow.__table__)
