@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 from sqlalchemy import create_engine, func, select, text
@@ -59,9 +60,8 @@ def test_pool_settings_reach_the_postgres_engines() -> None:
     settings = Settings(database_url=NOWHERE, secret_key=TEST_SECRET_KEY)
     engine, loop = build_engine(settings), build_loop_read_engine(settings)
     try:
-        pool: object = engine.pool
-        assert (engine.pool.size(), pool._max_overflow, pool._timeout) == (10, 5, 10.0)  # type: ignore[attr-defined]
-        assert (loop.pool.size(), loop.pool._max_overflow) == (LOOP_POOL_SIZE, LOOP_MAX_OVERFLOW)  # type: ignore[attr-defined]
+        assert (engine.pool.size(), engine.pool._max_overflow, engine.pool._timeout) == (10, 5, 10.0)
+        assert (loop.pool.size(), loop.pool._max_overflow) == (LOOP_POOL_SIZE, LOOP_MAX_OVERFLOW)
     finally:
         engine.dispose()
         loop.dispose()
@@ -70,7 +70,7 @@ def test_pool_settings_reach_the_postgres_engines() -> None:
     )
     engine = build_engine(small)
     try:
-        assert (engine.pool.size(), engine.pool._max_overflow, engine.pool._timeout) == (3, 0, 1.5)  # type: ignore[attr-defined]
+        assert (engine.pool.size(), engine.pool._max_overflow, engine.pool._timeout) == (3, 0, 1.5)
     finally:
         engine.dispose()
 
@@ -117,7 +117,7 @@ def test_every_postgres_connection_names_its_process() -> None:
     finally:
         loop.dispose()
     slots = build_slots(database_url(settings, API), 1)
-    assert name_of(slots.conninfo) == f"assessment-hub-api:{pid}"  # type: ignore[attr-defined]
+    assert name_of(slots.conninfo) == f"assessment-hub-api:{pid}"
 
     own = make_url(settings.database_url).update_query_dict({"application_name": "hub-eu-1"})
     engine = build_engine(settings.model_copy(update={"database_url": own.render_as_string(hide_password=False)}))
@@ -155,10 +155,10 @@ def limited_role_database(limit: int) -> Iterator[tuple[str, str]]:
 RESULT = {"status": "COMPLETED", "result_url": "https://vendor.example/r/1", "score": 7, "max_score": 10}
 
 
-def assert_retryable_503(response: object, kombo: bool = True) -> None:
-    assert response.status_code == 503, response.text  # type: ignore[attr-defined]
-    assert response.headers["Retry-After"] == "2"  # type: ignore[attr-defined]
-    body = response.json()  # type: ignore[attr-defined]
+def assert_retryable_503(response: httpx.Response, kombo: bool = True) -> None:
+    assert response.status_code == 503, response.text
+    assert response.headers["Retry-After"] == "2"
+    body = response.json()
     if kombo:
         assert set(body) == {"status", "error"} and set(body["error"]) == {"code", "title", "message", "log_url"}
         assert body["error"]["code"] == "PLATFORM.UNKNOWN_ERROR", body

@@ -109,8 +109,8 @@ def is_database_busy(exc: BaseException) -> bool:
 
 
 class DatabaseUnavailable(HubError):
-    """The database could not be reached (refused or dropped connections, no free pool connection, a
-    missing SQLite file). 503 with Retry-After: nothing was changed and the same request can be sent again;
+    """The database could not be reached (refused or dropped connections, a missing SQLite file), or no
+    connection to it could be had (``is_out_of_connections``). 503 with Retry-After: nothing was changed and the same request can be sent again;
     Kombo's contract counts a plain 503 as safe to retry (kombo-contract.md, error handling)."""
 
     status_code = 503
@@ -121,16 +121,13 @@ class DatabaseUnavailable(HubError):
 def is_database_unavailable(exc: BaseException) -> bool:
     """True when ``exc`` (wrapped by SQLAlchemy or not) says the database is out of reach rather than that
     a statement failed: PostgreSQL's connection-level errors (psycopg ``OperationalError``: SQLSTATE classes
-    08, 53 such as ``too_many_connections``, 57P01-57P03, and refused connects), SQLAlchemy's pool time-out,
-    an invalidated connection, and SQLite's "unable to open database file"."""
+    08, 53, 57P01-57P03, and refused connects), an invalidated connection, and SQLite's "unable to open
+    database file". (A pool time-out and a connection limit are ``is_out_of_connections``'s, asked first.)"""
     import sqlite3
 
     import psycopg
     from sqlalchemy.exc import DBAPIError
-    from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-    if isinstance(exc, PoolTimeout):
-        return True
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
     orig = exc.orig if isinstance(exc, DBAPIError) else exc
