@@ -9,10 +9,12 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy.pool import NullPool
 
 from tests.support import ADMIN_KEY, Hub, free_port, key_env
 
@@ -107,13 +109,41 @@ def session_processes(leader: subprocess.Popen) -> dict[int, str]:
     return {int(pid): args for pid, _, args in (line.strip().partition(" ") for line in listed.stdout.splitlines())}
 
 
-def serve_and_write_back(
-    database_url: str, tmp_path: Path, *serve_args: str
-) -> tuple[subprocess.Popen, str, dict[int, str], int]:
+def postgres_application_names(database_url: str) -> list[str]:
+    """``application_name`` of every connection to ``database_url``'s database but this one, sorted (PostgreSQL)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    url = make_url(database_url).set(drivername="postgresql+psycopg")
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            names = conn.scalars(
+                text("SELECT application_name FROM pg_stat_activity WHERE datname = :db AND pid <> pg_backend_pid()"),
+                {"db": url.database},
+            )
+            return sorted(names)
+    finally:
+        engine.dispose()
+
+
+@dataclass
+class Served:
+    """What ``serve_and_write_back`` saw: serve (exited), its output, its processes while it served (pid ->
+    command line), the pid of the process that delivered the write-back (from its attempt's ``worker_id``,
+    host:pid:thread), and on PostgreSQL the ``application_name`` of each of its connections (else empty)."""
+
+    server: subprocess.Popen
+    output: str
+    processes: dict[int, str]
+    delivered_by: int
+    application_names: list[str]
+
+
+def serve_and_write_back(database_url: str, tmp_path: Path, *serve_args: str) -> Served:
     """``serve *serve_args`` in a session of its own: a result's write-back reaches the sandbox ATS, every
     request answered (several, so several API processes answer); then SIGTERM stops every process of the
-    session. Returns serve (exited), its output, its processes while it served (pid -> command line) and
-    the pid of the process that delivered the write-back (from its attempt's ``worker_id``, host:pid:thread)."""
+    session (``Served``)."""
     env = {
         **os.environ,
         "ASSESSMENT_HUB_DATABASE_URL": database_url,
@@ -174,6 +204,7 @@ def serve_and_write_back(
             time.sleep(0.3)
         assert shown["status"] == "COMPLETED"
         processes = session_processes(server)
+        names = [] if database_url.startswith("sqlite") else postgres_application_names(database_url)
     finally:
         server.terminate()
         output = server.communicate(timeout=30)[0]
@@ -188,14 +219,15 @@ def serve_and_write_back(
     (writeback,) = [d for d in listed if d["kind"] == "writeback"]
     attempts = json.loads(run(["deliveries", "show", str(writeback["id"])], env, tmp_path).stdout)["attempt_log"]
     assert [a["outcome"] for a in attempts] == ["succeeded"], attempts
-    return server, output, processes, int(attempts[0]["worker_id"].split(":")[1])
+    return Served(server, output, processes, int(attempts[0]["worker_id"].split(":")[1]), names)
 
 
 def test_serve_with_several_api_processes_and_one_delivery_worker(database_url: str, tmp_path: Path) -> None:
     """``serve --workers 2``: two API processes answer, the one delivery worker process delivers a result's
     write-back to the sandbox ATS, and SIGTERM stops every process (API and worker) cleanly."""
-    server, output, _, _ = serve_and_write_back(database_url, tmp_path, "--workers", "2")
-    assert server.returncode == 0, output
+    served = serve_and_write_back(database_url, tmp_path, "--workers", "2")
+    output = served.output
+    assert served.server.returncode == 0, output
     assert "2 API processes" in output and "delivery worker process" in output
     assert "delivery worker stopped" in output
 
@@ -242,19 +274,34 @@ def test_serve_runs_the_worker_apart_on_postgres_and_inside_on_sqlite(
     own_database_url: str, tmp_path: Path, args: tuple[str, ...]
 ) -> None:
     """``serve`` (``--workers 1``): on PostgreSQL one API process and one delivery worker process, which
-    delivers the write-back, both stopped by SIGTERM; on SQLite, or with ``--worker-in-process``, one
-    process, whose worker delivers it (cli._one_process)."""
-    server, output, processes, delivered_by = serve_and_write_back(own_database_url, tmp_path, *args)
+    delivers the write-back; on SQLite, or with ``--worker-in-process``, one process, whose worker delivers
+    it (cli._one_process; on SQLite ``--worker-in-process`` is accepted and changes nothing). Either way
+    SIGTERM is a graceful stop with exit status 0 (the single process exited 143 before), and the delivery
+    worker prints the same start and stop lines as ``assessment-hub worker`` (the in-process one printed
+    none). On PostgreSQL every connection names its process in ``application_name``."""
+    served = serve_and_write_back(own_database_url, tmp_path, *args)
+    server, output, processes = served.server, served.output, served.processes
+    assert server.returncode == 0, (server.returncode, output)
+    assert output.count(" started (concurrency 8)") == 1 and output.count("delivery worker stopped") == 1, output
     if own_database_url.startswith("postgresql") and not args:
         worker_pid = int(re.search(r"1 API process; one delivery worker process \(pid (\d+)\)", output).group(1))
         assert sorted(processes) == sorted([server.pid, worker_pid]), processes
         assert processes[worker_pid].endswith("-m assessment_hub.cli worker"), processes
-        assert delivered_by == worker_pid
-        assert server.returncode == 0 and "delivery worker stopped" in output, output
+        assert served.delivered_by == worker_pid
+        assert re.search(rf"delivery worker [^ ]+:{worker_pid}:\d+ started \(concurrency 8\)", output), output
+        # the API process: its main pool, the event loop's reads, the write slots; the worker: its pool, LISTEN
+        assert set(served.application_names) == {
+            f"assessment-hub-api:{server.pid}",
+            f"assessment-hub-worker:{worker_pid}",
+        }
+        assert served.application_names.count(f"assessment-hub-worker:{worker_pid}") >= 2, served.application_names
     else:
         assert list(processes) == [server.pid], processes
         assert "with a delivery worker" in output and "delivery worker process" not in output, output
-        assert delivered_by == server.pid
+        assert served.delivered_by == server.pid
+        assert re.search(rf"delivery worker [^ ]+:{server.pid}:\d+ started \(concurrency 8\)", output), output
+        if own_database_url.startswith("postgresql"):
+            assert set(served.application_names) == {f"assessment-hub-api+worker:{server.pid}"}
 
 
 def test_first_start_prints_credentials_and_a_working_snippet(tmp_path: Path) -> None:
@@ -394,6 +441,17 @@ def test_serve_refuses_a_bad_or_busy_port(tmp_path: Path) -> None:
         )
     err = failed(result, 1)
     assert "serving" not in result.stdout and "already in use" in err and str(port) in err
+
+
+def test_worker_in_process_help_says_sqlite_always_runs_it_there() -> None:
+    shown = subprocess.run(
+        CLI + ["serve", "--help"], capture_output=True, text=True, timeout=60, env={**os.environ, "COLUMNS": "200"}
+    )
+    assert shown.returncode == 0, shown.stderr
+    text = " ".join(shown.stdout.replace("│", " ").split())
+    assert (
+        "On SQLite `serve` (--workers 1) always runs it there, so the option is accepted and changes nothing." in text
+    ), text
 
 
 def test_serve_refuses_worker_in_process_beside_other_processes_or_no_worker(tmp_path: Path) -> None:

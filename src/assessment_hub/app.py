@@ -7,7 +7,7 @@ store and the outbound HTTP client are created in the lifespan and disposed at s
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -35,23 +35,20 @@ from assessment_hub.connect.routes import router as connect_router
 from assessment_hub.connectors.inbound import mount_inbound_routes
 from assessment_hub.connectors.registry import CONNECTORS
 from assessment_hub.console.routes import router as console_router
-from assessment_hub.db.engine import build_engine, build_loop_read_engine, read_only
+from assessment_hub.db.engine import API, API_WITH_WORKER, build_engine, build_loop_read_engine, database_url, read_only
 from assessment_hub.db.reader import Reader
 from assessment_hub.db.writer import Writer
 from assessment_hub.delivery.wakeup import wake_on_outbox_commit
-from assessment_hub.delivery.worker import DeliveryWorker
+from assessment_hub.delivery.worker import STOPPED_LINE, DeliveryWorker, started_line
 from assessment_hub.errors import (
-    DatabaseBusy,
-    DatabaseUnavailable,
     HubError,
     InputInvalid,
     MethodNotAllowed,
     NotFound,
+    database_problem,
     describe_validation_error,
     error_body,
-    is_database_busy,
-    is_database_unavailable,
-    is_statement_timeout,
+    first_line,
 )
 from assessment_hub.integrations.lookups import Lookups
 from assessment_hub.integrations.routes import icons as icon_router
@@ -69,15 +66,24 @@ from assessment_hub.secret_key import require_readable
 log = structlog.get_logger("assessment_hub")
 
 
-def create_app(settings: Settings | None = None, *, worker: bool = False, resolver: Resolver | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    worker: bool = False,
+    resolver: Resolver | None = None,
+    announce: Callable[[str], None] | None = None,
+) -> FastAPI:
     """The API; with ``worker=True`` a delivery worker runs in the same process (the embedded set-up).
-    ``resolver`` answers the host names of ``data_url``s (default: the system's; tests give their own)."""
+    ``resolver`` answers the host names of ``data_url``s (default: the system's; tests give their own).
+    ``announce`` gets that worker's start and stop lines, the ones ``assessment-hub worker`` prints
+    (``serve`` passes a printer to stdout; default: not printed)."""
     settings = settings or Settings()
     configure_logging(settings.log_level, settings.log_format)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = build_engine(settings)
+        role = API_WITH_WORKER if worker else API  # pg_stat_activity's application_name
+        engine = build_engine(settings, role=role)
         wake = threading.Event()
         app.state.engine = engine
         app.state.sessions = sessionmaker(engine, expire_on_commit=False)
@@ -86,7 +92,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = False, resolv
             require_readable(session, settings.cipher)
         wake_on_outbox_commit(app.state.sessions, wake)
         app.state.writer = Writer(app.state.sessions)
-        loop_engine = None if settings.is_sqlite else build_loop_read_engine(settings)
+        loop_engine = None if settings.is_sqlite else build_loop_read_engine(settings, role=role)
         app.state.reader = Reader(
             app.state.read_sessions if loop_engine is None else sessionmaker(loop_engine, expire_on_commit=False)
         )
@@ -94,7 +100,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = False, resolv
         app.state.attachment_store = AttachmentStore(settings.attachments_dir)
         app.state.data_urls = data_url_client(settings, resolver)
         app.state.http = httpx.Client(timeout=settings.data_url_timeout_s)  # checks a connect form's credentials
-        app.state.concurrency = build_slots(settings.database_url, settings.concurrency_limit)
+        app.state.concurrency = build_slots(database_url(settings, role), settings.concurrency_limit)
         app.state.admin_key_hash = load_admin_key_hash(app.state.read_sessions, settings)
         stop = threading.Event()
         thread = None
@@ -103,6 +109,8 @@ def create_app(settings: Settings | None = None, *, worker: bool = False, resolv
             delivery = DeliveryWorker(settings, app.state.sessions, wake=wake, chores=chores)
             thread = threading.Thread(target=delivery.run, args=(stop,), name="delivery-worker", daemon=True)
             thread.start()
+            if announce is not None:
+                announce(started_line(delivery))
         try:
             yield
         finally:
@@ -110,6 +118,12 @@ def create_app(settings: Settings | None = None, *, worker: bool = False, resolv
             wake.set()
             if thread is not None:
                 thread.join(timeout=settings.delivery_timeout_s + 5)
+                if announce is not None:
+                    announce(
+                        STOPPED_LINE
+                        if not thread.is_alive()
+                        else f"delivery worker did not stop within {settings.delivery_timeout_s + 5:g} s; its sends in progress are left to their lease"
+                    )
             await app.state.data_urls.aclose()
             app.state.http.close()
             await app.state.concurrency.close()
@@ -227,34 +241,10 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        if is_statement_timeout(exc):
-            log.warning("statement_timeout", method=request.method, path=request.url.path)
-            response = respond(
-                DatabaseBusy(
-                    "The database did not answer within READ_STATEMENT_TIMEOUT_MS; nothing was changed. "
-                    "Send the request again in a moment."
-                )
-            )
-            response.headers["Retry-After"] = "1"
-            return response
-        if is_database_busy(exc):
-            log.warning("database_busy", method=request.method, path=request.url.path, error=str(exc).splitlines()[0])
-            response = respond(
-                DatabaseBusy(
-                    "The database stayed busy with another writer past the busy timeout; "
-                    "nothing was stored. Send the request again in a moment."
-                )
-            )
-            response.headers["Retry-After"] = "1"
-            return response
-        if is_database_unavailable(exc):
-            log.warning(
-                "database_unavailable", method=request.method, path=request.url.path, error=str(exc).splitlines()[0]
-            )
-            return respond(
-                DatabaseUnavailable(
-                    "The hub cannot reach its database right now; nothing was changed. Try again shortly."
-                )
-            )
+        problem = database_problem(exc)
+        if problem is not None:
+            event, error = problem
+            log.warning(event, method=request.method, path=request.url.path, error=first_line(exc))
+            return respond(error)
         log.exception("unhandled_error", method=request.method, path=request.url.path)
         return respond(HubError("An unexpected error occurred in the hub; the operator can find it in the server log."))

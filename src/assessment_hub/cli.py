@@ -14,6 +14,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
 from assessment_hub.config import Settings
+from assessment_hub.db.engine import CLI as CLI_ROLE
+from assessment_hub.db.engine import WORKER as WORKER_ROLE
 from assessment_hub.db.engine import build_engine
 from assessment_hub.db.session import unit_of_work
 from assessment_hub.errors import HubError
@@ -72,16 +74,17 @@ def _database_error(exc: BaseException) -> str:
     return text
 
 
-def _open_database(settings: Settings, *, migrate: bool = True) -> Engine:
+def _open_database(settings: Settings, *, migrate: bool = True, role: str = CLI_ROLE) -> Engine:
     """An engine on a database that answers (and is migrated, with ``migrate``); a database that cannot be
-    opened or reached ends the command with exit code 2 and a one-line message, never a traceback."""
+    opened or reached ends the command with exit code 2 and a one-line message, never a traceback. ``role``:
+    the process's role in PostgreSQL's ``application_name`` (``db.engine``)."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from assessment_hub.db.migrate import upgrade  # alembic: only commands that migrate import it
 
     engine = None
     try:
-        engine = build_engine(settings)
+        engine = build_engine(settings, role=role)
         with engine.connect():
             pass
         if migrate:
@@ -98,11 +101,13 @@ def _open_database(settings: Settings, *, migrate: bool = True) -> Engine:
     return engine
 
 
-def _session_factory(settings: Settings, *, migrate: bool = True, secrets: bool = False) -> sessionmaker:
+def _session_factory(
+    settings: Settings, *, migrate: bool = True, secrets: bool = False, role: str = CLI_ROLE
+) -> sessionmaker:
     """Sessions on the (migrated) database; with ``secrets``, the secret key is checked first: it must exist
     (created beside a SQLite database at the first start) and decrypt what the database holds, or the
     command ends with exit code 2 and a message naming the fix."""
-    sessions = sessionmaker(_open_database(settings, migrate=migrate), expire_on_commit=False)
+    sessions = sessionmaker(_open_database(settings, migrate=migrate, role=role), expire_on_commit=False)
     if secrets:
         from assessment_hub.kit.secret_keys import SecretKeyError
         from assessment_hub.secret_key import require_readable
@@ -115,6 +120,12 @@ def _session_factory(settings: Settings, *, migrate: bool = True, secrets: bool 
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
     return sessions
+
+
+def _say(line: str) -> None:
+    """One line on stdout, flushed at once (a supervisor or log collector sees it when it happens)."""
+    typer.echo(line)
+    sys.stdout.flush()
 
 
 def _fail(message: str) -> None:
@@ -218,7 +229,8 @@ def serve(
         typer.Option(
             "--worker-in-process",
             help="PostgreSQL, --workers 1: run the delivery worker inside the API process, as on SQLite (one "
-            "process, less memory, fewer writes/s).",
+            "process, less memory, fewer writes/s). On SQLite `serve` (--workers 1) always runs it there, so the "
+            "option is accepted and changes nothing.",
         ),
     ] = False,
 ) -> None:
@@ -263,6 +275,8 @@ def serve(
         import uvicorn
 
         from assessment_hub.app import create_app
+        from assessment_hub.kit.header_timeout import protocol
+        from assessment_hub.supervise import stop_cleanly_on_sigterm
 
         worker_note = "no worker" if no_worker else "with a delivery worker in this process"
         typer.echo(
@@ -270,17 +284,19 @@ def serve(
         )
         typer.echo(console_line(settings.public_base_url or f"http://{host}:{port}"))
         sys.stdout.flush()
-        from assessment_hub.kit.header_timeout import protocol
-
-        uvicorn.run(
-            create_app(settings, worker=not no_worker),
-            host=host,
-            port=port,
-            log_level="warning",
-            http=protocol(settings.header_timeout_s),
-            log_config=None,  # uvicorn's own records go through the hub's log set-up (kit/logging.py)
-            access_log=False,  # the hub writes its own access line (ops/access.py)
-        )
+        stop_cleanly_on_sigterm()  # exit status 0 after a SIGTERM, as the supervised form (supervise.run)
+        try:
+            uvicorn.run(
+                create_app(settings, worker=not no_worker, announce=_say),
+                host=host,
+                port=port,
+                log_level="warning",
+                http=protocol(settings.header_timeout_s),
+                log_config=None,  # uvicorn's own records go through the hub's log set-up (kit/logging.py)
+                access_log=False,  # the hub writes its own access line (ops/access.py)
+            )
+        except KeyboardInterrupt:  # SIGTERM or SIGINT before uvicorn took the signals over
+            pass
         return
 
     # N API processes (uvicorn's supervisor spawns them; with N = 1 uvicorn serves in its own process; each
@@ -322,7 +338,7 @@ def worker(
     from assessment_hub.supervise import limit_malloc_arenas
 
     limit_malloc_arenas()  # before the worker's sender threads start
-    from assessment_hub.delivery.worker import DeliveryWorker
+    from assessment_hub.delivery.worker import STOPPED_LINE, DeliveryWorker, started_line
     from assessment_hub.kit.logging import configure_logging
     from assessment_hub.privacy.retention import retention_chores
 
@@ -330,15 +346,14 @@ def worker(
     configure_logging(settings.log_level, settings.log_format)
     if concurrency is not None:
         settings = settings.model_copy(update={"worker_concurrency": concurrency})
-    sessions = _session_factory(settings, secrets=True)
+    sessions = _session_factory(settings, secrets=True, role=WORKER_ROLE)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     delivery = DeliveryWorker(settings, sessions, chores=retention_chores(settings, sessions))
-    typer.echo(f"delivery worker {delivery.worker_id} started (concurrency {settings.worker_concurrency})")
-    sys.stdout.flush()
+    _say(started_line(delivery))
     delivery.run(stop)
-    typer.echo("delivery worker stopped")
+    _say(STOPPED_LINE)
 
 
 @app.command()

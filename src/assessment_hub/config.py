@@ -46,6 +46,14 @@ class Settings(BaseSettings):
     read_statement_timeout_ms: int = Field(default=5_000, ge=1)
     """PostgreSQL: the longest a statement of a read on the event loop may run (the order listing, the check
     before fetching attachments), milliseconds; past it the request is answered 429 with ``Retry-After``."""
+    db_pool_size: int = Field(default=10, ge=1, le=1000)
+    """PostgreSQL: connections each process keeps open in its main pool (``db.engine.build_engine``)."""
+    db_max_overflow: int = Field(default=5, ge=0, le=1000)
+    """PostgreSQL: connections a process may open beyond ``db_pool_size`` while all of those are in use (closed
+    again when given back). A process holds at most ``db_pool_size + db_max_overflow`` in its main pool."""
+    db_pool_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    """PostgreSQL: how long a thread waits for a free pooled connection, seconds; past it the request is answered
+    503 with ``Retry-After`` (nothing changed)."""
     lookup_cache_s: float = Field(default=5.0, ge=0)
     """How long a server process trusts an API key or integration it looked up, in seconds (0: look up on every
     request). A key revoked or an integration deactivated through another process is refused here within this time."""

@@ -77,13 +77,15 @@ class UnsupportedMediaType(InputInvalid):
 
 
 class DatabaseBusy(HubError):
-    """The database's write lock stayed taken past ``SQLITE_BUSY_TIMEOUT_MS`` (e.g. a long ``sandbox seed``):
-    nothing was stored and the request can be sent again. 429 with ``PLATFORM.CONCURRENCY_LIMIT_EXCEEDED``, the
-    official code that means "too many writes at once" (kombo-contract.md §3.2: that code is a 429)."""
+    """The database's write lock stayed taken past ``SQLITE_BUSY_TIMEOUT_MS`` (e.g. a long ``sandbox seed``), or
+    a read on the event loop ran past ``READ_STATEMENT_TIMEOUT_MS``: nothing was stored and the request can be
+    sent again. 429 with ``PLATFORM.CONCURRENCY_LIMIT_EXCEEDED``, the official code that means "too many writes
+    at once" (kombo-contract.md §3.2: that code is a 429), and ``Retry-After: 1``."""
 
     status_code = 429
     code = CONCURRENCY_LIMIT_EXCEEDED
     title = "Database busy"
+    headers = {"Retry-After": "1"}
 
 
 class ConcurrencyLimitExceeded(HubError):
@@ -107,8 +109,8 @@ def is_database_busy(exc: BaseException) -> bool:
 
 
 class DatabaseUnavailable(HubError):
-    """The database could not be reached (refused or dropped connections, no free pool connection, a
-    missing SQLite file). 503 with Retry-After: nothing was changed and the same request can be sent again;
+    """The database could not be reached (refused or dropped connections, a missing SQLite file), or no
+    connection to it could be had (``is_out_of_connections``). 503 with Retry-After: nothing was changed and the same request can be sent again;
     Kombo's contract counts a plain 503 as safe to retry (kombo-contract.md, error handling)."""
 
     status_code = 503
@@ -119,22 +121,78 @@ class DatabaseUnavailable(HubError):
 def is_database_unavailable(exc: BaseException) -> bool:
     """True when ``exc`` (wrapped by SQLAlchemy or not) says the database is out of reach rather than that
     a statement failed: PostgreSQL's connection-level errors (psycopg ``OperationalError``: SQLSTATE classes
-    08, 53 such as ``too_many_connections``, 57P01-57P03, and refused connects), SQLAlchemy's pool time-out,
-    an invalidated connection, and SQLite's "unable to open database file"."""
+    08, 53, 57P01-57P03, and refused connects), an invalidated connection, and SQLite's "unable to open
+    database file". (A pool time-out and a connection limit are ``is_out_of_connections``'s, asked first.)"""
     import sqlite3
 
     import psycopg
     from sqlalchemy.exc import DBAPIError
-    from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-    if isinstance(exc, PoolTimeout):
-        return True
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
     orig = exc.orig if isinstance(exc, DBAPIError) else exc
     if isinstance(orig, psycopg.OperationalError):
         return getattr(orig, "sqlstate", None) != "57014"  # a cancelled statement is is_statement_timeout's
     return isinstance(orig, sqlite3.OperationalError) and "unable to open database file" in str(orig)
+
+
+_CONNECTION_LIMIT_MESSAGES = ("too many clients", "too many connections", "connection slots are reserved")
+"""PostgreSQL's refusals of a new connection for a connection limit (SQLSTATE 53300: ``max_connections``, a
+role's or a database's ``CONNECTION LIMIT``); psycopg gives a failed connect no SQLSTATE, only the message."""
+
+
+def is_out_of_connections(exc: BaseException) -> bool:
+    """True when no database connection could be had for a limit rather than an outage: SQLAlchemy's pool
+    time-out (all ``DB_POOL_SIZE`` + ``DB_MAX_OVERFLOW`` in use for ``DB_POOL_TIMEOUT_S``) or PostgreSQL refusing
+    a connection for a connection limit (``_CONNECTION_LIMIT_MESSAGES``), wrapped by SQLAlchemy or not."""
+    import psycopg
+    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    if isinstance(exc, PoolTimeout):
+        return True
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    if not isinstance(orig, psycopg.OperationalError):
+        return False
+    text = str(orig).lower()
+    return getattr(orig, "sqlstate", None) == "53300" or any(m in text for m in _CONNECTION_LIMIT_MESSAGES)
+
+
+def database_problem(exc: BaseException) -> tuple[str, HubError] | None:
+    """What to answer for an exception that says the database cannot serve the request now, and the log
+    event that records it; None for any other exception (a fault: 500). In every case nothing of the request
+    was committed (each is raised before or instead of the commit), so the answer says so and invites the
+    same request again:
+
+    - ``statement_timeout``: a read on the event loop past ``READ_STATEMENT_TIMEOUT_MS``: 429 ``DatabaseBusy``;
+    - ``database_busy``: SQLite's write lock past ``SQLITE_BUSY_TIMEOUT_MS``: 429 ``DatabaseBusy``;
+    - ``database_out_of_connections``: ``is_out_of_connections``: 503 ``DatabaseUnavailable``;
+    - ``database_unavailable``: ``is_database_unavailable`` (refused or dropped connections...): 503."""
+    if is_statement_timeout(exc):
+        return "statement_timeout", DatabaseBusy(
+            "The database did not answer within READ_STATEMENT_TIMEOUT_MS; nothing was changed. "
+            "Send the request again in a moment."
+        )
+    if is_database_busy(exc):
+        return "database_busy", DatabaseBusy(
+            "The database stayed busy with another writer past the busy timeout; "
+            "nothing was stored. Send the request again in a moment."
+        )
+    if is_out_of_connections(exc):
+        return "database_out_of_connections", DatabaseUnavailable(
+            "The hub has no free database connection right now (all of this process's are in use, or "
+            "PostgreSQL refused a new one for its connection limit); nothing was changed. Try again shortly."
+        )
+    if is_database_unavailable(exc):
+        return "database_unavailable", DatabaseUnavailable(
+            "The hub cannot reach its database right now; nothing was changed. Try again shortly."
+        )
+    return None
+
+
+def first_line(exc: BaseException) -> str:
+    """The exception's message, first line, for a log field (SQLAlchemy appends the statement and a link)."""
+    return (str(exc).splitlines() or [type(exc).__name__])[0]
 
 
 def is_statement_timeout(exc: BaseException) -> bool:

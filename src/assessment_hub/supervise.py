@@ -36,6 +36,21 @@ def limit_malloc_arenas(arenas: int = 2) -> None:
         pass
 
 
+def stop_cleanly_on_sigterm() -> None:
+    """Take SIGTERM as SIGINT (``KeyboardInterrupt``), so a graceful stop ends with exit status 0 in every form
+    of ``serve`` (this supervisor, and the single process of ``cli.serve``).
+
+    uvicorn handles both signals while it serves and, once shut down, raises the signal it stopped on again
+    under the handler that was there before it: with SIGTERM's default action that ends the process, after
+    a clean shutdown, with status 143 (-15: killed by the signal), and here it would also skip the ``finally``
+    that stops the worker. ``uvicorn.run`` takes ``KeyboardInterrupt`` as a clean stop and returns. Call it
+    from the main thread, just before serving (a SIGTERM during start-up, e.g. migrations, still ends the
+    process at once)."""
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+
+
 SUPERVISOR_PID_ENV = "ASSESSMENT_HUB_SUPERVISOR_PID"
 """Set by ``run`` for the API processes uvicorn starts: the pid they must not outlive."""
 
@@ -117,7 +132,6 @@ def run(host: str, port: int, workers: int, with_worker: bool, worker_stop_timeo
     """The delivery worker (unless ``with_worker`` is false) and uvicorn's supervisor of ``workers`` API processes
     (with 1, the API in this process)."""
     import shutil
-    import signal
 
     import uvicorn
 
@@ -125,10 +139,7 @@ def run(host: str, port: int, workers: int, with_worker: bool, worker_stop_timeo
     made_dir = prepare_metrics_dir()
     if workers > 1:
         os.environ[SUPERVISOR_PID_ENV] = str(os.getpid())  # the API processes stop if this one dies
-    # SIGTERM as SIGINT (KeyboardInterrupt). With one API process uvicorn serves here and, once shut down,
-    # re-raises the signal it stopped on under this handler: by default SIGTERM would end the process before
-    # the ``finally`` below stops the worker. uvicorn.run takes KeyboardInterrupt as a clean stop.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    stop_cleanly_on_sigterm()  # with one API process uvicorn serves here: the ``finally`` below must run
     delivery = None
     try:
         delivery = start_worker_process() if with_worker else None

@@ -31,7 +31,10 @@ import hashlib
 import os
 import struct
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
 
 MAX_LIMIT = 1024
 """Largest ``CONCURRENCY_LIMIT``: the slot range reserved per integration in the lock file."""
@@ -253,8 +256,9 @@ class PostgresSlots:
             await self._drop()
 
 
-def build_slots(database_url: str, limit: int) -> Slots:
-    """The slots for a database: file locks beside a SQLite file, advisory locks on PostgreSQL."""
+def build_slots(database_url: str | URL, limit: int) -> Slots:
+    """The slots for a database: file locks beside a SQLite file, advisory locks on PostgreSQL (its one
+    connection opened with the URL's query, ``application_name`` included: ``db.engine.database_url``)."""
     from sqlalchemy.engine import make_url
 
     url = make_url(database_url)

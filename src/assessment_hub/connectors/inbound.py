@@ -8,8 +8,9 @@ A connector's inbound module makes its router with ``inbound_router(ErrorEnvelop
 of its routes (dependencies included) is answered in that ATS's own error shape, never the Kombo envelope
 or a traceback. Handlers raise ``Refusal(status, message, code=...)``; a ``HubError`` (no active
 integration at this URL: 404, body too large: 413) and a request FastAPI cannot validate (400) are answered
-the same way; anything else is logged and answered 500. ``RawBodyDep`` + ``parse_body(raw, Model, BodyRules)``
-read a JSON body and refuse a bad one in the ATS's words. Auth helpers read the ATS's key with FastAPI's
+the same way, and so is a database that cannot serve the request now (``errors.database_problem``: 503 or
+429, with ``Retry-After``); anything else is logged and answered 500. ``RawBodyDep`` + ``parse_body(raw,
+Model, BodyRules)`` read a JSON body and refuse a bad one in the ATS's words. Auth helpers read the ATS's key with FastAPI's
 security utilities (``HTTPBasic``, ``HTTPBearer``) and compare it in constant time.
 """
 
@@ -33,7 +34,7 @@ from sqlalchemy.orm import Session
 from assessment_hub.assessment import intake
 from assessment_hub.connectors.base import Connector
 from assessment_hub.db.session import SessionDep
-from assessment_hub.errors import HubError, NotFound
+from assessment_hub.errors import HubError, NotFound, database_problem, first_line
 from assessment_hub.kit.body import read_body
 
 PREFIX = "/connectors/{tool}/{connection}"
@@ -221,7 +222,16 @@ class InboundRoute(APIRoute):
                 return envelope.render(Refusal(exc.status_code, exc.message))
             except RequestValidationError as exc:
                 return envelope.render(envelope.invalid_request(exc))
-            except Exception:
+            except Exception as exc:
+                problem = database_problem(exc)
+                if problem is not None:  # the database cannot serve it now: a retryable answer, not a fault
+                    event, error = problem
+                    log.warning(
+                        event, tool=envelope.tool, method=request.method, path=request.url.path, error=first_line(exc)
+                    )
+                    response = envelope.render(Refusal(error.status_code, error.message))
+                    response.headers.update(error.headers or {})
+                    return response
                 log.exception(
                     "connector_inbound_error", tool=envelope.tool, method=request.method, path=request.url.path
                 )

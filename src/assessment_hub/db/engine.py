@@ -5,17 +5,23 @@ timeout, and foreign keys on. Write transactions start with ``BEGIN IMMEDIATE`` 
 writers queue instead of failing with "database is locked" when a deferred transaction tries to
 upgrade its lock; they queue at the write gate (``db.sqlite_gate``), which hands the lock to the next
 writer as soon as a transaction ends. Read-only sessions opt out with ``sqlite_begin="DEFERRED"``.
+
+PostgreSQL: the main pool holds up to ``DB_POOL_SIZE`` + ``DB_MAX_OVERFLOW`` connections (a thread that finds
+none free waits up to ``DB_POOL_TIMEOUT_S``, then gets SQLAlchemy's ``TimeoutError``: ``errors.database_problem``
+answers it 503), and every connection names its process in ``pg_stat_activity.application_name``
+(``application_name(role)``: ``assessment-hub-api:<pid>``, ``assessment-hub-worker:<pid>``...).
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DisconnectionError
 
 from assessment_hub.config import Settings
@@ -37,14 +43,45 @@ def write_gate(database: str | None, timeout_s: float) -> WriteGate:
         return gate
 
 
-def build_engine(settings: Settings, **kwargs: Any) -> Engine:
-    """Create the engine for ``settings.database_url``; the caller disposes it."""
+API = "api"
+"""Role of an API process (``serve --no-worker``, each process of ``serve --workers N``, ``serve`` on PostgreSQL)."""
+API_WITH_WORKER = "api+worker"
+"""Role of the one process of ``serve`` that runs the delivery worker inside (SQLite, ``--worker-in-process``)."""
+WORKER = "worker"
+"""Role of an ``assessment-hub worker`` process (the one ``serve`` starts beside its API processes too)."""
+CLI = "cli"
+"""Role of every other command (``migrate``, ``api-keys``..., and the migrations ``serve`` runs before serving)."""
+
+
+def application_name(role: str) -> str:
+    """``assessment-hub-<role>:<pid>`` (e.g. ``assessment-hub-worker:4242``): what ``pg_stat_activity`` shows as
+    ``application_name`` for every PostgreSQL connection of this process (at most 63 bytes: PostgreSQL's limit)."""
+    return f"assessment-hub-{role}:{os.getpid()}"[:63]
+
+
+def database_url(settings: Settings, role: str) -> URL:
+    """``settings.database_url`` as a URL; on PostgreSQL with ``application_name=application_name(role)`` in its
+    query (kept there, so the dedicated connections built from it, ``db.driver.conninfo``, carry it too),
+    unless the operator's URL names one already."""
     url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" or "application_name" in url.query:
+        return url
+    return url.update_query_dict({"application_name": application_name(role)})
+
+
+def build_engine(settings: Settings, *, role: str = CLI, **kwargs: Any) -> Engine:
+    """Create the engine for ``settings.database_url``; the caller disposes it. ``role``: which process this is
+    (``API``, ``API_WITH_WORKER``, ``WORKER``, ``CLI``), named in PostgreSQL's ``application_name``.
+
+    PostgreSQL: a pool of ``DB_POOL_SIZE`` kept connections and up to ``DB_MAX_OVERFLOW`` more opened under load
+    (closed again when returned beyond the kept ones), a checkout waiting at most ``DB_POOL_TIMEOUT_S``."""
+    url = database_url(settings, role)
     # errors name the statement but never its parameters (candidate data, hashes) in logs and messages
     kwargs.setdefault("hide_parameters", True)
     if url.get_backend_name() != "sqlite":
-        kwargs.setdefault("pool_size", 20)
-        kwargs.setdefault("max_overflow", 20)
+        kwargs.setdefault("pool_size", settings.db_pool_size)
+        kwargs.setdefault("max_overflow", settings.db_max_overflow)
+        kwargs.setdefault("pool_timeout", settings.db_pool_timeout_s)
         kwargs.setdefault("pool_use_lifo", True)  # the connection used last: under load none sits idle to be pinged
         engine = create_engine(url, **kwargs)
         ping_idle_connections(engine)
@@ -113,15 +150,22 @@ def ping_idle_connections(engine: Engine, idle_s: float | None = None) -> None:
             raise DisconnectionError(f"idle connection failed its ping: {exc}") from exc
 
 
-def build_loop_read_engine(settings: Settings) -> Engine:
+LOOP_POOL_SIZE = 1
+LOOP_MAX_OVERFLOW = 1
+"""The event loop's read pool: the loop runs one read at a time (``db.reader``: a job runs to its end without
+awaiting), so one connection is used; the overflow one is a margin, never a wait on the loop."""
+
+
+def build_loop_read_engine(settings: Settings, *, role: str = API) -> Engine:
     """PostgreSQL: the engine of the reads run on the event loop (``db.reader``): autocommit (no ``BEGIN``/
     ``ROLLBACK`` round trips; each statement has its own snapshot, as in a READ COMMITTED transaction), a
     ``statement_timeout`` of ``READ_STATEMENT_TIMEOUT_MS`` (a slow database cannot hold the loop longer),
-    and a small pool (the loop runs one read at a time)."""
+    and a pool of ``LOOP_POOL_SIZE`` + ``LOOP_MAX_OVERFLOW`` connections."""
     engine = create_engine(
-        make_url(settings.database_url),
-        pool_size=2,
-        max_overflow=4,
+        database_url(settings, role),
+        pool_size=LOOP_POOL_SIZE,
+        max_overflow=LOOP_MAX_OVERFLOW,
+        pool_timeout=settings.db_pool_timeout_s,
         pool_use_lifo=True,
         isolation_level="AUTOCOMMIT",
         connect_args={"options": f"-c statement_timeout={int(settings.read_statement_timeout_ms)}"},

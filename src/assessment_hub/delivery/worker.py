@@ -41,7 +41,7 @@ from assessment_hub.delivery.senders import Outcome
 from assessment_hub.delivery.sending import Sender
 from assessment_hub.kit.timestamps import utcnow
 
-__all__ = ["BATCH_GAP_S", "DeliveryWorker", "Finished", "Job", "default_worker_id"]
+__all__ = ["BATCH_GAP_S", "STOPPED_LINE", "DeliveryWorker", "Finished", "Job", "default_worker_id", "started_line"]
 
 log = logging.getLogger("assessment_hub.worker")
 
@@ -53,6 +53,16 @@ every write transaction is serialized and fsync'd). It adds at most this much to
 
 def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident() % 100000}"
+
+
+STOPPED_LINE = "delivery worker stopped"
+"""What a delivery worker prints on stdout once it has stopped (``worker``, and ``serve``'s worker in its process)."""
+
+
+def started_line(worker: DeliveryWorker) -> str:
+    """What a delivery worker prints on stdout as it starts: ``delivery worker host:pid:thread started
+    (concurrency 8)`` (``worker``, and ``serve``'s worker in its process)."""
+    return f"delivery worker {worker.worker_id} started (concurrency {worker.settings.worker_concurrency})"
 
 
 class DeliveryWorker:
