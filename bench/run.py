@@ -1295,7 +1295,7 @@ def create_order_request(ctx: HubContext, i: int) -> tuple[str, str, str, Any]:
 
 
 def created_order_id(response: Any) -> str:
-    """HUB HOOK: the new order's id from the creation response (httpx.Response)."""
+    """HUB HOOK: the new order's id from the creation response (``bench.harness.Answer``: ``status_code``, ``json()``)."""
     return response.json()["data"]["id"]
 
 
