@@ -262,6 +262,52 @@ def test_a_killed_serve_with_several_api_processes_leaves_none_serving(tmp_path:
         subprocess.run(["pkill", "-KILL", "-s", str(server.pid)], check=False)
 
 
+def test_a_delivery_worker_that_dies_is_started_again(tmp_path: Path) -> None:
+    """``serve --workers 2`` runs its delivery worker as a process of its own; SIGKILL to that worker
+    (an OOM kill, a crash) is reported and a new worker process takes its place (``supervise.WorkerKeeper``),
+    and SIGTERM still stops everything with status 0. Before, the API kept serving with no worker, silently:
+    write-backs stopped while the unit looked healthy."""
+    env = {**os.environ, "ASSESSMENT_HUB_DATABASE_URL": f"sqlite:///{tmp_path / 'w.db'}"}
+    port = free_port()
+    server = subprocess.Popen(
+        CLI + ["serve", "--port", str(port), "--workers", "2"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+
+    def workers() -> list[int]:
+        return [pid for pid, args in session_processes(server).items() if args.endswith("-m assessment_hub.cli worker")]
+
+    try:
+        deadline = time.monotonic() + 60
+        while not workers() or not _answers(f"http://127.0.0.1:{port}/health"):
+            assert server.poll() is None and time.monotonic() < deadline, "serve --workers 2 did not come up"
+            time.sleep(0.2)
+        (first,) = workers()
+        os.kill(first, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while not (now := workers()) or now == [first]:
+            assert server.poll() is None and time.monotonic() < deadline, "no new delivery worker process"
+            time.sleep(0.2)
+        (second,) = now
+        assert second != first
+        assert _answers(f"http://127.0.0.1:{port}/health")
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=30)[0]
+    assert server.returncode == 0, output
+    assert f"the delivery worker process (pid {first}) exited with status -9; starting a new one in 1 s" in output
+    assert f"delivery worker process started again (pid {second})" in output
+    deadline = time.monotonic() + 10
+    while (leftover := session_processes(server)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not leftover, leftover
+
+
 def _answers(url: str) -> bool:
     try:
         return httpx.get(url, timeout=1).status_code == 200

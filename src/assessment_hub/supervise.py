@@ -108,6 +108,62 @@ def stop_worker_process(process, timeout: float) -> None:
             process.wait()
 
 
+class WorkerKeeper:
+    """Keeps one delivery worker process running beside the API processes: a worker that exits while the
+    hub serves (killed, crashed, out of memory) is reported on stderr and started again, after
+    ``RESTART_DELAYS_S`` (1 s, doubling up to 30 s, back to 1 s once one has run for a minute). Before, the
+    API kept serving with no worker and said nothing: write-backs and webhooks stopped while the process
+    looked healthy to its supervisor (systemd, Kubernetes)."""
+
+    RESTART_DELAYS_S = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
+    HEALTHY_AFTER_S = 60.0
+
+    def __init__(self, start=None) -> None:
+        import threading
+
+        self._start = start or start_worker_process
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self.process = self._start()
+        self.restarts = 0
+        self._thread = threading.Thread(target=self._watch, name="worker-keeper", daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        import time
+
+        failures = 0
+        while True:
+            process, started = self.process, time.monotonic()
+            code = process.wait()
+            if self._stopping.is_set():
+                return
+            # the first exit, or one after a minute's work, waits 1 s; exits in a row wait longer each time
+            failures = 1 if time.monotonic() - started >= self.HEALTHY_AFTER_S else failures + 1
+            delay = self.RESTART_DELAYS_S[min(failures, len(self.RESTART_DELAYS_S)) - 1]
+            print(
+                f"assessment-hub: the delivery worker process (pid {process.pid}) exited with status {code}; "
+                f"starting a new one in {delay:g} s",
+                file=sys.stderr,
+                flush=True,
+            )
+            if self._stopping.wait(delay):
+                return
+            with self._lock:
+                if self._stopping.is_set():
+                    return
+                self.process = self._start()
+                self.restarts += 1
+            print(f"assessment-hub: delivery worker process started again (pid {self.process.pid})", flush=True)
+
+    def stop(self, timeout: float) -> None:
+        """Stop watching, then stop the current worker (``stop_worker_process``)."""
+        with self._lock:
+            self._stopping.set()
+        stop_worker_process(self.process, timeout)
+        self._thread.join(timeout=5)
+
+
 def prepare_metrics_dir() -> str | None:
     """Multi-process Prometheus metrics: every API process and the worker write their counters to files in
     ``PROMETHEUS_MULTIPROC_DIR`` and ``/metrics`` adds them up. Uses the directory given in the environment
@@ -142,8 +198,10 @@ def run(host: str, port: int, workers: int, with_worker: bool, worker_stop_timeo
     stop_cleanly_on_sigterm()  # with one API process uvicorn serves here: the ``finally`` below must run
     delivery = None
     try:
-        delivery = start_worker_process() if with_worker else None
-        worker_note = f"one delivery worker process (pid {delivery.pid})" if delivery is not None else "no worker"
+        delivery = WorkerKeeper() if with_worker else None
+        worker_note = (
+            f"one delivery worker process (pid {delivery.process.pid})" if delivery is not None else "no worker"
+        )
         print(
             f"assessment-hub serving http://{host}:{port}/v1 (database: {database}; "
             f"{workers} API process{'es' if workers > 1 else ''}; {worker_note})",
@@ -164,7 +222,7 @@ def run(host: str, port: int, workers: int, with_worker: bool, worker_stop_timeo
         pass
     finally:
         if delivery is not None:
-            stop_worker_process(delivery, worker_stop_timeout_s)
+            delivery.stop(worker_stop_timeout_s)
         if made_dir is not None:
             shutil.rmtree(made_dir, ignore_errors=True)
 
