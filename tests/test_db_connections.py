@@ -191,9 +191,14 @@ def test_a_request_without_a_free_connection_gets_a_retryable_503(tmp_path: Path
                 # 1. every pooled connection taken (1 kept + 1 overflow): the pool times out after 0.5 s
                 held = [engine.connect(), engine.connect()]
                 with tenant.client() as api:
-                    assert_retryable_503(api.put(f"/assessment/orders/{order_id}/result", json=RESULT))
+                    refused = api.put(f"/assessment/orders/{order_id}/result", json=RESULT)
+                    assert_retryable_503(refused)
+                    # docs/api.md: the result write's slot is taken in its own transaction: no count to give
+                    assert "concurrency-remaining" not in refused.headers
                     packages = [{"id": "1001", "type": "SKILLS_TEST", "name": "T", "description": "d"}]
-                    assert_retryable_503(api.put("/assessment/packages", json={"packages": packages}))
+                    refused = api.put("/assessment/packages", json={"packages": packages})
+                    assert_retryable_503(refused)
+                    assert refused.headers["concurrency-remaining"] == str(settings.concurrency_limit - 1)
                 with hub.http() as ats:
                     assert_retryable_503(ats.get(ats_route), kombo=False)
 

@@ -28,7 +28,7 @@ from assessment_hub.apidocs import router as apidocs_router
 from assessment_hub.assessment.attachment_links import router as attachment_link_router
 from assessment_hub.assessment.attachments import AttachmentStore, data_url_client
 from assessment_hub.assessment.routes import router as assessment_router
-from assessment_hub.concurrency.http import ConcurrencyHeaders
+from assessment_hub.concurrency.http import ConcurrencyHeaders, stamp_remaining
 from assessment_hub.concurrency.slots import build_slots
 from assessment_hub.config import Settings
 from assessment_hub.connect.routes import router as connect_router
@@ -245,6 +245,9 @@ def _install_error_handlers(app: FastAPI) -> None:
         if problem is not None:
             event, error = problem
             log.warning(event, method=request.method, path=request.url.path, error=first_line(exc))
-            return respond(error)
+            return stamp_remaining(request, respond(error))
         log.exception("unhandled_error", method=request.method, path=request.url.path)
-        return respond(HubError("An unexpected error occurred in the hub; the operator can find it in the server log."))
+        return stamp_remaining(
+            request,
+            respond(HubError("An unexpected error occurred in the hub; the operator can find it in the server log.")),
+        )

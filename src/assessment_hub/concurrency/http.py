@@ -5,7 +5,8 @@ holds ``write_slot`` around its work (the result PUT: its write may take the slo
 it holds one of the integration's slots until the route's answer is ready and refuses the request with
 429 ``PLATFORM.CONCURRENCY_LIMIT_EXCEEDED`` and ``Retry-After: 1`` when all ``CONCURRENCY_LIMIT`` are taken
 (Kombo: 30 in-flight actions per integration; clients back off from about 1 s). ``ConcurrencyHeaders``
-(ASGI middleware) writes the remaining room on every response of such a request, errors included.
+(ASGI middleware) writes the remaining room on every response of such a request, errors included
+(``stamp_remaining`` on those the unexpected-error handler makes, outside it).
 """
 
 from __future__ import annotations
@@ -60,6 +61,15 @@ async def _write_slot(request: Request, integration: IntegrationDep) -> AsyncIte
 WriteSlotDep = Annotated[None, Depends(_write_slot, scope="function")]
 """Holds one of the integration's in-flight write slots for the route's duration (released before the
 response is sent)."""
+
+
+def stamp_remaining(request: Request, response: Any) -> Any:
+    """``response`` with the request's ``Concurrency-Remaining``, if it asked for a write slot: for the answers
+    made outside ``ConcurrencyHeaders`` (the unexpected-error handler runs in Starlette's outermost layer)."""
+    remaining = request.scope.get("state", {}).get(STATE_KEY)
+    if remaining is not None:
+        response.headers["concurrency-remaining"] = str(remaining)
+    return response
 
 
 class ConcurrencyHeaders:
