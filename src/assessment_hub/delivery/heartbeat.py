@@ -29,6 +29,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 from assessment_hub.config import Settings
 from assessment_hub.db.base import Base, UTCDateTime
 from assessment_hub.db.session import unit_of_work
+from assessment_hub.errors import database_problem, first_line
 from assessment_hub.kit.timestamps import utcnow
 
 log = logging.getLogger("assessment_hub.worker")
@@ -91,8 +92,13 @@ class Heartbeat:
                         beat_at=now,
                     )
                 )
-        except Exception:
-            log.warning("heartbeat: could not register worker %s", self.worker_id, exc_info=True)
+        except Exception as exc:  # a database that cannot be used: one line (the claim loop's Outage says more)
+            log.warning(
+                "heartbeat: could not register worker %s: %s",
+                self.worker_id,
+                first_line(exc),
+                exc_info=database_problem(exc) is None,
+            )
         self._thread.start()
         return self
 
@@ -102,8 +108,13 @@ class Heartbeat:
         try:
             with unit_of_work(self.sessions) as session:
                 session.execute(delete(WorkerHeartbeatRow).where(WorkerHeartbeatRow.worker_id == self.worker_id))
-        except Exception:
-            log.warning("heartbeat: could not remove worker %s", self.worker_id, exc_info=True)
+        except Exception as exc:  # a database that cannot be used: one line (the claim loop's Outage says more)
+            log.warning(
+                "heartbeat: could not remove worker %s: %s",
+                self.worker_id,
+                first_line(exc),
+                exc_info=database_problem(exc) is None,
+            )
 
     def beat(self) -> None:
         """Write the last loop turn into this worker's row (recreated if it was pruned)."""
@@ -130,7 +141,7 @@ class Heartbeat:
             try:
                 self.beat()
             except Exception as exc:
-                log.warning("heartbeat failed: %s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+                log.warning("heartbeat failed: %s", first_line(exc))
             for chore in self.chores:
                 busy = chore.thread is not None and chore.thread.is_alive()
                 if not busy and time.monotonic() >= chore.next_at:  # its own thread: the beats go on meanwhile

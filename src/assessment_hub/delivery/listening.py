@@ -6,7 +6,8 @@ PostgreSQL delivers it at commit, and not at all on rollback): the result write 
 ``OutboxListener``: one thread with its own autocommit connection, ``LISTEN``-ing, that sets the worker's
 wake event for every notification. The worker still polls (``worker_poll_s``) as a fallback: for rows
 queued by a process that does not notify, retries falling due, and a lost listening connection (it
-reconnects after ``RECONNECT_S``, waking the worker once it listens again).
+reconnects after ``RECONNECT_S``, or, while it cannot connect, after ``outage.Outage``'s growing waits,
+waking the worker once it listens again).
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ import logging
 import threading
 
 from assessment_hub.db.driver import NOTIFY_CHANNEL
+from assessment_hub.delivery.outage import Outage
 
 log = logging.getLogger("assessment_hub.worker")
 
 RECONNECT_S = 1.0
-"""Wait before listening again after the connection failed."""
+"""Wait before listening again after a connection that listened was lost."""
 CHECK_STOP_S = 0.5
 """How often the listening thread looks at the stop event while no notification arrives."""
 
@@ -33,6 +35,7 @@ class OutboxListener:
         self.stop = stop
         self.listening = threading.Event()
         """Set while the connection listens (tests wait for it)."""
+        self.outage = Outage("listening for new deliveries (the worker polls meanwhile)", log)
         self._thread = threading.Thread(target=self._loop, name="delivery-listener", daemon=True)
 
     def start(self) -> OutboxListener:
@@ -46,9 +49,11 @@ class OutboxListener:
         import psycopg
 
         while not self.stop.is_set():
+            wait = RECONNECT_S
             try:
                 with psycopg.connect(self.conninfo, autocommit=True, connect_timeout=5) as conn:
                     conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    self.outage.recovered()
                     self.listening.set()
                     self.wake.set()  # rows queued while nobody listened
                     while not self.stop.is_set():
@@ -56,8 +61,8 @@ class OutboxListener:
                             self.wake.set()
                             if self.stop.is_set():
                                 break
-            except psycopg.Error as exc:
-                log.warning("listening for new deliveries failed (%s); polling until it works again", exc)
+            except psycopg.Error as exc:  # polling goes on meanwhile; one line per outage (delivery.outage)
+                wait = self.outage.failed(exc)
             finally:
                 self.listening.clear()
-            self.stop.wait(RECONNECT_S)
+            self.stop.wait(wait)

@@ -35,10 +35,12 @@ from assessment_hub.delivery.claiming import Claimer
 from assessment_hub.delivery.heartbeat import Chore, Heartbeat
 from assessment_hub.delivery.jobs import ClaimedRow, Finished, Job
 from assessment_hub.delivery.listening import CHECK_STOP_S, OutboxListener
+from assessment_hub.delivery.outage import Outage
 from assessment_hub.delivery.preparing import Preparer
 from assessment_hub.delivery.recording import AttemptRecorder, RecorderThread
 from assessment_hub.delivery.senders import Outcome
 from assessment_hub.delivery.sending import Sender
+from assessment_hub.errors import database_problem
 from assessment_hub.kit.timestamps import utcnow
 
 __all__ = ["BATCH_GAP_S", "STOPPED_LINE", "DeliveryWorker", "Finished", "Job", "default_worker_id", "started_line"]
@@ -100,6 +102,7 @@ class DeliveryWorker:
         self._lock = threading.Lock()
         self._recorder_thread: RecorderThread | None = None
         self._stopping = threading.Event()
+        self._claim_outage = Outage("delivery worker", log)
 
     # ------------------------------------------------------------------ loop
 
@@ -143,16 +146,21 @@ class DeliveryWorker:
                 listener.join(timeout=2 * CHECK_STOP_S)
 
     def _claim_for_loop(self, free: int, stop: threading.Event) -> list[Job]:
-        """Up to ``free`` prepared jobs; none when there is no room, or (logged, after a poll's wait) when
-        the claim failed."""
+        """Up to ``free`` prepared jobs; none when there is no room, or when the claim failed: after a poll's
+        wait with its traceback logged, or, for a database that cannot be used, after ``Outage``'s growing wait."""
         if free <= 0:
             return []
         try:
-            return self._claim_jobs(free)
-        except Exception:
-            log.exception("claim failed")
-            stop.wait(self.settings.worker_poll_s)
+            jobs = self._claim_jobs(free)
+        except Exception as exc:
+            if database_problem(exc) is None:
+                log.exception("claim failed")
+                stop.wait(self.settings.worker_poll_s)
+            else:  # one line per outage, tries ever less often (delivery.outage)
+                stop.wait(self._claim_outage.failed(exc))
             return []
+        self._claim_outage.recovered()
+        return jobs
 
     def run_until_idle(self, timeout: float = 30.0) -> None:
         """Deliver everything due now, sequentially (tests, ``demo``); returns when nothing is due."""
