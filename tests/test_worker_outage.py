@@ -1,23 +1,46 @@
 """The delivery worker while its database cannot be used (delivery.outage): one warning per outage instead of a
-traceback every poll, tries ever less often (1, 2, 4 ... 30 s), one line when the database answers again."""
+traceback every poll, tries ever less often (1, 2, 4 ... 30 s), one line when the database answers again,
+and the attempts finished meanwhile kept and recorded once it does."""
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 
 from assessment_hub.config import Settings
 from assessment_hub.db.engine import build_engine
+from assessment_hub.delivery.jobs import Finished
 from assessment_hub.delivery.outage import Outage
+from assessment_hub.delivery.recording import RecorderThread
+from assessment_hub.delivery.senders import Outcome
+from assessment_hub.delivery.states import SendStatus
 from assessment_hub.delivery.worker import DeliveryWorker
 from tests.support import key_settings
 
-REFUSED = OperationalError("SELECT 1", {}, Exception("connection refused"))
+NOWHERE = "postgresql+psycopg://postgres@127.0.0.1:1/nowhere"  # nothing listens on port 1: refused at once
+
+
+def _refused() -> OperationalError:
+    """The error a refused connection really raises (what ``errors.database_problem`` must recognise)."""
+    engine = create_engine(NOWHERE)
+    try:
+        engine.connect()
+    except OperationalError as exc:
+        return exc
+    finally:
+        engine.dispose()
+    raise AssertionError("something listens on port 1")
+
+
+REFUSED = _refused()
 
 
 def test_an_outage_is_logged_once_and_tries_back_off(caplog: pytest.LogCaptureFixture) -> None:
@@ -32,14 +55,14 @@ def test_an_outage_is_logged_once_and_tries_back_off(caplog: pytest.LogCaptureFi
     assert again == 1  # a new outage starts from the first wait
     lines = [r.getMessage() for r in caplog.records]
     assert len(lines) == 3, lines
-    assert lines[0].startswith("claiming: the database cannot be used (") and "connection refused" in lines[0]
+    assert lines[0].startswith("claiming: the database cannot be used (") and "Connection refused" in lines[0]
     assert lines[1] == "claiming: the database answers again (after 7 failed tries)"
 
 
 def test_a_worker_without_its_database_warns_once_and_backs_off(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    url = "postgresql+psycopg://postgres@127.0.0.1:1/nowhere"  # nothing listens on port 1: refused at once
+    url = NOWHERE
     settings = Settings(database_url=url, **key_settings(url), attachments_dir=tmp_path / "att", worker_poll_s=0.05)
     engine = build_engine(settings)
     worker = DeliveryWorker(settings, sessionmaker(engine), worker_id="w1")
@@ -58,3 +81,50 @@ def test_a_worker_without_its_database_warns_once_and_backs_off(
     assert not [r.getMessage() for r in caplog.records if r.exc_info]  # no traceback at all
     listening = [r for r in caplog.records if r.getMessage().startswith("listening for new deliveries")]
     assert len(listening) == 1, [r.getMessage() for r in listening]
+
+
+def _finished(outbox_id: int) -> Finished:
+    now = datetime.now(UTC)
+    return Finished(outbox_id, Outcome(SendStatus.SUCCEEDED, http_status=200), now, now)
+
+
+def test_attempts_finished_while_the_database_is_away_are_recorded_once_it_is_back(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    recorded: list[list[int]] = []
+    refusals = iter([True])
+
+    def record_batch(batch: list[Finished]) -> None:
+        if next(refusals, False):
+            raise REFUSED
+        recorded.append([f.outbox_id for f in batch])
+
+    recorder = RecorderThread(record_batch, lambda: None, gap_s=0.0)
+    with caplog.at_level(logging.WARNING, logger="assessment_hub.worker"):
+        recorder.start()
+        recorder.put(_finished(1))
+        time.sleep(0.3)  # the first try has failed: the next is 1 s later
+        recorder.put(_finished(2))
+        recorder.close()  # cuts the wait short; its last try succeeds
+    assert recorded == [[1, 2]]  # kept, not one by one, not dropped
+    lines = [r.getMessage() for r in caplog.records]
+    assert [line.split(":")[0] for line in lines] == ["recording delivery attempts"] * 2, lines
+    assert "answers again" in lines[1]
+
+
+def test_a_worker_stopping_during_an_outage_says_what_it_could_not_record(caplog: pytest.LogCaptureFixture) -> None:
+    def record_batch(batch: list[Finished]) -> None:
+        raise REFUSED
+
+    recorder = RecorderThread(record_batch, lambda: None, gap_s=0.0)
+    with caplog.at_level(logging.WARNING, logger="assessment_hub.worker"):
+        recorder.start()
+        recorder.put(_finished(1))
+        recorder.put(_finished(2))
+        time.sleep(0.3)
+        started = time.monotonic()
+        recorder.close()
+    assert time.monotonic() - started < 5  # not the outage's 30 s waits
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines[-1].startswith("stopping with 2 attempts not recorded"), lines
+    assert not [r for r in caplog.records if r.exc_info]

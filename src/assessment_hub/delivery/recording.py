@@ -31,10 +31,12 @@ from assessment_hub.delivery import sql_pg
 from assessment_hub.delivery.jobs import Finished
 from assessment_hub.delivery.models import DeliveryAttemptRow, OutboxRow
 from assessment_hub.delivery.observe import report_attempts
+from assessment_hub.delivery.outage import Outage
 from assessment_hub.delivery.outbox import enqueue_writeback
 from assessment_hub.delivery.policy import next_attempt_delay
 from assessment_hub.delivery.senders import Outcome
 from assessment_hub.delivery.states import AttemptOutcome, DeliveryState, SendStatus
+from assessment_hub.errors import database_problem
 from assessment_hub.integrations.credentials import CREDENTIALS_REFUSED, note_credentials
 from assessment_hub.kit.states import OrderStatus
 from assessment_hub.kit.timestamps import utcnow
@@ -227,10 +229,13 @@ def _reject_order(session: Session, row: RecordedRow, message: str) -> None:
 class RecorderThread:
     """The worker's one recorder thread: senders hand it finished attempts (``put``, no waiting) and it
     records everything that finished since its previous transaction in one (``record_batch``), then calls
-    ``after_batch`` and waits ``gap_s`` so the next batch gathers. If that transaction fails, each attempt
-    is tried in one of its own, so one bad row does not lose the others; an attempt that still cannot be
-    recorded leaves its row ``in_flight`` until the lease expires, then it is sent again (at least once, as
-    when the process dies between a send and its record)."""
+    ``after_batch`` and waits ``gap_s`` so the next batch gathers. If that transaction fails because the
+    database cannot be used (``errors.database_problem``), the attempts are kept and tried again after
+    ``outage.Outage``'s growing waits, with what finished meanwhile (recording a row no longer this worker's
+    is harmless: ``late-...``). If it fails otherwise, each attempt is tried in one of its own, so one bad
+    row does not lose the others; an attempt that still cannot be recorded, or is not recorded when the
+    worker stops, leaves its row ``in_flight`` until the lease expires, then it is sent again (at least
+    once, as when the process dies between a send and its record)."""
 
     def __init__(
         self, record_batch: Callable[[list[Finished]], None], after_batch: Callable[[], None], gap_s: float
@@ -241,6 +246,7 @@ class RecorderThread:
         self._items: list[Finished] = []
         self._cond = threading.Condition()
         self._closed = False
+        self.outage = Outage("recording delivery attempts", log)
         self._thread = threading.Thread(target=self._loop, name="delivery-recorder", daemon=True)
 
     def start(self) -> None:
@@ -271,11 +277,31 @@ class RecorderThread:
             time.sleep(self.gap_s)  # let attempts gather: fewer, bigger record transactions
 
     def _record(self, batch: list[Finished]) -> None:
-        try:
-            self.record_batch(batch)
-            return
-        except Exception:
-            log.warning("recording %d attempts together failed; recording them one by one", len(batch), exc_info=True)
+        last_try = False
+        while True:
+            try:
+                self.record_batch(batch)
+                self.outage.recovered()
+                return
+            except Exception as exc:
+                if database_problem(exc) is None:
+                    log.warning(
+                        "recording %d attempts together failed; recording them one by one", len(batch), exc_info=True
+                    )
+                    break
+                wait = self.outage.failed(exc)  # the database is away: keep the attempts, try again later
+            if last_try:  # stopping: the rows go back to the queue when their leases end
+                log.warning(
+                    "stopping with %d attempts not recorded (the database cannot be used): their deliveries "
+                    "are sent again once their leases end",
+                    len(batch),
+                )
+                return
+            with self._cond:
+                self._cond.wait_for(lambda: self._closed, timeout=wait)  # close() cuts the wait short
+                last_try = self._closed
+                batch += self._items  # what finished meanwhile joins the next try
+                self._items = []
         for item in batch:
             try:
                 self.record_batch([item])
