@@ -416,6 +416,19 @@ def test_bad_configuration_is_reported_not_traced(tmp_path: Path) -> None:
     assert "ASSESSMENT_HUB_DATABASE_URL" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("variable, value", [("DB_POOL_TIMEOUT_S", "nan"), ("RETRY_BASE_S", "inf")])
+def test_a_duration_that_is_not_finite_is_refused_by_name(tmp_path: Path, variable: str, value: str) -> None:
+    """Found in review: nan was refused as "should be less than or equal to 300", and inf was accepted
+    where a setting had no upper bound (a retry waiting forever)."""
+    env = {
+        **os.environ,
+        "ASSESSMENT_HUB_DATABASE_URL": f"sqlite:///{tmp_path / 'f.db'}",
+        f"ASSESSMENT_HUB_{variable}": value,
+    }
+    err = failed(run(["migrate"], env, tmp_path), 2)
+    assert err.strip() == f"error: ASSESSMENT_HUB_{variable}: Input should be a finite number", err
+
+
 def failed(result: subprocess.CompletedProcess, code: int | None = None) -> str:
     """stderr of a command that failed cleanly (no traceback, ``code`` if given)."""
     assert result.returncode != 0, result.stdout

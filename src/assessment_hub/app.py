@@ -60,6 +60,7 @@ from assessment_hub.kit.logging import configure_logging
 from assessment_hub.kit.openapi import install_openapi
 from assessment_hub.ops.access import install_request_log
 from assessment_hub.ops.health import router as ops_router
+from assessment_hub.ops.startup import one_line_refusals, refusal
 from assessment_hub.privacy.retention import retention_chores
 from assessment_hub.secret_key import require_readable
 
@@ -88,8 +89,15 @@ def create_app(
         app.state.engine = engine
         app.state.sessions = sessionmaker(engine, expire_on_commit=False)
         app.state.read_sessions = sessionmaker(read_only(engine), expire_on_commit=False)
-        with app.state.read_sessions() as session:  # a key that cannot read the stored credentials: no start
-            require_readable(session, settings.cipher)
+        try:
+            with app.state.read_sessions() as session:  # a key that cannot read the stored credentials: no start
+                require_readable(session, settings.cipher)
+        except Exception as exc:  # a database that cannot be used, or that key: one line, not a traceback
+            refused = refusal(exc, settings.database_url)
+            if refused is None:
+                raise
+            engine.dispose()
+            raise refused from None
         wake_on_outbox_commit(app.state.sessions, wake)
         app.state.writer = Writer(app.state.sessions)
         loop_engine = None if settings.is_sqlite else build_loop_read_engine(settings, role=role)
@@ -163,6 +171,7 @@ def create_app(
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)  # every route, before a body or key is read
     _refuse_nul_in_urls(app)
     _wrap_stack(app, keep_alive_after_errors)  # around Starlette's ServerErrorMiddleware
+    _wrap_stack(app, one_line_refusals)  # a start-up the database or the key refuses: one line (ops.startup)
     install_request_log(app)  # outermost: X-Request-Id and the access line for every request
     return app
 

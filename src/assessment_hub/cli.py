@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
 from assessment_hub.config import Settings
+from assessment_hub.db.describe import connection_error, display_url
 from assessment_hub.db.engine import CLI as CLI_ROLE
 from assessment_hub.db.engine import WORKER as WORKER_ROLE
 from assessment_hub.db.engine import build_engine
@@ -55,25 +56,6 @@ def _settings() -> Settings:
         raise typer.Exit(2) from None
 
 
-def _display_url(database_url: str) -> str:
-    """The database URL with its password hidden, for messages."""
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(database_url).render_as_string(hide_password=True)
-    except Exception:
-        return database_url
-
-
-def _database_error(exc: BaseException) -> str:
-    """The driver's reason for a failed connection, on one line (no traceback)."""
-    from sqlalchemy.exc import DBAPIError
-
-    reason = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
-    text = " ".join(str(reason).split()) or type(reason).__name__
-    return text
-
-
 def _open_database(settings: Settings, *, migrate: bool = True, role: str = CLI_ROLE) -> Engine:
     """An engine on a database that answers (and is migrated, with ``migrate``); a database that cannot be
     opened or reached ends the command with exit code 2 and a one-line message, never a traceback. ``role``:
@@ -93,8 +75,8 @@ def _open_database(settings: Settings, *, migrate: bool = True, role: str = CLI_
         if engine is not None:
             engine.dispose()
         typer.echo(
-            f"error: cannot open the database at {_display_url(settings.database_url)}: "
-            f"{_database_error(exc)} (check ASSESSMENT_HUB_DATABASE_URL)",
+            f"error: cannot open the database at {display_url(settings.database_url)}: "
+            f"{connection_error(exc)} (check ASSESSMENT_HUB_DATABASE_URL)",
             err=True,
         )
         raise typer.Exit(2) from None
@@ -189,7 +171,7 @@ def migrate() -> None:
     """Apply database migrations (also done by ``serve`` on start)."""
     settings = _settings()
     _session_factory(settings)
-    typer.echo(f"database at {_display_url(settings.database_url)} is up to date")
+    typer.echo(f"database at {display_url(settings.database_url)} is up to date")
 
 
 def _one_process(settings: Settings, *, workers: int, no_worker: bool, worker_in_process: bool) -> bool:
@@ -276,25 +258,26 @@ def serve(
 
         from assessment_hub.app import create_app
         from assessment_hub.kit.header_timeout import protocol
-        from assessment_hub.supervise import stop_cleanly_on_sigterm
+        from assessment_hub.supervise import startup_failure_exits_2, stop_cleanly_on_sigterm
 
         worker_note = "no worker" if no_worker else "with a delivery worker in this process"
         typer.echo(
-            f"assessment-hub serving http://{host}:{port}/v1 (database: {_display_url(settings.database_url)}; {worker_note})"
+            f"assessment-hub serving http://{host}:{port}/v1 (database: {display_url(settings.database_url)}; {worker_note})"
         )
         typer.echo(console_line(settings.public_base_url or f"http://{host}:{port}"))
         sys.stdout.flush()
         stop_cleanly_on_sigterm()  # exit status 0 after a SIGTERM, as the supervised form (supervise.run)
         try:
-            uvicorn.run(
-                create_app(settings, worker=not no_worker, announce=_say),
-                host=host,
-                port=port,
-                log_level="warning",
-                http=protocol(settings.header_timeout_s),
-                log_config=None,  # uvicorn's own records go through the hub's log set-up (kit/logging.py)
-                access_log=False,  # the hub writes its own access line (ops/access.py)
-            )
+            with startup_failure_exits_2():  # an API that could not start: its one line, then status 2
+                uvicorn.run(
+                    create_app(settings, worker=not no_worker, announce=_say),
+                    host=host,
+                    port=port,
+                    log_level="warning",
+                    http=protocol(settings.header_timeout_s),
+                    log_config=None,  # uvicorn's own records go through the hub's log set-up (kit/logging.py)
+                    access_log=False,  # the hub writes its own access line (ops/access.py)
+                )
         except KeyboardInterrupt:  # SIGTERM or SIGINT before uvicorn took the signals over
             pass
         return
@@ -304,14 +287,15 @@ def serve(
     # worker exactly once, as a child. This process holds the whole application by now (~100 MB resident):
     # it becomes `assessment_hub.supervise` (same pid, ~20 MB until it imports the app for N = 1) that does this.
     os.environ["ASSESSMENT_HUB_PUBLIC_BASE_URL"] = settings.public_base_url or f"http://{host}:{port}"
-    typer.echo(console_line(os.environ["ASSESSMENT_HUB_PUBLIC_BASE_URL"]))
+    console = console_line(os.environ["ASSESSMENT_HUB_PUBLIC_BASE_URL"])  # printed after the serving line
     args = [
         host,
         str(port),
         str(workers),
         "0" if no_worker else "1",
         str(settings.delivery_timeout_s + 5),
-        _display_url(settings.database_url),
+        display_url(settings.database_url),
+        console,
     ]
     sys.stdout.flush()
     sys.stderr.flush()
@@ -319,7 +303,9 @@ def serve(
         os.execv(sys.executable, [sys.executable, "-m", "assessment_hub.supervise", *args])
     from assessment_hub.supervise import run
 
-    run(host, port, workers, not no_worker, settings.delivery_timeout_s + 5, _display_url(settings.database_url))
+    run(
+        host, port, workers, not no_worker, settings.delivery_timeout_s + 5, display_url(settings.database_url), console
+    )
 
 
 @app.command()

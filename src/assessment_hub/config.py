@@ -24,7 +24,8 @@ class Settings(BaseSettings):
     Source: environment variables ``ASSESSMENT_HUB_<FIELD>`` (case-insensitive), then defaults.
     """
 
-    model_config = SettingsConfigDict(env_prefix="ASSESSMENT_HUB_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="ASSESSMENT_HUB_", extra="ignore", allow_inf_nan=False)
+    # nan and inf are no duration or size: "Input should be a finite number", naming the variable
 
     environment: Literal["development", "production"] = "development"
     database_url: str = "sqlite:///./assessment-hub.db"

@@ -8,13 +8,15 @@ with ``python -m assessment_hub.supervise``, which imports only the standard lib
 processes (each builds ``assessment_hub.app:create_api_app``; with N = 1 uvicorn serves in this process,
 no supervisor) and stops the worker when uvicorn returns.
 
-    python -m assessment_hub.supervise HOST PORT WORKERS WITH_WORKER(0|1) WORKER_STOP_TIMEOUT_S DATABASE
+    python -m assessment_hub.supervise HOST PORT WORKERS WITH_WORKER(0|1) WORKER_STOP_TIMEOUT_S DATABASE CONSOLE_LINE
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 
 def limit_malloc_arenas(arenas: int = 2) -> None:
@@ -184,9 +186,12 @@ def prepare_metrics_dir() -> str | None:
     return made
 
 
-def run(host: str, port: int, workers: int, with_worker: bool, worker_stop_timeout_s: float, database: str) -> None:
+def run(
+    host: str, port: int, workers: int, with_worker: bool, worker_stop_timeout_s: float, database: str, console: str
+) -> None:
     """The delivery worker (unless ``with_worker`` is false) and uvicorn's supervisor of ``workers`` API processes
-    (with 1, the API in this process)."""
+    (with 1, the API in this process); ``console`` is printed after the serving line. An API process that could
+    not start ends it with status 2 (``startup_failure_exits_2``)."""
     import shutil
 
     import uvicorn
@@ -207,17 +212,19 @@ def run(host: str, port: int, workers: int, with_worker: bool, worker_stop_timeo
             f"{workers} API process{'es' if workers > 1 else ''}; {worker_note})",
             flush=True,
         )
-        uvicorn.run(
-            "assessment_hub.app:create_api_app",
-            factory=True,
-            workers=workers,
-            http="assessment_hub.kit.header_timeout:HeaderTimeoutProtocol",  # its timeout set by create_api_app
-            host=host,
-            port=port,
-            log_level="warning",
-            log_config=None,  # each API process logs through the hub's set-up (kit/logging.py)
-            access_log=False,  # the hub writes its own access line
-        )
+        print(console, flush=True)
+        with startup_failure_exits_2():
+            uvicorn.run(
+                "assessment_hub.app:create_api_app",
+                factory=True,
+                workers=workers,
+                http="assessment_hub.kit.header_timeout:HeaderTimeoutProtocol",  # its timeout set by create_api_app
+                host=host,
+                port=port,
+                log_level="warning",
+                log_config=None,  # each API process logs through the hub's set-up (kit/logging.py)
+                access_log=False,  # the hub writes its own access line
+            )
     except KeyboardInterrupt:  # SIGTERM or SIGINT before uvicorn took the signals over
         pass
     finally:
@@ -227,12 +234,31 @@ def run(host: str, port: int, workers: int, with_worker: bool, worker_stop_timeo
             shutil.rmtree(made_dir, ignore_errors=True)
 
 
+STARTUP_FAILED_STATUS = 2
+"""``serve``'s exit status when an API process could not start (uvicorn's own is 3): the one a database that
+cannot be opened gives everywhere (docs/configuration.md)."""
+
+
+@contextmanager
+def startup_failure_exits_2() -> Iterator[None]:
+    """Around ``uvicorn.run``: its exit for a failed lifespan start-up (status 3; the line before it says why,
+    ``ops.startup``) becomes status 2; other exits pass unchanged."""
+    from uvicorn.main import STARTUP_FAILURE
+
+    try:
+        yield
+    except SystemExit as exc:
+        if exc.code == STARTUP_FAILURE:
+            raise SystemExit(STARTUP_FAILED_STATUS) from None
+        raise
+
+
 def main(argv: list[str]) -> int:
-    if len(argv) != 6:
+    if len(argv) != 7:
         print(__doc__, file=sys.stderr)
         return 1
-    host, port, workers, with_worker, timeout, database = argv
-    run(host, int(port), int(workers), with_worker == "1", float(timeout), database)
+    host, port, workers, with_worker, timeout, database, console = argv
+    run(host, int(port), int(workers), with_worker == "1", float(timeout), database, console)
     return 0
 
 
