@@ -200,6 +200,40 @@ def test_file_slots_are_shared_between_processes_and_freed_when_one_dies(tmp_pat
     assert asyncio.run(after()) == 4  # the dead process's slots went with it
 
 
+def test_file_slots_count_their_own_and_the_others_slots_in_any_order(tmp_path: Path) -> None:
+    """Two ``FileSlots`` on one file stand for two processes (OFD locks of two descriptions conflict within a
+    process too), each knowing only its own slots; random takes and gives back, with holes, must always
+    answer the true count. ``acquire`` counts its own process's slots from memory (no syscall) and asks the
+    kernel only for the others'."""
+    import random
+
+    path = str(tmp_path / "hub.db-concurrency.lock")
+    limit = 12
+    rng = random.Random(15)
+
+    async def run() -> None:
+        sides = [FileSlots(path, limit), FileSlots(path, limit)]
+        held: list[list] = [[], []]
+        for _ in range(400):
+            side = rng.randrange(2)
+            if held[side] and rng.random() < 0.45:
+                await sides[side].release(held[side].pop(rng.randrange(len(held[side]))))
+                continue
+            slot, remaining = await sides[side].acquire("integration-a")
+            total = len(held[0]) + len(held[1])
+            if total == limit:
+                assert (slot, remaining) == (None, 0)
+                continue
+            assert slot is not None and remaining == limit - total - 1, (total, remaining)
+            assert all(slot.number != other.number for both in held for other in both)
+            held[side].append(slot)
+        for side, slots in zip(sides, held, strict=True):
+            for slot in slots:
+                await side.release(slot)
+
+    asyncio.run(run())
+
+
 @pytest.mark.postgres
 @pytest.mark.skipif(not os.environ.get("ASSESSMENT_HUB_TEST_POSTGRES_URL"), reason="needs PostgreSQL")
 def test_postgres_slots_are_shared_between_connections_and_freed_when_one_drops(database_url: str) -> None:

@@ -96,28 +96,37 @@ def _flock(kind: int, start: int, length: int) -> bytes:
 
 class FileSlots:
     """Slots as OFD byte locks in ``path``; integration ``k`` owns bytes ``k * MAX_LIMIT`` onwards (a sparse
-    file: locks need no data). Each acquire opens its own file description; a few syscalls when the
-    integration is idle, at most ``limit + 1`` when it is full."""
+    file: locks need no data). Each acquire opens its own file description. The slots this process holds are
+    also kept in memory (``acquire`` and ``release`` run on the one event loop): ``acquire`` tries no lock it
+    knows this process holds and counts those without a syscall, so its syscalls grow with the slots other
+    processes hold, not with its own. Measured with 60 slots held by the process: 110 -> 8 us of CPU per
+    acquire + release (bench/NOTES.md)."""
 
     takes_in_transaction = False
 
     def __init__(self, path: str, limit: int) -> None:
         self.path = path
         self.limit = limit
+        self._held: dict[int, set[int]] = {}
+        """Per integration key, the slot numbers this process holds now."""
 
     async def acquire(self, integration_id: str) -> tuple[Slot | None, int]:
         key = integration_key(integration_id)
         base = key * MAX_LIMIT
+        held = self._held.setdefault(key, set())
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
             for number in range(self.limit):
+                if number in held:  # this process's own: taken
+                    continue
                 try:
                     fcntl.fcntl(fd, fcntl.F_OFD_SETLK, _flock(fcntl.F_WRLCK, base + number, 1))
                 except OSError as exc:
                     if exc.errno in (errno.EAGAIN, errno.EACCES):
                         continue
                     raise
-                busy = number + 1 + self._busy_after(fd, base + number + 1, base + self.limit)
+                busy = number + 1 + self._busy_after(fd, held, base, number + 1, self.limit)
+                held.add(number)
                 return Slot(key, number, fd), max(self.limit - busy, 0)
         except BaseException:
             os.close(fd)
@@ -126,19 +135,38 @@ class FileSlots:
         return None, 0
 
     @staticmethod
-    def _busy_after(fd: int, start: int, end: int) -> int:
-        """How many bytes in ``[start, end)`` others hold (each conflicting lock found is one slot)."""
+    def _busy_after(fd: int, held: set[int], base: int, number: int, end: int) -> int:
+        """How many of slots ``[number, end)`` are held: this process's (``held``) counted from memory, the
+        others' asked of the kernel in each stretch between them (``_others_in``)."""
         busy = 0
-        while start < end:
-            answer = fcntl.fcntl(fd, fcntl.F_OFD_GETLK, _flock(fcntl.F_WRLCK, start, end - start))
+        stretch = number
+        for n in range(number, end):
+            if n in held:
+                busy += 1 + (FileSlots._others_in(fd, base, stretch, n) if stretch < n else 0)
+                stretch = n + 1
+        return busy + (FileSlots._others_in(fd, base, stretch, end) if stretch < end else 0)
+
+    @staticmethod
+    def _others_in(fd: int, base: int, start: int, end: int) -> int:
+        """How many of slots ``[start, end)`` other file descriptions hold. ``F_OFD_GETLK`` names one
+        conflicting lock of a range, not necessarily the lowest (fcntl(2): "details about one of those
+        locks"; Linux answers in the order the locks were placed), so each range is split around the lock
+        it names and both halves asked again: 2 x found + 1 syscalls at most."""
+        busy = 0
+        ranges = [(start, end)]
+        while ranges:
+            low, high = ranges.pop()
+            answer = fcntl.fcntl(fd, fcntl.F_OFD_GETLK, _flock(fcntl.F_WRLCK, base + low, high - low))
             kind, _whence, found, _length, _pid = struct.unpack(_FLOCK, answer)
             if kind == fcntl.F_UNLCK:
-                break
+                continue
             busy += 1
-            start = found + 1
+            found -= base
+            ranges.extend(r for r in ((low, found), (found + 1, high)) if r[0] < r[1])
         return busy
 
     async def release(self, slot: Slot) -> None:
+        self._held.get(slot.integration_key, set()).discard(slot.number)
         os.close(slot.handle)  # closing the description drops its lock
 
     async def close(self) -> None:
