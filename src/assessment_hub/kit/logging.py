@@ -5,7 +5,8 @@
   handler that renders them with the same processors, so every line has one shape.
 - The request's id (``X-Request-Id``, set by ``ops.access``) is added to every line written while the
   request is handled, in any thread that copied its context (threadpool, the SQLite writer).
-- ``scrub`` runs on every line: values under secret-looking keys are replaced, and email addresses, hub API
+- ``scrub`` runs on every line: values under secret-looking keys are replaced, and email addresses (not a
+  URL's ``user@host``), hub API
   keys (``ahk_...``), webhook secrets (``whsec_...``), bearer tokens and secret-looking query parameters are
   masked wherever they appear (messages, error texts, tracebacks). Nothing we log on purpose carries them;
   this is the net under that rule.
@@ -44,15 +45,24 @@ SECRET_KEYS = frozenset(
     }
 )
 """Keys whose values are never written (``[redacted]``)."""
-_EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+_EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+_USERINFO_BEFORE = re.compile(r"//(?:[^/@\s:]*:)?$")
+"""What ends the text before a URL's user name (``//``) or its hidden password (``//hub:``)."""
 _TOKEN = re.compile(r"\b(?:ahk|whsec)_[A-Za-z0-9_-]+|(?i:bearer)\s+\S+")
 _QUERY_SECRET = re.compile(r"(?i)([?&](?:token|key|api_key|secret|signature|sig|access_token|password)=)[^&\s\"']+")
+
+
+def _mask_email(match: re.Match[str]) -> str:
+    """``[email]``, unless the match is the ``user@host`` or ``user:***@host`` of a URL (a database URL in a
+    start-up line: ``postgresql+psycopg://hub@db.internal/hub``), which is no address of a person."""
+    before = match.string[max(0, match.start() - 128) : match.start()]
+    return match.group() if _USERINFO_BEFORE.search(before) else "[email]"
 
 
 def scrub_text(text: str) -> str:
     """``text`` with emails, hub keys, webhook secrets, bearer tokens and secret query values masked."""
     if "@" in text:
-        text = _EMAIL.sub("[email]", text)
+        text = _EMAIL.sub(_mask_email, text)
     if "_" in text or "earer" in text:
         text = _TOKEN.sub("[secret]", text)
     if "=" in text:
