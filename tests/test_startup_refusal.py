@@ -60,7 +60,8 @@ def test_any_other_start_up_failure_keeps_its_traceback() -> None:
         raise RuntimeError("a fault in start-up")
         yield
 
-    sent = asyncio.run(_start(one_line_refusals(Starlette(lifespan=broken))))
+    router = Starlette(lifespan=broken).router
+    sent = asyncio.run(_start(one_line_refusals(router.lifespan)))
     failed = [m for m in sent if m["type"] == "lifespan.startup.failed"]
     assert len(failed) == 1 and "Traceback" in failed[0]["message"] and "a fault in start-up" in failed[0]["message"]
 

@@ -152,6 +152,7 @@ def create_app(
         redirect_slashes=False,
     )  # a trailing slash is a 404, not a redirect built from the Host header
     app.state.settings = settings
+    app.router.lifespan = one_line_refusals(app.router.lifespan)  # type: ignore[method-assign]  # ops.startup
     app.state.connectors = CONNECTORS
     """The connector registry, for routes that need a tool's connector (they do not import the registry)."""
     app.include_router(assessment_router, prefix="/v1")
@@ -171,7 +172,6 @@ def create_app(
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)  # every route, before a body or key is read
     _refuse_nul_in_urls(app)
     _wrap_stack(app, keep_alive_after_errors)  # around Starlette's ServerErrorMiddleware
-    _wrap_stack(app, one_line_refusals)  # a start-up the database or the key refuses: one line (ops.startup)
     install_request_log(app)  # outermost: X-Request-Id and the access line for every request
     return app
 

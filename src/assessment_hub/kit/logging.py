@@ -6,10 +6,9 @@
 - The request's id (``X-Request-Id``, set by ``ops.access``) is added to every line written while the
   request is handled, in any thread that copied its context (threadpool, the SQLite writer).
 - ``scrub`` runs on every line: values under secret-looking keys are replaced, and email addresses (not a
-  URL's ``user@host``), hub API
-  keys (``ahk_...``), webhook secrets (``whsec_...``), bearer tokens and secret-looking query parameters are
-  masked wherever they appear (messages, error texts, tracebacks). Nothing we log on purpose carries them;
-  this is the net under that rule.
+  URL's ``user@host``), hub API keys (``ahk_...``), webhook secrets (``whsec_...``), bearer tokens and
+  secret-looking query parameters are masked wherever they appear (messages, error texts, tracebacks).
+  Nothing we log on purpose carries them; this is the net under that rule.
 - Tracebacks are plain text: rich tracebacks (structlog's default when ``rich`` is installed) take around a
   second to render, on the event loop; under load a burst of errors then stalls every request.
 """

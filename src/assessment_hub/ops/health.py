@@ -26,6 +26,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
 from assessment_hub import __version__
+from assessment_hub.db.describe import connection_error
 from assessment_hub.kit.timestamps import utcnow
 from assessment_hub.ops.metrics import DatabaseCollector, render
 
@@ -73,8 +74,7 @@ def readiness(request: Request) -> tuple[bool, dict[str, Any]]:
                 ).one()
             checks["database"] = {"ok": True}
         except Exception as exc:
-            reason = " ".join(str(getattr(exc, "orig", None) or exc).split())[:300] or type(exc).__name__
-            checks["database"] = {"ok": False, "error": reason}
+            checks["database"] = {"ok": False, "error": connection_error(exc)[:300]}
     heads = migration_heads()
     if revisions is None:
         checks["migrations"] = {"ok": False, "error": "database not reachable", "head": sorted(heads)}

@@ -37,23 +37,20 @@ def refusal(exc: BaseException, database_url: str) -> StartRefused | None:
     return None
 
 
-def one_line_refusals(app: Callable[..., Any]) -> Callable[..., Any]:
-    """``app`` (an ASGI app) whose ``lifespan.startup.failed`` message is the line of a ``StartRefused`` or of a
-    ``SecretKeyError`` (a key that cannot read the stored credentials) instead of the traceback Starlette puts
-    there; any other start-up failure keeps its traceback. Starlette sends that message while it handles the
-    exception, so ``sys.exc_info()`` holds it here."""
+def one_line_refusals(lifespan: Callable[..., Any]) -> Callable[..., Any]:
+    """``lifespan`` (the router's ASGI lifespan handler: ``scope, receive, send``) whose
+    ``lifespan.startup.failed`` message is the line of a ``StartRefused`` or of a ``SecretKeyError`` (a key
+    that cannot read the stored credentials) instead of the traceback Starlette puts there; any other
+    start-up failure keeps its traceback. Starlette sends that message while it handles the exception, so
+    ``sys.exc_info()`` holds it here. Only lifespan scopes reach it: no cost per request."""
 
     async def wrapped(scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] != "lifespan":
-            await app(scope, receive, send)
-            return
-
         async def send_short(message: dict) -> None:
             failed = sys.exc_info()[1]
             if message["type"] == "lifespan.startup.failed" and isinstance(failed, StartRefused | SecretKeyError):
                 message = {**message, "message": str(failed)}
             await send(message)
 
-        await app(scope, receive, send_short)
+        await lifespan(scope, receive, send_short)
 
     return wrapped
