@@ -140,15 +140,18 @@ class Served:
     application_names: list[str]
 
 
-def serve_and_write_back(database_url: str, tmp_path: Path, *serve_args: str) -> Served:
-    """``serve *serve_args`` in a session of its own: a result's write-back reaches the sandbox ATS, every
-    request answered (several, so several API processes answer); then SIGTERM stops every process of the
-    session (``Served``)."""
+def serve_and_write_back(
+    database_url: str, tmp_path: Path, *serve_args: str, extra_env: dict[str, str] | None = None
+) -> Served:
+    """``serve *serve_args`` (``extra_env`` added to its environment) in a session of its own: a result's
+    write-back reaches the sandbox ATS, every request answered (several, so several API processes answer);
+    then SIGTERM stops every process of the session (``Served``)."""
     env = {
         **os.environ,
         "ASSESSMENT_HUB_DATABASE_URL": database_url,
         "ASSESSMENT_HUB_ATTACHMENTS_DIR": str(tmp_path / "att"),
         **key_env(database_url),
+        **(extra_env or {}),
     }
     assert run(["migrate"], env, tmp_path).returncode == 0
     key = last_line(run(["api-keys", "create", "--name", "ci"], env, tmp_path))
@@ -324,11 +327,17 @@ def test_serve_runs_the_worker_apart_on_postgres_and_inside_on_sqlite(
     it (cli._one_process; on SQLite ``--worker-in-process`` is accepted and changes nothing). Either way
     SIGTERM is a graceful stop with exit status 0 (the single process exited 143 before), and the delivery
     worker prints the same start and stop lines as ``assessment-hub worker`` (the in-process one printed
-    none). On PostgreSQL every connection names its process in ``application_name``."""
-    served = serve_and_write_back(own_database_url, tmp_path, *args)
+    none). On PostgreSQL every connection names its process in ``application_name``. A
+    ``WORKER_METRICS_PORT`` in the environment is for a ``worker`` started alone: ``serve``'s worker serves
+    no metrics of its own (its counters are in the API's ``/metrics``; its start line names no metrics URL)."""
+    metrics_port = free_port()
+    served = serve_and_write_back(
+        own_database_url, tmp_path, *args, extra_env={"ASSESSMENT_HUB_WORKER_METRICS_PORT": str(metrics_port)}
+    )
     server, output, processes = served.server, served.output, served.processes
     assert server.returncode == 0, (server.returncode, output)
     assert output.count(" started (concurrency 8)") == 1 and output.count("delivery worker stopped") == 1, output
+    assert "metrics at" not in output and not _answers(f"http://127.0.0.1:{metrics_port}/metrics"), output
     if own_database_url.startswith("postgresql") and not args:
         worker_pid = int(re.search(r"1 API process; one delivery worker process \(pid (\d+)\)", output).group(1))
         assert sorted(processes) == sorted([server.pid, worker_pid]), processes

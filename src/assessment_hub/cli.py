@@ -6,7 +6,7 @@ Commands that create something print the new value alone on the last line of std
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -22,6 +22,9 @@ from assessment_hub.db.session import unit_of_work
 from assessment_hub.errors import HubError
 from assessment_hub.integrations.tool_settings import settings_help
 from assessment_hub.kit.states import OrderStatus
+
+if TYPE_CHECKING:
+    from assessment_hub.ops.metrics_server import MetricsServer
 
 app = typer.Typer(
     help="assessment-hub: connect assessment vendors to applicant tracking systems.",
@@ -316,8 +319,27 @@ def worker(
             help="Deliveries sent at once, 1-64 (default: ASSESSMENT_HUB_WORKER_CONCURRENCY, 8).", min=1, max=64
         ),
     ] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            help="Serve this process's Prometheus counters at http://METRICS_HOST:PORT/metrics, 1-65535 "
+            "(default: ASSESSMENT_HUB_WORKER_METRICS_PORT; unset: not served).",
+            min=1,
+            max=65535,
+        ),
+    ] = None,
+    metrics_host: Annotated[
+        str | None,
+        typer.Option(
+            help="Interface of --metrics-port (default: ASSESSMENT_HUB_WORKER_METRICS_HOST, 127.0.0.1; "
+            "0.0.0.0: every interface)."
+        ),
+    ] = None,
 ) -> None:
-    """Run a delivery worker alone (scale out on PostgreSQL: any number of these beside `serve --no-worker`)."""
+    """Run a delivery worker alone (scale out on PostgreSQL: any number of these beside `serve --no-worker`).
+
+    With --metrics-port it serves its own counters (delivery attempts) for Prometheus; the gauges read from
+    the database stay on the API's /metrics (docs/operations.md, "Metrics")."""
     import signal
     import threading
 
@@ -332,14 +354,35 @@ def worker(
     configure_logging(settings.log_level, settings.log_format)
     if concurrency is not None:
         settings = settings.model_copy(update={"worker_concurrency": concurrency})
+    if metrics_host is not None:
+        settings = settings.model_copy(update={"worker_metrics_host": _required("--metrics-host", metrics_host)})
+    port = metrics_port if metrics_port is not None else settings.worker_metrics_port
+    # listening first: a port in use ends the command before it touches the database
+    metrics = _serve_metrics(settings.worker_metrics_host, port) if port is not None else None
     sessions = _session_factory(settings, secrets=True, role=WORKER_ROLE)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     delivery = DeliveryWorker(settings, sessions, chores=retention_chores(settings, sessions))
-    _say(started_line(delivery))
-    delivery.run(stop)
+    _say(started_line(delivery, metrics.url if metrics is not None else None))
+    try:
+        delivery.run(stop)
+    finally:
+        if metrics is not None:
+            metrics.close()
     _say(STOPPED_LINE)
+
+
+def _serve_metrics(host: str, port: int) -> MetricsServer:
+    """``ops.metrics_server.serve_process_metrics``; an address that cannot be listened on ends the command
+    with exit code 2 and its one line."""
+    from assessment_hub.ops.metrics_server import MetricsServerRefused, serve_process_metrics
+
+    try:
+        return serve_process_metrics(host, port)
+    except MetricsServerRefused as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 @app.command()

@@ -106,6 +106,12 @@ class Settings(BaseSettings):
     """How often an idle worker looks for due deliveries (new ones in the same process wake it at once)."""
     worker_lease_s: float = Field(default=120.0, gt=0)
     """A claimed delivery whose worker vanished is claimable again after this long."""
+    worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    """``assessment-hub worker`` only: serve this process's Prometheus counters at
+    ``http://WORKER_METRICS_HOST:PORT/metrics`` (``ops.metrics_server``); unset: not served. The worker that
+    ``serve`` starts never reads it (its counters are in the API's ``/metrics``)."""
+    worker_metrics_host: str = "127.0.0.1"
+    """The interface ``worker_metrics_port`` listens on (``0.0.0.0``: every IPv4 interface)."""
 
     # Operations: logs, health, retention (docs/operations.md).
     log_level: Literal["debug", "info", "warning", "error"] = "info"
@@ -172,6 +178,14 @@ class Settings(BaseSettings):
             raise ValueError("must name at least one source (* for any site, 'none' for no framing)")
         if any(c in value for c in ';,"'):
             raise ValueError("must be CSP sources separated by spaces (no ';', ',' or '\"')")
+        return value
+
+    @field_validator("worker_metrics_host")
+    @classmethod
+    def _metrics_host(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("must not be empty (127.0.0.1 for this machine, 0.0.0.0 for every interface)")
         return value
 
     @field_validator("secret_key", "previous_secret_keys")

@@ -86,13 +86,19 @@ def stop_with_supervisor() -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
 
+WORKER_ONLY_ENV = ("ASSESSMENT_HUB_WORKER_METRICS_PORT", "ASSESSMENT_HUB_WORKER_METRICS_HOST")
+"""Settings of a ``worker`` started on its own that ``serve``'s worker must not take: its counters are in the
+API's ``/metrics`` already (``PROMETHEUS_MULTIPROC_DIR``); serving them on a port too would count them twice."""
+
+
 def start_worker_process():
-    """``assessment-hub worker`` as a child of this process (same python, same environment); on Linux it
-    is also told to stop (SIGTERM) if this process dies without stopping it."""
+    """``assessment-hub worker`` as a child of this process (same python, same environment but
+    ``WORKER_ONLY_ENV``); on Linux it is also told to stop (SIGTERM) if this process dies without stopping it."""
     import subprocess
 
     return subprocess.Popen(
         [sys.executable, "-m", "assessment_hub.cli", "worker"],
+        env={name: value for name, value in os.environ.items() if name.upper() not in WORKER_ONLY_ENV},
         preexec_fn=die_with_parent,
     )
 

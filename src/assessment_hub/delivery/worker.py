@@ -61,10 +61,12 @@ STOPPED_LINE = "delivery worker stopped"
 """What a delivery worker prints on stdout once it has stopped (``worker``, and ``serve``'s worker in its process)."""
 
 
-def started_line(worker: DeliveryWorker) -> str:
+def started_line(worker: DeliveryWorker, metrics_url: str | None = None) -> str:
     """What a delivery worker prints on stdout as it starts: ``delivery worker host:pid:thread started
-    (concurrency 8)`` (``worker``, and ``serve``'s worker in its process)."""
-    return f"delivery worker {worker.worker_id} started (concurrency {worker.settings.worker_concurrency})"
+    (concurrency 8)`` (``worker``, and ``serve``'s worker in its process); with ``metrics_url`` (``worker
+    --metrics-port``) ``(concurrency 8; metrics at http://127.0.0.1:9400/metrics)``."""
+    metrics = f"; metrics at {metrics_url}" if metrics_url else ""
+    return f"delivery worker {worker.worker_id} started (concurrency {worker.settings.worker_concurrency}{metrics})"
 
 
 class DeliveryWorker:

@@ -22,7 +22,8 @@ Read from the database when scraped (the same answer from every process, workers
 Several processes (``serve --workers N``, and ``serve`` on PostgreSQL: see ``supervise``): each process writes its counters to files in
 ``PROMETHEUS_MULTIPROC_DIR`` (``serve`` sets one up, see ``supervise``) and ``/metrics`` in any of them
 adds up all of them (``prometheus_client.multiprocess``). The variable must be set before the process
-imports prometheus_client.
+imports prometheus_client. A ``worker`` started on its own serves its counters on a port of its own
+(``ops.metrics_server``, ``worker --metrics-port``), without the database gauges.
 """
 
 from __future__ import annotations
