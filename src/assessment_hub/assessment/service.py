@@ -14,7 +14,6 @@ from typing import Any
 
 import psycopg
 from sqlalchemy import (
-    DateTime,
     Integer,
     Row,
     Select,
@@ -167,7 +166,8 @@ class OrderPage:
 
     ``orders``: rows of ``_LISTED_ORDER`` -- ``candidate``/``application``/``job`` as the JSON text the
     database holds (every writer stores them normalized: ``create_order``, ``sandbox seed``), instants
-    naive UTC. ``results``: each listed order's latest revision by revision id, with its attachments
+    (naive UTC) as the driver gives them: SQLite's stored text, psycopg's datetime
+    (``kit.timestamps.format_listed_instant`` formats either). ``results``: each listed order's latest revision by revision id, with its attachments
     in position order. ``next_cursor``: the next page's cursor, None on the last page.
     """
 
@@ -210,7 +210,8 @@ def list_orders(
     next_cursor = None
     if len(rows) > page_size:
         rows = rows[:page_size]
-        next_cursor = encode_cursor(rows[-1].created_at, rows[-1].id)
+        last = rows[-1].created_at
+        next_cursor = encode_cursor(datetime.fromisoformat(last) if isinstance(last, str) else last, rows[-1].id)
     revision_ids = [row.latest_result_id for row in rows if row.latest_result_id is not None]
     results: dict[str, tuple[Any, list[Any]]] = {}  # revision id -> (revision, its attachments)
     if revision_ids:
@@ -231,8 +232,9 @@ _LISTED_ORDER = select(
     cast(_orders.c.candidate, Text).label("candidate"),
     cast(_orders.c.application, Text).label("application"),
     cast(_orders.c.job, Text).label("job"),
-    type_coerce(_orders.c.created_at, DateTime()).label("created_at"),
-    type_coerce(_orders.c.updated_at, DateTime()).label("updated_at"),
+    # read as the driver gives them (views.format_listed_instant): SQLite's stored text, psycopg's datetime
+    type_coerce(_orders.c.created_at, String()).label("created_at"),
+    type_coerce(_orders.c.updated_at, String()).label("updated_at"),
     _orders.c.rejection_message,
     _orders.c.latest_result_id,
 )
@@ -243,10 +245,10 @@ _LISTED_REVISIONS = select(
     _revisions.c.score,
     _revisions.c.max_score,
     _revisions.c.result_url,
-    _revisions.c.completed_at,
+    type_coerce(_revisions.c.completed_at, String()).label("completed_at"),  # as _LISTED_ORDER's instants
     _revisions.c.attributes,
     _revisions.c.remote_fields,
-    _revisions.c.created_at,
+    type_coerce(_revisions.c.created_at, String()).label("created_at"),
 ).where(_revisions.c.id.in_(bindparam("b_ids", expanding=True)))
 _LISTED_ATTACHMENTS = (
     select(
