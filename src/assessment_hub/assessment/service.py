@@ -14,6 +14,7 @@ from typing import Any
 
 import psycopg
 from sqlalchemy import (
+    Connection,
     Integer,
     Row,
     Select,
@@ -177,7 +178,7 @@ class OrderPage:
 
 
 def list_orders(
-    session: Session,
+    conn: Connection,
     integration_id: str,
     *,
     page_size: int,
@@ -204,7 +205,6 @@ def list_orders(
             params["b_after_created"], params["b_after_id"] = decode_cursor(cursor)
         except ValueError as exc:
             raise InputInvalid(f"cursor: {exc}") from None
-    conn = session.connection()
     statement = _listing(bool(statuses), bool(ids), created_after is not None, bool(cursor))
     rows = conn.execute(statement, params).all()
     next_cursor = None
@@ -291,11 +291,9 @@ def get_order(session: Session, integration_id: str, order_id: str, *, for_updat
     return row
 
 
-def check_result_allowed(session: Session, integration_id: str, order_id: str, status: str) -> None:
+def check_result_allowed(conn: Connection, integration_id: str, order_id: str, status: str) -> None:
     """Fail early (before attachments are fetched) when the order is unknown or the status change is forbidden."""
-    order = (
-        session.connection().execute(_ORDER_FOR_RESULT, {"b_id": order_id, "b_integration_id": integration_id}).first()
-    )
+    order = conn.execute(_ORDER_FOR_RESULT, {"b_id": order_id, "b_integration_id": integration_id}).first()
     if order is None:
         raise NotFound(f"No assessment order with id {order_id!r} in integration {integration_id!r}.")
     check_result_transition(order.status, status)
