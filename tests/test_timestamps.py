@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy.dialects.sqlite import DATETIME
 
-from assessment_hub.kit.timestamps import format_instant, parse_instant
+from assessment_hub.kit.timestamps import format_instant, format_listed_instant, parse_instant
 
 
 @pytest.mark.parametrize(
@@ -36,3 +38,23 @@ def test_format_truncates_to_milliseconds_in_utc() -> None:
     value = datetime(2026, 3, 3, 2, 26, 14, 481999, tzinfo=timezone(timedelta(hours=1)))
     assert format_instant(value) == "2026-03-03T01:26:14.481Z"
     assert format_instant(None) is None
+
+
+def test_the_listing_formats_stored_instants_exactly_as_format_instant() -> None:
+    """The order listing reads instants unconverted (SQLite's stored text, psycopg's datetime) and
+    ``format_listed_instant`` slices the text: for every instant of years 1-9999, whole seconds and
+    sub-millisecond fractions included, it writes what ``format_instant`` writes of the datetime."""
+    stored_text = DATETIME().bind_processor(None)  # what SQLAlchemy writes into SQLite's column
+    draw = random.Random(15)
+    span_us = int((datetime(9999, 12, 31) - datetime(1, 1, 1)).total_seconds()) * 10**6
+    for i in range(20_000):
+        value = datetime(1, 1, 1) + timedelta(microseconds=draw.randrange(span_us))
+        value = value.replace(microsecond=(0, 999_999, 1_000, 999, value.microsecond)[i % 5])
+        expected = format_instant(value)
+        assert format_listed_instant(stored_text(value)) == expected, value
+        assert format_listed_instant(value) == expected, value
+        assert format_listed_instant(value.replace(tzinfo=UTC)) == expected, value
+        assert format_listed_instant(value.isoformat(" ")) == expected, value  # text without a fraction
+    assert format_listed_instant("2024-05-01 10:00:00.123999") == "2024-05-01T10:00:00.123Z"  # truncated
+    with pytest.raises(ValueError):
+        format_listed_instant("not an instant")

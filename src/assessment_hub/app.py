@@ -101,9 +101,7 @@ def create_app(
         wake_on_outbox_commit(app.state.sessions, wake)
         app.state.writer = Writer(app.state.sessions)
         loop_engine = None if settings.is_sqlite else build_loop_read_engine(settings, role=role)
-        app.state.reader = Reader(
-            app.state.read_sessions if loop_engine is None else sessionmaker(loop_engine, expire_on_commit=False)
-        )
+        app.state.reader = Reader(read_only(engine) if loop_engine is None else loop_engine)
         app.state.lookups = Lookups(settings.lookup_cache_s)
         app.state.attachment_store = AttachmentStore(settings.attachments_dir)
         app.state.data_urls = data_url_client(settings, resolver)

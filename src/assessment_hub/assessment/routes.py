@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from assessment_hub.assessment import service
@@ -172,8 +173,8 @@ async def _page_response(request: Request, *, with_status: bool, **query: Any) -
     """``service.list_orders(**query)`` as the listing's response, query and encoding together on
     ``app.state.reader`` (SQLite: on the event loop; see ``db/reader.py``)."""
 
-    def page(session: Session) -> EnvelopeResponse:
-        found = service.list_orders(session, **query)
+    def page(connection: Connection) -> EnvelopeResponse:
+        found = service.list_orders(connection, **query)
         results = listed_orders(found.orders, found.results, with_status=with_status)
         return success_with_fragments({"next": found.next_cursor, "results": results})
 
@@ -212,8 +213,8 @@ async def put_result(
         attachment_warnings: list[str] = []
         if body.attachments:  # fail fast before fetching anything for an unknown order or a forbidden change
             await state.reader.run(
-                lambda session: service.check_result_allowed(
-                    session, integration.id, assessment_order_id, result.status
+                lambda connection: service.check_result_allowed(
+                    connection, integration.id, assessment_order_id, result.status
                 )
             )
             attachments, attachment_warnings = await prepare_attachments(

@@ -14,7 +14,7 @@ from typing import Any
 
 import psycopg
 from sqlalchemy import (
-    DateTime,
+    Connection,
     Integer,
     Row,
     Select,
@@ -167,7 +167,8 @@ class OrderPage:
 
     ``orders``: rows of ``_LISTED_ORDER`` -- ``candidate``/``application``/``job`` as the JSON text the
     database holds (every writer stores them normalized: ``create_order``, ``sandbox seed``), instants
-    naive UTC. ``results``: each listed order's latest revision by revision id, with its attachments
+    (naive UTC) as the driver gives them: SQLite's stored text, psycopg's datetime
+    (``kit.timestamps.format_listed_instant`` formats either). ``results``: each listed order's latest revision by revision id, with its attachments
     in position order. ``next_cursor``: the next page's cursor, None on the last page.
     """
 
@@ -177,7 +178,7 @@ class OrderPage:
 
 
 def list_orders(
-    session: Session,
+    conn: Connection,
     integration_id: str,
     *,
     page_size: int,
@@ -204,13 +205,13 @@ def list_orders(
             params["b_after_created"], params["b_after_id"] = decode_cursor(cursor)
         except ValueError as exc:
             raise InputInvalid(f"cursor: {exc}") from None
-    conn = session.connection()
     statement = _listing(bool(statuses), bool(ids), created_after is not None, bool(cursor))
     rows = conn.execute(statement, params).all()
     next_cursor = None
     if len(rows) > page_size:
         rows = rows[:page_size]
-        next_cursor = encode_cursor(rows[-1].created_at, rows[-1].id)
+        last = rows[-1].created_at
+        next_cursor = encode_cursor(datetime.fromisoformat(last) if isinstance(last, str) else last, rows[-1].id)
     revision_ids = [row.latest_result_id for row in rows if row.latest_result_id is not None]
     results: dict[str, tuple[Any, list[Any]]] = {}  # revision id -> (revision, its attachments)
     if revision_ids:
@@ -231,8 +232,9 @@ _LISTED_ORDER = select(
     cast(_orders.c.candidate, Text).label("candidate"),
     cast(_orders.c.application, Text).label("application"),
     cast(_orders.c.job, Text).label("job"),
-    type_coerce(_orders.c.created_at, DateTime()).label("created_at"),
-    type_coerce(_orders.c.updated_at, DateTime()).label("updated_at"),
+    # read as the driver gives them (views.format_listed_instant): SQLite's stored text, psycopg's datetime
+    type_coerce(_orders.c.created_at, String()).label("created_at"),
+    type_coerce(_orders.c.updated_at, String()).label("updated_at"),
     _orders.c.rejection_message,
     _orders.c.latest_result_id,
 )
@@ -243,10 +245,10 @@ _LISTED_REVISIONS = select(
     _revisions.c.score,
     _revisions.c.max_score,
     _revisions.c.result_url,
-    _revisions.c.completed_at,
+    type_coerce(_revisions.c.completed_at, String()).label("completed_at"),  # as _LISTED_ORDER's instants
     _revisions.c.attributes,
     _revisions.c.remote_fields,
-    _revisions.c.created_at,
+    type_coerce(_revisions.c.created_at, String()).label("created_at"),
 ).where(_revisions.c.id.in_(bindparam("b_ids", expanding=True)))
 _LISTED_ATTACHMENTS = (
     select(
@@ -289,11 +291,9 @@ def get_order(session: Session, integration_id: str, order_id: str, *, for_updat
     return row
 
 
-def check_result_allowed(session: Session, integration_id: str, order_id: str, status: str) -> None:
+def check_result_allowed(conn: Connection, integration_id: str, order_id: str, status: str) -> None:
     """Fail early (before attachments are fetched) when the order is unknown or the status change is forbidden."""
-    order = (
-        session.connection().execute(_ORDER_FOR_RESULT, {"b_id": order_id, "b_integration_id": integration_id}).first()
-    )
+    order = conn.execute(_ORDER_FOR_RESULT, {"b_id": order_id, "b_integration_id": integration_id}).first()
     if order is None:
         raise NotFound(f"No assessment order with id {order_id!r} in integration {integration_id!r}.")
     check_result_transition(order.status, status)

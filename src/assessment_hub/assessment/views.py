@@ -8,7 +8,6 @@ SDKs ignore.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from typing import Any
 
 from orjson import Fragment
@@ -16,7 +15,7 @@ from sqlalchemy import Row
 
 from assessment_hub.assessment.models import AttachmentRow, OrderRow, PackageRow, ResultRevisionRow
 from assessment_hub.kit.envelope import json_fragment
-from assessment_hub.kit.timestamps import format_instant
+from assessment_hub.kit.timestamps import format_instant, format_listed_instant
 
 CANDIDATE_KEYS = ("remote_id", "email", "first_name", "last_name", "phone")
 JOB_KEYS = ("remote_id", "name", "job_code", "description", "location", "hiring_team")
@@ -61,21 +60,22 @@ def normalize_job(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def result_view(row: ResultRevisionRow | Row[Any], attachments: Sequence[AttachmentRow | Row[Any]]) -> dict[str, Any]:
-    """The latest result of an order: a revision (ORM or Core row) and its attachments in position order."""
+    """The latest result of an order: a revision (ORM or Core row) and its attachments in position order.
+    Its instants may be datetimes or SQLite's stored text (``format_listed_instant``)."""
     return {
         "revision": row.revision,
         "status": row.status,
         "score": row.score,
         "max_score": row.max_score,
         "result_url": row.result_url,
-        "completed_at": format_instant(row.completed_at),
+        "completed_at": None if row.completed_at is None else format_listed_instant(row.completed_at),
         "attributes": row.attributes,
         "attachments": [
             {"name": a.name, "content_type": a.content_type, "sha256": a.sha256, "size_bytes": a.size_bytes}
             for a in attachments
         ],
         "remote_fields": row.remote_fields,
-        "received_at": format_instant(row.created_at),
+        "received_at": format_listed_instant(row.created_at),
     }
 
 
@@ -123,8 +123,8 @@ def listed_orders(
             "candidate": Fragment(candidate),
             "application": Fragment(application),
             "job": Fragment(job),
-            "created_at": _naive_instant(created_at),
-            "updated_at": _naive_instant(updated_at),
+            "created_at": format_listed_instant(created_at),
+            "updated_at": format_listed_instant(updated_at),
             "rejection_message": rejection_message,
             "result": json_fragment(result_view(*result)) if result is not None else None,
         }
@@ -132,10 +132,3 @@ def listed_orders(
             del view["status"]
         views.append(view)
     return views
-
-
-def _naive_instant(value: datetime) -> str:
-    """``format_instant`` of a naive UTC datetime, at a fraction of its cost."""
-    if value.year < 1000:  # strftime's %Y does not pad these
-        return format_instant(value)  # type: ignore[return-value]
-    return value.isoformat(timespec="milliseconds") + "Z"

@@ -1,7 +1,9 @@
 """Read-only jobs for request handlers, run where they cost least.
 
-A job is ``job(session) -> T`` on a read-only session (SQLite: ``BEGIN DEFERRED``); ``await reader.run(job)``
-returns its value.
+A job is ``job(connection) -> T`` on a read-only connection in a transaction (SQLite: ``BEGIN DEFERRED``,
+one snapshot for all of the job's statements); ``await reader.run(job)`` returns its value. A Core
+``Connection``, not an ORM ``Session``: the jobs run Core statements only, and a session's own transaction
+bookkeeping cost a fifth of a listing page's CPU (bench/NOTES.md).
 
 The job runs on the event loop itself. An SQLite read is in-process CPU work (WAL readers never wait for
 writers), and handing it to a threadpool thread only adds GIL hand-offs: the thread holds the GIL for
@@ -18,24 +20,25 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Connection, Engine
 from starlette.concurrency import run_in_threadpool
 
 T = TypeVar("T")
 
 
 class Reader:
-    """Runs read-only jobs on sessions from ``sessions`` (a read-only session factory)."""
+    """Runs read-only jobs on connections of ``engine`` (SQLite: ``db.engine.read_only``'s; PostgreSQL:
+    ``db.engine.build_loop_read_engine``)."""
 
-    def __init__(self, sessions: sessionmaker[Session], *, inline: bool = True) -> None:
-        self.sessions = sessions
+    def __init__(self, engine: Engine, *, inline: bool = True) -> None:
+        self.engine = engine
         self.inline = inline
 
-    async def run(self, job: Callable[[Session], T]) -> T:
+    async def run(self, job: Callable[[Connection], T]) -> T:
         if self.inline:
             return self._run(job)
         return await run_in_threadpool(self._run, job)
 
-    def _run(self, job: Callable[[Session], T]) -> T:
-        with self.sessions() as session:
-            return job(session)
+    def _run(self, job: Callable[[Connection], T]) -> T:
+        with self.engine.connect() as connection, connection.begin():
+            return job(connection)

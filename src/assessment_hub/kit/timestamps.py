@@ -63,6 +63,23 @@ def format_instant(value: datetime | None) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
+def format_listed_instant(value: datetime | str) -> str:
+    """``format_instant`` of a naive UTC instant as a listing reads it without conversion: a ``datetime``
+    (PostgreSQL, through psycopg) or SQLite's stored text ``YYYY-MM-DD HH:MM:SS.ffffff`` (the form
+    SQLAlchemy's SQLite ``DATETIME`` always writes). That text is sliced, not parsed and formatted again:
+    0.2 instead of ~1.5 us a value, two values an order. Other text is parsed (``datetime.fromisoformat``,
+    ``ValueError`` if it names no instant)."""
+    if isinstance(value, str):
+        if len(value) == 26 and value[10] == " " and value[19] == "." and value[0] != "0":
+            return f"{value[:10]}T{value[11:23]}Z"
+        value = datetime.fromisoformat(value)
+    if value.year < 1000:  # strftime's %Y does not pad these
+        return format_instant(value)  # type: ignore[return-value]
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.isoformat(timespec="milliseconds") + "Z"
+
+
 def utcnow() -> datetime:
     """The current time, aware UTC, microsecond precision."""
     return datetime.now(UTC)
