@@ -304,11 +304,11 @@ def test_the_console_preview_shows_the_report_patch_and_nothing_for_open(recruit
     order_id = recruitee.place_order("pkg-1", "ada@example.com")
     put(recruitee, order_id, status="OPEN")
     with hub.sessions() as session:
-        preview = writeback_preview(session, hub.settings, hub.sessions, order_id)
+        preview = writeback_preview(session, hub.settings, order_id)
     assert preview.request is None and "OPEN" in (preview.note or "")
     put(recruitee, order_id, status="COMPLETED", score=3, max_score=4, completed_at="2024-05-01T10:00:00Z")
     with hub.sessions() as session:
-        preview = writeback_preview(session, hub.settings, hub.sessions, order_id)
+        preview = writeback_preview(session, hub.settings, order_id)
     assert preview.request is not None and preview.request.method == "PATCH"
     assert preview.request.url.endswith(f"/reports/{recruitee.report_ids[order_id]}")
     assert ("RT-PARTNER-SECRET", "****") in preview.request.headers  # the secret is never shown

@@ -478,7 +478,7 @@ def test_the_console_preview_is_the_patch_smartrecruiters_then_receives(
     order_id = harness.place_order("pkg-1", "ada@example.com")
     put_result(harness, order_id, status="COMPLETED", score=7, max_score=10, completed_at="2024-05-01T10:00:00Z")
     with hub.sessions() as session:
-        preview = writeback_preview(session, hub.settings, hub.sessions, order_id)
+        preview = writeback_preview(session, hub.settings, order_id)
     assert preview.request is not None, preview
     wait_until(lambda: harness.patches(order_id), timeout=20, what="the results PATCH")
     (sent,) = [r for r in sim.received if r.method == "PATCH"]

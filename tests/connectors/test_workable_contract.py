@@ -372,7 +372,7 @@ def test_the_console_preview_is_the_put_workable_then_receives(hub: Hub, sim: Wo
     order_id = harness.place_order("pkg-1", "ada@example.com")
     put_result(harness, order_id, status="COMPLETED", score=7, max_score=10, completed_at="2024-05-01T10:00:00Z")
     with hub.sessions() as session:
-        preview = writeback_preview(session, hub.settings, hub.sessions, order_id)
+        preview = writeback_preview(session, hub.settings, order_id)
     assert preview.request is not None, preview
     wait_until(lambda: harness.puts(order_id), timeout=20, what="the callback PUT")
     (sent,) = [r for r in sim.received if r.method == "PUT"]

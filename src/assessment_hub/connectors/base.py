@@ -135,8 +135,11 @@ class ResultSnapshot:
 @dataclass
 class ConnectorContext:
     """What a connector may use: its integration's decrypted settings, an HTTP client with the
-    delivery timeout, the hub's settings, and (for the sandbox, whose ATS lives in the hub's database)
-    a session factory."""
+    delivery timeout, the hub's settings, and a session factory (for the sandbox, whose ATS lives in the
+    hub's database, and Ashby's revision timestamps). The worker gives its engine's; the console's preview
+    (``delivery.preview``) gives sessions on the page's own connection, so ``result_request`` must only
+    read through them, and must not reach for the engine behind them (``sessions.kw["bind"]`` is then a
+    ``Connection``)."""
 
     integration_id: str
     settings: dict[str, Any]

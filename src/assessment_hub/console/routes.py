@@ -350,7 +350,7 @@ def order_page(request: Request, order_id: str, console: Console, session: ReadS
     order = browse.get_any_order(session, order_id)
     rows = deliveries.list_deliveries(session, order_id=order_id, limit=500)
     attempts = deliveries.attempts_by_delivery(session, [row.id for row in rows])
-    preview = writeback_preview(session, state.settings, state.read_sessions, order_id)
+    preview = writeback_preview(session, state.settings, order_id)
     received = (
         sandbox.show_order(session, order_id)["writebacks"] if order.integration_id.startswith("sandbox:") else None
     )

@@ -44,13 +44,21 @@ def worker_base_url(settings: Settings) -> str:
     return settings.public_base_url or "http://127.0.0.1:8000"
 
 
-def writeback_preview(
-    session: Session, settings: Settings, sessions: sessionmaker[Session], order_id: str
-) -> WritebackPreview:
-    """The preview for ``order_id``'s latest result revision. Raises ``NotFound`` for an unknown order.
+def _on_connection(session: Session) -> sessionmaker[Session]:
+    """Sessions on ``session``'s connection and in its transaction: their commit and close leave that
+    transaction as it is (``join_transaction_mode="rollback_only"``: only a rollback would end it), so they
+    are for reading."""
+    return sessionmaker(bind=session.connection(), expire_on_commit=False, join_transaction_mode="rollback_only")
 
-    ``sessions`` is given to the connector as the worker gives its own (Ashby reads the revision
-    timestamps through it)."""
+
+def writeback_preview(session: Session, settings: Settings, order_id: str) -> WritebackPreview:
+    """The preview for ``order_id``'s latest result revision, read through ``session``. Raises ``NotFound``
+    for an unknown order.
+
+    The connector's session factory (Ashby reads the revision timestamps through it) makes sessions on
+    ``session``'s own connection, inside its transaction (``_on_connection``): a preview never checks out a
+    second connection while the caller holds one, which would double a page's use of the pool and, with N
+    pages at once on a pool of N, leave each holding one and waiting for another."""
     order = session.scalar(select(OrderRow).where(OrderRow.id == order_id))
     if order is None:
         raise NotFound(f"No order with id {order_id!r}.")
@@ -72,7 +80,7 @@ def writeback_preview(
             settings=integration_settings(integration, settings.cipher),
             hub_settings=settings,
             http=http,
-            sessions=sessions,
+            sessions=_on_connection(session),
         )
         connector = build_connector(integration.tool, context)
         build = getattr(connector, "result_request", None)

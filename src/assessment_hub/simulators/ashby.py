@@ -75,6 +75,7 @@ from assessment_hub.simulators.base import (
     basic_auth_value,
     is_http_url,
     is_number,
+    json_of,
     media_type,
     parse_basic,
     violation,
@@ -219,23 +220,16 @@ class AshbySimulator(Simulator):
     def raw_call(self, action: str, body: Any = None, *, api_key: str | None = None, **kwargs: Any) -> httpx.Response:
         if not self.base_url:
             raise ValueError("base_url (the hub's Ashby base URL) is not configured")
-        headers = {**self._headers(api_key), **kwargs.pop("headers", {})}
-        with httpx.Client(timeout=self.timeout) as c:
-            return c.post(f"{self.base_url}/{action}", json={} if body is None else body, headers=headers, **kwargs)
-
-    @staticmethod
-    def _json(resp: httpx.Response, what: str) -> Any:
-        try:
-            return resp.json()
-        except ValueError:
-            raise ProtocolViolation(f"Ashby {what}: body is not JSON: {resp.text[:200]!r}") from None
+        return self.call_hub(
+            "POST", f"{self.base_url}/{action}", self._headers(api_key), json={} if body is None else body, **kwargs
+        )
 
     def list_assessments(self) -> list[dict[str, Any]]:
         resp = self.raw_call("assessment.list", {})
         violation(
             resp.status_code == 200, f"Ashby assessment.list: expected 200, got {resp.status_code}: {resp.text[:200]!r}"
         )
-        data = self._json(resp, "assessment.list")
+        data = json_of(resp, "Ashby assessment.list")
         violation(
             isinstance(data, dict) and data.get("success") is True,
             f"Ashby assessment.list: success must be true: {data!r}",
@@ -303,7 +297,7 @@ class AshbySimulator(Simulator):
         if resp.status_code == 409:
             raise AshbyRefusal(409, "candidate is already being assessed", resp.text)
         if resp.status_code == 422:
-            data = self._json(resp, "assessment.start 422")
+            data = json_of(resp, "Ashby assessment.start 422")
             violation(
                 isinstance(data, dict) and isinstance(data.get("message"), str) and data["message"],
                 f'Ashby assessment.start: a 422 must carry {{"message": str}}, got {data!r}',
@@ -313,7 +307,7 @@ class AshbySimulator(Simulator):
             resp.status_code == 200,
             f"Ashby assessment.start: expected 200/409/422, got {resp.status_code}: {resp.text[:200]!r}",
         )
-        data = self._json(resp, "assessment.start")
+        data = json_of(resp, "Ashby assessment.start")
         violation(
             isinstance(data, dict) and data.get("success") is True,
             f"Ashby assessment.start: success must be true: {data!r}",
@@ -340,7 +334,7 @@ class AshbySimulator(Simulator):
             resp.status_code == 200,
             f"Ashby assessment.cancel: expected 200, got {resp.status_code}: {resp.text[:200]!r}",
         )
-        data = self._json(resp, "assessment.cancel")
+        data = json_of(resp, "Ashby assessment.cancel")
         violation(
             isinstance(data, dict) and isinstance(data.get("success"), bool),
             f"Ashby assessment.cancel: success must be a boolean: {data!r}",

@@ -3,7 +3,8 @@ request the hub made, outage modes, refusal bookkeeping, and the vendor's click-
 
 A simulator subclass implements ``handle(request) -> Reply`` (the ATS's own API, i.e. the hub's write-backs) and
 its client side (methods that call the hub as the ATS does, each checking the hub's answer against the protocol
-and raising ``ProtocolViolation`` when it deviates). ``Reply(..., reason=...)`` marks a request the ATS refuses:
+and raising ``ProtocolViolation`` when it deviates), built on what is here: ``call_hub`` (one request with the
+ATS's headers), ``require_setup``, ``expect_success`` and ``json_of``. ``Reply(..., reason=...)`` marks a request the ATS refuses:
 it lands in ``rejected`` with the reason, everything else in ``received``.
 
 Modes (``set_mode``): ``ok``; ``503`` (every write-back refused with 503, an outage); ``401`` (the ATS refuses the
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -146,6 +148,20 @@ def wait_until(predicate: Callable[[], Any], timeout: float, what: str = "condit
         time.sleep(0.02)
 
 
+def expect_success(response: httpx.Response, what: str) -> None:
+    """Raise ``ProtocolViolation`` unless the hub answered 2xx: ``"<what>: expected 2xx, got <status>: <body>"``
+    (the body's first 300 characters)."""
+    violation(response.is_success, f"{what}: expected 2xx, got {response.status_code}: {response.text[:300]}")
+
+
+def json_of(response: httpx.Response, what: str) -> Any:
+    """The hub's answer parsed as JSON; ``ProtocolViolation`` ``"<what>: body is not JSON: ..."`` when it is not."""
+    try:
+        return response.json()
+    except ValueError:
+        raise ProtocolViolation(f"{what}: body is not JSON: {response.text[:200]!r}") from None
+
+
 class Simulator:
     """Base of a simulated ATS (see the module docstring). ``tool`` and ``label`` name the ATS; ``setup_keys``
     are the hub's set-up values the customer pastes into the ATS (the page's set-up form)."""
@@ -187,6 +203,11 @@ class Simulator:
         if self._url is None:
             raise RuntimeError(f"the {self.label} simulator is not running: call start()")
         return self._url
+
+    @property
+    def netloc(self) -> str:
+        """``host:port`` of the running simulator: what the hub's ``allowed_callback_hosts`` setting lists."""
+        return self.url.split("://", 1)[1]
 
     def start(self) -> Simulator:
         """Bind (port 0: a free one) and serve in a daemon thread; returns once it accepts connections."""
@@ -241,6 +262,18 @@ class Simulator:
             raise ValueError(f"{self.label} set-up values missing: {', '.join(missing)}")
         self.setup = {k: str(setup[k]).strip() for k in self.setup_keys}
         self.note(f"set-up pasted: {', '.join(self.setup_keys)}")
+
+    def require_setup(self) -> None:
+        """Raise ``ProtocolViolation`` until the hub's set-up values are pasted (``configure``)."""
+        violation(bool(self.setup), f"paste the hub's set-up ({', '.join(self.setup_keys)}) first")
+
+    def call_hub(self, method: str, url: str, ats_headers: dict[str, str], **kwargs: Any) -> httpx.Response:
+        """One request to the hub, on a fresh client with the simulator's ``timeout``: the ATS's own
+        ``ats_headers`` (its auth), and over them any ``headers`` in ``kwargs`` (a test's extra or changed ones);
+        the rest of ``kwargs`` goes to ``httpx.Client.request``."""
+        headers = {**ats_headers, **(kwargs.pop("headers", None) or {})}
+        with httpx.Client(timeout=self.timeout) as client:
+            return client.request(method, url, headers=headers, **kwargs)
 
     def note(self, text: str) -> None:
         with self._lock:

@@ -134,7 +134,7 @@ class GreenhouseSimulator(Simulator):
             setattr(self, key, self.setup[key])
 
     def hub_settings(self) -> dict[str, str]:
-        return {"allowed_callback_hosts": self.url.split("://", 1)[1]}
+        return {"allowed_callback_hosts": self.netloc}
 
     def stop(self) -> None:
         super().stop()

@@ -40,8 +40,8 @@ from assessment_hub.simulators.base import (
     RecordedRequest,
     Reply,
     Simulator,
+    expect_success,
     media_type,
-    violation,
 )
 
 OPPORTUNITY = re.compile(r"^/v1/opportunities/(?P<id>[^/]+)(?P<notes>/notes)?$")
@@ -159,17 +159,14 @@ class LeverSimulator(Simulator):
 
     def deliver(self, body: Any, **kwargs: Any) -> httpx.Response:
         """``POST {webhook_url}`` with ``body`` as it is."""
-        violation(bool(self.setup), "paste the hub's set-up (webhook_url) first")
-        with httpx.Client(timeout=self.timeout) as client:
-            response = client.post(self.setup["webhook_url"], json=body, **kwargs)
+        self.require_setup()
+        response = self.call_hub("POST", self.setup["webhook_url"], {}, json=body, **kwargs)
         self.deliveries.append({"body": body, "status": response.status_code})
         return response
 
     def _delivered(self, body: dict[str, Any]) -> httpx.Response:
         response = self.deliver(body)
-        violation(
-            response.is_success, f"POST webhook_url: expected 2xx, got {response.status_code}: {response.text[:300]}"
-        )
+        expect_success(response, "POST webhook_url")
         return response
 
     def ping(self) -> None:

@@ -34,6 +34,7 @@ from assessment_hub.simulators.base import (
     RecordedRequest,
     Reply,
     Simulator,
+    expect_success,
     media_type,
     violation,
 )
@@ -105,12 +106,10 @@ class RecruiteeSimulator(Simulator):
     # ================================================================== client side: Recruitee -> hub
 
     def _call(self, method: str, key: str, *, token: str | None = None, **kwargs: Any) -> httpx.Response:
-        violation(bool(self.setup), "paste the hub's set-up (tests_url, send_candidate_url, token) first")
+        self.require_setup()
         token = self.setup["token"] if token is None else token
-        headers = {"Authorization": f"Bearer {token}"} if token else {}  # "": no Authorization header at all
-        headers.update(kwargs.pop("headers", {}))
-        with httpx.Client(timeout=self.timeout) as client:
-            return client.request(method, self.setup[key], headers=headers, **kwargs)
+        auth = {"Authorization": f"Bearer {token}"} if token else {}  # "": no Authorization header at all
+        return self.call_hub(method, self.setup[key], auth, **kwargs)
 
     def list_tests(self, *, token: str | None = None) -> list[dict[str, Any]]:
         """``GET {tests_url}``: the tests Recruitee offers its users (checked against the protocol)."""
@@ -173,10 +172,7 @@ class RecruiteeSimulator(Simulator):
         response = self.send_body(body)
         if not response.is_success:
             self.reports.pop(report_id, None)
-        violation(
-            response.is_success,
-            f"POST send_candidate_url: expected 2xx, got {response.status_code}: {response.text[:300]}",
-        )
+        expect_success(response, "POST send_candidate_url")
         self.note(f"report {report_id} sent: test {test_id} for {email}")
         return report_id
 

@@ -201,12 +201,11 @@ class SmartRecruitersSimulator(Simulator):
 
     def hub_settings(self) -> dict[str, str]:
         """The ``integrations create --setting`` values for an integration against this simulator."""
-        host = self.url.split("://", 1)[1]
         return {
             "api_client_id": self.api_client_id,
             "api_client_secret": self.api_client_secret,
             "api_base_url": self.url,
-            "allowed_callback_hosts": host,
+            "allowed_callback_hosts": self.netloc,
         }
 
     def break_credentials(self) -> None:
@@ -217,24 +216,23 @@ class SmartRecruitersSimulator(Simulator):
     # ================================================================== client side: SmartRecruiters -> hub
 
     def _base(self) -> str:
-        violation(bool(self.setup), "paste the hub's set-up (base_url, client_id, client_secret) first")
+        self.require_setup()
         return self.setup["base_url"].rstrip("/")
 
     def request(self, method: str, path: str, *, token: str | None = None, **kwargs: Any) -> httpx.Response:
         """A raw call to the hub at ``{base_url}{path}`` with ``Authorization: Bearer`` (a fresh token unless given)."""
-        headers = {"Authorization": f"Bearer {token if token is not None else self.fetch_token()}"}
-        headers.update(kwargs.pop("headers", {}))
-        with httpx.Client(timeout=self.timeout) as client:
-            return client.request(method, self._base() + path, headers=headers, **kwargs)
+        auth = {"Authorization": f"Bearer {token if token is not None else self.fetch_token()}"}
+        return self.call_hub(method, self._base() + path, auth, **kwargs)
 
     def token_response(
         self, client_id: str, client_secret: str, grant_type: str = "client_credentials"
     ) -> httpx.Response:
-        with httpx.Client(timeout=self.timeout) as client:
-            return client.post(
-                self._base() + "/oauth/token",
-                data={"grant_type": grant_type, "client_id": client_id, "client_secret": client_secret},
-            )
+        return self.call_hub(
+            "POST",
+            self._base() + "/oauth/token",
+            {},
+            data={"grant_type": grant_type, "client_id": client_id, "client_secret": client_secret},
+        )
 
     def fetch_token(self, *, fresh: bool = False) -> str:
         """An access token from the hub's ``/oauth/token`` (reused until 30 s before it expires)."""

@@ -93,6 +93,7 @@ from assessment_hub.simulators.base import (
     Simulator,
     is_http_url,
     is_number,
+    json_of,
     violation,
 )
 
@@ -212,7 +213,7 @@ class TeamtailorSimulator(Simulator):
             "api_key": self.partner_api_key,
             "api_base_url": self.url,
             "webhook_secret": self.webhook_secret,
-            "allowed_callback_hosts": self.url.split("://", 1)[1],
+            "allowed_callback_hosts": self.netloc,
         }
 
     def break_credentials(self) -> None:
@@ -297,23 +298,17 @@ class TeamtailorSimulator(Simulator):
         return self.base_url + suffix
 
     def raw_request(self, method: str, url: str, *, provider_key: str | None = None, **kwargs: Any) -> httpx.Response:
-        headers = {**self._headers(provider_key), **kwargs.pop("headers", {})}
-        with httpx.Client(timeout=self.timeout) as c:
-            return c.request(method, url, headers=headers, **kwargs)
+        return self.call_hub(method, url, self._headers(provider_key), **kwargs)
 
     def get_config(
         self, *, job_id: int | None = 12345, stage_id: int | None = 1, user_id: int | None = 31
     ) -> dict[str, Any]:
         params = {k: v for k, v in (("job_id", job_id), ("stage_id", stage_id), ("user_id", user_id)) if v is not None}
-        with httpx.Client(timeout=self.timeout) as c:
-            resp = c.get(self._hub_url("/config"), params=params, headers=self._headers())
+        resp = self.raw_request("GET", self._hub_url("/config"), params=params)
         violation(
             resp.status_code == 200, f"Teamtailor /config: expected 200, got {resp.status_code}: {resp.text[:200]!r}"
         )
-        try:
-            data = resp.json()
-        except ValueError:
-            raise ProtocolViolation(f"Teamtailor /config: body is not JSON: {resp.text[:200]!r}") from None
+        data = json_of(resp, "Teamtailor /config")
         problems = validate_config(data)
         violation(not problems, "Teamtailor /config: " + "; ".join(problems))
         return data

@@ -33,6 +33,7 @@ from assessment_hub.simulators.base import (
     Reply,
     Simulator,
     bearer_of,
+    expect_success,
     is_number,
     media_type,
     violation,
@@ -111,7 +112,7 @@ class WorkableSimulator(Simulator):
         self.assessments: dict[str, dict[str, Any]] = {}  # callback id -> {"request", "assessment_id", "shown", "puts"}
 
     def hub_settings(self) -> dict[str, str]:
-        return {"api_token": self.api_token, "allowed_callback_hosts": self.url.split("://", 1)[1]}
+        return {"api_token": self.api_token, "allowed_callback_hosts": self.netloc}
 
     def break_credentials(self) -> None:
         self.api_token = "wk-" + secrets.token_hex(16)
@@ -119,11 +120,9 @@ class WorkableSimulator(Simulator):
     # ================================================================== client side: Workable -> hub
 
     def request(self, method: str, path: str, *, token: str | None = None, **kwargs: Any) -> httpx.Response:
-        violation(bool(self.setup), "paste the hub's set-up (base_url, token) first")
-        headers = {"Authorization": f"Bearer {self.setup['token'] if token is None else token}"}
-        headers.update(kwargs.pop("headers", {}))
-        with httpx.Client(timeout=self.timeout) as client:
-            return client.request(method, self.setup["base_url"].rstrip("/") + path, headers=headers, **kwargs)
+        self.require_setup()
+        auth = {"Authorization": f"Bearer {self.setup['token'] if token is None else token}"}
+        return self.call_hub(method, self.setup["base_url"].rstrip("/") + path, auth, **kwargs)
 
     def list_tests(self) -> list[dict[str, Any]]:
         response = self.request("GET", "/tests")
@@ -177,9 +176,7 @@ class WorkableSimulator(Simulator):
         response = self.send_assessment(body)
         if not response.is_success:
             self.assessments.pop(callback, None)
-        violation(
-            response.is_success, f"POST /assessments: expected 2xx, got {response.status_code}: {response.text[:300]}"
-        )
+        expect_success(response, "POST /assessments")
         answer = response.json()
         violation(
             isinstance(answer, dict)
