@@ -168,8 +168,9 @@ class OrderPage:
     ``orders``: rows of ``_LISTED_ORDER`` -- ``candidate``/``application``/``job`` as the JSON text the
     database holds (every writer stores them normalized: ``create_order``, ``sandbox seed``), instants
     (naive UTC) as the driver gives them: SQLite's stored text, psycopg's datetime
-    (``kit.timestamps.format_listed_instant`` formats either). ``results``: each listed order's latest revision by revision id, with its attachments
-    in position order. ``next_cursor``: the next page's cursor, None on the last page.
+    (``kit.timestamps.format_listed_instant`` formats either). ``results``: each listed order's latest
+    revision by revision id (``attributes`` and ``remote_fields`` as JSON text, instants as above), with
+    its attachments in position order. ``next_cursor``: the next page's cursor, None on the last page.
     """
 
     orders: Sequence[Row[Any]]
@@ -246,8 +247,8 @@ _LISTED_REVISIONS = select(
     _revisions.c.max_score,
     _revisions.c.result_url,
     type_coerce(_revisions.c.completed_at, String()).label("completed_at"),  # as _LISTED_ORDER's instants
-    _revisions.c.attributes,
-    _revisions.c.remote_fields,
+    cast(_revisions.c.attributes, Text).label("attributes"),  # JSON text, spliced in (views.listed_result)
+    cast(_revisions.c.remote_fields, Text).label("remote_fields"),
     type_coerce(_revisions.c.created_at, String()).label("created_at"),
 ).where(_revisions.c.id.in_(bindparam("b_ids", expanding=True)))
 _LISTED_ATTACHMENTS = (
