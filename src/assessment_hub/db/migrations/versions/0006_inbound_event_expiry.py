@@ -9,7 +9,10 @@ Create Date: 2026-12-03
   ``triggeredAt``; with the expiry on the row, the worker's prune chore deletes every connector's expired
   rows without knowing their windows. The rows already there (Teamtailor's, at most 10 minutes old) get
   ``seen_at`` + 10 minutes.
-- The index moves from ``seen_at`` (no longer queried) to ``expires_at``.
+- The index on ``seen_at`` (no longer queried) goes; ``expires_at`` gets one (the prune chore, every
+  integration) and ``(integration_id, expires_at)`` another (an integration's next event deletes its own expired
+  ids: with only the primary key, the planner walked all of the integration's rows, 99 ms per delivery on SQLite
+  with 100k remembered Lever tokens).
 """
 
 from datetime import timedelta
@@ -50,10 +53,12 @@ def upgrade() -> None:
         batch_op.alter_column("expires_at", existing_type=UTCDateTime(), nullable=False)
         batch_op.drop_index(batch_op.f("ix_inbound_events_seen_at"))
         batch_op.create_index(batch_op.f("ix_inbound_events_expires_at"), ["expires_at"], unique=False)
+        batch_op.create_index("ix_inbound_events_integration_expiry", ["integration_id", "expires_at"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("inbound_events", schema=None) as batch_op:
+        batch_op.drop_index("ix_inbound_events_integration_expiry")
         batch_op.drop_index(batch_op.f("ix_inbound_events_expires_at"))
         batch_op.create_index(batch_op.f("ix_inbound_events_seen_at"), ["seen_at"], unique=False)
         batch_op.drop_column("expires_at")
