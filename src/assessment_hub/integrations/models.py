@@ -64,7 +64,7 @@ class InboundEventRow(Base):
     __tablename__ = "inbound_events"
     __table_args__ = (
         # the integration's expired ids (remember_event): without it the planner walks the integration's whole
-        # primary-key range (100k remembered Lever tokens: 99 ms per delivery on SQLite instead of 1 ms)
+        # primary-key range (100k remembered Lever tokens: 99 ms per delivery on SQLite instead of 1.9 ms)
         Index("ix_inbound_events_integration_expiry", "integration_id", "expires_at"),
     )
 
