@@ -156,23 +156,32 @@ def lock_remote_id(session: Session, integration_id: str, remote_id: str) -> Non
 
 
 def remember_event(session: Session, integration_id: str, event_id: str, fingerprint: str, *, keep_s: float) -> bool:
-    """Note that the integration's ATS sent event ``event_id`` with content ``fingerprint`` (a digest of its
-    body); False when that event id was already taken within the last ``keep_s`` seconds with another
-    fingerprint (a captured signature replayed with another body), True otherwise (new, or the ATS retrying
-    the same event). Kept in the database, so every process of the hub agrees; older entries are deleted
-    here. Serialized per event id until the transaction ends (``lock_remote_id``)."""
+    """Note that the integration's ATS sent the signed event ``event_id`` with content ``fingerprint`` (a
+    digest of its body, ``connectors.inbound.body_fingerprint``), remembered for ``keep_s`` seconds from now;
+    False when that event id is remembered with another fingerprint (a captured signature replayed with another
+    body), True otherwise (new, or the ATS retrying the same event; the first expiry stays). Kept in the
+    database, so every process of the hub agrees; the integration's expired entries are deleted here (every
+    integration's by the worker's ``inbound-events-prune`` chore). Serialized per event id until the
+    transaction ends (``lock_remote_id``)."""
     now = utcnow()
     session.execute(
         delete(InboundEventRow).where(
-            InboundEventRow.integration_id == integration_id,
-            InboundEventRow.seen_at < now - timedelta(seconds=keep_s),
+            InboundEventRow.integration_id == integration_id, InboundEventRow.expires_at < now
         )
     )
     lock_remote_id(session, integration_id, f"event:{event_id}")
     seen = session.get(InboundEventRow, (integration_id, event_id))
     if seen is not None:
         return seen.fingerprint == fingerprint
-    session.add(InboundEventRow(integration_id=integration_id, event_id=event_id, fingerprint=fingerprint, seen_at=now))
+    session.add(
+        InboundEventRow(
+            integration_id=integration_id,
+            event_id=event_id,
+            fingerprint=fingerprint,
+            seen_at=now,
+            expires_at=now + timedelta(seconds=keep_s),
+        )
+    )
     session.flush()
     return True
 

@@ -10,13 +10,15 @@ or a traceback. Handlers raise ``Refusal(status, message, code=...)``; a ``HubEr
 integration at this URL: 404, body too large: 413) and a request FastAPI cannot validate (400) are answered
 the same way, and so is a database that cannot serve the request now (``errors.database_problem``: 503 or
 429, with ``Retry-After``); anything else is logged and answered 500. ``RawBodyDep`` + ``parse_body(raw,
-Model, BodyRules)`` read a JSON body and refuse a bad one in the ATS's words. Auth helpers read the ATS's key with FastAPI's
+Model, BodyRules)`` read a JSON body and refuse a bad one in the ATS's words; ``body_fingerprint`` digests it for
+the replay guard of ATSs that sign an event id rather than the body (``intake.remember_event``). Auth helpers read the ATS's key with FastAPI's
 security utilities (``HTTPBasic``, ``HTTPBearer``) and compare it in constant time.
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
 import hmac
 import json
 from collections.abc import Callable, Coroutine, Mapping
@@ -152,6 +154,13 @@ def parse_body(raw: bytes, model: type[Model], rules: BodyRules = BodyRules()) -
         return model.model_validate(data), data
     except ValidationError as exc:
         raise Refusal(rules.status, rules.invalid.format(problems=rules.describe(exc)), code=rules.code) from None
+
+
+def body_fingerprint(body: Any) -> str:
+    """sha256 (hex) of a parsed JSON body in canonical form (keys sorted, no spaces): what
+    ``intake.remember_event`` keeps beside a signed event id, so that the same body sent again (an ATS
+    retrying, however it serializes it) matches and any other body does not."""
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 # ------------------------------------------------------------------ auth

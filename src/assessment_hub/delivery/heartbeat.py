@@ -1,4 +1,4 @@
-"""Delivery-worker heartbeats, and the worker's periodic chores (retention).
+"""Delivery-worker heartbeats, and the worker's periodic chores (pruning, retention).
 
 Each running ``DeliveryWorker`` has one ``worker_heartbeats`` row. Its claim loop calls ``tick()`` on
 every turn (an attribute write, no I/O); a side thread writes the time of the last turn into the row
@@ -7,8 +7,9 @@ every ``WORKER_HEARTBEAT_S``. So a worker whose loop is stuck stops beating even
 that stops cleanly deletes its row; rows of workers that died are pruned after ``PRUNE_AFTER``.
 
 The same thread starts the worker's periodic chores (``Chore``: each in a thread of its own, at the first
-beat and then every ``interval_s``), which the composition root hands to the worker: the retention sweep
-(``privacy.retention.retention_chores``) when ``RETENTION_DAYS`` is set.
+beat and then every ``interval_s``), which the composition root hands to the worker
+(``privacy.retention.retention_chores``): the prune of expired inbound event ids, and the retention sweep
+when ``RETENTION_DAYS`` is set.
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ Client side (Lever -> hub), with the hub's set-up ``webhook_url``:
 - ``move(opportunity_id, stage_id)``: moves an opportunity and posts the delivery ``{triggeredAt (Unix ms), event:
   "candidateStageChange", signature, token, data: {opportunityId, candidateId, contactId, toStageId, fromStageId}}``
   with ``signature = hex(HMAC-SHA256(signatureToken, token + triggeredAt))``; expects 2xx. ``deliver`` posts any
-  body as it is, ``signed`` builds one.
+  body as it is (Lever retrying: the same body again; someone who captured one: its signed fields with other
+  ``data``), ``signed`` builds one.
 - ``ping()``: the signed connection test without ``data`` (SECONDARY); expects 2xx.
 - ``order(package_id, ...)``: a new opportunity moved into the stage that orders the package (or into the stage
   named, from the page).
@@ -142,10 +143,16 @@ class LeverSimulator(Simulator):
     # ================================================================== client side: Lever -> hub
 
     def signed(
-        self, data: dict[str, Any] | None, *, token: str | None = None, key: str | None = None
+        self,
+        data: dict[str, Any] | None,
+        *,
+        token: str | None = None,
+        key: str | None = None,
+        triggered_at: int | None = None,
     ) -> dict[str, Any]:
-        """A delivery body signed with the webhook's token (or ``key``)."""
-        triggered_at = int(time.time() * 1000)
+        """A delivery body signed with the webhook's token (or ``key``), triggered now (or at ``triggered_at``,
+        Unix ms: a delivery Lever sends late)."""
+        triggered_at = int(time.time() * 1000) if triggered_at is None else triggered_at
         token = token or secrets.token_hex(16)
         body: dict[str, Any] = {
             "triggeredAt": triggered_at,

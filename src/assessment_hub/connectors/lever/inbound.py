@@ -5,13 +5,19 @@ A delivery becomes an order when its signature is valid and its ``toStageId`` is
 
 1. no ``signature_token`` set yet: 503, the message (and the log) tells the operator to set it;
 2. ``signature != hex(HMAC-SHA256(signature_token, token + triggeredAt))``: 401;
-3. another event, a connection test without ``data.opportunityId``, or a stage not in ``stage_packages``: 200,
+3. the signed ``token`` already came with another body (``body_fingerprint`` of the whole parsed body, kept by
+   ``intake.remember_event`` until ``triggeredAt`` is 30 days old, ``replay``): 401 (and a notice), since
+   Lever does not sign the body, this is a captured signature replayed with other ``data``;
+4. another event, a connection test without ``data.opportunityId``, or a stage not in ``stage_packages``: 200,
    ``{"order": null}``, nothing stored;
-4. the stage's package is not published: 422 (and a notice for the vendor);
-5. the opportunity is read from Lever (``GET {api_base_url}/opportunities/{id}``, Basic ``api_key``) with no
-   database transaction open; Lever refusing or unreachable: 502 (and a notice); no email on it: 422 (and a notice);
+5. the stage's package is not published: 422 (and a notice for the vendor);
 6. the same delivery again (its ``token``), or a contact that already has an OPEN order of that package: 200 with
-   that order, no second one; else the order is stored: 200 ``{"order": id}``.
+   that order, no second one;
+7. triggered more than 30 days ago (``replay.is_stale``: its token may be forgotten, so it cannot be told from
+   a replay): 401 (and a notice);
+8. the opportunity is read from Lever (``GET {api_base_url}/opportunities/{id}``, Basic ``api_key``) with no
+   database transaction open; Lever refusing or unreachable: 502 (and a notice); no email on it: 422 (and a
+   notice); else the order is stored: 200 ``{"order": id}``.
 
 The integration is the one in the URL, and the signature is checked with its own token, so a delivery never
 lands in another integration. Refusals are JSON ``{"code", "message"}`` (Lever's own error shape, SECONDARY).
@@ -38,10 +44,11 @@ from assessment_hub.connectors.inbound import (
     InboundDep,
     RawBodyDep,
     Refusal,
+    body_fingerprint,
     inbound_router,
     parse_body,
 )
-from assessment_hub.connectors.lever import signature
+from assessment_hub.connectors.lever import replay, signature
 from assessment_hub.connectors.lever.mapping import parse_stage_packages, unified_order
 from assessment_hub.connectors.lever.schemas import Delivery, OpportunityAnswer, StageChange
 from assessment_hub.connectors.lever.writeback import fetch_opportunity
@@ -92,12 +99,13 @@ def _refuse_with_notice(inbound: Inbound, status: int, message: str) -> JSONResp
         "Receive a Candidate Stage Change webhook",
         description="Lever's signed Candidate Stage Change delivery; a stage listed in stage_packages orders that "
         "package for the opportunity's contact (read from Lever). Other events and stages are acknowledged and "
-        "ignored; the same delivery again answers the order it made.",
+        "ignored; the same delivery again answers the order it made, its token with another body is refused.",
         body=Delivery,
         answer="`{order, message}`: the order's id, or null when the delivery orders nothing.",
         errors={
             400: "Not a Lever webhook delivery.",
-            401: "The signature does not match the webhook's signature token.",
+            401: "The signature does not match the webhook's signature token, the delivery's token already came "
+            "with another body (a replay), or a delivery that would order was triggered more than 30 days ago.",
             422: "The stage's package is not published, or the opportunity has no email.",
             502: "Lever refused or could not be reached when the hub read the opportunity.",
             503: "The integration has no signature_token yet.",
@@ -118,13 +126,21 @@ def webhook(inbound: InboundDep, raw: RawBodyDep, request: Request) -> JSONRespo
         raise Refusal(503, message, code="ServiceUnavailable")
     if not signature.valid(token, delivery.token, delivery.triggeredAt, delivery.signature):
         raise Refusal(401, "The signature does not match this webhook's signature token.")
+    session = inbound.session
+    # The signature covers token + triggeredAt, not the body: the same token with another body is a replay
+    # (Lever retrying sends the same body, which passes and is answered below as the first time).
+    if not intake.remember_event(
+        session, inbound.id, delivery.token, body_fingerprint(data), keep_s=replay.keep_s(delivery.triggeredAt)
+    ):
+        return _refuse_with_notice(
+            inbound, 401, f"delivery token {delivery.token!r} was already used with another body (a replayed signature)"
+        )
     change = delivery.data
     if delivery.event != STAGE_CHANGE or change is None or not change.opportunityId:
         return _answer(200, "Not a candidate stage change with an opportunity: nothing to do.")
     package_id = parse_stage_packages(settings.get("stage_packages")).get(change.toStageId or "")
     if package_id is None:
         return _answer(200, f"Stage {change.toStageId!r} orders no assessment (stage_packages): nothing to do.")
-    session = inbound.session
     if intake.live_package(session, inbound.id, package_id) is None:
         return _refuse_with_notice(
             inbound, 422, f"stage {change.toStageId!r} orders package {package_id!r}, which is not published"
@@ -132,7 +148,16 @@ def webhook(inbound: InboundDep, raw: RawBodyDep, request: Request) -> JSONRespo
     existing = _existing_order(inbound, change, package_id, delivery.token)
     if existing is not None:
         return _answer(200, "Already ordered.", existing)
-    session.commit()  # nothing written yet: end the transaction before calling Lever (no lock held meanwhile)
+    if replay.is_stale(delivery.triggeredAt):
+        return _refuse_with_notice(
+            inbound,
+            401,
+            f"the delivery for opportunity {change.opportunityId!r} (stage {change.toStageId!r}) was triggered at "
+            f"{delivery.triggeredAt!r}, more than {replay.REPLAY_WINDOW_S // 86400} days ago: the hub no longer "
+            "remembers its token, so it cannot be told from a replayed signature (move the candidate into the stage "
+            "again to order)",
+        )
+    session.commit()  # only the token's memory written: end the transaction before calling Lever (no lock held)
     try:
         answer = fetch_opportunity(request.app.state.http, settings, change.opportunityId, FETCH_TIMEOUT_S)
         opportunity = OpportunityAnswer.model_validate(answer).data

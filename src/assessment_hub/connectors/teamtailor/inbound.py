@@ -26,6 +26,7 @@ from assessment_hub.connectors.inbound import (
     RawBodyDep,
     Refusal,
     bearer_token,
+    body_fingerprint,
     inbound_router,
     key_matches,
     parse_body,
@@ -35,7 +36,7 @@ from assessment_hub.connectors.teamtailor.mapping import PACKAGE_FIELD, package_
 from assessment_hub.connectors.teamtailor.schemas import WebhookBody
 from assessment_hub.connectors.teamtailor.settings import parse_criteria
 from assessment_hub.connectors.teamtailor.signature import HEADER as SIGNATURE_HEADER
-from assessment_hub.connectors.teamtailor.signature import REPLAY_WINDOW_S, body_fingerprint, check_signature
+from assessment_hub.connectors.teamtailor.signature import REPLAY_WINDOW_S, check_signature
 from assessment_hub.errors import describe_validation_error
 from assessment_hub.kit.openapi import inbound_documented
 

@@ -3,27 +3,20 @@
 ``v1 = hex(HMAC-SHA256(webhook_secret, "<t>.<partner-event.id>"))``: it signs the event id, not the
 body. Only ``v1`` is checked (``v0`` is undocumented, UNCONFIRMED U8); the timestamp must be within
 ``TOLERANCE_S`` of now (the hub's choice). Because the body is not signed, the webhook remembers each signed
-event id with a digest of its body (``body_fingerprint``) for ``REPLAY_WINDOW_S``, the longest a signature
-stays valid (a timestamp up to ``TOLERANCE_S`` ahead, then ``TOLERANCE_S`` more): the same id with another
-body is a replay.
+event id with a digest of its body (``connectors.inbound.body_fingerprint``) for ``REPLAY_WINDOW_S``, the
+longest a signature stays valid (a timestamp up to ``TOLERANCE_S`` ahead, then ``TOLERANCE_S`` more): the
+same id with another body is a replay.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import time
-from typing import Any
 
 HEADER = "Teamtailor-Signature"
 TOLERANCE_S = 300
 REPLAY_WINDOW_S = 2 * TOLERANCE_S
-
-
-def body_fingerprint(body: Any) -> str:
-    """sha256 (hex) of the parsed JSON body in canonical form (keys sorted, no spaces)."""
-    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 def expected_v1(secret: str, timestamp: str, event_id: str) -> str:

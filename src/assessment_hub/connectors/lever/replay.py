@@ -1,0 +1,53 @@
+"""How long the hub remembers a Lever delivery ``token``, and when a delivery is too old to order.
+
+Lever signs ``token + triggeredAt``, not the body (ats-protocols-2.md §4.2, SECONDARY), and a signature never
+expires: whoever saw one delivery can post its ``token``, ``triggeredAt`` and ``signature`` again with another
+``data``. So the webhook remembers each signed token with a digest of its body (``intake.remember_event``) and
+refuses the token with another body. Lever's retry policy is not documented (§4.2, §5: UNCONFIRMED), so no
+``triggeredAt`` is refused for its age alone, but the memory has to end somewhere:
+
+- a token is remembered until its ``triggeredAt`` is ``REPLAY_WINDOW_S`` (30 days) old, plus ``CLOCK_MARGIN_S``
+  (an hour, for the hub's processes not sharing one clock): the expiry is measured from the signed
+  ``triggeredAt``, on the hub's clock, so Lever's clock does not matter and a late first delivery is
+  remembered no longer than needed;
+- a delivery triggered more than ``REPLAY_WINDOW_S`` ago (or whose ``triggeredAt`` is not Unix milliseconds)
+  may no longer be remembered, so it cannot be told from a replay: it creates no NEW order (``is_stale``). It
+  is still answered as any other: ignored when its stage orders nothing, "Already ordered." with the order its
+  token made (kept on the order as long as the order keeps its data).
+
+So a genuine delivery is refused only when Lever sends it for the first time, or keeps retrying it after the
+hub failed it, more than 30 days after it was triggered; published retry schedules of webhook senders end
+within hours to a few days, and the refusal leaves a notice for the vendor naming the opportunity and stage.
+The memory holds one row per signed delivery of the last 30 days (about 260 bytes with its indexes on
+PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import time
+
+REPLAY_WINDOW_S = 30 * 24 * 3600
+CLOCK_MARGIN_S = 3600
+
+
+def triggered_s(triggered_at: int | str) -> float | None:
+    """``triggeredAt`` (Unix milliseconds, a number or its digits) in Unix seconds; None when it is neither."""
+    if isinstance(triggered_at, int):
+        return triggered_at / 1000
+    text = triggered_at.strip()
+    return int(text) / 1000 if text.isdigit() else None
+
+
+def is_stale(triggered_at: int | str, *, now: float | None = None) -> bool:
+    """True when the delivery was triggered more than ``REPLAY_WINDOW_S`` ago (or at no readable instant)."""
+    instant = triggered_s(triggered_at)
+    return instant is None or (time.time() if now is None else now) - instant > REPLAY_WINDOW_S
+
+
+def keep_s(triggered_at: int | str, *, now: float | None = None) -> float:
+    """Seconds from now to remember the delivery's token: until ``triggeredAt`` + ``REPLAY_WINDOW_S`` +
+    ``CLOCK_MARGIN_S``, at least ``CLOCK_MARGIN_S`` (a stale delivery's too). Never capped: a token must be
+    remembered as long as its delivery is not stale, and only Lever can sign a ``triggeredAt``."""
+    instant = triggered_s(triggered_at)
+    left = 0.0 if instant is None else instant + REPLAY_WINDOW_S - (time.time() if now is None else now)
+    return max(left, 0.0) + CLOCK_MARGIN_S
