@@ -93,7 +93,7 @@ def _connector_error(call: Callable[[], None]) -> tuple[str | None, float | None
 
 
 def _context(http: httpx.Client, settings: dict[str, Any]) -> ConnectorContext:
-    return ConnectorContext("test:integration", settings, SETTINGS, http, sessionmaker())
+    return ConnectorContext("test:integration", settings, SETTINGS, http, sessionmaker(), sessionmaker())
 
 
 def greenhouse_nudge(http: httpx.Client, url: str) -> tuple[str | None, float | None]:

@@ -135,17 +135,20 @@ class ResultSnapshot:
 @dataclass
 class ConnectorContext:
     """What a connector may use: its integration's decrypted settings, an HTTP client with the
-    delivery timeout, the hub's settings, and a session factory (for the sandbox, whose ATS lives in the
-    hub's database, and Ashby's revision timestamps). The worker gives its engine's; the console's preview
-    (``delivery.preview``) gives sessions on the page's own connection, so ``result_request`` must only
-    read through them, and must not reach for the engine behind them (``sessions.kw["bind"]`` is then a
-    ``Connection``)."""
+    delivery timeout, the hub's settings, and two session factories: ``sessions`` for writing (the sandbox,
+    whose ATS lives in the hub's database) and ``read_sessions`` for reading (Ashby's revision timestamps:
+    on SQLite a read-only session begins DEFERRED and never waits for the write lock, which the API's
+    writer holds while it commits). The worker gives its engine's; the console's preview
+    (``delivery.preview``) gives sessions on the page's own connection for both, so ``result_request`` must
+    only read, through ``read_sessions``, and must not reach for the engine behind them
+    (``sessions.kw["bind"]`` is then a ``Connection``)."""
 
     integration_id: str
     settings: dict[str, Any]
     hub_settings: Settings
     http: httpx.Client
     sessions: sessionmaker[Session]
+    read_sessions: sessionmaker[Session]
     sent: list[httpx.Request] = field(default_factory=list)
     """The requests sent through ``send_request`` during this use, in order (the worker records the last
     one with the attempt)."""

@@ -106,6 +106,7 @@ class Preparer:
                 hub_settings=self.settings,
                 http=self.http,
                 sessions=self.sessions,
+                read_sessions=self.read_sessions,
             )
             job.target = WritebackTarget(integration.tool, context, order_snapshot(order), result)
 

@@ -80,7 +80,8 @@ def writeback_preview(session: Session, settings: Settings, order_id: str) -> Wr
             settings=integration_settings(integration, settings.cipher),
             hub_settings=settings,
             http=http,
-            sessions=_on_connection(session),
+            sessions=(on_page := _on_connection(session)),
+            read_sessions=on_page,
         )
         connector = build_connector(integration.tool, context)
         build = getattr(connector, "result_request", None)

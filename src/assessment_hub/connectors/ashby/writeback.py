@@ -61,13 +61,13 @@ def fold_timestamps(created: list[datetime]) -> list[int]:
 
 
 def revision_timestamp(context: ConnectorContext, order_id: str, revision: int) -> int:
-    with context.sessions() as session:
+    with context.read_sessions() as session:
         created = intake.result_times(session, order_id, up_to_revision=revision)
     return fold_timestamps(created)[-1]
 
 
 def rejection_timestamp(context: ConnectorContext, order_id: str) -> int:
-    with context.sessions() as session:
+    with context.read_sessions() as session:
         created = intake.result_times(session, order_id)
         rejected_at = intake.order_changed_at(session, order_id)
     last = fold_timestamps(created)[-1] if created else None
