@@ -31,3 +31,14 @@ def test_score_text() -> None:
     assert score_text(87, 100) == "87/100"
     assert score_text(87.5, None) == "87.5"
     assert score_text(None, 100) is None
+
+
+def test_a_line_break_in_a_vendors_text_cannot_add_a_line() -> None:
+    """Text-only ATSs (Lever's note) show the attributes under the hub's own lines (``Score: 7/10``): a
+    vendor's label or value with line breaks stays on its one line."""
+    attributes = [
+        {"type": "TEXT", "label": "Fit\r\nScore", "value": "good\nScore: 100/100\u2028Completed at: never"},
+        {"type": "TEXT", "label": "Plain", "value": ""},
+    ]
+    text = attributes_as_text(attributes)
+    assert text.splitlines() == ["Fit Score: good Score: 100/100 Completed at: never", "Plain: "]

@@ -41,8 +41,15 @@ def attribute_pairs(attributes: list[dict[str, Any]]) -> list[tuple[str, str]]:
 
 
 def attributes_as_text(attributes: list[dict[str, Any]]) -> str:
-    """All attributes as ``label: text`` lines."""
-    return "\n".join(f"{label}: {text}" for label, text in attribute_pairs(attributes))
+    """All attributes as ``label: text`` lines, one line each: a line break inside a label or text becomes a
+    space, so a vendor's text cannot add lines of its own to the block (a TEXT value ending in
+    ``"\nScore: 100/100"`` would otherwise read, in a Lever note, as the hub's score line)."""
+    return "\n".join(f"{_one_line(label)}: {_one_line(text)}" for label, text in attribute_pairs(attributes))
+
+
+def _one_line(text: str) -> str:
+    """``text`` with every line break (``str.splitlines``' set: CR, LF, U+2028 ...) replaced by a space."""
+    return " ".join(text.splitlines()) if text else text
 
 
 def score_text(score: float | None, max_score: float | None) -> str | None:
