@@ -17,12 +17,16 @@ from sqlalchemy.orm import sessionmaker
 
 from assessment_hub.config import Settings
 from assessment_hub.db.engine import build_engine
+from assessment_hub.db.migrate import upgrade
+from assessment_hub.db.session import unit_of_work
+from assessment_hub.delivery.heartbeat import Chore, Heartbeat, WorkerHeartbeatRow
 from assessment_hub.delivery.jobs import Finished
 from assessment_hub.delivery.outage import Outage
 from assessment_hub.delivery.recording import RecorderThread
 from assessment_hub.delivery.senders import Outcome
 from assessment_hub.delivery.states import SendStatus
 from assessment_hub.delivery.worker import DeliveryWorker
+from assessment_hub.privacy.retention import prune_inbound_events
 from tests.support import key_settings
 
 NOWHERE = "postgresql+psycopg://postgres@127.0.0.1:1/nowhere"  # nothing listens on port 1: refused at once
@@ -128,3 +132,52 @@ def test_a_worker_stopping_during_an_outage_says_what_it_could_not_record(caplog
     lines = [r.getMessage() for r in caplog.records]
     assert lines[-1].startswith("stopping with 2 attempts not recorded"), lines
     assert not [r for r in caplog.records if r.exc_info]
+
+
+def test_heartbeats_and_chores_log_an_outage_once_and_its_end_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Beats every 0.05 s and a prune chore every 0.05 s against a database that refuses connections, then the
+    same session factory bound to a working database: one line each when the outage starts (none per failed
+    try), one each when a try succeeds again; a chore's real fault keeps its traceback every time."""
+    settings = Settings(
+        database_url=NOWHERE, **key_settings(NOWHERE), attachments_dir=tmp_path, worker_heartbeat_s=0.05
+    )
+    away = build_engine(settings)
+    url = f"sqlite:///{tmp_path / 'hub.db'}"
+    back = build_engine(Settings(database_url=url, **key_settings(url), attachments_dir=tmp_path))
+    upgrade(back)
+    sessions = sessionmaker(away)
+
+    def broken() -> None:
+        raise ValueError("a bug, not an outage")
+
+    chores = [
+        Chore("inbound-events-prune", 0.05, lambda: prune_inbound_events(sessions)),
+        Chore("broken-chore", 0.05, broken),
+    ]
+    heartbeat = Heartbeat(settings, sessions, "w1", chores)
+    with caplog.at_level(logging.INFO, logger="assessment_hub.worker"):
+        heartbeat.start()
+        time.sleep(0.8)  # ~15 beats and prunes fail
+        outage_lines = [r.getMessage() for r in caplog.records]
+        sessions.configure(bind=back)  # the database answers again
+        time.sleep(0.5)
+        heartbeat.stop()
+    away.dispose()
+    lines = [r.getMessage() for r in caplog.records]
+    beats = [line for line in lines if line.startswith("heartbeat")]
+    prunes = [line for line in lines if line.startswith("inbound-events-prune")]
+    assert len(beats) == 2 and len(prunes) == 2, lines
+    assert beats[0].startswith("heartbeat: the database cannot be used (") and "refused" in beats[0]
+    assert prunes[0].startswith("inbound-events-prune: the database cannot be used (")
+    assert beats[0].endswith("; trying again every 0 s")  # its own pace (0.05 s here), not the claim loop's waits
+    assert beats[1].startswith("heartbeat: the database answers again (after ")
+    assert prunes[1].startswith("inbound-events-prune: the database answers again (after ")
+    assert beats[0] in outage_lines and prunes[0] in outage_lines and beats[1] not in outage_lines
+    faults = [r for r in caplog.records if r.getMessage() == "broken-chore failed"]
+    assert len(faults) >= 5 and all(r.exc_info for r in faults)  # a fault: its traceback, every time
+    assert not [r for r in caplog.records if r.exc_info and not r.getMessage().startswith("broken-chore")]
+    with unit_of_work(sessionmaker(back)) as session:  # the first beat after the outage registered the worker
+        assert session.get(WorkerHeartbeatRow, "w1") is None  # ... and stop() removed it again
+    back.dispose()

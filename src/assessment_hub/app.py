@@ -35,6 +35,7 @@ from assessment_hub.connect.routes import router as connect_router
 from assessment_hub.connectors.inbound import mount_inbound_routes
 from assessment_hub.connectors.registry import CONNECTORS
 from assessment_hub.console.routes import router as console_router
+from assessment_hub.console.web import ConsolePage, answer_console_page
 from assessment_hub.db.engine import API, API_WITH_WORKER, build_engine, build_loop_read_engine, database_url, read_only
 from assessment_hub.db.reader import Reader
 from assessment_hub.db.writer import Writer
@@ -45,10 +46,9 @@ from assessment_hub.errors import (
     InputInvalid,
     MethodNotAllowed,
     NotFound,
-    database_problem,
+    answer_for_exception,
     describe_validation_error,
     error_body,
-    first_line,
 )
 from assessment_hub.integrations.lookups import Lookups
 from assessment_hub.integrations.routes import icons as icon_router
@@ -222,6 +222,8 @@ def _install_error_handlers(app: FastAPI) -> None:
             error_body(exc.code, exc.title, exc.message), status_code=exc.status_code, headers=exc.headers
         )
 
+    app.add_exception_handler(ConsolePage, answer_console_page)  # a console route's HTML error page
+
     @app.exception_handler(HubError)
     async def hub_error(_request: Request, exc: HubError) -> JSONResponse:
         return respond(exc)
@@ -248,13 +250,5 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        problem = database_problem(exc)
-        if problem is not None:
-            event, error = problem
-            log.warning(event, method=request.method, path=request.url.path, error=first_line(exc))
-            return stamp_remaining(request, respond(error))
-        log.exception("unhandled_error", method=request.method, path=request.url.path)
-        return stamp_remaining(
-            request,
-            respond(HubError("An unexpected error occurred in the hub; the operator can find it in the server log.")),
-        )
+        # a console route answers its own as an HTML page (ConsoleRoute); this is everything else
+        return stamp_remaining(request, respond(answer_for_exception(exc, request.method, request.url.path)))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import structlog
 from pydantic import ValidationError
 
 # The PLATFORM.* codes of the official enum (kombo-contract.md §3.2), the only ones the hub emits.
@@ -188,6 +189,24 @@ def database_problem(exc: BaseException) -> tuple[str, HubError] | None:
             "The hub cannot reach its database right now; nothing was changed. Try again shortly."
         )
     return None
+
+
+UNEXPECTED_MESSAGE = "An unexpected error occurred in the hub; the operator can find it in the server log."
+
+
+def answer_for_exception(exc: Exception, method: str, path: str) -> HubError:
+    """The error to answer an exception no route handled with, logged: a ``database_problem`` as its warning
+    (event, method, path, the error's first line; no traceback), anything else as ``unhandled_error`` with its
+    traceback and a 500 ``HubError`` that points to the server log. The vendor API renders it as the Kombo
+    envelope (``app``), the console as an HTML page (``console.web``)."""
+    log = structlog.get_logger("assessment_hub")
+    problem = database_problem(exc)
+    if problem is not None:
+        event, error = problem
+        log.warning(event, method=method, path=path, error=first_line(exc))
+        return error
+    log.exception("unhandled_error", method=method, path=path)
+    return HubError(UNEXPECTED_MESSAGE)
 
 
 def first_line(exc: BaseException) -> str:

@@ -1,7 +1,10 @@
 """What every console page shares: the Jinja2 environment, the route class and the static files.
 
 ``ConsoleRoute`` wraps each console endpoint: a missing session becomes a redirect to the sign-in page,
-a ``HubError`` (bad input, unknown id, refused form) an HTML error page with its status, and every
+a ``HubError`` (bad input, unknown id, refused form) an HTML error page with its status, so does any other
+exception (``errors.answer_for_exception``: a database problem 503 or 429 with ``Retry-After``, a fault 500
+with its traceback in the log; never the vendor API's JSON envelope), raised as ``ConsolePage`` so that the
+request's writes roll back, and every
 answer gets the security headers (``SECURITY_HEADERS``: a Content-Security-Policy without inline script
 or style, no framing, no caching of pages).
 """
@@ -20,9 +23,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from assessment_hub.console.auth import ConsoleSession, SignInRequired
-from assessment_hub.errors import HubError, describe_validation_error
+from assessment_hub.errors import HubError, answer_for_exception, describe_validation_error
 from assessment_hub.kit.timestamps import format_instant, utcnow
 
 CSP = (
@@ -128,7 +133,44 @@ def back_to(target: str, notice: str | None = None) -> RedirectResponse:
 
 
 def error_page(request: Request, exc: HubError) -> HTMLResponse:
-    return render(request, "error.html", status_code=exc.status_code, title=exc.title, message=exc.message)
+    """``exc`` as the console's error page: its status, title, message and headers (e.g. ``Retry-After``)."""
+    response = render(request, "error.html", status_code=exc.status_code, title=exc.title, message=exc.message)
+    response.headers.update(exc.headers or {})
+    return response
+
+
+class ConsolePage(Exception):
+    """A console route's error page (``response``, security headers on), raised rather than returned so that the
+    request's unit of work sees the error and rolls back (``db.session``: the dependency ends after the route
+    handler); the app answers it with ``answer_console_page``."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
+async def answer_console_page(_request: Request, exc: Exception) -> Response:
+    """The exception handler for ``ConsolePage``: its page."""
+    assert isinstance(exc, ConsolePage)
+    return exc.response
+
+
+def _secured(response: Response) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def _page_for(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, HubError):
+        return error_page(request, exc)
+    if isinstance(exc, RequestValidationError):
+        return render(
+            request, "error.html", status_code=400, title="Invalid request", message=describe_validation_error(exc)
+        )
+    # a database problem (503 or 429, Retry-After) or a fault (500, its traceback logged)
+    return error_page(request, answer_for_exception(exc, request.method, request.url.path))
 
 
 class ConsoleRoute(APIRoute):
@@ -148,20 +190,11 @@ class ConsoleRoute(APIRoute):
                 response = RedirectResponse(target, status_code=303)
                 if request.headers.get("hx-request"):
                     response.headers["HX-Redirect"] = target
-            except HubError as exc:
-                response = error_page(request, exc)
-            except RequestValidationError as exc:
-                response = render(
-                    request,
-                    "error.html",
-                    status_code=400,
-                    title="Invalid request",
-                    message=describe_validation_error(exc),
-                )
-            for name, value in SECURITY_HEADERS.items():
-                response.headers.setdefault(name, value)
-            response.headers.setdefault("Cache-Control", "no-store")
-            return response
+            except (StarletteHTTPException, ClientDisconnect):
+                raise  # the app's handlers: a malformed body's 400, a client that hung up
+            except Exception as exc:
+                raise ConsolePage(_secured(_page_for(request, exc))) from exc
+            return _secured(response)
 
         return console_handler
 

@@ -10,6 +10,10 @@ The same thread starts the worker's periodic chores (``Chore``: each in a thread
 beat and then every ``interval_s``), which the composition root hands to the worker
 (``privacy.retention.retention_chores``): the prune of expired inbound event ids, and the retention sweep
 when ``RETENTION_DAYS`` is set.
+
+While the database cannot be used (``errors.database_problem``) the beats and each chore log as the claim loop
+does (``delivery.outage.Outage``): one warning when the outage starts, one when a try succeeds again, nothing in
+between; any other exception is a fault and is logged with its traceback.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 from assessment_hub.config import Settings
 from assessment_hub.db.base import Base, UTCDateTime
 from assessment_hub.db.session import unit_of_work
+from assessment_hub.delivery.outage import Outage
 from assessment_hub.errors import database_problem, first_line
 from assessment_hub.kit.timestamps import utcnow
 
@@ -40,13 +45,18 @@ PRUNE_AFTER = timedelta(days=1)
 
 @dataclass
 class Chore:
-    """Work a delivery worker does every ``interval_s`` seconds (idempotent: every worker may do it)."""
+    """Work a delivery worker does every ``interval_s`` seconds (idempotent: every worker may do it); its
+    ``outage`` logs one line when a run finds the database unusable and one when a run succeeds again."""
 
     name: str
     interval_s: float
     run: Callable[[], object]
     next_at: float = 0.0
     thread: threading.Thread | None = field(default=None, repr=False)
+    outage: Outage = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.outage = Outage(self.name, log, every_s=self.interval_s)
 
 
 class WorkerHeartbeatRow(Base):
@@ -72,6 +82,7 @@ class Heartbeat:
         self.sessions = sessions
         self.worker_id = worker_id
         self._last_turn = utcnow()
+        self._outage = Outage("heartbeat", log, every_s=settings.worker_heartbeat_s)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="delivery-heartbeat", daemon=True)
 
@@ -93,13 +104,8 @@ class Heartbeat:
                         beat_at=now,
                     )
                 )
-        except Exception as exc:  # a database that cannot be used: one line (the claim loop's Outage says more)
-            log.warning(
-                "heartbeat: could not register worker %s: %s",
-                self.worker_id,
-                first_line(exc),
-                exc_info=database_problem(exc) is None,
-            )
+        except Exception as exc:  # the outage's first line; the first beat that succeeds creates the row
+            _failed(self._outage, f"heartbeat: registering worker {self.worker_id}", exc)
         self._thread.start()
         return self
 
@@ -142,7 +148,9 @@ class Heartbeat:
             try:
                 self.beat()
             except Exception as exc:
-                log.warning("heartbeat failed: %s", first_line(exc))
+                _failed(self._outage, "heartbeat", exc)
+            else:
+                self._outage.recovered()
             for chore in self.chores:
                 busy = chore.thread is not None and chore.thread.is_alive()
                 if not busy and time.monotonic() >= chore.next_at:  # its own thread: the beats go on meanwhile
@@ -154,5 +162,15 @@ class Heartbeat:
 def _run_chore(chore: Chore) -> None:
     try:
         chore.run()
-    except Exception:
-        log.exception("%s failed", chore.name)
+    except Exception as exc:
+        _failed(chore.outage, chore.name, exc)
+    else:
+        chore.outage.recovered()
+
+
+def _failed(outage: Outage, what: str, exc: Exception) -> None:
+    """A database that cannot be used: ``outage`` says so once (the beats and chores keep their own pace); any other exception is a fault, logged with its traceback every time."""
+    if database_problem(exc) is None:
+        log.error("%s failed", what, exc_info=exc)
+    else:
+        outage.failed(exc)

@@ -22,17 +22,26 @@ class Outage:
 
     ``failed(exc)`` returns the seconds to wait before the next try (1, 2, 4 ... capped at 30) and logs a
     warning only on the first failure of an outage; ``recovered()`` logs once that the database answers
-    again and resets the wait."""
+    again and resets the wait. A loop that keeps its own pace (the heartbeat, a chore: ``every_s``, its interval
+    in seconds) ignores the waits, and its first line names its interval instead."""
 
-    def __init__(self, what: str, log: logging.Logger) -> None:
+    def __init__(self, what: str, log: logging.Logger, *, every_s: float | None = None) -> None:
         self.what = what
         self.log = log
+        self.every_s = every_s
         self.failures = 0
 
     def failed(self, exc: BaseException) -> float:
         """Count a failed try; returns the wait before the next one, in seconds."""
         wait = min(MAX_WAIT_S, FIRST_WAIT_S * 2**self.failures)
-        if self.failures == 0:
+        if self.failures == 0 and self.every_s is not None:
+            self.log.warning(
+                "%s: the database cannot be used (%s); trying again every %.0f s",
+                self.what,
+                first_line(exc),
+                self.every_s,
+            )
+        elif self.failures == 0:
             self.log.warning(
                 "%s: the database cannot be used (%s); trying again in %.0f s, then less often (up to every %.0f s)",
                 self.what,
