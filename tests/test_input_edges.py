@@ -101,6 +101,17 @@ def test_a_correction_without_completed_at_keeps_the_earlier_time(tenant: Tenant
     assert any("kept 2026-01-02T01:04:05.123Z" in w["message"] for w in response.json()["warnings"])
 
 
+def test_years_before_1000_come_back_with_four_digits(tenant: Tenant) -> None:
+    """docs/api.md: ``YYYY-MM-DDTHH:mm:ss.sssZ`` for years 1-9999, in the answer and the listing."""
+    order_id = tenant.create_order()
+    response = tenant.put_result(order_id, {**BASE, "completed_at": "0099-01-02T03:04:05.5Z"})
+    assert response.status_code == 200, response.text
+    assert tenant.order(order_id)["result"]["completed_at"] == "0099-01-02T03:04:05.500Z"
+    with tenant.client() as client:
+        listed = client.get(f"/assessment/orders?ids={order_id}").json()["data"]["results"]
+    assert listed[0]["result"]["completed_at"] == "0099-01-02T03:04:05.500Z"
+
+
 def test_base64_without_padding_is_accepted(tenant: Tenant) -> None:
     order_id = tenant.create_order()
     response = tenant.put_result(
