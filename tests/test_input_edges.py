@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 
 import pytest
@@ -110,6 +112,29 @@ def test_years_before_1000_come_back_with_four_digits(tenant: Tenant) -> None:
     with tenant.client() as client:
         listed = client.get(f"/assessment/orders?ids={order_id}").json()["data"]["results"]
     assert listed[0]["result"]["completed_at"] == "0099-01-02T03:04:05.500Z"
+
+
+def crafted_cursor(parts: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(parts).encode()).rstrip(b"=").decode()
+
+
+CRAFTED_CURSORS = [
+    ["2026-12-03T11:21:00", "a\u0000"],
+    ["2026-12-03T11:21:00\u0000", "a"],
+    ["2026-12-03T11:21:00", 7],
+    ["2026-12-03T11:21:00", {"x": "y"}],
+    [20261203, "a"],
+    ["0001-01-01T00:00:00+01:00", "a"],
+]
+
+
+@pytest.mark.parametrize("parts", CRAFTED_CURSORS)
+def test_a_crafted_cursor_is_not_a_cursor(tenant: Tenant, parts: list) -> None:
+    """docs/api.md: no string may hold NUL (400); a cursor not returned by the API is 400 too, never a
+    database error (PostgreSQL refuses NUL in text parameters)."""
+    with tenant.client() as client:
+        response = client.get("/assessment/orders", params={"cursor": crafted_cursor(parts)})
+    check(response, 400, mentions="cursor")
 
 
 def test_base64_without_padding_is_accepted(tenant: Tenant) -> None:
