@@ -1,7 +1,9 @@
 """The endpoint Lever calls: ``POST /connectors/lever/{connection}/webhook`` (the set-up's ``webhook_url``, added in
 Lever as a Candidate Stage Change webhook; ats-protocols-2.md §4.2, SECONDARY).
 
-A delivery becomes an order when its signature is valid and its ``toStageId`` is one of the ``stage_packages``:
+A body that is not a delivery (``schemas.Delivery``: e.g. a ``triggeredAt`` that is a boolean, a fraction, or
+outside Unix milliseconds 0 to 9999-12-31T23:59:59.999Z) is 400 before anything else. A delivery becomes an
+order when its signature is valid and its ``toStageId`` is one of the ``stage_packages``:
 
 1. no ``signature_token`` set yet: 503, the message (and the log) tells the operator to set it;
 2. ``signature != hex(HMAC-SHA256(signature_token, token + triggeredAt))``: 401;
@@ -13,8 +15,8 @@ A delivery becomes an order when its signature is valid and its ``toStageId`` is
 5. the stage's package is not published: 422 (and a notice for the vendor);
 6. the same delivery again (its ``token``), or a contact that already has an OPEN order of that package: 200 with
    that order, no second one;
-7. triggered more than 30 days ago (``replay.is_stale``: its token may be forgotten, so it cannot be told from
-   a replay): 401 (and a notice);
+7. triggered more than 30 days ago or more than an hour in the future (``replay.is_stale``: its token may be
+   forgotten, so it cannot be told from a replay): 401 (and a notice);
 8. the opportunity is read from Lever (``GET {api_base_url}/opportunities/{id}``, Basic ``api_key``) with no
    database transaction open; Lever refusing or unreachable: 502 (and a notice); no email on it: 422 (and a
    notice); else the order is stored: 200 ``{"order": id}``.
@@ -149,13 +151,17 @@ def webhook(inbound: InboundDep, raw: RawBodyDep, request: Request) -> JSONRespo
     if existing is not None:
         return _answer(200, "Already ordered.", existing)
     if replay.is_stale(delivery.triggeredAt):
+        when = (
+            f"more than {replay.CLOCK_MARGIN_S // 3600} hour in the future: the hub remembers no token that long"
+            if replay.is_future(delivery.triggeredAt)
+            else f"more than {replay.REPLAY_WINDOW_S // 86400} days ago: the hub no longer remembers its token"
+        )
         return _refuse_with_notice(
             inbound,
             401,
             f"the delivery for opportunity {change.opportunityId!r} (stage {change.toStageId!r}) was triggered at "
-            f"{delivery.triggeredAt!r}, more than {replay.REPLAY_WINDOW_S // 86400} days ago: the hub no longer "
-            "remembers its token, so it cannot be told from a replayed signature (move the candidate into the stage "
-            "again to order)",
+            f"{delivery.triggeredAt!r}, {when}, so it cannot be told from a replayed signature (move the candidate "
+            "into the stage again to order)",
         )
     session.commit()  # only the token's memory written: end the transaction before calling Lever (no lock held)
     try:
