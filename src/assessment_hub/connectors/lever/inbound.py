@@ -18,8 +18,9 @@ order when its signature is valid and its ``toStageId`` is one of the ``stage_pa
 7. triggered more than 30 days ago or more than an hour in the future (``replay.is_stale``: its token may be
    forgotten, so it cannot be told from a replay): 401 (and a notice);
 8. the opportunity is read from Lever (``GET {api_base_url}/opportunities/{id}``, Basic ``api_key``) with no
-   database transaction open; Lever refusing or unreachable: 502 (and a notice); no email on it: 422 (and a
-   notice); else the order is stored: 200 ``{"order": id}``.
+   database transaction open; Lever answering 404/410 (no such opportunity: a retry would not find it
+   either): 422 (and a notice); Lever refusing otherwise or unreachable: 502 (and a notice); no email on it:
+   422 (and a notice); else the order is stored: 200 ``{"order": id}``.
 
 The integration is the one in the URL, and the signature is checked with its own token, so a delivery never
 lands in another integration. Refusals are JSON ``{"code", "message"}`` (Lever's own error shape, SECONDARY).
@@ -58,6 +59,7 @@ from assessment_hub.kit.openapi import inbound_documented
 
 STAGE_CHANGE = "candidateStageChange"
 FETCH_TIMEOUT_S = 10.0
+GONE = (404, 410)  # Lever's answers to GET /opportunities/{id} that no retry changes: a 422, not a 502
 CODES = {400: "BadRequest", 401: "Unauthorized", 404: "NotFound", 413: "PayloadTooLarge", 422: "UnprocessableEntity"}
 DELIVERY_TOKEN = ("hub", "delivery_token")
 
@@ -108,7 +110,7 @@ def _refuse_with_notice(inbound: Inbound, status: int, message: str) -> JSONResp
             400: "Not a Lever webhook delivery.",
             401: "The signature does not match the webhook's signature token, the delivery's token already came "
             "with another body (a replay), or a delivery that would order was triggered more than 30 days ago.",
-            422: "The stage's package is not published, or the opportunity has no email.",
+            422: "The stage's package is not published, or the opportunity does not exist at Lever or has no email.",
             502: "Lever refused or could not be reached when the hub read the opportunity.",
             503: "The integration has no signature_token yet.",
         },
@@ -168,6 +170,13 @@ def webhook(inbound: InboundDep, raw: RawBodyDep, request: Request) -> JSONRespo
         answer = fetch_opportunity(request.app.state.http, settings, change.opportunityId, FETCH_TIMEOUT_S)
         opportunity = OpportunityAnswer.model_validate(answer).data
     except ConnectorError as exc:
+        if exc.http_status in GONE:  # final: retrying will not make it appear
+            return _refuse_with_notice(
+                inbound,
+                422,
+                f"opportunity {change.opportunityId!r} does not exist at Lever ({exc.http_status} on GET "
+                "/opportunities/{id}; if every delivery gets this, check the api_base_url setting)",
+            )
         return _refuse_with_notice(inbound, 502, f"reading opportunity {change.opportunityId!r}: {exc.message}")
     except (httpx.HTTPError, ValueError, ValidationError) as exc:
         reason = exc.errors(include_url=False)[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
