@@ -3,7 +3,7 @@
 Lever signs ``token + triggeredAt``, not the body (ats-protocols-2.md §4.2, SECONDARY), and a signature never
 expires: whoever saw one delivery can post its ``token``, ``triggeredAt`` and ``signature`` again with another
 ``data``. So the webhook remembers each signed token with a digest of its body (``intake.remember_event``) and
-refuses the token with another body. Lever's retry policy is not documented (§4.2, §5: UNCONFIRMED), so no
+refuses the token with another body. Lever's retry policy is not documented (§4.2, §5: UNCONFIRMED), so no past
 ``triggeredAt`` is refused for its age alone, but the memory has to end somewhere:
 
 - a token is remembered until its ``triggeredAt`` is ``REPLAY_WINDOW_S`` (30 days) old, plus ``CLOCK_MARGIN_S``
