@@ -165,3 +165,14 @@ def test_data_urls_download_together_within_one_deadline(hub: Hub, tenant: Tenan
         )
     assert response.status_code == 200, response.text
     assert [a["size_bytes"] for a in tenant.order(order_id)["result"]["attachments"]] == [6, 6, 6]
+
+
+@pytest.mark.parametrize("expires", ["\u00b2", "\u0663", "9" * 5000])
+def test_an_attachment_link_with_an_absurd_expiry_is_refused_not_a_500(hub: Hub, expires: str) -> None:
+    """``expires`` passed ``str.isdigit`` (true of "²" and Arabic-Indic digits) and then ``int()``, which
+    raised: the link is refused as any invalid link (403)."""
+    with hub.http() as client:
+        response = client.get(
+            f"/attachments/{'a' * 64}", params={"name": "a.txt", "expires": expires, "signature": "x"}
+        )
+    assert response.status_code == 403, response.text
