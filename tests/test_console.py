@@ -27,6 +27,7 @@ from assessment_hub.delivery.requests import mask_header, request_view
 from assessment_hub.errors import InputInvalid
 from assessment_hub.kit.timestamps import utcnow
 from tests.support import ADMIN_KEY, Hub, Tenant, in_process_hub
+from tests.test_input_edges import CRAFTED_CURSORS, crafted_cursor
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -194,6 +195,14 @@ def test_orders_pages_newest_first_with_keyset_cursors(hub: Hub, tenant: Tenant)
             browse_orders(session, cursor="not-a-cursor")
         with pytest.raises(InputInvalid):
             browse_orders(session, status="DONE")
+
+
+@pytest.mark.parametrize("parts", CRAFTED_CURSORS)
+def test_the_console_answers_a_crafted_cursor_with_its_400_page(hub: Hub, parts: list) -> None:
+    with signed_in(hub) as client:
+        response = client.get("/console/orders", params={"cursor": crafted_cursor(parts)})
+    assert response.status_code == 400, response.text
+    assert "cursor" in response.text
 
 
 def test_the_preview_masks_credentials_but_not_the_body() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 
 import pytest
@@ -101,6 +103,40 @@ def test_a_correction_without_completed_at_keeps_the_earlier_time(tenant: Tenant
     assert any("kept 2026-01-02T01:04:05.123Z" in w["message"] for w in response.json()["warnings"])
 
 
+def test_years_before_1000_come_back_with_four_digits(tenant: Tenant) -> None:
+    """docs/api.md: ``YYYY-MM-DDTHH:mm:ss.sssZ`` for years 1-9999, in the answer and the listing."""
+    order_id = tenant.create_order()
+    response = tenant.put_result(order_id, {**BASE, "completed_at": "0099-01-02T03:04:05.5Z"})
+    assert response.status_code == 200, response.text
+    assert tenant.order(order_id)["result"]["completed_at"] == "0099-01-02T03:04:05.500Z"
+    with tenant.client() as client:
+        listed = client.get(f"/assessment/orders?ids={order_id}").json()["data"]["results"]
+    assert listed[0]["result"]["completed_at"] == "0099-01-02T03:04:05.500Z"
+
+
+def crafted_cursor(parts: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(parts).encode()).rstrip(b"=").decode()
+
+
+CRAFTED_CURSORS = [
+    ["2026-12-03T11:21:00", "a\u0000"],
+    ["2026-12-03T11:21:00\u0000", "a"],
+    ["2026-12-03T11:21:00", 7],
+    ["2026-12-03T11:21:00", {"x": "y"}],
+    [20261203, "a"],
+    ["0001-01-01T00:00:00+01:00", "a"],
+]
+
+
+@pytest.mark.parametrize("parts", CRAFTED_CURSORS)
+def test_a_crafted_cursor_is_not_a_cursor(tenant: Tenant, parts: list) -> None:
+    """docs/api.md: no string may hold NUL (400); a cursor not returned by the API is 400 too, never a
+    database error (PostgreSQL refuses NUL in text parameters)."""
+    with tenant.client() as client:
+        response = client.get("/assessment/orders", params={"cursor": crafted_cursor(parts)})
+    check(response, 400, mentions="cursor")
+
+
 def test_base64_without_padding_is_accepted(tenant: Tenant) -> None:
     order_id = tenant.create_order()
     response = tenant.put_result(
@@ -129,3 +165,14 @@ def test_data_urls_download_together_within_one_deadline(hub: Hub, tenant: Tenan
         )
     assert response.status_code == 200, response.text
     assert [a["size_bytes"] for a in tenant.order(order_id)["result"]["attachments"]] == [6, 6, 6]
+
+
+@pytest.mark.parametrize("expires", ["\u00b2", "\u0663", "9" * 5000])
+def test_an_attachment_link_with_an_absurd_expiry_is_refused_not_a_500(hub: Hub, expires: str) -> None:
+    """``expires`` passed ``str.isdigit`` (true of "²" and Arabic-Indic digits) and then ``int()``, which
+    raised: the link is refused as any invalid link (403)."""
+    with hub.http() as client:
+        response = client.get(
+            f"/attachments/{'a' * 64}", params={"name": "a.txt", "expires": expires, "signature": "x"}
+        )
+    assert response.status_code == 403, response.text

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from assessment_hub.app import create_app
 from assessment_hub.connectors.inbound import integration_base_url
-from assessment_hub.connectors.lever.replay import CLOCK_MARGIN_S, REPLAY_WINDOW_S
+from assessment_hub.connectors.lever.replay import CLOCK_MARGIN_S, MAX_TRIGGERED_AT_MS, REPLAY_WINDOW_S
 from assessment_hub.integrations.models import InboundEventRow
 from assessment_hub.simulators.lever import LeverSimulator
 from tests.connectors.test_lever_contract import (
@@ -144,3 +144,43 @@ def test_a_delivery_older_than_the_window_makes_no_new_order_and_each_token_is_k
     assert abs(kept[late_body["token"]] - until(late_body)) < timedelta(seconds=5)  # 1 day + margin from now
     expected_stale = datetime.now(UTC) + timedelta(seconds=CLOCK_MARGIN_S)  # already stale: the margin only
     assert abs(kept[stale_body["token"]] - expected_stale) < timedelta(seconds=30)
+
+
+@pytest.mark.parametrize(
+    "triggered_at",
+    [10**30, -1, MAX_TRIGGERED_AT_MS + 1, "1" + "0" * 30, 10**400],
+    ids=["1e30", "negative", "max+1", "digits-1e30", "1e400"],
+)
+def test_a_signed_triggered_at_outside_unix_milliseconds_is_400_in_levers_shape(
+    lever: LeverHarness, hub: Hub, triggered_at: int | str
+) -> None:
+    """Correctly signed, but no instant the hub represents (schemas.Delivery): 400, as a boolean is, not a 500."""
+    publish(lever, "pkg-1")
+    sim = lever.sim
+    opportunity = sim.new_opportunity()
+    body = sim.signed(stage_change(sim, opportunity, sim.stage_for("pkg-1")), triggered_at=triggered_at)  # type: ignore[arg-type]
+    refused = sim.deliver(body)
+    assert refused.status_code == 400, refused.text
+    assert set(refused.json()) == {"code", "message"} and "triggeredAt" in refused.json()["message"]
+    assert orders_of(hub, lever.tenant.integration_id) == []
+    assert lever_reads(lever, opportunity) == []
+
+
+def test_a_far_future_triggered_at_orders_nothing_and_its_token_is_not_kept_for_centuries(
+    lever: LeverHarness, hub: Hub
+) -> None:
+    publish(lever, "pkg-1")
+    sim = lever.sim
+    tokens = []
+    for triggered_at in (MAX_TRIGGERED_AT_MS, int(time.time() * 1000) + 2 * DAY_MS):
+        opportunity = sim.new_opportunity()
+        body = sim.signed(stage_change(sim, opportunity, sim.stage_for("pkg-1")), triggered_at=triggered_at)
+        refused = sim.deliver(body)
+        assert refused.status_code == 401 and "in the future" in refused.json()["message"], refused.text
+        assert lever_reads(lever, opportunity) == []
+        tokens.append(body["token"])
+    assert orders_of(hub, lever.tenant.integration_id) == []
+    with hub.sessions() as session:
+        kept = session.scalars(select(InboundEventRow).where(InboundEventRow.event_id.in_(tokens))).all()
+    cap = datetime.now(UTC) + timedelta(seconds=REPLAY_WINDOW_S + 2 * CLOCK_MARGIN_S)
+    assert len(kept) == 2 and all(row.expires_at <= cap + timedelta(seconds=5) for row in kept)

@@ -198,3 +198,14 @@ def test_a_long_retry_after_is_kept_and_capped() -> None:
     assert (
         next_attempt_delay(SETTINGS, "rate_limited", 1, utcnow(), utcnow(), retry_after=10**7) == SETTINGS.retry_cap_s
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "sender"), [pytest.param(n, s, id=n) for senders in SENDERS.values() for n, s in senders.items()]
+)
+def test_a_retry_after_of_a_non_ascii_digit_is_unreadable_not_a_crash(name: str, sender: Sender) -> None:
+    """``Retry-After: ²`` (a latin-1 byte that ``str.isdigit`` accepts and ``float`` refuses): no wait read from
+    it, the answer still classified as rate limited (connectors.base.parse_retry_after)."""
+    with answering(429, {"Retry-After": "\u00b2"}) as url, httpx.Client(timeout=5.0) as http:
+        error_class, retry_after = sender(http, url)
+    assert (error_class, retry_after) == ("rate_limited", None), name

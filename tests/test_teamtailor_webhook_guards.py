@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from assessment_hub.app import create_app
@@ -59,3 +60,19 @@ def test_a_replayed_signature_with_another_body_is_refused_in_every_process(hub:
         again = fake.send_webhook(forged, signature_timestamp=signed_at)
     assert again.status_code == 401 and "already used" in (again.error_message or "")
     assert len(orders_of(hub, harness.tenant.integration_id)) == 1
+
+
+@pytest.mark.parametrize("timestamp", ["9" * 5000, "\u00b2", "1" + "0" * 30, "-1", "1e9"], ids=len)
+def test_an_absurd_signature_timestamp_is_a_401_not_a_500(hub: Hub, fake: FakeTeamtailor, timestamp: str) -> None:
+    """``t`` must be Unix seconds in ASCII digits (signature.py): thousands of digits or a Unicode digit (a
+    latin-1 header byte) made ``int()`` raise; either way the header is refused, nothing ordered."""
+    harness = TeamtailorHarness(hub, fake, webhook_secret=SECRET)
+    publish(harness, "pkg-1")
+    event = fake.make_event(selection={"test": "pkg-1"}, email="ada@example.com")
+    body = json.dumps(event).encode()
+    header = fake.signature_header(event["partner-event"]["id"], body, timestamp=timestamp)  # type: ignore[arg-type]
+    headers = [(k.encode(), v.encode()) for k, v in fake._headers().items()]
+    headers += [(b"Content-Type", b"application/json"), (b"Teamtailor-Signature", header.encode("latin-1"))]
+    refused = httpx.post(f"{fake.base_url}/webhook", content=body, headers=headers, timeout=15)
+    assert refused.status_code == 401, refused.text
+    assert orders_of(hub, harness.tenant.integration_id) == []

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import random
+import re
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy.dialects.sqlite import DATETIME
 
 from assessment_hub.kit.timestamps import format_instant, format_listed_instant, parse_instant
+
+_EMITTED = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
 
 
 @pytest.mark.parametrize(
@@ -40,6 +43,22 @@ def test_format_truncates_to_milliseconds_in_utc() -> None:
     assert format_instant(None) is None
 
 
+@pytest.mark.parametrize(
+    "value,expected",
+    [
+        (datetime(99, 1, 2, 3, 4, 5, 500_000, tzinfo=UTC), "0099-01-02T03:04:05.500Z"),
+        (datetime(1, 1, 1), "0001-01-01T00:00:00.000Z"),
+        (datetime(999, 12, 31, 23, 59, 59, 999_999), "0999-12-31T23:59:59.999Z"),
+        (datetime(1000, 1, 1, 0, 30, tzinfo=timezone(timedelta(hours=1))), "0999-12-31T23:30:00.000Z"),
+    ],
+)
+def test_format_pads_years_before_1000_to_four_digits(value: datetime, expected: str) -> None:
+    """kombo-contract.md §4.1 / docs/api.md: ``YYYY-MM-DDTHH:mm:ss.sssZ`` for years 1-9999 (glibc's
+    ``strftime("%Y")`` writes ``99``)."""
+    assert format_instant(value) == expected
+    assert format_listed_instant(value) == expected
+
+
 def test_the_listing_formats_stored_instants_exactly_as_format_instant() -> None:
     """The order listing reads instants unconverted (SQLite's stored text, psycopg's datetime) and
     ``format_listed_instant`` slices the text: for every instant of years 1-9999, whole seconds and
@@ -51,6 +70,7 @@ def test_the_listing_formats_stored_instants_exactly_as_format_instant() -> None
         value = datetime(1, 1, 1) + timedelta(microseconds=draw.randrange(span_us))
         value = value.replace(microsecond=(0, 999_999, 1_000, 999, value.microsecond)[i % 5])
         expected = format_instant(value)
+        assert _EMITTED.fullmatch(expected or ""), expected  # four-digit year, years 1-999 included
         assert format_listed_instant(stored_text(value)) == expected, value
         assert format_listed_instant(value) == expected, value
         assert format_listed_instant(value.replace(tzinfo=UTC)) == expected, value

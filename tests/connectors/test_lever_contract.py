@@ -300,6 +300,22 @@ def test_unpublished_package_and_lever_refusing_the_key_are_told(lever: LeverHar
     assert len(notices) == 3 and all(n.startswith("Lever delivery refused") for n in notices)
 
 
+def test_an_opportunity_lever_does_not_have_is_422_not_a_retried_502(lever: LeverHarness, hub: Hub) -> None:
+    """Lever answers 404 for GET /opportunities/{id}: a retry would not find it either, so the hub answers a
+    final 422 (and a notice), as for an opportunity without email, not a 502 that Lever would retry."""
+    publish(lever, "pkg-1")
+    sim = lever.sim
+    opportunity = sim.new_opportunity()
+    gone = sim.signed({**stage_change(sim, opportunity, sim.stage_for("pkg-1")), "opportunityId": "no-such-opp"})
+    unknown = sim.deliver(gone)
+    assert unknown.status_code == 422, unknown.text
+    assert unknown.json()["code"] == "UnprocessableEntity"
+    assert "'no-such-opp' does not exist at Lever (404" in unknown.json()["message"]
+    (notice,) = notices_of(hub, lever.tenant.integration_id)
+    assert "no-such-opp" in notice and "(422)" in notice
+    assert orders_of(hub, lever.tenant.integration_id) == []
+
+
 def integration_api_key(hub: Hub, lever: LeverHarness) -> str:
     with hub.sessions() as session:
         return integration_settings(session.get(IntegrationRow, lever.tenant.integration_id), hub.settings.cipher)[

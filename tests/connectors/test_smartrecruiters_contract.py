@@ -176,13 +176,16 @@ def test_a_wrong_or_foreign_token_is_refused_401(hub: Hub, sim: SmartRecruitersS
     publish(harness, "pkg-1")
     with SmartRecruitersSimulator() as other_sim:  # another customer's integration
         foreign = SmartRecruitersHarness(hub, other_sim).sim.fetch_token()
-    for token in ("wrong", foreign, tokens.PREFIX + "1.x"):
+    for token in ("wrong", foreign, tokens.PREFIX + "1.x", tokens.PREFIX + "9" * 5000 + ".x"):
         for method, path in (("GET", "/packages"), ("GET", "/packages/pkg-1"), ("POST", "/packages/orders")):
             body = assert_error_response(sim.request(method, path, token=token, json={}), 401)
             assert body["errors"][0]["code"] == "UNAUTHORIZED"
     secret = str(harness.stored_settings()["client_secret"])
     expired, _ = tokens.issue(secret, harness.tenant.integration_id, now=time.time() - tokens.TTL_S - 5)
     assert_error_response(sim.request("GET", "/packages", token=expired), 401)
+    # "²" passes str.isdigit() but not int(): a latin-1 header byte, refused as any other token
+    superscript = [(b"Authorization", f"Bearer {tokens.PREFIX}\u00b2.x".encode("latin-1"))]
+    assert_error_response(httpx.get(harness.setup["base_url"] + "/packages", headers=superscript), 401)
     unknown = httpx.get(harness.setup["base_url"].rsplit("/", 1)[0] + "/" + "X" * 24 + "/packages")
     assert_error_response(unknown, 404)
     inline = assert_error_response(sim.request("POST", "/packages/inline/orders", json={}), 404)

@@ -23,6 +23,7 @@ from assessment_hub.kit.links import check_attachment_link
 router = APIRouter()
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_EXPIRES = re.compile(r"[0-9]{1,12}")  # Unix seconds, ASCII digits only (int() refuses "²" and 5000 digits)
 
 
 class LinkRefused(InputInvalid):
@@ -36,7 +37,7 @@ def get_attachment(
 ) -> FileResponse:
     settings = request.app.state.settings
     if (
-        not expires.isdigit()
+        not _EXPIRES.fullmatch(expires)
         or not signature
         or not check_attachment_link(settings, sha256, name, int(expires), signature)
     ):

@@ -2,7 +2,9 @@
 
 A cursor encodes the sort key of the last row of a page: ``(created_at, id)``. The next page is
 ``WHERE (created_at, id) > (cursor)``, so a page costs the same at any depth (with the right index).
-Encoding: base64url of compact JSON, no padding. A cursor that does not decode is ``ValueError``.
+Encoding: base64url of compact JSON ``["<created_at ISO 8601>", "<id>"]``, no padding. A cursor that
+does not decode to exactly that (two strings, no NUL in either: PostgreSQL refuses NUL in text
+parameters, docs/api.md) is ``ValueError``: a crafted cursor is never handed to the database.
 """
 
 from __future__ import annotations
@@ -20,9 +22,12 @@ def encode_cursor(created_at: datetime, row_id: str) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    """``(created_at aware UTC, id)`` of a cursor from ``encode_cursor``; ``ValueError`` for anything else."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         created_at, row_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        return as_utc(datetime.fromisoformat(created_at)), str(row_id)
+        if not isinstance(created_at, str) or not isinstance(row_id, str) or "\x00" in created_at + row_id:
+            raise ValueError
+        return as_utc(datetime.fromisoformat(created_at)), row_id
     except Exception:
         raise ValueError("is not a cursor returned by this API") from None

@@ -54,13 +54,15 @@ def parse_instant(text: str) -> ParsedInstant:
 
 
 def format_instant(value: datetime | None) -> str | None:
-    """Format as ``YYYY-MM-DDTHH:mm:ss.sssZ`` (milliseconds, truncated); naive values are taken as UTC."""
+    """Format as ``YYYY-MM-DDTHH:mm:ss.sssZ`` (milliseconds, truncated); naive values are taken as UTC.
+
+    The year always has four digits (``0099-...``): ``datetime.isoformat`` pads it, unlike glibc's
+    ``strftime("%Y")``."""
     if value is None:
         return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.isoformat(timespec="milliseconds") + "Z"
 
 
 def format_listed_instant(value: datetime | str) -> str:
@@ -70,14 +72,10 @@ def format_listed_instant(value: datetime | str) -> str:
     0.2 instead of ~1.5 us a value, two values an order. Other text is parsed (``datetime.fromisoformat``,
     ``ValueError`` if it names no instant)."""
     if isinstance(value, str):
-        if len(value) == 26 and value[10] == " " and value[19] == "." and value[0] != "0":
+        if len(value) == 26 and value[10] == " " and value[19] == ".":
             return f"{value[:10]}T{value[11:23]}Z"
         value = datetime.fromisoformat(value)
-    if value.year < 1000:  # strftime's %Y does not pad these
-        return format_instant(value)  # type: ignore[return-value]
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return value.isoformat(timespec="milliseconds") + "Z"
+    return format_instant(value)  # type: ignore[return-value]
 
 
 def utcnow() -> datetime:

@@ -1,7 +1,9 @@
 """The endpoint Lever calls: ``POST /connectors/lever/{connection}/webhook`` (the set-up's ``webhook_url``, added in
 Lever as a Candidate Stage Change webhook; ats-protocols-2.md §4.2, SECONDARY).
 
-A delivery becomes an order when its signature is valid and its ``toStageId`` is one of the ``stage_packages``:
+A body that is not a delivery (``schemas.Delivery``: e.g. a ``triggeredAt`` that is a boolean, a fraction, or
+outside Unix milliseconds 0 to 9999-12-31T23:59:59.999Z) is 400 before anything else. A delivery becomes an
+order when its signature is valid and its ``toStageId`` is one of the ``stage_packages``:
 
 1. no ``signature_token`` set yet: 503, the message (and the log) tells the operator to set it;
 2. ``signature != hex(HMAC-SHA256(signature_token, token + triggeredAt))``: 401;
@@ -13,11 +15,12 @@ A delivery becomes an order when its signature is valid and its ``toStageId`` is
 5. the stage's package is not published: 422 (and a notice for the vendor);
 6. the same delivery again (its ``token``), or a contact that already has an OPEN order of that package: 200 with
    that order, no second one;
-7. triggered more than 30 days ago (``replay.is_stale``: its token may be forgotten, so it cannot be told from
-   a replay): 401 (and a notice);
+7. triggered more than 30 days ago or more than an hour in the future (``replay.is_stale``: its token may be
+   forgotten, so it cannot be told from a replay): 401 (and a notice);
 8. the opportunity is read from Lever (``GET {api_base_url}/opportunities/{id}``, Basic ``api_key``) with no
-   database transaction open; Lever refusing or unreachable: 502 (and a notice); no email on it: 422 (and a
-   notice); else the order is stored: 200 ``{"order": id}``.
+   database transaction open; Lever answering 404/410 (no such opportunity: a retry would not find it
+   either): 422 (and a notice); Lever refusing otherwise or unreachable: 502 (and a notice); no email on it:
+   422 (and a notice); else the order is stored: 200 ``{"order": id}``.
 
 The integration is the one in the URL, and the signature is checked with its own token, so a delivery never
 lands in another integration. Refusals are JSON ``{"code", "message"}`` (Lever's own error shape, SECONDARY).
@@ -56,6 +59,7 @@ from assessment_hub.kit.openapi import inbound_documented
 
 STAGE_CHANGE = "candidateStageChange"
 FETCH_TIMEOUT_S = 10.0
+GONE = (404, 410)  # Lever's answers to GET /opportunities/{id} that no retry changes: a 422, not a 502
 CODES = {400: "BadRequest", 401: "Unauthorized", 404: "NotFound", 413: "PayloadTooLarge", 422: "UnprocessableEntity"}
 DELIVERY_TOKEN = ("hub", "delivery_token")
 
@@ -106,7 +110,7 @@ def _refuse_with_notice(inbound: Inbound, status: int, message: str) -> JSONResp
             400: "Not a Lever webhook delivery.",
             401: "The signature does not match the webhook's signature token, the delivery's token already came "
             "with another body (a replay), or a delivery that would order was triggered more than 30 days ago.",
-            422: "The stage's package is not published, or the opportunity has no email.",
+            422: "The stage's package is not published, or the opportunity does not exist at Lever or has no email.",
             502: "Lever refused or could not be reached when the hub read the opportunity.",
             503: "The integration has no signature_token yet.",
         },
@@ -149,19 +153,30 @@ def webhook(inbound: InboundDep, raw: RawBodyDep, request: Request) -> JSONRespo
     if existing is not None:
         return _answer(200, "Already ordered.", existing)
     if replay.is_stale(delivery.triggeredAt):
+        when = (
+            f"more than {replay.CLOCK_MARGIN_S // 3600} hour in the future: the hub remembers no token that long"
+            if replay.is_future(delivery.triggeredAt)
+            else f"more than {replay.REPLAY_WINDOW_S // 86400} days ago: the hub no longer remembers its token"
+        )
         return _refuse_with_notice(
             inbound,
             401,
             f"the delivery for opportunity {change.opportunityId!r} (stage {change.toStageId!r}) was triggered at "
-            f"{delivery.triggeredAt!r}, more than {replay.REPLAY_WINDOW_S // 86400} days ago: the hub no longer "
-            "remembers its token, so it cannot be told from a replayed signature (move the candidate into the stage "
-            "again to order)",
+            f"{delivery.triggeredAt!r}, {when}, so it cannot be told from a replayed signature (move the candidate "
+            "into the stage again to order)",
         )
     session.commit()  # only the token's memory written: end the transaction before calling Lever (no lock held)
     try:
         answer = fetch_opportunity(request.app.state.http, settings, change.opportunityId, FETCH_TIMEOUT_S)
         opportunity = OpportunityAnswer.model_validate(answer).data
     except ConnectorError as exc:
+        if exc.http_status in GONE:  # final: retrying will not make it appear
+            return _refuse_with_notice(
+                inbound,
+                422,
+                f"opportunity {change.opportunityId!r} does not exist at Lever ({exc.http_status} on GET "
+                "/opportunities/{id}; if every delivery gets this, check the api_base_url setting)",
+            )
         return _refuse_with_notice(inbound, 502, f"reading opportunity {change.opportunityId!r}: {exc.message}")
     except (httpx.HTTPError, ValueError, ValidationError) as exc:
         reason = exc.errors(include_url=False)[0]["msg"] if isinstance(exc, ValidationError) else str(exc)

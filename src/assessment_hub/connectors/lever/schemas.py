@@ -16,6 +16,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from assessment_hub.connectors.lever.replay import MAX_TRIGGERED_AT_MS
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="allow")
@@ -52,8 +54,15 @@ class Delivery(_Model):
     @field_validator("triggeredAt", mode="before")
     @classmethod
     def _instant(cls, value: Any) -> Any:
+        """Unix milliseconds from 0 to ``replay.MAX_TRIGGERED_AT_MS`` (9999-12-31T23:59:59.999Z), as a number
+        or its digits (other text is kept: stale, ``replay.is_stale``); a boolean, a fraction or a number out
+        of that range is refused (400): no instant the hub could remember a token until."""
         if isinstance(value, bool):
             raise ValueError("must be Unix milliseconds")
+        digits = value.strip() if isinstance(value, str) else None
+        number = value if isinstance(value, int) else int(digits) if digits and digits.isdigit() else None
+        if number is not None and not 0 <= number <= MAX_TRIGGERED_AT_MS:
+            raise ValueError(f"must be Unix milliseconds from 0 to {MAX_TRIGGERED_AT_MS} (9999-12-31T23:59:59.999Z)")
         return value
 
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import time
 
 PREFIX = "srat_"
 TTL_S = 3600
 """``expires_in`` of every token (the hub's choice; SmartRecruiters reads it)."""
+_EXPIRY = re.compile(r"[0-9]{1,12}")  # Unix seconds in ASCII digits: int() refuses "²" and 5000 digits
 
 
 def _mac(client_secret: str, integration_id: str, expiry: int) -> str:
@@ -31,6 +33,6 @@ def valid(token: str | None, client_secret: str, integration_id: str, *, now: fl
     if not token or not client_secret or not token.startswith(PREFIX):
         return False
     expiry_text, _, mac = token[len(PREFIX) :].partition(".")
-    if not expiry_text.isdigit() or int(expiry_text) < (time.time() if now is None else now):
+    if not _EXPIRY.fullmatch(expiry_text) or int(expiry_text) < (time.time() if now is None else now):
         return False
     return hmac.compare_digest(mac, _mac(client_secret, integration_id, int(expiry_text)))
