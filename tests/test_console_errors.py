@@ -87,3 +87,15 @@ def test_a_held_sqlite_write_lock_gets_an_html_429_and_a_fault_an_html_500(
         logged = capfd.readouterr().err
         assert "unhandled_error" in logged and "Traceback" in logged and "JSONDecodeError" in logged, logged
         assert "not json" not in fault.text  # nothing of the exception reaches the page
+
+
+def test_a_console_path_no_route_answers_is_an_html_page_too(tmp_path: Path) -> None:
+    """A path under /console that no route answers (404), or a method a console route does not take (405), is
+    the console's HTML error page with its headers; elsewhere the same is the JSON envelope. Before, both were
+    the envelope: Starlette's router answers them before any console route runs (a fresh-eyes trial)."""
+    settings = hub_settings(f"sqlite:///{tmp_path / 'hub.db'}", tmp_path)
+    with console(settings) as (client, _state, _use):
+        assert_console_error(client.get("/console/no-such-page"), 404, None, "No route GET /console/no-such-page")
+        assert_console_error(client.delete("/console/api-keys"), 405, None, "DELETE is not allowed")
+        assert_envelope(client.get("/v1/no-such-route"), 404, "No route GET /v1/no-such-route")
+        assert_envelope(client.get("/consoles"), 404, "No route GET /consoles")

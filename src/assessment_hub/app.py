@@ -35,7 +35,7 @@ from assessment_hub.connect.routes import router as connect_router
 from assessment_hub.connectors.inbound import mount_inbound_routes
 from assessment_hub.connectors.registry import CONNECTORS
 from assessment_hub.console.routes import router as console_router
-from assessment_hub.console.web import ConsolePage, answer_console_page
+from assessment_hub.console.web import ConsolePage, answer_console_page, unrouted_page
 from assessment_hub.db.engine import API, API_WITH_WORKER, build_engine, build_loop_read_engine, database_url, read_only
 from assessment_hub.db.reader import Reader
 from assessment_hub.db.writer import Writer
@@ -233,11 +233,16 @@ def _install_error_handlers(app: FastAPI) -> None:
         return respond(InputInvalid(describe_validation_error(exc).replace("Invalid request body", "Invalid request")))
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        path = request.url.path
+        unrouted: HubError | None = None
         if exc.status_code == 404:
-            return respond(NotFound(f"No route {request.method} {request.url.path}."))
-        if exc.status_code == 405:
-            return respond(MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}."))
+            unrouted = NotFound(f"No route {request.method} {path}.")
+        elif exc.status_code == 405:
+            unrouted = MethodNotAllowed(f"{request.method} is not allowed on {path}.")
+        if unrouted is not None:  # under /console, the console's HTML page; elsewhere the JSON envelope
+            in_console = path == "/console" or path.startswith("/console/")
+            return unrouted_page(request, unrouted) if in_console else respond(unrouted)
         error = InputInvalid(str(exc.detail))
         error.status_code = exc.status_code
         return respond(error)

@@ -155,6 +155,12 @@ async def answer_console_page(_request: Request, exc: Exception) -> Response:
     return exc.response
 
 
+def unrouted_page(request: Request, exc: HubError) -> Response:
+    """The console's error page for a path under ``/console`` that no route answers (404) or a method it does
+    not take (405): Starlette's router answers those before any ``ConsoleRoute`` runs."""
+    return _secured(error_page(request, exc))
+
+
 def _secured(response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
