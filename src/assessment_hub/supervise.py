@@ -116,6 +116,20 @@ def stop_worker_process(process, timeout: float) -> None:
             process.wait()
 
 
+def exit_description(code: int) -> str:
+    """How a child process ended, from ``Popen.wait``'s code: ``exited with status 3``, or ``was killed by
+    SIGKILL (signal 9)`` for a negative code (an OOM kill reads so)."""
+    if code >= 0:
+        return f"exited with status {code}"
+    import signal
+
+    try:
+        name = signal.Signals(-code).name
+    except ValueError:
+        return f"was killed by signal {-code}"
+    return f"was killed by {name} (signal {-code})"
+
+
 class WorkerKeeper:
     """Keeps one delivery worker process running beside the API processes: a worker that exits while the
     hub serves (killed, crashed, out of memory) is reported on stderr and started again, after
@@ -150,7 +164,7 @@ class WorkerKeeper:
             failures = 1 if time.monotonic() - started >= self.HEALTHY_AFTER_S else failures + 1
             delay = self.RESTART_DELAYS_S[min(failures, len(self.RESTART_DELAYS_S)) - 1]
             print(
-                f"assessment-hub: the delivery worker process (pid {process.pid}) exited with status {code}; "
+                f"assessment-hub: the delivery worker process (pid {process.pid}) {exit_description(code)}; "
                 f"starting a new one in {delay:g} s",
                 file=sys.stderr,
                 flush=True,
