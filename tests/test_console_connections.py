@@ -156,18 +156,25 @@ def test_the_order_page_takes_one_connection_whatever_the_connector(page_hub: An
     assert (use.checkouts, use.peak) == (1, 1), f"{tool}: {use.checkouts} checkouts, {use.peak} at once"
 
 
-@pytest.mark.skipif(not POSTGRES_URL, reason="needs ASSESSMENT_HUB_TEST_POSTGRES_URL (SQLite's pool is fixed)")
-def test_the_ashby_order_page_answers_on_a_pool_of_one(tmp_path: Path) -> None:
+@contextmanager
+def console_on_a_pool_of_one(tmp_path: Path) -> Iterator[tuple[httpx.Client, Any, PoolUse]]:
+    """``console`` on a fresh PostgreSQL database whose main pool is one connection, no overflow, 1 s wait."""
     from tests.support import temporary_postgres_database
 
     assert POSTGRES_URL
     with temporary_postgres_database(POSTGRES_URL) as url:
         settings = hub_settings(url, tmp_path, db_pool_size=1, db_max_overflow=0, db_pool_timeout_s=1.0)
-        with console(settings) as (client, state, _use):
-            order_id = order_with_result(client, state, "ashby")
-            page = client.get(f"/console/orders/{order_id}")
-            assert page.status_code == 200, page.text
-            assert "/assessment.update" in page.text  # the preview was built, its timestamps read
+        with console(settings) as hub:
+            yield hub
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="needs ASSESSMENT_HUB_TEST_POSTGRES_URL (SQLite's pool is fixed)")
+def test_the_ashby_order_page_answers_on_a_pool_of_one(tmp_path: Path) -> None:
+    with console_on_a_pool_of_one(tmp_path) as (client, state, _use):
+        order_id = order_with_result(client, state, "ashby")
+        page = client.get(f"/console/orders/{order_id}")
+        assert page.status_code == 200, page.text
+        assert "/assessment.update" in page.text  # the preview was built, its timestamps read
 
 
 def test_the_counter_sees_a_second_connection(page_hub: Any) -> None:

@@ -18,7 +18,7 @@ from assessment_hub.console.web import CSP
 from tests.conftest import POSTGRES_URL
 from tests.support import ADMIN_KEY, hub_settings
 from tests.test_console import token
-from tests.test_console_connections import console, order_with_result
+from tests.test_console_connections import console, console_on_a_pool_of_one, order_with_result
 
 
 def assert_console_error(page: httpx.Response, status: int, retry_after: str | None, words: str) -> None:
@@ -41,25 +41,20 @@ def assert_envelope(response: httpx.Response, status: int, words: str) -> None:
 
 @pytest.mark.skipif(not POSTGRES_URL, reason="needs ASSESSMENT_HUB_TEST_POSTGRES_URL (SQLite's pool is fixed)")
 def test_without_a_free_connection_the_console_answers_an_html_503(tmp_path: Path) -> None:
-    from tests.support import temporary_postgres_database
-
-    assert POSTGRES_URL
-    with temporary_postgres_database(POSTGRES_URL) as url:
-        settings = hub_settings(url, tmp_path, db_pool_size=1, db_max_overflow=0, db_pool_timeout_s=1.0)
-        with console(settings) as (client, state, _use):
-            order_id = order_with_result(client, state, "sandbox")
-            csrf = token(client)
-            with state.engine.connect() as held:
-                held.execute(text("SELECT 1"))  # the pool's only connection, taken
-                page = client.get(f"/console/orders/{order_id}")
-                form = client.post("/console/api-keys", data={"name": "x", "csrf_token": csrf})
-                admin = client.get("/admin/integrations", headers={"Authorization": f"Bearer {ADMIN_KEY}"})
-            assert_console_error(page, 503, "2", "no free database connection")
-            assert_console_error(form, 503, "2", "no free database connection")
-            assert_envelope(admin, 503, "no free database connection")
-            assert admin.headers["Retry-After"] == "2"
-            assert client.get(f"/console/orders/{order_id}").status_code == 200  # released: served again
-            assert "<td>x</td>" not in client.get("/console/api-keys").text  # the refused form stored nothing
+    with console_on_a_pool_of_one(tmp_path) as (client, state, _use):
+        order_id = order_with_result(client, state, "sandbox")
+        csrf = token(client)
+        with state.engine.connect() as held:
+            held.execute(text("SELECT 1"))  # the pool's only connection, taken
+            page = client.get(f"/console/orders/{order_id}")
+            form = client.post("/console/api-keys", data={"name": "x", "csrf_token": csrf})
+            admin = client.get("/admin/integrations", headers={"Authorization": f"Bearer {ADMIN_KEY}"})
+        assert_console_error(page, 503, "2", "no free database connection")
+        assert_console_error(form, 503, "2", "no free database connection")
+        assert_envelope(admin, 503, "no free database connection")
+        assert admin.headers["Retry-After"] == "2"
+        assert client.get(f"/console/orders/{order_id}").status_code == 200  # released: served again
+        assert "<td>x</td>" not in client.get("/console/api-keys").text  # the refused form stored nothing
 
 
 def test_a_held_sqlite_write_lock_gets_an_html_429_and_a_fault_an_html_500(

@@ -87,6 +87,18 @@ def worker_env(database_url: str, tmp_path: Path, **extra: str) -> dict[str, str
     return env
 
 
+def refused_worker(args: list[str], database: Path, tmp_path: Path, **extra: str) -> subprocess.CompletedProcess[str]:
+    """``assessment-hub worker ARGS`` on the SQLite file ``database``, run to its end (these refuse to start)."""
+    return subprocess.run(
+        CLI + ["worker", *args],
+        env=worker_env(f"sqlite:///{database}", tmp_path, **extra),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 def test_a_worker_alone_serves_its_delivery_counters(own_database_url: str, tmp_path: Path) -> None:
     """Scraped before any delivery: the counter family with no sample; after one order's webhook is
     delivered: ``{kind="webhook",outcome="succeeded"} 1``, after a second one 2. The start line names the
@@ -157,14 +169,7 @@ def test_a_metrics_port_in_use_is_one_line_and_exit_2(tmp_path: Path, how: str) 
         port = holder.getsockname()[1]
         extra = {"ASSESSMENT_HUB_WORKER_METRICS_PORT": str(port)} if how == "setting" else {}
         args = ["--metrics-port", str(port)] if how == "option" else []
-        result = subprocess.run(
-            CLI + ["worker", *args],
-            env=worker_env(f"sqlite:///{database}", tmp_path, **extra),
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        result = refused_worker(args, database, tmp_path, **extra)
     assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
     assert result.stderr.strip() == (
         f"error: cannot serve metrics on 127.0.0.1:{port}: the port is already in use (another worker or server "
@@ -176,14 +181,7 @@ def test_a_metrics_port_in_use_is_one_line_and_exit_2(tmp_path: Path, how: str) 
 def test_an_address_not_on_this_machine_is_one_line_and_exit_2(tmp_path: Path) -> None:
     """192.0.2.1 (TEST-NET-1) is no interface of this machine: the one line names the options to check."""
     database = tmp_path / "w.db"
-    result = subprocess.run(
-        CLI + ["worker", "--metrics-port", str(free_port()), "--metrics-host", "192.0.2.1"],
-        env=worker_env(f"sqlite:///{database}", tmp_path),
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = refused_worker(["--metrics-port", str(free_port()), "--metrics-host", "192.0.2.1"], database, tmp_path)
     assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
     err = result.stderr.strip()
     assert err.startswith("error: cannot serve metrics on 192.0.2.1:") and "--metrics-host" in err, err
@@ -203,13 +201,6 @@ def test_bad_metrics_values_are_refused_by_name(
     tmp_path: Path, args: list[str], variable: str | None, value: str | None, message: str
 ) -> None:
     extra = {variable: value} if variable and value is not None else {}
-    result = subprocess.run(
-        CLI + ["worker", *args],
-        env=worker_env(f"sqlite:///{tmp_path / 'w.db'}", tmp_path, **extra),
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = refused_worker(args, tmp_path / "w.db", tmp_path, **extra)
     assert result.returncode == 2 and message in result.stderr, (result.returncode, result.stderr)
     assert "Traceback" not in result.stderr and "started" not in result.stdout

@@ -60,22 +60,21 @@ def normalize_job(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def result_view(row: ResultRevisionRow | Row[Any], attachments: Sequence[AttachmentRow | Row[Any]]) -> dict[str, Any]:
-    """The latest result of an order: a revision (ORM or Core row) and its attachments in position order.
-    Its instants may be datetimes or SQLite's stored text (``format_listed_instant``)."""
+    """The latest result of an order: a revision (ORM or Core row) and its attachments in position order."""
     return {
         "revision": row.revision,
         "status": row.status,
         "score": row.score,
         "max_score": row.max_score,
         "result_url": row.result_url,
-        "completed_at": None if row.completed_at is None else format_listed_instant(row.completed_at),
+        "completed_at": format_instant(row.completed_at),
         "attributes": row.attributes,
         "attachments": [
             {"name": a.name, "content_type": a.content_type, "sha256": a.sha256, "size_bytes": a.size_bytes}
             for a in attachments
         ],
         "remote_fields": row.remote_fields,
-        "received_at": format_listed_instant(row.created_at),
+        "received_at": format_instant(row.created_at),
     }
 
 

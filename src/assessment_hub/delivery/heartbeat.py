@@ -169,7 +169,8 @@ def _run_chore(chore: Chore) -> None:
 
 
 def _failed(outage: Outage, what: str, exc: Exception) -> None:
-    """A database that cannot be used: ``outage`` says so once (the beats and chores keep their own pace); any other exception is a fault, logged with its traceback every time."""
+    """A database that cannot be used: ``outage`` says so once (the beats and chores keep their own pace);
+    any other exception is a fault, logged with its traceback every time."""
     if database_problem(exc) is None:
         log.error("%s failed", what, exc_info=exc)
     else:

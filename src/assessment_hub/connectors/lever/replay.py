@@ -49,7 +49,7 @@ def is_stale(triggered_at: int | str, *, now: float | None = None) -> bool:
     in the future (``is_future``), or at no readable instant."""
     instant = triggered_s(triggered_at)
     now = time.time() if now is None else now
-    return instant is None or now - instant > REPLAY_WINDOW_S or instant - now > CLOCK_MARGIN_S
+    return instant is None or now - instant > REPLAY_WINDOW_S or is_future(triggered_at, now=now)
 
 
 def is_future(triggered_at: int | str, *, now: float | None = None) -> bool:
