@@ -1,10 +1,12 @@
 """A result written through the driver (``assessment.sql_sqlite``, ``assessment.sql_pg``) is stored exactly
 as SQLAlchemy stores the same values: every column of the revision, the order's update and the queued
-write-back, compared as the database holds them (text, on SQLite) with a copy written through Core."""
+write-back, compared as the database holds them (text, on SQLite) with a copy written through Core; except
+``remote_fields``, stored as the JSON text the vendor sent (``NormalizedResult.remote_fields_text``)."""
 
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
 
 from sqlalchemy import Table, cast, insert, select
@@ -25,9 +27,10 @@ RESULT = {
         {"type": "TEXT", "label": "Résumé ✓", "value": 'très "bien"\nok'},
         {"type": "SUB_RESULT", "id": "s1", "label": "Part", "score": {"value": 3, "max": 4}, "status": "COMPLETED"},
     ],
-    "remote_fields": {"x": [1, 2.5, None, True, "é"]},
     "attachments": [{"name": "report.txt", "content_type": "text/plain", "data": base64.b64encode(b"report").decode()}],
 }
+REMOTE_FIELDS = '{"x":[1, 2.50, null,true,"é", "\\u00e9"] , "x" :-0.0}'
+"""As the vendor wrote it: stored as this text (the value is ``{"x": -0.0}``)."""
 
 
 def _texts(table: Table) -> list[Any]:
@@ -56,7 +59,11 @@ def _copy_through_core(sessions: Any, table: Table, where: Any, overrides: dict[
 
 def test_a_result_is_stored_as_sqlalchemy_stores_the_same_values(tenant: Tenant) -> None:
     order_id = tenant.create_order()
-    response = tenant.put_result(order_id, RESULT)
+    body = json.dumps(RESULT)[:-1] + ', "remote_fields": ' + REMOTE_FIELDS + "}"
+    with tenant.client() as client:
+        response = client.put(
+            f"/assessment/orders/{order_id}/result", content=body, headers={"Content-Type": "application/json"}
+        )
     assert response.status_code == 200, response.text
     sessions = tenant.hub.sessions
     revisions: Table = ResultRevisionRow.__table__  # type: ignore[assignment]
@@ -68,7 +75,10 @@ def test_a_result_is_stored_as_sqlalchemy_stores_the_same_values(tenant: Tenant)
         sessions, revisions, revisions.c.order_id == order_id, {"id": new_id(), "revision": 2}
     )
     assert written["revision"] == "1" and written["status"] == "COMPLETED"
-    assert {**copy, "id": None, "revision": None} == {**written, "id": None, "revision": None}
+    assert written["remote_fields"] == REMOTE_FIELDS  # the vendor's text; Core serializes the value it reads
+    assert (copy["remote_fields"], json.loads(written["remote_fields"])) == ('{"x": -0.0}', {"x": -0.0})
+    ignored = {"id": None, "revision": None, "remote_fields": None}
+    assert {**copy, **ignored} == {**written, **ignored}
 
     attachment, copy = _copy_through_core(
         sessions, attachments, attachments.c.revision_id == written["id"], {"id": new_id(), "position": 1}

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from assessment_hub.db.base import Base, JSONType, UTCDateTime
+from assessment_hub.db.base import Base, JSONTextType, JSONType, UTCDateTime
 from assessment_hub.kit.states import OrderStatus
 from assessment_hub.kit.timestamps import utcnow
 
@@ -84,8 +84,12 @@ class ResultRevisionRow(Base):
     max_score: Mapped[float | None] = mapped_column(Float)
     result_url: Mapped[str] = mapped_column(Text)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    attributes: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
-    remote_fields: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    attributes: Mapped[list[dict[str, Any]]] = mapped_column(JSONTextType)
+    """Today's shape, as the hub serialized it (the same text on both backends: the listing splices it)."""
+    remote_fields: Mapped[dict[str, Any] | None] = mapped_column(JSONTextType)
+    """The JSON text the vendor sent (``NormalizedResult.remote_fields_text``), kept as written and spliced
+    into the listing: the vendor's spelling on both backends. Rows PostgreSQL stored before migration 0007
+    keep ``jsonb``'s spelling of the values; an erasure that redacts it writes the hub's serialization."""
     warnings: Mapped[list[str]] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -5,7 +5,8 @@ Rules and their sources:
 - legacy top-level ``sub_results`` become SUB_RESULT attributes (kombo-contract.md §4.5, middle shape);
 - the old spelling ``COMPLETE`` is stored as ``COMPLETED``;
 - ``completed_at`` is parsed leniently (``kit.timestamps``); COMPLETED/CANCELLED without it get the
-  server time; a naive time is taken as UTC (shared/cases/result-completed-at.json).
+  server time; a naive time is taken as UTC (shared/cases/result-completed-at.json);
+- ``remote_fields`` is kept as the vendor wrote it: its values, and its JSON text as sent.
 """
 
 from __future__ import annotations
@@ -40,6 +41,10 @@ class NormalizedResult:
     completed_at_defaulted: bool = False
     """No ``completed_at`` was sent for a terminal status: the receive time stands in (a correction
     keeps the earlier revision's time instead, ``service.record_result``)."""
+    remote_fields_text: str | None = None
+    """``remote_fields`` as the JSON text the vendor sent (``kit.body.json_body``, after the body validated),
+    stored as is, so that the listing gives it back in the vendor's spelling; None (no ``remote_fields``, or
+    a result not parsed from a request body): the value is stored through the hub's JSON serializer."""
 
 
 def normalize_result(body: ResultIn) -> NormalizedResult:
@@ -103,6 +108,7 @@ def normalize_result(body: ResultIn) -> NormalizedResult:
         remote_fields=body.remote_fields,
         warnings=warnings,
         completed_at_defaulted=defaulted,
+        remote_fields_text=body.member_text("remote_fields") if body.remote_fields is not None else None,
     )
 
 

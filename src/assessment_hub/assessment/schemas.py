@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Discriminator,
     Field,
@@ -25,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from assessment_hub.kit.body import KeepsMemberText
 from assessment_hub.kit.states import OrderStatus
 
 PACKAGE_TYPES = ("BEHAVIORAL", "VIDEO_INTERVIEW", "SKILLS_TEST", "BACKGROUND_CHECK", "REFERENCE_CHECK")
@@ -49,9 +49,10 @@ def _finite(value: float | None, _info: Any = None) -> float | None:
     return number
 
 
-class _Body(BaseModel):
+class _Body(KeepsMemberText):
     """Strict about types (a number is never taken for a string, nor a string for a number or a boolean);
-    unknown fields are kept and reported as warnings."""
+    unknown fields are kept and reported as warnings. A body names in ``KEPT_TEXT`` the members whose
+    JSON text as sent ``kit.body.json_body`` keeps (``member_text``)."""
 
     model_config = ConfigDict(extra="allow", str_strip_whitespace=False, strict=True)
 
@@ -178,6 +179,9 @@ class ResultIn(_Body):
     sub_results: list[LegacySubResultIn] | None = None
     attachments: list[AttachmentIn] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
     remote_fields: dict[str, Any] | None = None
+    """The vendor's own fields: stored and listed as the JSON text the vendor sent (``member_text``)."""
+
+    KEPT_TEXT: ClassVar[tuple[str, ...]] = ("remote_fields",)
 
     _check = field_validator("score", "max_score")(_finite)
 

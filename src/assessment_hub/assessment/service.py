@@ -445,6 +445,7 @@ def _write_result_sqlite(
         order_id=order_id,
         attachments=attachments,
         revision_values=lambda order_status, latest: revision_values(result, order_status, latest),
+        remote_fields_text=result.remote_fields_text,
         take_notices=take,
     )
     note_outbox_added(session)

@@ -21,8 +21,12 @@ Measured (bench/NOTES.md, "Result write on PostgreSQL"): the SQLAlchemy Core pat
 
 Parameters go through psycopg (``%(name)s``); instants are bound as naive UTC, as ``db.base.UTCDateTime``
 stores them (a ``timestamp without time zone`` column would otherwise convert an aware value with the
-session's ``TimeZone``); JSON documents as ``Jsonb`` (as SQLAlchemy's ``JSONB`` binds them, ``None`` as a
-JSON ``null`` like SQLAlchemy's default ``none_as_null=False``).
+session's ``TimeZone``); JSON documents as ``Json`` for the ``json`` columns (``attributes``,
+``remote_fields``) and ``Jsonb`` for ``warnings``, serialized by ``json.dumps`` as SQLAlchemy's
+``JSON``/``JSONB`` bind them (``None`` as a JSON ``null`` like SQLAlchemy's default ``none_as_null=False``);
+``remote_fields`` as the vendor's own JSON text when the result carries it
+(``NormalizedResult.remote_fields_text``), which the ``json`` column keeps byte for byte (as SQLite's text
+column does) and the listing splices.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from psycopg.pq import TransactionStatus
-from psycopg.types.json import Jsonb
+from psycopg.types.json import Json, Jsonb
 
 from assessment_hub.assessment.attachments import StoredAttachment, new_attachment_rows
 from assessment_hub.assessment.records import AttachmentRecord, RevisionRecord
@@ -113,8 +117,16 @@ class _Latest:
         self.completed_at = None if completed_at is None else completed_at.replace(tzinfo=UTC)
 
 
+def _as_is(text: str) -> str:
+    return text
+
+
 def _queue_writes(
-    cursor: Any, keys: dict[str, str], values: dict[str, Any], attachments: Sequence[StoredAttachment]
+    cursor: Any,
+    keys: dict[str, str],
+    values: dict[str, Any],
+    attachments: Sequence[StoredAttachment],
+    remote_fields_text: str | None,
 ) -> list[dict[str, Any]]:
     """Queue round trip 2's writes on ``cursor`` (in the pipeline); returns the attachments' values."""
     attachment_values = new_attachment_rows(values["id"], attachments)
@@ -124,8 +136,10 @@ def _queue_writes(
         {
             **values,
             "completed_at": naive_utc(values["completed_at"]),
-            "attributes": Jsonb(values["attributes"]),
-            "remote_fields": Jsonb(values["remote_fields"]),
+            "attributes": Json(values["attributes"]),
+            "remote_fields": (
+                Json(values["remote_fields"]) if remote_fields_text is None else Json(remote_fields_text, dumps=_as_is)
+            ),
             "warnings": Jsonb(values["warnings"]),
             "created_at": now,
         },
@@ -192,7 +206,7 @@ def write_result(
                 raise NotFound(f"No assessment order with id {order_id!r} in integration {integration_id!r}.")
             row = latest_cursor.fetchone()
             values = revision_values(order[1], _Latest(*row) if row is not None else None)
-            attachment_values = _queue_writes(lock, keys, values, attachments)
+            attachment_values = _queue_writes(lock, keys, values, attachments, result.remote_fields_text)
             if take_notices:
                 notices_cursor.execute(_TAKE_NOTICES, {**keys, "now": naive_utc(utcnow())})
             lock.execute(f"NOTIFY {NOTIFY_CHANNEL}")  # wakes the workers of every process, at commit

@@ -16,8 +16,10 @@ gaps. The statements, in order:
 
 Values are bound with the bind processors of the tables' own column types (``_Binds``), so what is stored
 is byte for byte what SQLAlchemy's Core statements stored: instants as naive UTC text with microseconds,
-JSON documents through the dialect's serializer. Measured (bench/NOTES.md, "The result write on SQLite
-through the driver"): the same statements through SQLAlchemy Core cost about twice the CPU per result.
+JSON documents through the dialect's serializer; except ``remote_fields`` when the vendor's own JSON text
+of it is given (``NormalizedResult.remote_fields_text``): that text is stored as is (the listing splices
+it). Measured (bench/NOTES.md, "The result write on SQLite through the driver"): the same statements
+through SQLAlchemy Core cost about twice the CPU per result.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ _REVISION_COLUMNS = (
     "warnings",
     "created_at",
 )
+_REMOTE_FIELDS = _REVISION_COLUMNS.index("remote_fields")
 _ATTACHMENT_COLUMNS = ("id", "revision_id", "position", "name", "content_type", "sha256", "size_bytes", "source_url")
 
 
@@ -131,11 +134,14 @@ def write_result(
     order_id: str,
     attachments: Sequence[StoredAttachment],
     revision_values: RevisionValues,
+    remote_fields_text: str | None = None,
     take_notices: bool = False,
 ) -> tuple[RevisionRecord, list[str]]:
     """Store the result as the order's next revision on the ``sqlite3`` connection ``dbapi``, in its write
-    transaction (the caller commits). Returns the stored revision and, with ``take_notices``, the
-    integration's undelivered notices (now marked delivered). Raises ``NotFound`` (unknown order of this
+    transaction (the caller commits). ``remote_fields_text``: the vendor's JSON text of ``remote_fields``
+    (the same value as ``revision_values`` gives), stored as is; None: the value goes through the column's
+    serializer. Returns the stored revision and, with ``take_notices``, the integration's undelivered
+    notices (now marked delivered). Raises ``NotFound`` (unknown order of this
     integration) and ``InputInvalid`` (forbidden status change, from ``revision_values``) before writing
     anything, and ``sqlite3`` errors for a failed statement (the caller rolls back)."""
     binds = _binds_for(dialect)
@@ -151,10 +157,10 @@ def write_result(
             if row is not None:
                 latest = _Latest(row[0], row[1], binds.read_completed_at(row[2]))
         values = {**revision_values(order_status, latest), "order_id": order_id}
-        cursor.execute(
-            _INSERT_REVISION,
-            [bind(values[name]) for bind, name in zip(binds.revision, _REVISION_COLUMNS, strict=True)],
-        )
+        row_values = [bind(values[name]) for bind, name in zip(binds.revision, _REVISION_COLUMNS, strict=True)]
+        if remote_fields_text is not None:
+            row_values[_REMOTE_FIELDS] = remote_fields_text
+        cursor.execute(_INSERT_REVISION, row_values)
         attachment_values = new_attachment_rows(values["id"], attachments)
         if attachment_values:
             cursor.executemany(

@@ -42,3 +42,10 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 """A JSON document column: JSONB on PostgreSQL, JSON text on SQLite."""
+
+JSONTextType = JSON()
+"""A JSON document column that keeps the text written into it: ``json`` on PostgreSQL (validated, stored
+byte for byte: key order, a key given twice, number spelling, spacing), JSON text on SQLite (as
+``JSONType``). For documents the listing splices into its answer as stored text (``result_revisions``'
+``attributes`` and ``remote_fields``: migration 0007). PostgreSQL's ``json`` has no equality or
+containment operators and no GIN index: such a column is never compared, grouped or searched in SQL."""

@@ -1,22 +1,84 @@
 """JSON request bodies: content type checked, size capped while streaming, parsed by pydantic.
 
 Every failure is a Kombo ``PLATFORM.INPUT_INVALID`` error (415, 413 or 400 naming the field).
+
+A body model that is a ``KeepsMemberText`` also gets the JSON text, exactly as sent, of the top-level
+members it names (``member_texts``): ``remote_fields`` of a result is stored and listed in the vendor's
+own spelling.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
+import re
+from collections.abc import Awaitable, Callable, Collection
+from typing import ClassVar, TypeVar
 
 from fastapi import Request
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, PrivateAttr, ValidationError
 from starlette.requests import ClientDisconnect
 
 from assessment_hub.errors import InputInvalid, PayloadTooLarge, UnsupportedMediaType, describe_validation_error
 
 Model = TypeVar("Model", bound=BaseModel)
+
+
+class KeepsMemberText(BaseModel):
+    """A request body that keeps the JSON text of its top-level members named in ``KEPT_TEXT``, exactly as
+    the client sent it (``member_text``). ``json_body`` fills it in once the body has validated; a model
+    built otherwise (``model_validate`` of Python values) has none."""
+
+    KEPT_TEXT: ClassVar[tuple[str, ...]] = ()
+    _member_texts: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    def member_text(self, name: str) -> str | None:
+        """The JSON text the client sent for the top-level member ``name`` (the last one, as pydantic keeps,
+        when it is given twice), or None: not sent, or the body did not come through ``json_body``."""
+        return self._member_texts.get(name)
+
+
+_WHITESPACE = re.compile(r"[ \t\n\r]*")  # JSON's insignificant whitespace (RFC 8259 §2)
+_VALUE = json.JSONDecoder(parse_int=len, parse_float=len, parse_constant=len)
+"""Finds where a value ends; its numbers are not converted (an integer of more than 4,300 digits, which
+pydantic takes, would be a ``ValueError`` for ``int``)."""
+
+
+def _after_space(text: str, at: int) -> int:
+    """The index of the first character at or after ``at`` that is not JSON whitespace."""
+    return _WHITESPACE.match(text, at).end()  # type: ignore[union-attr]  # the pattern matches "" anywhere
+
+
+def member_texts(text: str, names: Collection[str]) -> dict[str, str]:
+    """The JSON text of each member of the top-level object ``text`` whose (decoded) name is in ``names``:
+    ``{name: text of its value}``, the value's text exactly as written (spacing, key order and duplicate
+    keys inside it, number spelling, escapes), from its first character to its last. A name given twice
+    maps to its last value, as pydantic and Python's ``json`` keep it. ``text`` must be a JSON object (the
+    body has validated); raises ``ValueError`` otherwise."""
+    found: dict[str, str] = {}
+    at = _after_space(text, 0)
+    if text[at : at + 1] != "{":
+        raise ValueError("not a JSON object")
+    at = _after_space(text, at + 1)
+    if text[at : at + 1] == "}":
+        return found
+    while True:
+        if text[at : at + 1] != '"':
+            raise ValueError(f"a member name expected at {at}")
+        name, at = _VALUE.raw_decode(text, at)  # a JSON string: the member's name, decoded
+        at = _after_space(text, at)
+        if text[at : at + 1] != ":":
+            raise ValueError(f"':' expected at {at}")
+        start = _after_space(text, at + 1)
+        _, at = _VALUE.raw_decode(text, start)
+        if name in names:
+            found[name] = text[start:at]
+        at = _after_space(text, at)
+        if text[at : at + 1] == "}":
+            return found
+        if text[at : at + 1] != ",":
+            raise ValueError(f"',' or '}}' expected at {at}")
+        at = _after_space(text, at + 1)
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -60,6 +122,12 @@ def json_body(model: type[Model]) -> Callable[[Request], Awaitable[Model]]:
                 "Invalid request body: numbers must be finite (NaN, Infinity and numbers beyond "
                 "±1.8e308 are not JSON, and could not be stored or listed)."
             )
+        if isinstance(parsed, KeepsMemberText) and parsed.KEPT_TEXT:
+            names = parsed.KEPT_TEXT
+            # the scan parses every top-level value again (~10 ms for a 7 MB attachment): only when a kept
+            # member can be there (its name as is, or spelled with \u escapes)
+            if b"\\u" in raw or any(name.encode() in raw for name in names):
+                parsed._member_texts = member_texts(raw.decode("utf-8"), names)
         return parsed
 
     return parse
