@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from assessment_hub.app import create_app
 from assessment_hub.connectors.inbound import integration_base_url
-from assessment_hub.connectors.lever.replay import CLOCK_MARGIN_S, MAX_TRIGGERED_AT_MS, REPLAY_WINDOW_S
+from assessment_hub.connectors.lever.replay import CLOCK_MARGIN_S, MAX_TRIGGERED_AT_MS, REPLAY_WINDOW_S, digits_ms
 from assessment_hub.integrations.models import InboundEventRow
 from assessment_hub.simulators.lever import LeverSimulator
 from tests.connectors.test_lever_contract import (
@@ -146,15 +146,44 @@ def test_a_delivery_older_than_the_window_makes_no_new_order_and_each_token_is_k
     assert abs(kept[stale_body["token"]] - expected_stale) < timedelta(seconds=30)
 
 
+def now_ms_in(zero: str) -> str:
+    """Now in Unix milliseconds, written in the digits that start at ``zero`` (``int()`` reads them all)."""
+    return str(int(time.time() * 1000)).translate({ord("0") + d: ord(zero) + d for d in range(10)})
+
+
 @pytest.mark.parametrize(
     "triggered_at",
-    [10**30, -1, MAX_TRIGGERED_AT_MS + 1, "1" + "0" * 30, 10**400],
-    ids=["1e30", "negative", "max+1", "digits-1e30", "1e400"],
+    [
+        10**30,
+        -1,
+        MAX_TRIGGERED_AT_MS + 1,
+        "1" + "0" * 30,
+        10**400,
+        "1" * 5000,
+        now_ms_in("\u0660"),
+        now_ms_in("\uff10"),
+        "1714000000000\u00b2",
+        "\u0661" + str(int(time.time() * 1000))[1:],
+    ],
+    ids=[
+        "1e30",
+        "negative",
+        "max+1",
+        "digits-1e30",
+        "1e400",
+        "5000-digits",
+        "arabic-indic-digits",
+        "full-width-digits",
+        "superscript-two",
+        "one-arabic-indic-digit",
+    ],
 )
 def test_a_signed_triggered_at_outside_unix_milliseconds_is_400_in_levers_shape(
     lever: LeverHarness, hub: Hub, triggered_at: int | str
 ) -> None:
-    """Correctly signed, but no instant the hub represents (schemas.Delivery): 400, as a boolean is, not a 500."""
+    """Correctly signed, but no instant the hub represents (schemas.Delivery): 400, as a boolean is, not a 500;
+    so are digits that are not ASCII (Arabic-Indic, full-width, ``²``), which ``int()`` would read as now, and
+    a 5000-digit string (``int()`` refuses over 4,300 digits), with the hub's message, not Python's."""
     publish(lever, "pkg-1")
     sim = lever.sim
     opportunity = sim.new_opportunity()
@@ -162,8 +191,21 @@ def test_a_signed_triggered_at_outside_unix_milliseconds_is_400_in_levers_shape(
     refused = sim.deliver(body)
     assert refused.status_code == 400, refused.text
     assert set(refused.json()) == {"code", "message"} and "triggeredAt" in refused.json()["message"]
+    assert "must be Unix milliseconds" in refused.json()["message"], refused.json()
     assert orders_of(hub, lever.tenant.integration_id) == []
     assert lever_reads(lever, opportunity) == []
+
+
+def test_only_ascii_digits_are_read_as_milliseconds() -> None:
+    """``replay.digits_ms``: ASCII digits (spaces around, leading zeros however many) are a number; other
+    Unicode digits, signs, fractions and empty text are not; past 15 significant digits it is past the
+    maximum, whatever the length (``int()`` would refuse 5,000 digits)."""
+    assert digits_ms(" 1714000000000 ") == 1714000000000
+    assert digits_ms("0" * 5000 + "1") == 1 and digits_ms("0" * 5000) == 0
+    assert digits_ms("1" * 5000) == digits_ms("1" * 16) == MAX_TRIGGERED_AT_MS + 1
+    assert digits_ms(str(MAX_TRIGGERED_AT_MS)) == MAX_TRIGGERED_AT_MS
+    for text in (now_ms_in("\u0660"), now_ms_in("\uff10"), "1\u00b2", "\u0661", "+1", "-1", "1.5", "1_0", "", " "):
+        assert digits_ms(text) is None, text
 
 
 def test_a_far_future_triggered_at_orders_nothing_and_its_token_is_not_kept_for_centuries(

@@ -70,6 +70,32 @@ def answers(url: str) -> bool:
         return False
 
 
+def assert_only_get_and_head_of_metrics(url: str) -> None:
+    """``GET``/``HEAD /metrics`` answer the metrics (``HEAD``: the same headers, no body); another path is a
+    404 and another method on ``/metrics`` a 405 (``Allow: GET, HEAD``), each one line of plain text."""
+    base = url.removesuffix("/metrics")
+    with httpx.Client(timeout=5) as client:
+        get = client.get(url)
+        head = client.head(url)
+        assert head.status_code == 200 and head.content == b"", (head.status_code, head.content[:200])
+        assert head.headers["content-type"] == get.headers["content-type"]
+        assert int(head.headers["content-length"]) > 0
+        assert client.get(f"{url}?name[]=process_resident_memory_bytes").text.count("# TYPE") == 1
+        for path in ("/", "/metrics/", "/other", "/favicon.ico", "/metricsx"):
+            for method in ("GET", "POST", "HEAD"):
+                response = client.request(method, f"{base}{path}")
+                assert response.status_code == 404, (method, path, response.status_code, response.text[:200])
+                assert response.headers["content-type"] == "text/plain; charset=utf-8"
+                if method != "HEAD":
+                    assert response.text == "not found; the metrics are at GET /metrics\n"
+        for method in ("POST", "PUT", "DELETE", "OPTIONS", "PATCH"):
+            response = client.request(method, url)
+            assert response.status_code == 405, (method, response.status_code, response.text[:200])
+            assert response.headers["allow"] == "GET, HEAD"
+            assert response.headers["content-type"] == "text/plain; charset=utf-8"
+            assert response.text == "method not allowed; use GET or HEAD\n"
+
+
 def worker_env(database_url: str, tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {
         **os.environ,
@@ -100,7 +126,8 @@ def refused_worker(args: list[str], database: Path, tmp_path: Path, **extra: str
 
 
 def test_a_worker_alone_serves_its_delivery_counters(own_database_url: str, tmp_path: Path) -> None:
-    """Scraped before any delivery: the counter family with no sample; after one order's webhook is
+    """Scraped before any delivery: the counter family with no sample (``GET``/``HEAD /metrics`` only: other
+    paths 404, other methods 405); after one order's webhook is
     delivered: ``{kind="webhook",outcome="succeeded"} 1``, after a second one 2. The start line names the
     metrics URL; SIGTERM stops the worker (exit 0) and frees the port."""
     settings = Settings(
@@ -137,6 +164,7 @@ def test_a_worker_alone_serves_its_delivery_counters(own_database_url: str, tmp_
             assert attempts(url) == {}, families
             assert "process_resident_memory_bytes" in families  # the process's own series come along
             assert "assessment_hub_outbox_backlog" not in families  # the database's gauges stay on the API's /metrics
+            assert_only_get_and_head_of_metrics(url)
 
             for count in (1, 2):
                 with unit_of_work(sessions) as session:

@@ -46,6 +46,7 @@ from assessment_hub.errors import (
     InputInvalid,
     MethodNotAllowed,
     NotFound,
+    UrlTooLong,
     answer_for_exception,
     describe_validation_error,
     error_body,
@@ -58,6 +59,7 @@ from assessment_hub.kit.body_limit import BodyLimit
 from assessment_hub.kit.keep_alive import keep_alive_after_errors
 from assessment_hub.kit.logging import configure_logging
 from assessment_hub.kit.openapi import install_openapi
+from assessment_hub.kit.url_limit import MAX_URL_BYTES, too_long_message, url_bytes
 from assessment_hub.ops.access import install_request_log
 from assessment_hub.ops.health import router as ops_router
 from assessment_hub.ops.startup import one_line_refusals, refusal
@@ -168,7 +170,7 @@ def create_app(
     app.add_middleware(ConcurrencyHeaders)
     _install_error_handlers(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)  # every route, before a body or key is read
-    _refuse_nul_in_urls(app)
+    _guard_urls(app)
     _wrap_stack(app, keep_alive_after_errors)  # around Starlette's ServerErrorMiddleware
     install_request_log(app)  # outermost: X-Request-Id and the access line for every request
     return app
@@ -192,22 +194,27 @@ def _wrap_stack(app: FastAPI, wrapper: Any) -> None:
     app.build_middleware_stack = lambda: wrapper(inner())  # type: ignore[method-assign]
 
 
-def _refuse_nul_in_urls(app: FastAPI) -> None:
-    """A NUL character in the path or query is refused before any route sees it (PostgreSQL cannot
-    compare text with it, and no id or filter contains one). A pure ASGI wrapper: no per-request cost
-    beyond two substring checks."""
+def _guard_urls(app: FastAPI) -> None:
+    """A URL longer than ``kit.url_limit.MAX_URL_BYTES`` (path and query; 414) or with a NUL character in
+    the path or query (400: PostgreSQL cannot compare text with it, and no id or filter contains one) is
+    refused before any route sees it, with the Kombo envelope. A pure ASGI wrapper: no per-request cost
+    beyond a length and two substring checks."""
     inner = app.build_middleware_stack
 
     def build() -> Any:
         downstream = inner()
 
         async def guard(scope: dict, receive: Any, send: Any) -> None:
-            if scope["type"] == "http" and (
-                "\x00" in scope.get("path", "") or b"%00" in scope.get("query_string", b"")
-            ):
-                error = InputInvalid("The URL must not contain the NUL character (%00).")
-                response = JSONResponse(error_body(error.code, error.title, error.message), status_code=400)
-                await response(scope, receive, send)
+            error: HubError | None = None
+            if scope["type"] == "http":
+                size = url_bytes(scope)
+                if size > MAX_URL_BYTES:
+                    error = UrlTooLong(too_long_message(size))
+                elif "\x00" in scope.get("path", "") or b"%00" in scope.get("query_string", b""):
+                    error = InputInvalid("The URL must not contain the NUL character (%00).")
+            if error is not None:
+                body = error_body(error.code, error.title, error.message)
+                await JSONResponse(body, status_code=error.status_code)(scope, receive, send)
                 return
             await downstream(scope, receive, send)
 

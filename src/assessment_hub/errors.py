@@ -72,6 +72,13 @@ class PayloadTooLarge(InputInvalid):
     title = "Payload too large"
 
 
+class UrlTooLong(InputInvalid):
+    """The request target is longer than ``kit.url_limit.MAX_URL_BYTES``."""
+
+    status_code = 414
+    title = "URI too long"
+
+
 class UnsupportedMediaType(InputInvalid):
     status_code = 415
     title = "Unsupported media type"

@@ -11,9 +11,10 @@ beat and then every ``interval_s``), which the composition root hands to the wor
 (``privacy.retention.retention_chores``): the prune of expired inbound event ids, and the retention sweep
 when ``RETENTION_DAYS`` is set.
 
-While the database cannot be used (``errors.database_problem``) the beats and each chore log as the claim loop
-does (``delivery.outage.Outage``): one warning when the outage starts, one when a try succeeds again, nothing in
-between; any other exception is a fault and is logged with its traceback.
+While the database cannot be used (``errors.database_problem``) the beats and each chore keep their own pace (no
+backoff) and count in the worker's ``delivery.outage.DatabaseWatch`` with its claim loop, recorder and
+``LISTEN`` connection: one warning for the worker when the outage starts, one when a try of any of them
+succeeds again, nothing in between; any other exception is a fault and is logged with its traceback.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 from assessment_hub.config import Settings
 from assessment_hub.db.base import Base, UTCDateTime
 from assessment_hub.db.session import unit_of_work
-from assessment_hub.delivery.outage import Outage
+from assessment_hub.delivery.outage import DatabaseWatch, Outage
 from assessment_hub.errors import database_problem, first_line
 from assessment_hub.kit.timestamps import utcnow
 
@@ -45,18 +46,14 @@ PRUNE_AFTER = timedelta(days=1)
 
 @dataclass
 class Chore:
-    """Work a delivery worker does every ``interval_s`` seconds (idempotent: every worker may do it); its
-    ``outage`` logs one line when a run finds the database unusable and one when a run succeeds again."""
+    """Work a delivery worker does every ``interval_s`` seconds (idempotent: every worker may do it). A run
+    that finds the database unusable counts in the worker's outage (``Heartbeat``: one line per outage)."""
 
     name: str
     interval_s: float
     run: Callable[[], object]
     next_at: float = 0.0
     thread: threading.Thread | None = field(default=None, repr=False)
-    outage: Outage = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        self.outage = Outage(self.name, log, every_s=self.interval_s)
 
 
 class WorkerHeartbeatRow(Base):
@@ -72,17 +69,30 @@ class WorkerHeartbeatRow(Base):
 
 
 class Heartbeat:
-    """``start()`` once, ``tick()`` from the claim loop, ``stop()`` when the worker ends."""
+    """``start()`` once, ``tick()`` from the claim loop, ``stop()`` when the worker ends.
+
+    ``watch``: the worker's (``DeliveryWorker.database``); without one, the beats and chores share one of
+    their own, whose lines start ``heartbeat:``."""
 
     def __init__(
-        self, settings: Settings, sessions: sessionmaker[Session], worker_id: str, chores: Sequence[Chore] = ()
+        self,
+        settings: Settings,
+        sessions: sessionmaker[Session],
+        worker_id: str,
+        chores: Sequence[Chore] = (),
+        *,
+        watch: DatabaseWatch | None = None,
     ) -> None:
         self.settings = settings
         self.chores = list(chores)
         self.sessions = sessions
         self.worker_id = worker_id
         self._last_turn = utcnow()
-        self._outage = Outage("heartbeat", log, every_s=settings.worker_heartbeat_s)
+        self.watch = watch or DatabaseWatch("heartbeat", log)
+        self._outage = Outage("heartbeat", log, every_s=settings.worker_heartbeat_s, watch=self.watch)
+        self._chore_outages = [
+            Outage(f"{chore.name} chore", log, every_s=chore.interval_s, watch=self.watch) for chore in self.chores
+        ]
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="delivery-heartbeat", daemon=True)
 
@@ -151,26 +161,29 @@ class Heartbeat:
                 _failed(self._outage, "heartbeat", exc)
             else:
                 self._outage.recovered()
-            for chore in self.chores:
+            for chore, outage in zip(self.chores, self._chore_outages, strict=True):
                 busy = chore.thread is not None and chore.thread.is_alive()
                 if not busy and time.monotonic() >= chore.next_at:  # its own thread: the beats go on meanwhile
                     chore.next_at = time.monotonic() + chore.interval_s
-                    chore.thread = threading.Thread(target=_run_chore, args=(chore,), name=chore.name, daemon=True)
+                    chore.thread = threading.Thread(
+                        target=_run_chore, args=(chore, outage), name=chore.name, daemon=True
+                    )
                     chore.thread.start()
 
 
-def _run_chore(chore: Chore) -> None:
+def _run_chore(chore: Chore, outage: Outage) -> None:
     try:
         chore.run()
     except Exception as exc:
-        _failed(chore.outage, chore.name, exc)
+        _failed(outage, chore.name, exc)
     else:
-        chore.outage.recovered()
+        outage.recovered()
 
 
 def _failed(outage: Outage, what: str, exc: Exception) -> None:
-    """A database that cannot be used: ``outage`` says so once (the beats and chores keep their own pace);
-    any other exception is a fault, logged with its traceback every time."""
+    """A database that cannot be used: counted in ``outage`` (the worker's watch says so once per outage;
+    the beats and chores keep their own pace); any other exception is a fault, logged with its traceback
+    every time."""
     if database_problem(exc) is None:
         log.error("%s failed", what, exc_info=exc)
     else:

@@ -16,7 +16,7 @@ import logging
 import threading
 
 from assessment_hub.db.driver import NOTIFY_CHANNEL
-from assessment_hub.delivery.outage import Outage
+from assessment_hub.delivery.outage import DatabaseWatch, Outage
 
 log = logging.getLogger("assessment_hub.worker")
 
@@ -29,13 +29,15 @@ CHECK_STOP_S = 0.5
 class OutboxListener:
     """``LISTEN`` on ``conninfo`` in a daemon thread, setting ``wake`` on each notification until ``stop``."""
 
-    def __init__(self, conninfo: str, wake: threading.Event, stop: threading.Event) -> None:
+    def __init__(
+        self, conninfo: str, wake: threading.Event, stop: threading.Event, *, watch: DatabaseWatch | None = None
+    ) -> None:
         self.conninfo = conninfo
         self.wake = wake
         self.stop = stop
         self.listening = threading.Event()
         """Set while the connection listens (tests wait for it)."""
-        self.outage = Outage("listening for new deliveries (the worker polls meanwhile)", log)
+        self.outage = Outage("LISTEN connection", log, watch=watch)  # the worker polls meanwhile
         self._thread = threading.Thread(target=self._loop, name="delivery-listener", daemon=True)
 
     def start(self) -> OutboxListener:

@@ -31,7 +31,7 @@ from assessment_hub.delivery import sql_pg
 from assessment_hub.delivery.jobs import Finished
 from assessment_hub.delivery.models import DeliveryAttemptRow, OutboxRow
 from assessment_hub.delivery.observe import report_attempts
-from assessment_hub.delivery.outage import Outage
+from assessment_hub.delivery.outage import DatabaseWatch, Outage
 from assessment_hub.delivery.outbox import enqueue_writeback
 from assessment_hub.delivery.policy import next_attempt_delay
 from assessment_hub.delivery.senders import Outcome
@@ -238,7 +238,12 @@ class RecorderThread:
     once, as when the process dies between a send and its record)."""
 
     def __init__(
-        self, record_batch: Callable[[list[Finished]], None], after_batch: Callable[[], None], gap_s: float
+        self,
+        record_batch: Callable[[list[Finished]], None],
+        after_batch: Callable[[], None],
+        gap_s: float,
+        *,
+        watch: DatabaseWatch | None = None,
     ) -> None:
         self.record_batch = record_batch
         self.after_batch = after_batch
@@ -246,7 +251,7 @@ class RecorderThread:
         self._items: list[Finished] = []
         self._cond = threading.Condition()
         self._closed = False
-        self.outage = Outage("recording delivery attempts", log)
+        self.outage = Outage("recorder", log, watch=watch)
         self._thread = threading.Thread(target=self._loop, name="delivery-recorder", daemon=True)
 
     def start(self) -> None:

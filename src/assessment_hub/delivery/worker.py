@@ -35,7 +35,7 @@ from assessment_hub.delivery.claiming import Claimer
 from assessment_hub.delivery.heartbeat import Chore, Heartbeat
 from assessment_hub.delivery.jobs import ClaimedRow, Finished, Job
 from assessment_hub.delivery.listening import CHECK_STOP_S, OutboxListener
-from assessment_hub.delivery.outage import Outage
+from assessment_hub.delivery.outage import DatabaseWatch, Outage
 from assessment_hub.delivery.preparing import Preparer
 from assessment_hub.delivery.recording import AttemptRecorder, RecorderThread
 from assessment_hub.delivery.senders import Outcome
@@ -104,7 +104,9 @@ class DeliveryWorker:
         self._lock = threading.Lock()
         self._recorder_thread: RecorderThread | None = None
         self._stopping = threading.Event()
-        self._claim_outage = Outage("delivery worker", log)
+        self.database = DatabaseWatch("delivery worker", log)
+        """The worker's one voice on its database: one line per outage for all its loops (delivery.outage)."""
+        self._claim_outage = Outage("claim loop", log, watch=self.database)
 
     # ------------------------------------------------------------------ loop
 
@@ -118,13 +120,17 @@ class DeliveryWorker:
         concurrency = self.settings.worker_concurrency
         capacity = 2 * concurrency
         self._stopping = stop
-        recorder = self._recorder_thread = RecorderThread(self.record_batch, self.wake.set, BATCH_GAP_S)
+        recorder = self._recorder_thread = RecorderThread(
+            self.record_batch, self.wake.set, BATCH_GAP_S, watch=self.database
+        )
         recorder.start()  # after each batch it wakes the loop: the next write-back of those orders may be due
         engine = self.sessions.kw["bind"]
         listener = None
         if engine.dialect.name == "postgresql":  # rows queued by other processes wake this one (NOTIFY)
-            listener = OutboxListener(conninfo(engine), self.wake, stop).start()
-        heartbeat = Heartbeat(self.settings, self.sessions, self.worker_id, self.chores).start()  # /ready, retention
+            listener = OutboxListener(conninfo(engine), self.wake, stop, watch=self.database).start()
+        heartbeat = Heartbeat(
+            self.settings, self.sessions, self.worker_id, self.chores, watch=self.database
+        ).start()  # /ready, retention
         try:
             with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="delivery") as pool:
                 while not stop.is_set():

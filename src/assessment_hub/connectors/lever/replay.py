@@ -36,12 +36,26 @@ CLOCK_MARGIN_S = 3600
 MAX_TRIGGERED_AT_MS = 253_402_300_799_999
 
 
+def digits_ms(text: str) -> int | None:
+    """``text`` (surrounding spaces aside) as a whole number when it is ASCII digits alone, else None.
+
+    Not other Unicode digits (``"١٧١٤"``, ``"１７１４"``, ``"²"``), which ``str.isdigit()`` accepts and ``int()``
+    reads or refuses with Python's own message; more than 15 significant digits (past
+    ``MAX_TRIGGERED_AT_MS``) give ``MAX_TRIGGERED_AT_MS + 1`` without converting them, and leading zeros are
+    dropped first (``int()`` refuses a string over 4,300 digits)."""
+    text = text.strip()
+    if not (text.isascii() and text.isdigit()):
+        return None
+    significant = text.lstrip("0")
+    return MAX_TRIGGERED_AT_MS + 1 if len(significant) > len(str(MAX_TRIGGERED_AT_MS)) else int(significant or "0")
+
+
 def triggered_s(triggered_at: int | str) -> float | None:
-    """``triggeredAt`` (Unix milliseconds, a number or its digits) in Unix seconds; None when it is neither."""
+    """``triggeredAt`` (Unix milliseconds, a number or its ASCII digits) in Unix seconds; None when it is neither."""
     if isinstance(triggered_at, int):
         return triggered_at / 1000
-    text = triggered_at.strip()
-    return int(text) / 1000 if text.isdigit() else None
+    number = digits_ms(triggered_at)
+    return None if number is None else number / 1000
 
 
 def is_stale(triggered_at: int | str, *, now: float | None = None) -> bool:

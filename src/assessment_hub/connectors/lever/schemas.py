@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from assessment_hub.connectors.lever.replay import MAX_TRIGGERED_AT_MS
+from assessment_hub.connectors.lever.replay import MAX_TRIGGERED_AT_MS, digits_ms
 
 
 class _Model(BaseModel):
@@ -55,12 +55,15 @@ class Delivery(_Model):
     @classmethod
     def _instant(cls, value: Any) -> Any:
         """Unix milliseconds from 0 to ``replay.MAX_TRIGGERED_AT_MS`` (9999-12-31T23:59:59.999Z), as a number
-        or its digits (other text is kept: stale, ``replay.is_stale``); a boolean, a fraction or a number out
-        of that range is refused (400): no instant the hub could remember a token until."""
+        or its ASCII digits (other text is kept: stale, ``replay.is_stale``); a boolean, a fraction, a number
+        out of that range, or digits that are not ASCII (``"١٧١٤٠٠٠٠٠٠٠٠٠"``, full-width ``"１７…"``, ``"²"``,
+        which ``int()`` would read or refuse with Python's message) is refused (400): no instant the hub
+        could remember a token until."""
         if isinstance(value, bool):
             raise ValueError("must be Unix milliseconds")
-        digits = value.strip() if isinstance(value, str) else None
-        number = value if isinstance(value, int) else int(digits) if digits and digits.isdigit() else None
+        if isinstance(value, str) and any(c.isdigit() and not c.isascii() for c in value):
+            raise ValueError("must be Unix milliseconds in ASCII digits (0-9)")
+        number = value if isinstance(value, int) else digits_ms(value) if isinstance(value, str) else None
         if number is not None and not 0 <= number <= MAX_TRIGGERED_AT_MS:
             raise ValueError(f"must be Unix milliseconds from 0 to {MAX_TRIGGERED_AT_MS} (9999-12-31T23:59:59.999Z)")
         return value
