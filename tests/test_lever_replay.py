@@ -226,3 +226,18 @@ def test_a_far_future_triggered_at_orders_nothing_and_its_token_is_not_kept_for_
         kept = session.scalars(select(InboundEventRow).where(InboundEventRow.event_id.in_(tokens))).all()
     cap = datetime.now(UTC) + timedelta(seconds=REPLAY_WINDOW_S + 2 * CLOCK_MARGIN_S)
     assert len(kept) == 2 and all(row.expires_at <= cap + timedelta(seconds=5) for row in kept)
+
+
+def test_a_signed_triggered_at_of_text_that_is_not_digits_orders_nothing(lever: LeverHarness, hub: Hub) -> None:
+    """No instant to remember its token until: treated as a delivery triggered too long ago (docs/connectors/lever.md)."""
+    publish(lever, "pkg-1")
+    sim = lever.sim
+    opportunity = sim.new_opportunity()
+    ordering = sim.signed(stage_change(sim, opportunity, sim.stage_for("pkg-1")), triggered_at="abc")  # type: ignore[arg-type]
+    refused = sim.deliver(ordering)
+    assert refused.status_code == 401 and "30 days ago" in refused.json()["message"], refused.text
+    assert lever_reads(lever, opportunity) == []
+    quiet = sim.signed(stage_change(sim, opportunity, "phone-screen"), triggered_at="abc")  # type: ignore[arg-type]
+    answer = sim.deliver(quiet)
+    assert answer.status_code == 200 and answer.json()["order"] is None, answer.text
+    assert orders_of(hub, lever.tenant.integration_id) == []

@@ -49,7 +49,7 @@ def test_bodies_envelopes_and_errors_are_schemas(spec: dict[str, Any]) -> None:
         if path.startswith(("/v1/", "/admin")):
             ok = op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
             assert set(schemas[ok]["required"]) == {"status", "data", "warnings"}, (method, path)
-            for status in ("401", "500"):
+            for status in ("401", "414", "500"):
                 error = op["responses"][status]["content"]["application/json"]["schema"]["$ref"]
                 assert error == "#/components/schemas/ErrorEnvelope", (method, path, status)
     envelope = schemas["ErrorDetail"]

@@ -11,7 +11,7 @@ A route names what it takes and answers with ``documented(...)``, spread into it
   documents it (``response_model``): routes return an ``EnvelopeResponse``, which is sent as is, so the hot
   paths keep their own encoding (no validation or serialization by the response model).
 - ``errors``: the HTTP statuses the route can answer besides 200, each documented with the Kombo error
-  envelope. 401 (bad key) and 500 are added to every route of the vendor and admin APIs.
+  envelope. 401 (bad key), 414 (URL over 32 KiB) and 500 are added to every route of the vendor and admin APIs.
 - ``writes``: a write action under the concurrency cap (429, ``Concurrency-Remaining``).
 
 ``install_openapi(app)`` then finishes the document once: security schemes (``bearerAuth`` for the
@@ -86,6 +86,7 @@ ERRORS = {
     405: "Method not allowed (`PLATFORM.INPUT_INVALID`).",
     409: "The request conflicts with the current state (`PLATFORM.INPUT_INVALID`).",
     413: "Body larger than the configured limit (`PLATFORM.INPUT_INVALID`).",
+    414: "URL (path and query string) longer than 32 KiB (`PLATFORM.INPUT_INVALID`; `kit.url_limit`).",
     415: "Body not `application/json` (`PLATFORM.INPUT_INVALID`).",
     429: "Too many write requests of this integration in flight, or the database was busy "
     "(`PLATFORM.CONCURRENCY_LIMIT_EXCEEDED`); nothing was stored. Retry after `Retry-After` seconds.",
@@ -207,12 +208,12 @@ def _finish(spec: dict[str, Any], app: FastAPI, tools: dict[str, str]) -> dict[s
             tags.setdefault(tag, about)
             if path.startswith("/admin"):
                 operation.setdefault("security", [{"adminAuth": []}])
-                _default_errors(operation, (401, 500))
+                _default_errors(operation, (401, 414, 500))
             elif path.startswith("/connectors/"):
                 operation.setdefault("security", [{"atsBasic": []}, {"atsBearer": []}])
             elif path.startswith("/v1/"):
                 operation.setdefault("security", [{"bearerAuth": []}])
-                _default_errors(operation, (401, 500))
+                _default_errors(operation, (401, 414, 500))
             model = _BODY_MODELS.get(operation.pop(BODY_KEY, ""))
             if model is not None:
                 operation["requestBody"] = {
