@@ -1,10 +1,11 @@
 """What the framework costs: CPU ms per result PUT and per listing page, with and without it, in-process.
 
-    python bench/profile_floor.py --db sqlite:////tmp/f.db [--orders 12000] [--puts 6000] [--gets 1000]
-    python bench/profile_floor.py --db postgresql+psycopg://postgres@127.0.0.1:5432/pf_x
+    PYTHONPATH=src:. python bench/profile_floor.py [--db sqlite:////tmp/f.db] [--orders 12000] [--puts 5000] [--gets 1000]
+    PYTHONPATH=src:. python bench/profile_floor.py --db postgresql+psycopg://postgres@127.0.0.1:5432/pf_x
 
-Seeds a fresh database (SQLite file, or a PostgreSQL database that is dropped and created) with
-``--orders`` OPEN sandbox orders, then drives, from ``--lanes`` concurrent callers on one event loop
+Seeds a fresh database (a SQLite file, by default in a temporary directory removed afterwards, or a
+PostgreSQL database that is dropped and created; its secret key is ``ASSESSMENT_HUB_SECRET_KEY``, else a fixed
+one) with ``--orders`` OPEN sandbox orders, then drives, from ``--lanes`` concurrent callers on one event loop
 (no HTTP server, no client: the ASGI call itself):
 
 * ``hub``: the hub's ASGI app, as uvicorn calls it (request log, middleware, routing, FastAPI's
@@ -15,19 +16,23 @@ Seeds a fresh database (SQLite file, or a PostgreSQL database that is dropped an
   same listing bytes) without the request log, the middleware, the routing or FastAPI;
 * ``ceiling``: ``bench.ceiling``'s app (the figure every ratio in RESULTS.md is divided by).
 
-It prints the process's CPU time per call for each (``time.process_time``: every thread of this process;
+The hub writes its access line for every request as ``serve`` does (its cost is in the ``hub`` figure),
+to ``/dev/null``. It prints the process's CPU time per call for each (``time.process_time``: every thread of this process;
 a PostgreSQL server's own CPU is not in it). ``--puts`` results go to distinct orders, once per mode (the
 database is seeded with enough for all three modes); the listing reads the first page of
 ``GET /v1/assessment/orders?page_size=100&statuses=OPEN``. ``bench/NOTES.md`` ("The floor") uses it to
-bound the ratios the hub can reach on a machine: ``(ceiling + server) / (floor + server)``, where
-``server`` is uvicorn's per-request cost, ``1 / ceiling_rps`` under wrk minus the ceiling's in-process CPU.
+bound the ratios the hub can reach on a machine: ``ceiling_wrk / (floor + server)``, where ``ceiling_wrk``
+is the ceiling process's CPU per request under wrk and ``server`` = ``ceiling_wrk`` minus the ceiling's
+in-process CPU printed here (uvicorn's own share of a request).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
 import sys
 import tempfile
 import time
@@ -56,6 +61,8 @@ from bench.profile_listing import fresh_database, request
 from bench.run import TYPICAL_RESULT
 
 LIST_QUERY = "page_size=100&statuses=OPEN"
+_BENCH_KEY = "q1X3bQeVJ0dWv0mJr2b5m3nN6G0m7a1x9cQ0V9oUw8Q="
+"""A fixed key for the scratch database (PostgreSQL needs one; ``ASSESSMENT_HUB_SECRET_KEY`` wins)."""
 Call = Callable[[str, str, str, bytes], Awaitable[tuple[int, bytes]]]
 
 
@@ -137,17 +144,18 @@ async def measure(call: Call, ids: Iterator[str], puts: int, gets: int, lanes: i
     await asyncio.gather(*(put_lane() for _ in range(lanes)))
     put_ms = (time.process_time() - started) / max(puts, 1) * 1000
     started = time.process_time()
-    await asyncio.gather(*(get_lane() for _ in range(min(lanes, 8))))
+    await asyncio.gather(*(get_lane() for _ in range(lanes)))
     get_ms = (time.process_time() - started) / max(gets, 1) * 1000
     return put_ms, get_ms, len(page)
 
 
-async def main(args: argparse.Namespace) -> None:
+async def main(args: argparse.Namespace, scratch: Path) -> None:
     # lookups cached for the whole run in both modes: the hub reloads them every LOOKUP_CACHE_S (5 s) otherwise
     settings = Settings(
-        database_url=args.db,
-        attachments_dir=Path(tempfile.mkdtemp(prefix="profile-floor-")),
+        database_url=args.db or f"sqlite:///{scratch}/hub.db",
+        attachments_dir=scratch / "attachments",
         lookup_cache_s=3600,
+        secret_key=os.environ.get("ASSESSMENT_HUB_SECRET_KEY") or _BENCH_KEY,
     )
     key, integration, ids = seed(settings, max(args.orders, 2 * args.puts + 100 * 3))
     headers = {"Authorization": f"Bearer {key}", "X-Integration-Id": integration, "content-type": "application/json"}
@@ -174,11 +182,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--puts", type=int, default=5_000, help="result PUTs per mode")
     p.add_argument("--gets", type=int, default=1_000, help="listing pages per mode")
     p.add_argument("--lanes", type=int, default=24, help="concurrent callers (below CONCURRENCY_LIMIT, 30)")
-    args = p.parse_args(argv)
-    if args.db is None:
-        args.db = f"sqlite:///{tempfile.mkdtemp(prefix='profile-floor-')}/hub.db"
-    return args
+    return p.parse_args(argv)
 
 
 if __name__ == "__main__":
-    asyncio.run(main(parse_args(sys.argv[1:])))
+    with (
+        tempfile.TemporaryDirectory(prefix="profile-floor-") as scratch,
+        open(os.devnull, "w") as quiet,
+        contextlib.redirect_stderr(quiet),  # the access lines (structlog writes to the current sys.stderr)
+    ):
+        asyncio.run(main(parse_args(sys.argv[1:]), Path(scratch)))
