@@ -6,6 +6,7 @@ import base64
 import json
 import time
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.responses import Response
@@ -176,3 +177,54 @@ def test_an_attachment_link_with_an_absurd_expiry_is_refused_not_a_500(hub: Hub,
             f"/attachments/{'a' * 64}", params={"name": "a.txt", "expires": expires, "signature": "x"}
         )
     assert response.status_code == 403, response.text
+
+
+def nested(levels: int) -> str:
+    """JSON text of arrays and objects nested ``levels`` deep (the outermost is level 1), alternating."""
+    text = "1"
+    for level in range(levels):
+        text = '{"a": ' + text + "}" if level % 2 else "[" + text + "]"
+    return text
+
+
+def put_remote_fields(tenant: Tenant, order_id: str, remote_fields: str) -> httpx.Response:
+    body = '{"status": "COMPLETED", "result_url": "https://vendor.example/r/1", "remote_fields": ' + remote_fields + "}"
+    with tenant.client() as client:
+        return client.put(
+            f"/assessment/orders/{order_id}/result", content=body, headers={"Content-Type": "application/json"}
+        )
+
+
+@pytest.mark.parametrize(
+    "remote_fields",
+    [
+        '{"x": ' + nested(64) + "}",  # 65 levels with remote_fields' own object
+        '{"deep": ' + nested(70) + ', "deep": 1}',  # in the pair a parser drops: its text is stored all the same
+        '{"x": ' + nested(195) + "}",  # ~200 in all with the body: pydantic's parser still takes it
+    ],
+    ids=["65", "in-a-repeated-key", "196"],
+)
+def test_remote_fields_nested_too_deep_are_refused(tenant: Tenant, remote_fields: str) -> None:
+    """Found by a trial: remote_fields nested ~196 levels deep was stored, and the listing's 5 levels around it
+    made every page holding it unreadable to the official SDK (its parser stops at about 200 levels)."""
+    order_id = tenant.create_order()
+    response = put_remote_fields(tenant, order_id, remote_fields)
+    check(response, 400, mentions="remote_fields")
+    assert "at most 64" in response.json()["error"]["message"]
+    assert tenant.order(order_id)["result"] is None
+
+
+def test_remote_fields_nested_64_deep_are_listed_to_the_sdk(tenant: Tenant) -> None:
+    order_id = tenant.create_order()
+    remote_fields = '{"x": ' + nested(63) + "}"
+    assert put_remote_fields(tenant, order_id, remote_fields).status_code == 200
+    page = tenant.sdk().assessment.get_assessment_orders(ids=[order_id])  # the page parses: 69 levels in all
+    assert [order.id for order in page.result.data.results] == [order_id]
+    assert tenant.order(order_id)["result"]["remote_fields"] == json.loads(remote_fields)
+
+
+def test_a_body_nested_past_the_parsers_limit_is_not_called_invalid_json(tenant: Tenant) -> None:
+    order_id = tenant.create_order()
+    response = put_remote_fields(tenant, order_id, '{"x": ' + nested(300) + "}")
+    check(response, 400, mentions="nest too deep")
+    assert "not valid JSON" not in response.json()["error"]["message"]

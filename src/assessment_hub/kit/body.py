@@ -4,7 +4,8 @@ Every failure is a Kombo ``PLATFORM.INPUT_INVALID`` error (415, 413 or 400 namin
 
 A body model that is a ``KeepsMemberText`` also gets the JSON text, exactly as sent, of the top-level
 members it names (``member_texts``): ``remote_fields`` of a result is stored and listed in the vendor's
-own spelling.
+own spelling. Such a text is checked as written, every pair of it (a key given twice too, whose first
+value the parsed body does not show): its arrays and objects nest at most ``MAX_DEPTH`` levels.
 """
 
 from __future__ import annotations
@@ -38,10 +39,55 @@ class KeepsMemberText(BaseModel):
         return self._member_texts.get(name)
 
 
+MAX_DEPTH = 64
+"""How deeply arrays and objects may nest in a member whose JSON text the hub keeps (``KEPT_TEXT``:
+``remote_fields``), the member's own value being level 1 (``{}`` is 1, ``{"a": [1]}`` is 2). The order
+listing adds 5 levels around it (envelope, ``data``, ``results``, the order, ``result``), and many JSON
+parsers stop at about 200 (the official SDKs' among them: pydantic's refuses a body nested 200 deep): one
+result nested deeper would make every listing page holding it unreadable. docs/api.md states it."""
+
 _WHITESPACE = re.compile(r"[ \t\n\r]*")  # JSON's insignificant whitespace (RFC 8259 §2)
 _VALUE = json.JSONDecoder(parse_int=len, parse_float=len, parse_constant=len)
 """Finds where a value ends; its numbers are not converted (an integer of more than 4,300 digits, which
 pydantic takes, would be a ``ValueError`` for ``int``)."""
+
+
+class _Object:
+    """What ``_SHAPE`` makes of a JSON object: how deep it nests (itself level 1)."""
+
+    __slots__ = ("depth",)
+
+    def __init__(self, depth: int) -> None:
+        self.depth = depth
+
+
+def _depth(value: object) -> int:
+    """How deep arrays and objects nest in ``value`` as ``_SHAPE`` decoded it (0 for a scalar)."""
+    if isinstance(value, _Object):
+        return value.depth
+    if isinstance(value, list):  # lists are not hooked: walked here, each once (objects inside are done)
+        return 1 + max(map(_depth, value), default=0)
+    return 0
+
+
+def _object(pairs: list[tuple[str, object]]) -> _Object:
+    return _Object(1 + max((_depth(value) for _, value in pairs), default=0))
+
+
+_SHAPE = json.JSONDecoder(object_pairs_hook=_object, parse_int=len, parse_float=len, parse_constant=len)
+"""Decodes a kept member's text into its shape: every pair of it, a key given twice too (``_object``)."""
+
+
+def _check_kept(name: str, shape: object) -> None:
+    """Refuse (400) the kept member ``name`` whose text (``shape``: as ``_SHAPE`` decoded it) breaks a rule
+    in any pair of it."""
+    depth = _depth(shape)
+    if depth > MAX_DEPTH:
+        raise InputInvalid(
+            f"Invalid request body: {name}: arrays and objects nest {depth} levels deep in it; at most "
+            f"{MAX_DEPTH} are taken (a listing holding it must stay readable by JSON parsers, which stop at "
+            "about 200 levels)."
+        )
 
 
 def _after_space(text: str, at: int) -> int:
@@ -55,7 +101,12 @@ def member_texts(text: str, names: Collection[str]) -> dict[str, str]:
     keys inside it, number spelling, escapes), from its first character to its last. A name given twice
     maps to its last value, as pydantic and Python's ``json`` keep it. ``text`` must be a JSON object (the
     body has validated); raises ``ValueError`` otherwise."""
-    found: dict[str, str] = {}
+    return {name: kept[0] for name, kept in _kept_members(text, names).items()}
+
+
+def _kept_members(text: str, names: Collection[str]) -> dict[str, tuple[str, object]]:
+    """``member_texts``, each text with its shape as ``_SHAPE`` decodes it (every pair of it)."""
+    found: dict[str, tuple[str, object]] = {}
     at = _after_space(text, 0)
     if text[at : at + 1] != "{":
         raise ValueError("not a JSON object")
@@ -70,9 +121,11 @@ def member_texts(text: str, names: Collection[str]) -> dict[str, str]:
         if text[at : at + 1] != ":":
             raise ValueError(f"':' expected at {at}")
         start = _after_space(text, at + 1)
-        _, at = _VALUE.raw_decode(text, start)
         if name in names:
-            found[name] = text[start:at]
+            shape, at = _SHAPE.raw_decode(text, start)
+            found[name] = (text[start:at], shape)
+        else:
+            _, at = _VALUE.raw_decode(text, start)
         at = _after_space(text, at)
         if text[at : at + 1] == "}":
             return found
@@ -114,6 +167,11 @@ def json_body(model: type[Model]) -> Callable[[Request], Awaitable[Model]]:
         try:
             parsed = model.model_validate_json(raw)
         except ValidationError as exc:
+            if any("recursion limit exceeded" in str(e.get("ctx", {}).get("error", "")) for e in exc.errors()):
+                raise InputInvalid(
+                    "Invalid request body: arrays and objects nest too deep in it (about 200 levels or more: valid"
+                    f" JSON, but more than JSON parsers take); remote_fields takes at most {MAX_DEPTH} levels."
+                ) from None
             raise InputInvalid(describe_validation_error(exc)) from None
         if b"\\u0000" in raw and _has_nul(json.loads(raw)):
             raise InputInvalid("Invalid request body: strings must not contain the NUL character (\\u0000).")
@@ -127,7 +185,10 @@ def json_body(model: type[Model]) -> Callable[[Request], Awaitable[Model]]:
             # the scan parses every top-level value again (~10 ms for a 7 MB attachment): only when a kept
             # member can be there (its name as is, or spelled with \u escapes)
             if b"\\u" in raw or any(name.encode() in raw for name in names):
-                parsed._member_texts = member_texts(raw.decode("utf-8"), names)
+                kept = _kept_members(raw.decode("utf-8"), names)
+                for name, (_, shape) in kept.items():
+                    _check_kept(name, shape)
+                parsed._member_texts = {name: text for name, (text, _) in kept.items()}
         return parsed
 
     return parse
