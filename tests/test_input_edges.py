@@ -326,3 +326,19 @@ def test_the_number_check_reads_a_big_attachment_body_only_when_it_must() -> Non
         parsed = ResultIn.model_validate_json(raw)
         assert not any(walk.out_of_rule(v) for v in parsed.__dict__.values())
         assert walk.needs_text(raw) is reads
+
+
+@pytest.mark.parametrize(
+    "member", ['"remote_fields": {"a": "\\u0000", "a": "x"}', '"remote_fields": {"a": {"\\u0000": 1}, "a": {}}']
+)
+def test_nul_in_a_pair_a_parser_drops_is_refused(tenant: Tenant, member: str) -> None:
+    """remote_fields' text is stored as sent: a NUL in the first value of a key given twice was stored
+    (PostgreSQL's json takes \\u0000; jsonb, the downgrade of 0007, does not) and listed."""
+    order_id = tenant.create_order()
+    body = '{"status": "COMPLETED", "result_url": "https://vendor.example/r/1", ' + member + "}"
+    with tenant.client() as client:
+        response = client.put(
+            f"/assessment/orders/{order_id}/result", content=body, headers={"Content-Type": "application/json"}
+        )
+    check(response, 400, mentions="NUL")
+    assert tenant.order(order_id)["result"] is None
