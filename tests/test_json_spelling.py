@@ -334,3 +334,36 @@ def test_results_stored_after_0007_downgrade_to_0006_and_upgrade_again(
         listed = json.loads(listing_text(again, order_id), parse_float=decimal.Decimal, parse_int=decimal.Decimal)
     (order,) = listed["data"]["results"]
     assert order["result"]["remote_fields"] == exact({"": ("[]", EDGE_REMOTE_FIELDS)})[""][1]
+
+
+def test_results_stored_before_this_version_list_in_the_spelling_they_were_stored_in(
+    engine: Engine, own_database_url: str, tmp_path: Path
+) -> None:
+    """docs/api.md's exceptions to "listed in the vendor's spelling": on SQLite too, a result stored before
+    this version was stored as the hub serialized its value (``json.dumps``: ``1e3`` as ``1000.0``, ``1.50`` as
+    ``1.5``, a key given twice once, ``é`` as ``\\u00e9``), and it lists that way; on PostgreSQL, as ``jsonb``
+    respelled it."""
+    from assessment_hub.integrations.service import create_api_key
+
+    upgrade(engine, "0006")
+    with unit_of_work(sessionmaker(engine, expire_on_commit=False)) as session:
+        integration = create_integration(session, "sandbox", "Old Spelling Org")
+        api_key = create_api_key(session, "old")
+        set_packages(session, integration.id, [PackageIn(id="1001", name="T", description="d", type="SKILLS_TEST")])
+        order_id = create_sandbox_order(session, integration.id, "1001", seed=2).id
+    vendor = '{"b": 1e3, "a": 1.50, "é": [-0.0], "b": 2}'
+    old_sqlite = json.dumps(json.loads(vendor))  # what SQLAlchemy's JSON type wrote on SQLite before
+    assert old_sqlite == '{"b": 2, "a": 1.5, "\\u00e9": [-0.0]}'
+    revision_id = _insert_revision(engine, order_id, 1, "[]", old_sqlite if engine.dialect.name == "sqlite" else vendor)
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text("UPDATE orders SET latest_result_id = :r, status = 'COMPLETED' WHERE id = :o"),
+            {"r": revision_id, "o": order_id},
+        )
+    stored = _texts(engine)
+    (old_text,) = [remote_fields for _, remote_fields in stored.values()]
+    assert old_text is not None and old_text != vendor
+    with in_process_hub(own_database_url, tmp_path / "hub") as hub:  # migrates to the head
+        listed = listing_text(Tenant(hub, api_key, integration.id), order_id)
+    assert '"remote_fields":' + old_text + ',"received_at":' in listed
+    assert json.loads(listed)["data"]["results"][0]["result"]["remote_fields"] == json.loads(vendor)
