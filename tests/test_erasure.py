@@ -5,6 +5,7 @@ the orders and their counts stay; an audit entry says when, by which key and whi
 from __future__ import annotations
 
 import base64
+import json
 import os
 import random
 import secrets
@@ -253,6 +254,95 @@ def test_cli_data_erase(hub: Hub, tenant: Tenant, tmp_path: Path) -> None:
         timeout=60,
     )
     assert bad.returncode != 0 and "--email" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def json_strings(document: str) -> list[str]:
+    """Every string (member names too) of every pair of the JSON ``document``: also those a parser drops (a
+    key given twice keeps only its last value), escapes decoded."""
+    found: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, str):
+            found.append(value)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        for name, value in items:  # every pair, a repeated key's too (nested objects were walked already)
+            found.append(name)
+            walk(value)
+        return {}
+
+    walk(json.loads(document, object_pairs_hook=pairs))
+    return found
+
+
+def test_erasure_rewrites_what_only_the_stored_text_holds(hub: Hub, tenant: Tenant) -> None:
+    """``remote_fields`` is stored as the vendor's own text: the candidate's email in a pair that a parser
+    drops (a key given twice), or spelled with escapes there, is erased all the same, and the stored text
+    is rewritten; a result of the candidate holding nothing personal keeps the vendor's text."""
+    person = Candidate()
+    local, domain = person.email.split("@")
+    escaped = local[0] + "\\u" + format(ord(local[1].upper()), "04X") + local[2:] + "\\u0040" + domain
+    texts = [
+        '{"n":"' + person.email + '","n":"clean","x":-0.0}',
+        '{"o":{"e":"mail ' + escaped + '","e":"clean"},"o":{"e":"clean"}, "k": 1e3}',
+        '{"a":{"' + escaped + '":1},"a":{}}',
+        '{"deep":[{"v":{"w":"' + person.email.upper() + '","w":2}}]}',
+        '{"plain": "' + person.email + '", "in key": {"' + escaped + '": true}}',  # already erased before
+    ]
+    untouched = '{"k" : 1, "k": 2.50}'
+    ids = []
+    for text_ in [*texts, untouched]:
+        order_id = person.order(hub.sessions, tenant.integration_id)
+        body = '{"status": "COMPLETED", "result_url": "https://v.example/r", "remote_fields": ' + text_ + "}"
+        with tenant.client() as client:
+            response = client.put(
+                f"/assessment/orders/{order_id}/result", content=body, headers={"Content-Type": "application/json"}
+            )
+        assert response.status_code == 200, response.text
+        ids.append(order_id)
+
+    def stored(order_id: str) -> str:
+        with hub.sessions() as session:
+            return session.scalar(
+                text("SELECT CAST(remote_fields AS TEXT) FROM result_revisions WHERE order_id = :id"), {"id": order_id}
+            )
+
+    assert [stored(i) for i in ids] == [*texts, untouched]
+    # another table's JSON column holding such text (jsonb on PostgreSQL keeps only the last pair anyway)
+    payload = '{"m":"' + escaped + '","m":"x"}'
+    with unit_of_work(hub.sessions) as session:
+        session.execute(
+            text(
+                "INSERT INTO sandbox_writebacks (order_id, kind, revision, status, payload, deliveries, received_at)"
+                f" VALUES (:id, 'result', 99, 'COMPLETED', {'CAST(:p AS jsonb)' if hub.backend == 'postgres' else ':p'},"
+                " 1, '2026-12-03 10:00:00.000000')"
+            ),
+            {"id": ids[0], "p": payload},
+        )
+    with admin(hub) as client:
+        response = client.post("/admin/erasures", json={"email": person.email})
+    assert response.status_code == 200, response.text
+    assert sorted(response.json()["data"]["order_ids"]) == sorted(ids)
+    for order_id, before in zip(ids, texts, strict=False):
+        after = stored(order_id)
+        assert after != before
+        assert not [s for s in json_strings(after) if person.email in s.lower()], after
+        assert local[2:] not in after.lower() and "\\u0040" not in after, after
+        listed = tenant.order(order_id)["result"]["remote_fields"]  # the listing reads it
+        assert listed == json.loads(after)
+    assert tenant.order(ids[0])["result"]["remote_fields"] == {"n": "clean", "x": -0.0}
+    assert tenant.order(ids[4])["result"]["remote_fields"] == {"plain": "[erased]", "in key": {"[erased]": True}}
+    assert stored(ids[-1]) == untouched  # nothing of the candidate in it: the vendor's spelling stays
+    with hub.sessions() as session:
+        (payload_after,) = session.execute(
+            text("SELECT CAST(payload AS TEXT) FROM sandbox_writebacks WHERE order_id = :id AND revision = 99"),
+            {"id": ids[0]},
+        ).one()
+    assert "\\u0040" not in payload_after and json.loads(payload_after) == {"m": "x"}
+    assert scan(hub, person.traces) == []
 
 
 def test_redact_replaces_every_spelling_and_keeps_the_shape() -> None:

@@ -8,6 +8,8 @@ order, a key given twice, ``1e3`` against ``1000.0``, ``-0.0``, spacing)."""
 
 from __future__ import annotations
 
+import decimal
+import functools
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -34,7 +36,7 @@ from assessment_hub.db.migrate import alembic_config, upgrade
 from assessment_hub.db.session import unit_of_work
 from assessment_hub.kit.body import member_texts
 from assessment_hub.kit.states import ResultStatus
-from tests.support import Tenant, key_settings
+from tests.support import Tenant, in_process_hub, key_settings
 
 REMOTE_FIELDS = (
     '{"b": 1, "a": -0.0, "c": 1e3, "d": 1.50,\n'
@@ -261,3 +263,107 @@ def test_migration_0007_keeps_the_values_of_jsonb_rows_and_downgrades(engine: En
         assert downgraded[new] == (hub_attributes, REMOTE_FIELDS)
     upgrade(engine)
     assert _column_types(engine) == after
+
+
+EDGE_REMOTE_FIELDS = (
+    '{"max": 1.7976931348623157e308, "min": -1.7976931348623157e308, "int": '
+    + str(int(1.7976931348623157e308))
+    + ', "tiniest": 4.9e-324, "exact": '
+    + format(decimal.Decimal(5e-324), "f")
+    + ', "zeros": [0e-1100, -0.0, 0E+1100], "long": 1.'
+    + "0" * 1099
+    + ', "k": 1, "k": 1e-300}'
+)
+"""Numbers at the edges of the rule (kit.body.NUMBER_RULE) that the hub takes, as a vendor may write them:
+each converts to jsonb's numeric (migration 0007's downgrade)."""
+
+
+def test_results_stored_after_0007_downgrade_to_0006_and_upgrade_again(
+    engine: Engine, own_database_url: str, tmp_path: Path
+) -> None:
+    """docs/deployment.md documents the downgrade 0007 -> 0006: it must work over what the hub stored since
+    (found by a trial: 1e-20000 in remote_fields, taken by json, made it fail with NumericValueOutOfRange)."""
+    postgres = engine.dialect.name == "postgresql"
+    with in_process_hub(own_database_url, tmp_path / "hub") as hub:
+        tenant = hub.new_tenant()
+        tenant.publish("1001")
+        order_id = tenant.create_order()
+        attributes = (
+            '[{"type": "SUB_RESULT", "id": "s", "label": "S", "status": "COMPLETED",'
+            ' "score": {"value": 4.9e-324, "max": 1.7976931348623157e308}}]'
+        )
+        put_text(
+            tenant,
+            order_id,
+            BASE
+            + ', "score": 2.5e-324, "attributes": '
+            + attributes
+            + ', "remote_fields": '
+            + EDGE_REMOTE_FIELDS
+            + "}",
+        )
+        assert '"remote_fields":' + EDGE_REMOTE_FIELDS + ',"received_at":' in listing_text(tenant, order_id)
+        for beyond in ("1e-20000", "0." + "1" * 16384, "0e-20000", "1e-99999999999"):  # numeric holds none
+            refused = tenant.create_order()
+            with tenant.client() as client:
+                response = client.put(
+                    f"/assessment/orders/{refused}/result",
+                    content=BASE + ', "remote_fields": {"a": ' + beyond + "}}",
+                    headers={"Content-Type": "application/json"},
+                )
+            assert response.status_code == 400, response.text
+
+    def exact(texts: dict[str, tuple[str, str | None]]) -> dict[str, tuple[object, object]]:
+        """Each revision's documents, their numbers as exact decimals (jsonb writes 1.7976931348623157e308
+        as its 309 digits: the same value)."""
+        loads = functools.partial(json.loads, parse_float=decimal.Decimal, parse_int=decimal.Decimal)
+        return {revision: (loads(a), loads(r or "null")) for revision, (a, r) in texts.items()}
+
+    stored = _texts(engine)
+    command.downgrade(alembic_config(engine), "0006")
+    assert _column_types(engine)["remote_fields"] == ("jsonb" if postgres else "json")
+    downgraded = _texts(engine)
+    assert exact(downgraded) == exact(stored)
+    if postgres:  # respelled by jsonb, which converted every number to numeric
+        assert downgraded != stored
+    upgrade(engine)
+    assert _column_types(engine)["remote_fields"] == "json"
+    assert exact(_texts(engine)) == exact(stored)
+    with in_process_hub(own_database_url, tmp_path / "hub") as hub:
+        again = Tenant(hub, tenant.api_key, tenant.integration_id)
+        listed = json.loads(listing_text(again, order_id), parse_float=decimal.Decimal, parse_int=decimal.Decimal)
+    (order,) = listed["data"]["results"]
+    assert order["result"]["remote_fields"] == exact({"": ("[]", EDGE_REMOTE_FIELDS)})[""][1]
+
+
+def test_results_stored_before_this_version_list_in_the_spelling_they_were_stored_in(
+    engine: Engine, own_database_url: str, tmp_path: Path
+) -> None:
+    """docs/api.md's exceptions to "listed in the vendor's spelling": on SQLite too, a result stored before
+    this version was stored as the hub serialized its value (``json.dumps``: ``1e3`` as ``1000.0``, ``1.50`` as
+    ``1.5``, a key given twice once, ``é`` as ``\\u00e9``), and it lists that way; on PostgreSQL, as ``jsonb``
+    respelled it."""
+    from assessment_hub.integrations.service import create_api_key
+
+    upgrade(engine, "0006")
+    with unit_of_work(sessionmaker(engine, expire_on_commit=False)) as session:
+        integration = create_integration(session, "sandbox", "Old Spelling Org")
+        api_key = create_api_key(session, "old")
+        set_packages(session, integration.id, [PackageIn(id="1001", name="T", description="d", type="SKILLS_TEST")])
+        order_id = create_sandbox_order(session, integration.id, "1001", seed=2).id
+    vendor = '{"b": 1e3, "a": 1.50, "é": [-0.0], "b": 2}'
+    old_sqlite = json.dumps(json.loads(vendor))  # what SQLAlchemy's JSON type wrote on SQLite before
+    assert old_sqlite == '{"b": 2, "a": 1.5, "\\u00e9": [-0.0]}'
+    revision_id = _insert_revision(engine, order_id, 1, "[]", old_sqlite if engine.dialect.name == "sqlite" else vendor)
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text("UPDATE orders SET latest_result_id = :r, status = 'COMPLETED' WHERE id = :o"),
+            {"r": revision_id, "o": order_id},
+        )
+    stored = _texts(engine)
+    (old_text,) = [remote_fields for _, remote_fields in stored.values()]
+    assert old_text is not None and old_text != vendor
+    with in_process_hub(own_database_url, tmp_path / "hub") as hub:  # migrates to the head
+        listed = listing_text(Tenant(hub, api_key, integration.id), order_id)
+    assert '"remote_fields":' + old_text + ',"received_at":' in listed
+    assert json.loads(listed)["data"]["results"][0]["result"]["remote_fields"] == json.loads(vendor)

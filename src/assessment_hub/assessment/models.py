@@ -88,8 +88,9 @@ class ResultRevisionRow(Base):
     """Today's shape, as the hub serialized it (the same text on both backends: the listing splices it)."""
     remote_fields: Mapped[dict[str, Any] | None] = mapped_column(JSONTextType)
     """The JSON text the vendor sent (``NormalizedResult.remote_fields_text``), kept as written and spliced
-    into the listing: the vendor's spelling on both backends. Rows PostgreSQL stored before migration 0007
-    keep ``jsonb``'s spelling of the values; an erasure that redacts it writes the hub's serialization."""
+    into the listing: the vendor's spelling on both backends. Rows stored before migration 0007 keep the
+    spelling they were stored in: ``jsonb``'s on PostgreSQL, the hub's serialization of the value on SQLite;
+    an erasure that redacts it writes the hub's serialization."""
     warnings: Mapped[list[str]] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

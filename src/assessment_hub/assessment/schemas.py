@@ -24,7 +24,7 @@ from pydantic import (
     model_validator,
 )
 
-from assessment_hub.kit.body import KeepsMemberText
+from assessment_hub.kit.body import NUMBER_RULE, KeepsMemberText
 from assessment_hub.kit.states import OrderStatus
 
 PACKAGE_TYPES = ("BEHAVIORAL", "VIDEO_INTERVIEW", "SKILLS_TEST", "BACKGROUND_CHECK", "REFERENCE_CHECK")
@@ -43,9 +43,9 @@ def _finite(value: float | None, _info: Any = None) -> float | None:
     try:
         number = float(value)
     except OverflowError:  # an integer beyond the double range, e.g. 1 followed by 309 zeros
-        raise ValueError("must be a finite number within the double-precision range") from None
+        raise ValueError(f"a number is out of range; {NUMBER_RULE}") from None
     if not math.isfinite(number):
-        raise ValueError("must be a finite number")
+        raise ValueError(f"a number is out of range; {NUMBER_RULE}")
     return number
 
 

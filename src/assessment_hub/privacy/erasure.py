@@ -6,11 +6,11 @@ counts and the vendor's billing still add up):
 | table | change |
 |---|---|
 | ``orders`` | ``candidate`` becomes ``{remote_id: null, email: "", first_name: null, last_name: null, phone: null}``; ``application`` keeps only its ``remote_id``; ``remote_data`` (the ATS's raw payload) null; ``erased_at`` set |
-| ``result_revisions`` | every occurrence of the candidate's name, email, phone or remote id in ``attributes``, ``remote_fields``, ``result_url``, ``warnings`` becomes ``[erased]`` |
+| ``result_revisions`` | every occurrence of the candidate's name, email, phone or remote id in ``attributes``, ``remote_fields``, ``result_url``, ``warnings`` becomes ``[erased]``; a JSON document is searched in its stored text, every pair of it (``remote_fields`` is the vendor's own text: a key given twice, ``\\u0040`` escapes), and one that names the candidate is rewritten in the hub's serialization of its redacted value |
 | ``attachments`` | deleted, and their bytes too once no other attachment holds the same content (reports name the candidate) |
 | ``outbox`` | webhook bodies and errors redacted as above; messages not delivered yet (``pending``, ``in_flight``, ``dead``) are ``cancelled`` (a send in progress is recorded ``late-...`` and changes nothing) |
 | ``delivery_attempts`` | the request sent and the response excerpt dropped, error messages redacted |
-| every other table with an ``order_id`` column (``sandbox_writebacks``, ``notices``, and any a later feature adds) | its text and JSON columns redacted as above |
+| every other table with an ``order_id`` column (``sandbox_writebacks``, ``notices``, and any a later feature adds) | its text and JSON columns redacted as above (JSON searched in its stored text too) |
 
 Each erasure writes one ``erasures`` row (``privacy.models.ErasureRow``): when, the reason, who asked
 (a fingerprint of the key, never the key) and which order ids; never the email or any erased value.
@@ -27,8 +27,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, String, Table, Text, func, select, update
+from sqlalchemy import JSON, String, Table, Text, cast, func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from assessment_hub.assessment.models import AttachmentRow, OrderRow, ResultRevisionRow
 from assessment_hub.delivery.models import DeliveryAttemptRow, OutboxRow
@@ -164,11 +165,55 @@ def _erase_order(session: Session, order: OrderRow, values: list[str], now: date
     order.updated_at = now
 
 
+def names_any(document: str, values: list[str]) -> bool:
+    """True when a string of the JSON text ``document`` (a member name or a value, at any depth) holds one of
+    ``values`` (case-insensitive), in any pair of it: also one that a parser drops (a key given twice keeps
+    only its last value), and spelled in any way JSON allows (``\\u0040`` escapes are decoded). Numbers are
+    not read (``len`` stands in: no conversion, no limit on their digits)."""
+    if not values:
+        return False
+    needles = [v.lower() for v in values]
+    found = False
+
+    def look(value: Any) -> None:
+        nonlocal found
+        if isinstance(value, str):
+            lowered = value.lower()
+            found = found or any(n in lowered for n in needles)
+        elif isinstance(value, list):
+            for item in value:
+                look(item)
+
+    def pairs(items: list[tuple[str, Any]]) -> None:
+        for name, value in items:  # every pair, each of a repeated key's; nested objects were looked at
+            look(name)
+            look(value)
+
+    look(json.loads(document, object_pairs_hook=pairs, parse_int=len, parse_float=len, parse_constant=len))
+    return found
+
+
+_STORED_TEXT = (ResultRevisionRow.attributes, ResultRevisionRow.remote_fields)
+"""The result columns that hold JSON as text written (``db.base.JSONTextType``): ``remote_fields`` holds the
+vendor's own text, in which a parsed value does not show every pair (a key given twice)."""
+
+
 def _erase_results(session: Session, order_id: str, values: list[str]) -> set[str]:
     revisions = list(session.scalars(select(ResultRevisionRow).where(ResultRevisionRow.order_id == order_id)))
+    texts = {
+        row[0]: row[1:]
+        for row in session.execute(
+            select(ResultRevisionRow.id, *(cast(c, Text) for c in _STORED_TEXT)).where(
+                ResultRevisionRow.order_id == order_id
+            )
+        )
+    }
     for revision in revisions:
-        revision.attributes = redact(revision.attributes, values)
-        revision.remote_fields = redact(revision.remote_fields, values)
+        for column, stored in zip(_STORED_TEXT, texts.get(revision.id, ()), strict=False):
+            if stored is not None and names_any(stored, values):
+                # rewritten in the hub's serialization, also when the parsed value shows nothing to redact
+                setattr(revision, column.key, redact(getattr(revision, column.key), values))
+                flag_modified(revision, column.key)
         revision.result_url = redact(revision.result_url, values)
         revision.warnings = redact(revision.warnings, values)
     if not revisions:
@@ -223,9 +268,12 @@ def _redact_rows(session: Session, table: Table, order_id: str, values: list[str
     keys = list(table.primary_key.columns)
     if not columns or not keys:
         return
-    for row in session.execute(select(*keys, *columns).where(table.c.order_id == order_id)).all():
+    documents = [c for c in columns if isinstance(c.type, JSON)]
+    texts = [cast(c, Text).label(f"{c.name} as stored") for c in documents]  # the stored text: every pair
+    for row in session.execute(select(*keys, *columns, *texts).where(table.c.order_id == order_id)).all():
         data = row._mapping
         changed = {c.name: redact(data[c.name], values) for c in columns if data[c.name] is not None}
-        changed = {name: value for name, value in changed.items() if value != data[name]}
+        rewrite = {c.name for c in documents if (t := data[f"{c.name} as stored"]) is not None and names_any(t, values)}
+        changed = {name: value for name, value in changed.items() if value != data[name] or name in rewrite}
         if changed:
             session.execute(update(table).where(*(k == data[k.name] for k in keys)).values(**changed))

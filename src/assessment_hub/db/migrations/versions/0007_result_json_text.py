@@ -18,7 +18,9 @@ the hub serialized it, the same on both backends.
   (``pg_total_relation_size('result_revisions')``). See docs/deployment.md, "Upgrades and backups".
 - The rows already there keep what ``jsonb`` made of them (the values, in ``jsonb``'s spelling): their
   original text is gone. Rows written from now on keep the text as written.
-- SQLite: nothing to do (the columns are JSON text already).
+- SQLite: nothing to do (the columns are JSON text already). The rows already there keep the hub's
+  serialization of their values (``json.dumps``: a key given twice once, ``1e3`` as ``1000.0``); rows written
+  from now on keep the vendor's text.
 - Downgrade (PostgreSQL): back to ``jsonb`` (``USING ...::jsonb``), again rewriting the table; the values
   stay, their spelling is ``jsonb``'s again.
 
