@@ -6,6 +6,7 @@ Commands that create something print the new value alone on the last line of std
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -24,6 +25,7 @@ from assessment_hub.integrations.tool_settings import settings_help
 from assessment_hub.kit.states import OrderStatus
 
 if TYPE_CHECKING:
+    from assessment_hub.db.migrate import Migrated
     from assessment_hub.ops.metrics_server import MetricsServer
 
 app = typer.Typer(
@@ -59,40 +61,109 @@ def _settings() -> Settings:
         raise typer.Exit(2) from None
 
 
-def _open_database(settings: Settings, *, migrate: bool = True, role: str = CLI_ROLE) -> Engine:
+def _note(line: str) -> None:
+    """A line about the database on stderr, for commands whose stdout is their own output (a new value on the
+    last line, ``--json``): ``assessment-hub: applying 0007 (...) ...``."""
+    typer.echo(f"assessment-hub: {line}", err=True)
+
+
+def _log_line(line: str) -> None:
+    """A line about the database as an INFO log record (``serve`` and ``worker``, which log)."""
+    import logging
+
+    logging.getLogger("assessment_hub.migrate").info(line)
+
+
+def _migration_summary(settings: Settings, migrated: Migrated, seconds: float) -> str:
+    """``database at URL migrated from 0006 to 0007 (1 migration, 14.2 s)``, ``... migrated down from 0007 to
+    0006 ...``, ``... migrated from an empty database to 0007 ...``, or ``... already at 0007, nothing to do``."""
+    where = f"database at {display_url(settings.database_url)}"
+    if not migrated.steps:
+        return f"{where} already at {migrated.after}, nothing to do"
+    count = len(migrated.steps)
+    return (
+        f"{where} migrated{' down' if migrated.downgraded else ''} from {migrated.before or 'an empty database'} "
+        f"to {migrated.after} ({count} migration{'s' if count > 1 else ''}, {seconds:.1f} s)"
+    )
+
+
+def _open_database(
+    settings: Settings,
+    *,
+    migrate: bool = True,
+    role: str = CLI_ROLE,
+    to: str = "head",
+    say: Callable[[str], None] = _note,
+    summarize: bool = False,
+) -> Engine:
     """An engine on a database that answers (and is migrated, with ``migrate``); a database that cannot be
-    opened or reached ends the command with exit code 2 and a one-line message, never a traceback. ``role``:
-    the process's role in PostgreSQL's ``application_name`` (``db.engine``)."""
+    opened or reached ends the command with exit code 2 and a one-line message, never a traceback, and so
+    does a database at a revision this version does not know. ``role``: the process's role in PostgreSQL's
+    ``application_name`` (``db.engine``).
+
+    Migrating brings the database to ``to`` (``head``: up only; a revision: up or down to it), telling ``say``
+    each migration as it starts (``applying 0007 (...) ...``) and, when any ran (or always, with
+    ``summarize``), where the database went (``_migration_summary``)."""
+    import time
+
     from sqlalchemy.exc import SQLAlchemyError
 
-    from assessment_hub.db.migrate import upgrade  # alembic: only commands that migrate import it
+    from assessment_hub.db.migrate import Step, UnknownRevision, migrate_to  # alembic: only commands that migrate
 
     engine = None
+    running: list[Step] = []
+
+    def started_step(step: Step) -> None:
+        running[:] = [step]
+        say(step.line())
+
     try:
         engine = build_engine(settings, role=role)
         with engine.connect():
             pass
         if migrate:
-            upgrade(engine)
+            started = time.monotonic()
+            migrated = migrate_to(engine, to, on_step=started_step, downgrade=to != "head")
+            if migrated.steps or summarize:
+                say(_migration_summary(settings, migrated, time.monotonic() - started))
+    except UnknownRevision as exc:
+        if engine is not None:
+            engine.dispose()
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     except (SQLAlchemyError, OSError) as exc:
         if engine is not None:
             engine.dispose()
-        typer.echo(
-            f"error: cannot open the database at {display_url(settings.database_url)}: "
-            f"{connection_error(exc)} (check ASSESSMENT_HUB_DATABASE_URL)",
-            err=True,
-        )
+        where = display_url(settings.database_url)
+        if running:  # the database answered; a migration did not go through
+            step = running[0]
+            typer.echo(
+                f"error: migration {step.revision} ({'upgrade' if step.upgrade else 'downgrade'}) failed on the "
+                f"database at {where}: {connection_error(exc)}",
+                err=True,
+            )
+        else:
+            typer.echo(
+                f"error: cannot open the database at {where}: {connection_error(exc)} (check ASSESSMENT_HUB_DATABASE_URL)",
+                err=True,
+            )
         raise typer.Exit(2) from None
     return engine
 
 
 def _session_factory(
-    settings: Settings, *, migrate: bool = True, secrets: bool = False, role: str = CLI_ROLE
+    settings: Settings,
+    *,
+    migrate: bool = True,
+    secrets: bool = False,
+    role: str = CLI_ROLE,
+    say: Callable[[str], None] = _note,
 ) -> sessionmaker:
     """Sessions on the (migrated) database; with ``secrets``, the secret key is checked first: it must exist
     (created beside a SQLite database at the first start) and decrypt what the database holds, or the
-    command ends with exit code 2 and a message naming the fix."""
-    sessions = sessionmaker(_open_database(settings, migrate=migrate, role=role), expire_on_commit=False)
+    command ends with exit code 2 and a message naming the fix. ``say``: where the migrations that run are
+    told (``_open_database``; stderr by default)."""
+    sessions = sessionmaker(_open_database(settings, migrate=migrate, role=role, say=say), expire_on_commit=False)
     if secrets:
         from assessment_hub.kit.secret_keys import SecretKeyError
         from assessment_hub.secret_key import require_readable
@@ -170,11 +241,31 @@ def _check_port_free(host: str, port: int) -> None:
 
 
 @app.command()
-def migrate() -> None:
-    """Apply database migrations (also done by ``serve`` on start)."""
+def migrate(
+    to: Annotated[
+        str,
+        typer.Option(
+            "--to",
+            metavar="REVISION",
+            help="Migrate up or down to this revision (e.g. 0006, to downgrade before installing an older "
+            'version; docs/deployment.md, "Downgrading"). Default: this version\'s newest.',
+        ),
+    ] = "head",
+) -> None:
+    """Apply database migrations (every command also does on start, `serve` and `worker` included): one line
+    as each migration starts, then where the database went (`migrated from 0006 to 0007`) or `already at
+    0007, nothing to do`."""
+    from assessment_hub.db.migrate import head
+
     settings = _settings()
-    _session_factory(settings)
-    typer.echo(f"database at {display_url(settings.database_url)} is up to date")
+    _open_database(settings, to=to.strip(), say=_say, summarize=True).dispose()
+    newest = head()
+    if to.strip() not in ("head", newest):
+        _say(
+            f"the database is now behind this version (its newest migration is {newest}): start the version "
+            f"whose newest migration is {to.strip()}; this version's serve, worker and other commands would "
+            f"migrate it to {newest} again"
+        )
 
 
 def _one_process(settings: Settings, *, workers: int, no_worker: bool, worker_in_process: bool) -> bool:
@@ -224,6 +315,7 @@ def serve(
     import os
 
     from assessment_hub.bootstrap import banner, bootstrap_if_empty, console_line, how_to_run
+    from assessment_hub.kit.logging import configure_logging
     from assessment_hub.supervise import limit_malloc_arenas
 
     if worker_in_process and (no_worker or workers > 1):
@@ -235,8 +327,9 @@ def serve(
     if settings.public_base_url is None:
         settings = settings.model_copy(update={"public_base_url": f"http://{host}:{port}"})
     created_key = _key_file_missing(settings)
+    configure_logging(settings.log_level, settings.log_format)  # the migrations below are logged
     # migrations run here, once, before any API process starts; and the secret key is checked
-    sessions = _session_factory(settings, secrets=True)
+    sessions = _session_factory(settings, secrets=True, say=_log_line)
     if created_key is not None:
         typer.echo(
             f"assessment-hub: created the secret key file {created_key} (owner-only): it encrypts the stored "
@@ -359,7 +452,7 @@ def worker(
     port = metrics_port if metrics_port is not None else settings.worker_metrics_port
     # listening first: a port in use ends the command before it touches the database
     metrics = _serve_metrics(settings.worker_metrics_host, port) if port is not None else None
-    sessions = _session_factory(settings, secrets=True, role=WORKER_ROLE)
+    sessions = _session_factory(settings, secrets=True, role=WORKER_ROLE, say=_log_line)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

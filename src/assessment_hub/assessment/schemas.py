@@ -38,8 +38,14 @@ Number = StrictInt | StrictFloat
 
 
 def _finite(value: float | None, _info: Any = None) -> float | None:
+    """A score as a finite float, ``-0.0`` as ``0.0``: SQLite stores a zero without its sign, PostgreSQL with
+    it, so the same result would list ``0.0`` on one and ``-0.0`` on the other (a score has no sign to keep
+    at zero). Raises ``ValueError`` (a 400 naming the field) for NaN, infinities and integers beyond the
+    double range."""
     if value is None:
         return None
+    if value == 0:  # -0.0 included
+        return 0.0
     try:
         number = float(value)
     except OverflowError:  # an integer beyond the double range, e.g. 1 followed by 309 zeros

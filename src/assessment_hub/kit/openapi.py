@@ -87,7 +87,7 @@ ERRORS = {
     409: "The request conflicts with the current state (`PLATFORM.INPUT_INVALID`).",
     413: "Body larger than the configured limit (`PLATFORM.INPUT_INVALID`).",
     414: "URL (path and query string) longer than 32 KiB (`PLATFORM.INPUT_INVALID`; `kit.url_limit`).",
-    415: "Body not `application/json` (`PLATFORM.INPUT_INVALID`).",
+    415: "Body not `application/json`, or a `charset` other than UTF-8 (`PLATFORM.INPUT_INVALID`).",
     429: "Too many write requests of this integration in flight, or the database was busy "
     "(`PLATFORM.CONCURRENCY_LIMIT_EXCEEDED`); nothing was stored. Retry after `Retry-After` seconds.",
     500: "A fault in the hub (`PLATFORM.UNKNOWN_ERROR`); the details are in the server log.",

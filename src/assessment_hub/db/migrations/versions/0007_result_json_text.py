@@ -1,4 +1,4 @@
-"""result_revisions.attributes and remote_fields: json instead of jsonb on PostgreSQL (the text as written)
+"""result_revisions.attributes and remote_fields kept as sent: json, not jsonb (rewrites the table on PostgreSQL)
 
 Revision ID: 0007
 Revises: 0006
