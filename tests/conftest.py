@@ -27,8 +27,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 
-from tests.support import Hub, Tenant, in_process_hub, running_hub, temporary_postgres_database
+from assessment_hub.config import Settings
+from assessment_hub.db.engine import build_engine
+from tests.support import Hub, Tenant, in_process_hub, key_settings, running_hub, temporary_postgres_database
 
 POSTGRES_URL = os.environ.get("ASSESSMENT_HUB_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite"] + (["postgres"] if POSTGRES_URL else [])
@@ -78,6 +81,18 @@ def own_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator
         assert POSTGRES_URL
         with temporary_postgres_database(POSTGRES_URL) as url:
             yield url
+
+
+@pytest.fixture
+def engine(own_database_url: str, tmp_path: Path) -> Iterator[Engine]:
+    """An engine on ``own_database_url`` (not migrated: the test migrates it to the revision it needs)."""
+    built = build_engine(
+        Settings(database_url=own_database_url, attachments_dir=tmp_path / "att", **key_settings(own_database_url))
+    )
+    try:
+        yield built
+    finally:
+        built.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,10 @@ Two ways to run a hub, with the same ``Hub``/``Tenant`` helpers:
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -279,3 +282,37 @@ def wait_until(predicate: Any, *, timeout: float = 15.0, interval: float = 0.05,
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
         time.sleep(interval)
+
+
+@contextmanager
+def serve_process(database_url: str, tmp: Path, workers: str, **env: str) -> Iterator[str]:
+    """``assessment-hub serve --workers N`` as a real process on a free port (``env``: more settings), its base
+    URL once it answers; terminated afterwards."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "assessment_hub.cli", "serve", "--port", str(port), "--workers", workers],
+        env={
+            **os.environ,
+            "ASSESSMENT_HUB_DATABASE_URL": database_url,
+            **key_env(database_url),
+            "ASSESSMENT_HUB_ATTACHMENTS_DIR": str(tmp / "att"),
+            **env,
+        },
+        cwd=tmp,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+
+        def answers() -> bool:
+            try:
+                return httpx.get(base_url + "/v1/check-api-key", timeout=2).status_code == 401
+            except httpx.HTTPError:
+                return False
+
+        wait_until(answers, timeout=60, interval=0.2, what="serve to answer")
+        yield base_url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

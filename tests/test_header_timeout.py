@@ -6,10 +6,7 @@ resets uvicorn's own keep-alive timer). A slow route after complete headers is n
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +16,7 @@ import pytest
 
 from assessment_hub.app import create_app
 from assessment_hub.kit.header_timeout import protocol
-from tests.support import Hub, free_port, key_env, serve_in_thread, wait_until
+from tests.support import Hub, serve_in_thread, serve_process
 
 
 def closed_by_server(sock: socket.socket) -> bool:
@@ -83,35 +80,8 @@ def test_serve_closes_connections_that_never_finish_their_headers(
 ) -> None:
     """Each process model of ``serve``: one process (SQLite), one API process beside a worker process
     (PostgreSQL), N API processes."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "ASSESSMENT_HUB_DATABASE_URL": own_database_url,
-        **key_env(own_database_url),
-        "ASSESSMENT_HUB_ATTACHMENTS_DIR": str(tmp_path / "att"),
-        "ASSESSMENT_HUB_HEADER_TIMEOUT_S": "0.5",
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "assessment_hub.cli", "serve", "--port", str(port), "--workers", workers],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-
-        def answers() -> bool:
-            try:
-                return httpx.get(base_url + "/v1/check-api-key", timeout=2).status_code == 401
-            except httpx.HTTPError:
-                return False
-
-        wait_until(answers, timeout=60, interval=0.2, what="serve to answer")
+    with serve_process(own_database_url, tmp_path, workers, ASSESSMENT_HUB_HEADER_TIMEOUT_S="0.5") as base_url:
         for _ in range(int(workers) * 2):  # several connections: each API process gets some
             with connect(base_url) as sock:
                 sock.sendall(b"GET /v1/check-api-key HTTP/1.1\r\n")
                 assert closed_by_server(sock)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)

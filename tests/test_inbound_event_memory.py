@@ -5,11 +5,8 @@ table holds no more than the ids still in their window."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -19,21 +16,11 @@ from sqlalchemy.orm import sessionmaker
 from assessment_hub.assessment import intake
 from assessment_hub.config import Settings
 from assessment_hub.db.base import Base, UTCDateTime
-from assessment_hub.db.engine import build_engine
 from assessment_hub.db.migrate import alembic_config, upgrade
 from assessment_hub.db.session import unit_of_work
 from assessment_hub.integrations.models import InboundEventRow
 from assessment_hub.kit.timestamps import utcnow
 from assessment_hub.privacy.retention import prune_inbound_events, retention_chores
-
-
-@pytest.fixture
-def engine(own_database_url: str, tmp_path: Path) -> Iterator[Engine]:
-    built = build_engine(Settings(database_url=own_database_url, attachments_dir=tmp_path / "att"))
-    try:
-        yield built
-    finally:
-        built.dispose()
 
 
 def test_migration_0006_gives_the_rows_there_an_expiry_and_matches_the_models(engine: Engine) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import decimal
 import functools
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,16 +26,14 @@ from assessment_hub.assessment.models import ResultRevisionRow
 from assessment_hub.assessment.results import NormalizedResult
 from assessment_hub.assessment.schemas import PackageIn
 from assessment_hub.assessment.service import record_result, set_packages
-from assessment_hub.config import Settings
 from assessment_hub.connecting import create_integration
 from assessment_hub.connectors.sandbox.orders import create_sandbox_order
 from assessment_hub.db.base import Base
-from assessment_hub.db.engine import build_engine
 from assessment_hub.db.migrate import alembic_config, upgrade
 from assessment_hub.db.session import unit_of_work
 from assessment_hub.kit.body import member_texts
 from assessment_hub.kit.states import ResultStatus
-from tests.support import Tenant, in_process_hub, key_settings
+from tests.support import Tenant, in_process_hub
 
 REMOTE_FIELDS = (
     '{"b": 1, "a": -0.0, "c": 1e3, "d": 1.50,\n'
@@ -145,18 +142,6 @@ def test_member_texts() -> None:
 
 
 # ------------------------------------------------------------------------------------------- migration 0007
-
-
-@pytest.fixture
-def engine(own_database_url: str, tmp_path: Path) -> Iterator[Engine]:
-    settings = Settings(
-        database_url=own_database_url, attachments_dir=tmp_path / "att", **key_settings(own_database_url)
-    )
-    built = build_engine(settings)
-    try:
-        yield built
-    finally:
-        built.dispose()
 
 
 def _column_types(engine: Engine) -> dict[str, str]:

@@ -14,17 +14,14 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from assessment_hub.config import Settings
-from assessment_hub.db.engine import build_engine
 from assessment_hub.db.migrate import Step, chain, head, migrate_to, upgrade
-from tests.support import free_port, key_env, key_settings
+from tests.support import free_port, key_env
 
 pytestmark = pytest.mark.subprocess
 
@@ -54,18 +51,6 @@ def env(own_database_url: str, tmp_path: Path) -> dict[str, str]:
         "ASSESSMENT_HUB_ATTACHMENTS_DIR": str(tmp_path / "att"),
         **key_env(own_database_url),
     }
-
-
-@pytest.fixture
-def engine(own_database_url: str, tmp_path: Path) -> Iterator[Engine]:
-    settings = Settings(
-        database_url=own_database_url, attachments_dir=tmp_path / "att", **key_settings(own_database_url)
-    )
-    built = build_engine(settings)
-    try:
-        yield built
-    finally:
-        built.dispose()
 
 
 def version(engine: Engine) -> str | None:

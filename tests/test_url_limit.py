@@ -7,21 +7,17 @@ exactly the limit reaches the routes; the connection stays usable after a 414.""
 from __future__ import annotations
 
 import json
-import os
 import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from assessment_hub.app import create_app
 from assessment_hub.kit.header_timeout import protocol
 from assessment_hub.kit.url_limit import MAX_URL_BYTES
-from tests.support import Hub, free_port, key_env, serve_in_thread, wait_until
+from tests.support import Hub, serve_in_thread, serve_process
 
 pytestmark = pytest.mark.live
 
@@ -102,31 +98,5 @@ def test_serve_answers_a_url_over_the_limit_with_the_envelope(
 ) -> None:
     """``serve`` in each process model (its protocol passed as a class, or imported by name in each API
     process)."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "ASSESSMENT_HUB_DATABASE_URL": own_database_url,
-        **key_env(own_database_url),
-        "ASSESSMENT_HUB_ATTACHMENTS_DIR": str(tmp_path / "att"),
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "assessment_hub.cli", "serve", "--port", str(port), "--workers", workers],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-
-        def answers() -> bool:
-            try:
-                return httpx.get(base_url + "/v1/check-api-key", timeout=2).status_code == 401
-            except httpx.HTTPError:
-                return False
-
-        wait_until(answers, timeout=60, interval=0.2, what="serve to answer")
+    with serve_process(own_database_url, tmp_path, workers) as base_url:
         check_limits(base_url)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
